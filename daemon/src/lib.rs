@@ -1,0 +1,18 @@
+//! warden: the policy daemon, its client and the command-line interface.
+//!
+//! Layout (one concern per module):
+//! - [`engine`]: the pure policy engine (no I/O): TOML policy, shell unwrapping, evaluation.
+//! - [`wire`]: the JSON request and reply types shared by the daemon, its clients and the
+//!   preload library's protocol.
+//! - [`paths`]: where warden keeps its state (`WARDEN_HOME`) and sockets.
+//! - [`server`]: `warden serve`, a thin shell around the engine: sockets, door, sessions,
+//!   approvals, audit, policy reload.
+//! - [`client`]: talks to a running daemon over its Unix socket.
+//! - [`cli`]: the `warden` command line, a thin shell around the client and the engine.
+
+pub mod cli;
+pub mod client;
+pub mod engine;
+pub mod paths;
+pub mod server;
+pub mod wire;

@@ -1,0 +1,69 @@
+//! Where warden keeps its state. Everything lives under one directory, `WARDEN_HOME`
+//! (default `~/.warden`), so that tests can relocate it wholesale.
+
+use std::path::PathBuf;
+
+/// Environment variables that warden itself reads. None contains `KEY`, `SECRET` or `TOKEN`:
+/// Codex can be configured to strip such variables from the commands it runs.
+pub mod env {
+    /// State directory (default `~/.warden`).
+    pub const HOME: &str = "WARDEN_HOME";
+    /// The daemon's stream socket (default `$WARDEN_HOME/warden.sock`).
+    pub const SOCKET: &str = "WARDEN_SOCKET";
+    /// The daemon's datagram door (default `$WARDEN_HOME/door.sock`).
+    pub const DOOR: &str = "WARDEN_DOOR";
+    /// The session id handed to the preload library by `warden preload`.
+    pub const SESSION: &str = "WARDEN_SESSION";
+    /// `open` (default) or `closed`: what the library does when the daemon is unreachable.
+    pub const FAIL: &str = "WARDEN_FAIL";
+    /// Explicit path of `libwarden.so`.
+    pub const LIB: &str = "WARDEN_LIB";
+}
+
+/// The state directory: `$WARDEN_HOME`, else `$HOME/.warden`.
+pub fn home() -> PathBuf {
+    if let Some(dir) = std::env::var_os(env::HOME).filter(|v| !v.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    let user_home = std::env::var_os("HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/"));
+    user_home.join(".warden")
+}
+
+/// The daemon's stream socket: `$WARDEN_SOCKET`, else `<home>/warden.sock`.
+pub fn socket() -> PathBuf {
+    std::env::var_os(env::SOCKET)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| home().join("warden.sock"))
+}
+
+/// The daemon's datagram door: `$WARDEN_DOOR`, else `<home>/door.sock`.
+pub fn door() -> PathBuf {
+    std::env::var_os(env::DOOR)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| home().join("door.sock"))
+}
+
+/// The operator's policy file, layered over the built-in default policy.
+pub fn user_policy() -> PathBuf {
+    home().join("policy.toml")
+}
+
+/// Pending approvals, persisted across daemon restarts.
+pub fn pending() -> PathBuf {
+    home().join("pending.json")
+}
+
+/// The hash-chained audit log directory.
+pub fn audit_dir() -> PathBuf {
+    home().join("audit")
+}
+
+/// Log file of a daemon started with `--background`.
+pub fn serve_log() -> PathBuf {
+    home().join("serve.log")
+}

@@ -1,0 +1,1 @@
+//! `warden serve`: sockets, door, sessions, approvals, audit and policy reload around the engine.

@@ -1,0 +1,210 @@
+//! The wire format between preloaded processes, the CLI and the daemon: JSON over HTTP/1.1.
+//!
+//! argv elements and paths are bytes on Unix. A value that is valid UTF-8 travels as a JSON
+//! string, anything else as `{"b64": "<standard base64>"}`; the engine matches on bytes, so
+//! invalid UTF-8 can never dodge a rule.
+//!
+//! Agent side (what preloaded processes may call, also over the door):
+//! - `POST /v1/preflight/exec`, body [`ExecRequest`], reply [`ExecReply`].
+//! - `GET /v1/approvals/{id}/wait`, long poll, reply [`ExecReply`] with the final decision.
+//!
+//! Operator side (refused to peers inside a guarded session and on door connections):
+//! - `POST /v1/sessions`, body [`SessionRequest`], reply [`SessionReply`].
+//! - `DELETE /v1/sessions/{id}`: the session's command ended.
+//! - `GET /v1/status`, `GET /v1/approvals`, `POST /v1/approvals/{id}/approve`
+//!   (body [`ApproveRequest`]), `POST /v1/approvals/{id}/deny`, `GET /v1/log?n=N`,
+//!   `GET /v1/events` (server-sent events), `POST /v1/policy/reload`.
+//!
+//! Errors are a 4xx/5xx status with body [`ErrorReply`].
+
+use base64::Engine as _;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A byte string that is a JSON string when it is UTF-8 and `{"b64": …}` otherwise.
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+pub struct Bytes(pub Vec<u8>);
+
+impl Bytes {
+    pub fn as_slice(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// A lossy rendering for people (logs, `pending`); never used for matching.
+    pub fn display(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(&self.0)
+    }
+}
+
+impl std::fmt::Debug for Bytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.display())
+    }
+}
+
+impl From<&str> for Bytes {
+    fn from(s: &str) -> Self {
+        Bytes(s.as_bytes().to_vec())
+    }
+}
+
+impl From<Vec<u8>> for Bytes {
+    fn from(v: Vec<u8>) -> Self {
+        Bytes(v)
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Base64Form {
+    b64: String,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum BytesForm {
+    Text(String),
+    Base64(Base64Form),
+}
+
+impl Serialize for Bytes {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match std::str::from_utf8(&self.0) {
+            Ok(text) => serializer.serialize_str(text),
+            Err(_) => Base64Form {
+                b64: base64::engine::general_purpose::STANDARD.encode(&self.0),
+            }
+            .serialize(serializer),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Bytes {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match BytesForm::deserialize(deserializer)? {
+            BytesForm::Text(text) => Ok(Bytes(text.into_bytes())),
+            BytesForm::Base64(form) => base64::engine::general_purpose::STANDARD
+                .decode(form.b64.as_bytes())
+                .map(Bytes)
+                .map_err(|e| serde::de::Error::custom(format!("invalid base64 in \"b64\": {e}"))),
+        }
+    }
+}
+
+/// What a hook asks before a program starts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExecRequest {
+    /// Session id from `WARDEN_SESSION`, or null outside a session.
+    pub session: Option<String>,
+    /// The intercepted libc function: `execve`, `posix_spawnp`, `system`, …
+    pub hook: String,
+    /// Absolute path of the program that will run (for `system`/`popen`: the shell).
+    pub path: Bytes,
+    /// The program's argv.
+    pub argv: Vec<Bytes>,
+    /// Working directory of the calling process.
+    pub cwd: Bytes,
+    pub pid: i32,
+    pub ppid: i32,
+    /// The calling process's own command line (`/proc/self/cmdline`).
+    #[serde(default)]
+    pub caller: Vec<Bytes>,
+    /// The shell string given to `system`/`popen`; null for the other hooks.
+    #[serde(default)]
+    pub shell: Option<Bytes>,
+}
+
+/// The three answers a hook can act on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Decision {
+    Allow,
+    Deny,
+    Ask,
+}
+
+/// The daemon's answer to a preflight or a wait.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExecReply {
+    pub decision: Decision,
+    /// Approval id when `decision` is `ask` (and on the final answer of a wait).
+    pub id: Option<u64>,
+    /// The rule that decided, or null when the policy's default action did.
+    pub rule: Option<String>,
+    pub message: Option<String>,
+}
+
+/// `enforce` blocks and asks; `monitor` computes and logs every decision but allows all.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    #[default]
+    Enforce,
+    Monitor,
+}
+
+/// What the library does when the daemon cannot be reached.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FailMode {
+    #[default]
+    Open,
+    Closed,
+}
+
+/// `warden preload` registers its session before starting the agent.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionRequest {
+    pub agent: String,
+    pub root_pid: i32,
+    pub cwd: Bytes,
+    #[serde(default)]
+    pub mode: Mode,
+    #[serde(default)]
+    pub fail: FailMode,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SessionReply {
+    pub id: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApproveRequest {
+    /// Also add an exact-match rule so the same command is allowed from now on.
+    #[serde(default)]
+    pub always: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ErrorReply {
+    pub error: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utf8_bytes_are_plain_strings() {
+        let json = serde_json::to_string(&Bytes::from("rm")).unwrap();
+        assert_eq!(json, "\"rm\"");
+    }
+
+    #[test]
+    fn invalid_utf8_round_trips_through_b64() {
+        let raw = Bytes(vec![b'r', 0xff, b'm']);
+        let json = serde_json::to_string(&raw).unwrap();
+        assert_eq!(json, r#"{"b64":"cv9t"}"#);
+        let back: Bytes = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, raw);
+    }
+
+    #[test]
+    fn bad_b64_is_an_error() {
+        assert!(serde_json::from_str::<Bytes>(r#"{"b64":"!!"}"#).is_err());
+        assert!(serde_json::from_str::<Bytes>(r#"{"b64":"cv9t","x":1}"#).is_err());
+    }
+}

@@ -1,0 +1,1 @@
+//! The library behind `warden setup` (being built).
