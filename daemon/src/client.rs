@@ -155,18 +155,23 @@ impl Client {
 
     /// Follows the live event stream, calling `on_record` for each new audit record until
     /// it returns `false` or the daemon closes the stream.
-    pub fn follow(&self, mut on_record: impl FnMut(AuditRecord) -> bool) -> Result<(), ClientError> {
+    pub fn follow(
+        &self,
+        mut on_record: impl FnMut(AuditRecord) -> bool,
+    ) -> Result<(), ClientError> {
         self.runtime.block_on(async {
-            let response = tokio::time::timeout(
-                self.timeout,
-                self.send(Method::GET, "/v1/events", None),
-            )
-            .await
-            .map_err(|_| self.timed_out(self.timeout))??;
+            let response =
+                tokio::time::timeout(self.timeout, self.send(Method::GET, "/v1/events", None))
+                    .await
+                    .map_err(|_| self.timed_out(self.timeout))??;
             let status = response.status();
             let mut body = response.into_body();
             if !status.is_success() {
-                let bytes = body.collect().await.map(|c| c.to_bytes()).unwrap_or_default();
+                let bytes = body
+                    .collect()
+                    .await
+                    .map(|c| c.to_bytes())
+                    .unwrap_or_default();
                 return Err(self.failure(status, &bytes));
             }
             let mut pending = Vec::new();

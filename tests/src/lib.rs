@@ -301,8 +301,8 @@ impl Reply {
 
 /// One HTTP/1.1 exchange on a fresh connection to `socket` (`Connection: close`).
 pub fn http(socket: &Path, method: &str, path: &str, body: Option<&[u8]>) -> Reply {
-    let stream = UnixStream::connect(socket)
-        .unwrap_or_else(|e| panic!("connect {}: {e}", socket.display()));
+    let stream =
+        UnixStream::connect(socket).unwrap_or_else(|e| panic!("connect {}: {e}", socket.display()));
     http_over(stream, method, path, body)
 }
 
@@ -315,7 +315,9 @@ pub fn http_over(mut stream: UnixStream, method: &str, path: &str, body: Option<
          Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
         body.len()
     );
-    stream.write_all(head.as_bytes()).expect("send the request head");
+    stream
+        .write_all(head.as_bytes())
+        .expect("send the request head");
     stream.write_all(body).expect("send the request body");
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).expect("read the reply");
@@ -431,7 +433,12 @@ pub fn exec_request(argv: &[&str]) -> Vec<u8> {
 
 /// `POST /v1/preflight/exec` for `argv` on `socket`; returns the reply's JSON.
 pub fn preflight(socket: &Path, argv: &[&str]) -> serde_json::Value {
-    let reply = http(socket, "POST", "/v1/preflight/exec", Some(&exec_request(argv)));
+    let reply = http(
+        socket,
+        "POST",
+        "/v1/preflight/exec",
+        Some(&exec_request(argv)),
+    );
     assert_eq!(reply.status, 200, "preflight {argv:?}: {reply:?}");
     reply.json()
 }

@@ -73,7 +73,11 @@ fn ask_is_approved_from_the_cli_and_the_waiter_gets_allow() {
     // A second resolution is refused: the approval is settled.
     let again = home.warden(&["deny", &id.to_string()]);
     assert_eq!(again.status.code(), Some(3));
-    assert!(text(&again.stderr).contains("already approved"), "{}", text(&again.stderr));
+    assert!(
+        text(&again.stderr).contains("already approved"),
+        "{}",
+        text(&again.stderr)
+    );
 }
 
 #[test]
@@ -86,7 +90,13 @@ fn ask_denied_from_the_cli_answers_deny() {
     let denied = home.warden(&["deny", &id.to_string()]);
     assert!(denied.status.success(), "{}", text(&denied.stderr));
     // A waiter that arrives after the resolution still gets the answer.
-    let answer = http(&home.socket(), "GET", &format!("/v1/approvals/{id}/wait"), None).json();
+    let answer = http(
+        &home.socket(),
+        "GET",
+        &format!("/v1/approvals/{id}/wait"),
+        None,
+    )
+    .json();
     assert_eq!(answer["decision"], "deny", "{answer}");
 }
 
@@ -191,7 +201,11 @@ fn a_second_daemon_is_refused_and_a_stale_socket_replaced() {
     let daemon = Daemon::start(&home, POLICY);
     let second = home.warden(&["serve"]);
     assert_eq!(second.status.code(), Some(3));
-    assert!(text(&second.stderr).contains("already"), "{}", text(&second.stderr));
+    assert!(
+        text(&second.stderr).contains("already"),
+        "{}",
+        text(&second.stderr)
+    );
     // kill -9 leaves the socket file behind; the next daemon replaces it.
     daemon.kill9();
     assert!(home.socket().exists());

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::process::{Child, Command, Stdio};
 
-use warden_tests::{http, preflight, text, wait_until, warden_bin, Daemon, TempHome};
+use warden_tests::{exec_request, http, preflight, text, wait_until, warden_bin, Daemon, TempHome};
 
 const POLICY: &str = r#"
 [[rule]]
@@ -96,10 +96,11 @@ fn register(home: &TempHome, root_pid: i32, mode: &str) -> String {
     reply.json()["id"].as_str().unwrap().to_string()
 }
 
-/// The preflight body `curl` sends from inside the agent.
-fn curl_preflight(home: &TempHome, argv: &str) -> String {
+/// A `curl` command line that asks the daemon about `argv` from inside the agent.
+fn curl_preflight(home: &TempHome, argv: &[&str]) -> String {
+    let body = String::from_utf8(exec_request(argv)).unwrap();
     format!(
-        r#"curl -s -w '\n' --unix-socket {} -X POST http://warden/v1/preflight/exec -d '{{"session":null,"hook":"execve","path":"/usr/bin/x","argv":{argv},"cwd":"/tmp","pid":1,"ppid":1}}'"#,
+        "curl -s -w '\\n' --unix-socket {} -X POST http://warden/v1/preflight/exec -d '{body}'",
         home.socket().display()
     )
 }
@@ -147,7 +148,12 @@ fn a_session_cannot_be_ended_or_nested_from_inside() {
     ));
     assert!(nested.starts_with("403"), "{nested}");
     // The operator ends it.
-    let reply = http(&home.socket(), "DELETE", &format!("/v1/sessions/{session}"), None);
+    let reply = http(
+        &home.socket(),
+        "DELETE",
+        &format!("/v1/sessions/{session}"),
+        None,
+    );
     assert_eq!(reply.status, 200, "{reply:?}");
 }
 
@@ -157,14 +163,17 @@ fn monitor_sessions_allow_everything_and_log_what_enforce_would_do() {
     let _daemon = Daemon::start(&home, POLICY);
     let mut agent = Agent::spawn(&home);
     register(&home, agent.pid(), "monitor");
-    let out = agent.run(&curl_preflight(&home, r#"["rm","-rf","/"]"#));
+    let out = agent.run(&curl_preflight(&home, &["rm", "-rf", "/"]));
     let reply: serde_json::Value =
         serde_json::from_str(out.lines().next().unwrap()).unwrap_or_else(|_| panic!("{out}"));
     assert_eq!(reply["decision"], "allow", "{reply}");
-    let ask = agent.run(&curl_preflight(&home, r#"["kubectl","apply"]"#));
+    let ask = agent.run(&curl_preflight(&home, &["kubectl", "apply"]));
     assert!(ask.contains(r#""decision":"allow""#), "{ask}");
     // Outside the session the same request is denied: the mode belongs to the session.
-    assert_eq!(preflight(&home.socket(), &["rm", "-rf", "/"])["decision"], "deny");
+    assert_eq!(
+        preflight(&home.socket(), &["rm", "-rf", "/"])["decision"],
+        "deny"
+    );
 
     let log = home.warden(&["log", "--json", "-n", "10"]);
     let records: Vec<serde_json::Value> = text(&log.stdout)
@@ -180,7 +189,10 @@ fn monitor_sessions_allow_everything_and_log_what_enforce_would_do() {
     assert_eq!(records[2]["mode"], "enforce");
     assert_eq!(records[2]["decision"], "deny");
     // No approval was created by the monitored ask.
-    assert_eq!(text(&home.warden(&["pending"]).stdout).trim(), "no approvals pending");
+    assert_eq!(
+        text(&home.warden(&["pending"]).stdout).trim(),
+        "no approvals pending"
+    );
 }
 
 #[test]
@@ -192,7 +204,10 @@ fn sessions_survive_a_restart_and_dead_roots_are_forgotten() {
     daemon.stop();
     let _daemon = Daemon::start(&home, POLICY);
     let out = agent.run("warden pending");
-    assert!(out.contains(&session), "still guarded after a restart: {out}");
+    assert!(
+        out.contains(&session),
+        "still guarded after a restart: {out}"
+    );
     drop(agent);
     wait_until("the dead session to be pruned", || {
         let status: serde_json::Value =
@@ -209,7 +224,12 @@ fn a_session_with_a_dead_root_is_refused() {
     let pid = gone.id() as i32;
     gone.wait().unwrap();
     let body = serde_json::json!({"agent": "codex", "root_pid": pid, "cwd": "/"});
-    let reply = http(&home.socket(), "POST", "/v1/sessions", Some(body.to_string().as_bytes()));
+    let reply = http(
+        &home.socket(),
+        "POST",
+        "/v1/sessions",
+        Some(body.to_string().as_bytes()),
+    );
     assert_eq!(reply.status, 422, "{reply:?}");
     assert!(reply.body.contains("not a running process"), "{reply:?}");
 }

@@ -39,9 +39,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.background {
         return background(&args);
     }
-    let policy = args
-        .policy
-        .map(|p| std::path::absolute(&p).unwrap_or(p));
+    let policy = args.policy.map(|p| std::path::absolute(&p).unwrap_or(p));
     server::run(server::Options {
         policy,
         monitor: args.monitor,
@@ -57,7 +55,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 fn background(args: &Args) -> anyhow::Result<ExitCode> {
     let client = Client::from_env();
     if client.is_running() {
-        bail!("a warden daemon already answers on {}", client.socket().display());
+        bail!(
+            "a warden daemon already answers on {}",
+            client.socket().display()
+        );
     }
     let home = paths::home();
     std::fs::DirBuilder::new()

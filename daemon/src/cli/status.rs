@@ -21,7 +21,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     serde_json::json!({ "running": false, "socket": socket })
                 );
             } else {
-                println!("warden daemon: not running (no daemon on {})", socket.display());
+                println!(
+                    "warden daemon: not running (no daemon on {})",
+                    socket.display()
+                );
                 println!("start one with \"warden serve --background\"");
             }
             return Ok(ExitCode::from(1));
@@ -34,8 +37,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(ExitCode::SUCCESS);
     }
-    let mode = |mode: Mode| if mode == Mode::Monitor { "monitor" } else { "enforce" };
-    println!("warden daemon: running (pid {}, version {})", status.pid, status.version);
+    let mode = |mode: Mode| {
+        if mode == Mode::Monitor {
+            "monitor"
+        } else {
+            "enforce"
+        }
+    };
+    println!(
+        "warden daemon: running (pid {}, version {})",
+        status.pid, status.version
+    );
     println!("socket: {}  door: {}", status.socket, status.door);
     println!(
         "policy: {} rules from {}",

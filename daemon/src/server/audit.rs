@@ -270,9 +270,11 @@ fn check_line(line: &[u8], expected_prev: &str, expected_seq: u64) -> Result<(),
         return Err("content does not match its hash (the record was modified)".into());
     }
     if record.prev != expected_prev {
-        return Err("does not chain to the record before it (a record was removed, \
+        return Err(
+            "does not chain to the record before it (a record was removed, \
                     inserted or rewritten)"
-            .into());
+                .into(),
+        );
     }
     if record.seq != expected_seq {
         return Err(format!(

@@ -87,8 +87,13 @@ fn receive_fds(door: RawFd) -> std::io::Result<Vec<OwnedFd>> {
     header.msg_controllen = control_len as _;
     // SAFETY: header points at buffers that live for the whole call; MSG_CMSG_CLOEXEC keeps
     // received descriptors from leaking into anything we might spawn.
-    let received =
-        unsafe { libc::recvmsg(door, &mut header, libc::MSG_DONTWAIT | libc::MSG_CMSG_CLOEXEC) };
+    let received = unsafe {
+        libc::recvmsg(
+            door,
+            &mut header,
+            libc::MSG_DONTWAIT | libc::MSG_CMSG_CLOEXEC,
+        )
+    };
     if received < 0 {
         return Err(std::io::Error::last_os_error());
     }
@@ -128,5 +133,6 @@ fn is_stream_socket(fd: &OwnedFd) -> bool {
         } == 0;
         ok.then_some(value)
     };
-    option(libc::SO_DOMAIN) == Some(libc::AF_UNIX) && option(libc::SO_TYPE) == Some(libc::SOCK_STREAM)
+    option(libc::SO_DOMAIN) == Some(libc::AF_UNIX)
+        && option(libc::SO_TYPE) == Some(libc::SOCK_STREAM)
 }

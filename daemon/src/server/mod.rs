@@ -204,6 +204,8 @@ pub fn run(options: Options) -> Result<(), ServeError> {
 }
 
 async fn serve(daemon: Arc<Daemon>) -> Result<(), ServeError> {
+    // Before the socket answers, so a SIGTERM right after start still cleans up.
+    let stop = stop_signals()?;
     let listener = listener::bind(&daemon.socket)?;
     let door = door::bind(&daemon.door)?;
     let current = daemon.policy.current();
@@ -212,7 +214,11 @@ async fn serve(daemon: Arc<Daemon>) -> Result<(), ServeError> {
         std::process::id(),
         daemon.socket.display(),
         daemon.door.display(),
-        if daemon.options.monitor { "monitor mode" } else { "enforce mode" },
+        if daemon.options.monitor {
+            "monitor mode"
+        } else {
+            "enforce mode"
+        },
         current.policy.rule_count(),
         current.sources.join(", ")
     );
@@ -221,24 +227,26 @@ async fn serve(daemon: Arc<Daemon>) -> Result<(), ServeError> {
     tokio::spawn(door::receive_loop(daemon.clone(), door));
     tokio::spawn(housekeeping(daemon.clone()));
 
-    let result = wait_for_signal().await;
+    stop.await;
     daemon.shutting_down.store(true, Ordering::SeqCst);
     let _ = std::fs::remove_file(&daemon.socket);
     let _ = std::fs::remove_file(&daemon.door);
     eprintln!("warden serve: stopped");
-    result
+    Ok(())
 }
 
-async fn wait_for_signal() -> Result<(), ServeError> {
+/// Installs the SIGTERM/SIGINT handlers now; the returned future completes on either.
+fn stop_signals() -> Result<impl std::future::Future<Output = ()>, ServeError> {
     use tokio::signal::unix::{signal, SignalKind};
     let here = Path::new("signal handler");
     let mut term = signal(SignalKind::terminate()).map_err(io_error("cannot install", here))?;
     let mut int = signal(SignalKind::interrupt()).map_err(io_error("cannot install", here))?;
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
-    }
-    Ok(())
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+    })
 }
 
 /// Once a second: reload a changed policy, expire overdue approvals, forget dead sessions.

@@ -24,7 +24,8 @@ pub fn allow_always(daemon: &Daemon, approval: &Approval) -> Result<String, Stri
     }
     new.push('\n');
     new.push_str(&entry);
-    write_atomic(&file, new.as_bytes()).map_err(|e| format!("cannot write {}: {e}", file.display()))?;
+    write_atomic(&file, new.as_bytes())
+        .map_err(|e| format!("cannot write {}: {e}", file.display()))?;
     if let Err(reason) = daemon.policy.reload() {
         let restored = match &old {
             Some(text) => write_atomic(&file, text.as_bytes()),

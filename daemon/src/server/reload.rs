@@ -85,7 +85,9 @@ impl PolicyState {
                 Ok(loaded)
             }
             Err(reason) => {
-                eprintln!("warden serve: policy reload failed, keeping the previous policy: {reason}");
+                eprintln!(
+                    "warden serve: policy reload failed, keeping the previous policy: {reason}"
+                );
                 *self.error.lock().unwrap() = Some(reason.clone());
                 Err(reason)
             }

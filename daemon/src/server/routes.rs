@@ -43,11 +43,12 @@ enum Route {
     Reload,
 }
 
-fn route(method: &Method, path: &str) -> Result<Route, Reply> {
+/// The endpoint for `method` and `path`, or the status and reason to refuse it with.
+fn route(method: &Method, path: &str) -> Result<Route, (StatusCode, String)> {
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let id = |text: &str| {
         text.parse::<u64>().map_err(|_| {
-            error(
+            (
                 StatusCode::BAD_REQUEST,
                 format!("invalid approval id {text:?}: expected a number"),
             )
@@ -65,10 +66,10 @@ fn route(method: &Method, path: &str) -> Result<Route, Reply> {
         ["v1", "log"] => (Method::GET, Route::Log),
         ["v1", "events"] => (Method::GET, Route::Events),
         ["v1", "policy", "reload"] => (Method::POST, Route::Reload),
-        _ => return Err(error(StatusCode::NOT_FOUND, format!("no endpoint {path}"))),
+        _ => return Err((StatusCode::NOT_FOUND, format!("no endpoint {path}"))),
     };
     if *method != found.0 {
-        return Err(error(
+        return Err((
             StatusCode::METHOD_NOT_ALLOWED,
             format!("{path} expects {}", found.0),
         ));
@@ -86,7 +87,7 @@ pub async fn handle(
     }
     let route = match route(request.method(), request.uri().path()) {
         Ok(route) => route,
-        Err(reply) => return Ok(reply),
+        Err((status, reason)) => return Ok(error(status, reason)),
     };
     let agent_side = matches!(route, Route::Preflight | Route::Wait(_));
     if !agent_side {
@@ -134,9 +135,10 @@ async fn dispatch(daemon: &Daemon, peer: &Peer, route: Route, request: Request<I
     match route {
         Route::Preflight => match read_json::<ExecRequest>(request).await {
             Ok(exec) => json(StatusCode::OK, &preflight::judge(daemon, peer, &exec)),
-            Err(BodyError::TooLarge) => {
-                json(StatusCode::PAYLOAD_TOO_LARGE, &preflight::oversized(daemon, peer))
-            }
+            Err(BodyError::TooLarge) => json(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &preflight::oversized(daemon, peer),
+            ),
             Err(e) => e.reply(),
         },
         Route::RegisterSession => match read_json::<SessionRequest>(request).await {
@@ -339,7 +341,10 @@ impl BodyError {
             ),
             BodyError::Timeout => error(
                 StatusCode::REQUEST_TIMEOUT,
-                format!("request body not received within {} s", BODY_TIMEOUT.as_secs()),
+                format!(
+                    "request body not received within {} s",
+                    BODY_TIMEOUT.as_secs()
+                ),
             ),
             BodyError::Unreadable(reason) => error(
                 StatusCode::BAD_REQUEST,
@@ -394,9 +399,10 @@ fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, BodyError> {
 fn text_reply(status: StatusCode, content_type: &'static str, body: String) -> Reply {
     let mut reply = Response::new(BodyExt::boxed(Full::new(Bytes::from(body))));
     *reply.status_mut() = status;
-    reply
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, header::HeaderValue::from_static(content_type));
+    reply.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static(content_type),
+    );
     reply
 }
 
@@ -416,6 +422,9 @@ fn event_stream(daemon: &Daemon) -> Reply {
         header::CONTENT_TYPE,
         header::HeaderValue::from_static("text/event-stream"),
     );
-    headers.insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-cache"));
+    headers.insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-cache"),
+    );
     reply
 }
