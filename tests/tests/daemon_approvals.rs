@@ -97,9 +97,20 @@ fn a_waiter_that_disconnects_abandons_its_approval() {
     let waiter = start_wait(&home, id);
     wait_for_waiters(&home, id, 1);
     drop(waiter);
-    wait_until("the approval to be abandoned", || pending_ids(&home).is_empty());
-    assert_eq!(approval_state(&home, id).as_deref(), Some("waiter disconnected"));
-    let answer = http(&home.socket(), "GET", &format!("/v1/approvals/{id}/wait"), None).json();
+    wait_until("the approval to be abandoned", || {
+        pending_ids(&home).is_empty()
+    });
+    assert_eq!(
+        approval_state(&home, id).as_deref(),
+        Some("waiter disconnected")
+    );
+    let answer = http(
+        &home.socket(),
+        "GET",
+        &format!("/v1/approvals/{id}/wait"),
+        None,
+    )
+    .json();
     assert_eq!(answer["decision"], "deny", "{answer}");
     let refused = home.warden(&["approve", &id.to_string()]);
     assert_eq!(refused.status.code(), Some(3));
@@ -113,9 +124,18 @@ fn an_approval_nobody_resolves_expires_as_deny() {
     let id = preflight(&home.socket(), &["kubectl", "apply"])["id"]
         .as_u64()
         .unwrap();
-    let answer = http(&home.socket(), "GET", &format!("/v1/approvals/{id}/wait"), None).json();
+    let answer = http(
+        &home.socket(),
+        "GET",
+        &format!("/v1/approvals/{id}/wait"),
+        None,
+    )
+    .json();
     assert_eq!(answer["decision"], "deny", "{answer}");
-    assert!(answer["message"].as_str().unwrap().contains("within 1 s"), "{answer}");
+    assert!(
+        answer["message"].as_str().unwrap().contains("within 1 s"),
+        "{answer}"
+    );
     assert_eq!(approval_state(&home, id).as_deref(), Some("timeout"));
 }
 
@@ -124,13 +144,22 @@ fn asks_beyond_the_pending_cap_are_denied_with_a_reason() {
     let home = TempHome::new();
     let _daemon = Daemon::start_with(&home, Some(POLICY), &["--max-pending", "2"]);
     for _ in 0..2 {
-        assert_eq!(preflight(&home.socket(), &["kubectl", "x"])["decision"], "ask");
+        assert_eq!(
+            preflight(&home.socket(), &["kubectl", "x"])["decision"],
+            "ask"
+        );
     }
     let third = preflight(&home.socket(), &["kubectl", "x"]);
     assert_eq!(third["decision"], "deny", "{third}");
-    assert!(third["message"].as_str().unwrap().contains("too many approvals pending"));
+    assert!(third["message"]
+        .as_str()
+        .unwrap()
+        .contains("too many approvals pending"));
     home.warden(&["deny", "1"]);
-    assert_eq!(preflight(&home.socket(), &["kubectl", "x"])["decision"], "ask");
+    assert_eq!(
+        preflight(&home.socket(), &["kubectl", "x"])["decision"],
+        "ask"
+    );
 }
 
 #[test]

@@ -61,7 +61,9 @@ fn kill_9_loses_no_acknowledged_decision_and_the_chain_verifies() {
             })
         })
         .collect();
-    wait_until("some decisions", || acknowledged.lock().unwrap().len() >= 200);
+    wait_until("some decisions", || {
+        acknowledged.lock().unwrap().len() >= 200
+    });
     daemon.kill9();
     stop.store(true, Ordering::SeqCst);
     for client in clients {
@@ -151,7 +153,11 @@ fn rotation_keeps_the_chain_across_files() {
     assert!(files > 2, "only {files} audit files");
     let verify = home.warden(&["audit", "verify"]);
     assert!(verify.status.success(), "{}", text(&verify.stdout));
-    assert!(text(&verify.stdout).contains("30 records"), "{}", text(&verify.stdout));
+    assert!(
+        text(&verify.stdout).contains("30 records"),
+        "{}",
+        text(&verify.stdout)
+    );
 }
 
 #[test]
@@ -171,8 +177,14 @@ fn every_record_carries_what_was_decided_and_why() {
     assert_eq!(record["prev"].as_str().unwrap().len(), 64);
     assert!(record["time"].as_str().unwrap().ends_with('Z'));
     let human = text(&home.warden(&["log"]).stdout);
-    assert!(human.contains("deny") && human.contains("rm -r /tmp/x"), "{human}");
-    assert!(!human.contains('\x1b'), "no colour when stdout is not a terminal");
+    assert!(
+        human.contains("deny") && human.contains("rm -r /tmp/x"),
+        "{human}"
+    );
+    assert!(
+        !human.contains('\x1b'),
+        "no colour when stdout is not a terminal"
+    );
 }
 
 #[test]
