@@ -50,10 +50,10 @@ fn approval_state(home: &TempHome, id: u64) -> Option<String> {
     let records = text(&home.warden(&["log", "--json", "-n", "100"]).stdout);
     records
         .lines()
+        .rev()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .filter(|r| r["kind"] == "resolution" && r["approval"].as_u64() == Some(id))
+        .find(|r| r["kind"] == "resolution" && r["approval"].as_u64() == Some(id))
         .map(|r| r["resolver"].as_str().unwrap_or_default().to_string())
-        .last()
 }
 
 #[test]
