@@ -67,3 +67,29 @@ fn plain_exec_rule() {
     );
     assert_eq!(shell(&policy, "sudo rm -fr /").action, Action::Deny);
 }
+
+#[test]
+fn builtin_policy_has_tests_for_every_rule() {
+    let policy = Policy::builtin();
+    assert!(
+        policy.tests().len() >= 150,
+        "only {} tests",
+        policy.tests().len()
+    );
+    let decided: std::collections::HashSet<String> = policy
+        .tests()
+        .iter()
+        .filter_map(|t| t.run(&policy).verdict.rule)
+        .collect();
+    let untested: Vec<&str> = policy
+        .rules
+        .rules
+        .iter()
+        .map(|r| r.name.as_str())
+        .filter(|name| !decided.contains(*name))
+        .collect();
+    assert!(
+        untested.is_empty(),
+        "rules without a test that they decide: {untested:?}"
+    );
+}
