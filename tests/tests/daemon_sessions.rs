@@ -205,6 +205,22 @@ fn sessions_survive_a_restart_and_dead_roots_are_forgotten() {
 }
 
 #[test]
+fn a_session_root_must_be_the_caller_or_its_descendant() {
+    let home = TempHome::new();
+    let _daemon = Daemon::start(&home, TEST_POLICY);
+    // pid 1 would put every process in the session (and could switch them all to monitor).
+    let body = serde_json::json!({"agent": "codex", "root_pid": 1, "cwd": "/", "mode": "monitor"});
+    let reply = http(
+        &home.socket(),
+        "POST",
+        "/v1/sessions",
+        Some(body.to_string().as_bytes()),
+    );
+    assert_eq!(reply.status, 403, "{reply:?}");
+    assert!(reply.body.contains("descendants"), "{reply:?}");
+}
+
+#[test]
 fn a_session_with_a_dead_root_is_refused() {
     let home = TempHome::new();
     let _daemon = Daemon::start(&home, TEST_POLICY);

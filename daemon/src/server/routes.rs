@@ -12,6 +12,7 @@ use serde::{de::DeserializeOwned, Serialize};
 
 use super::access::Peer;
 use super::approvals::ApprovalError;
+use super::sessions::SessionError;
 use super::{events, policy_edit, preflight, Daemon, BODY_LIMIT};
 use crate::wire::{
     ApprovalState, ApproveRequest, Decision, ErrorReply, ExecReply, ExecRequest, ReloadReply,
@@ -142,9 +143,15 @@ async fn dispatch(daemon: &Daemon, peer: &Peer, route: Route, request: Request<I
             Err(e) => e.reply(),
         },
         Route::RegisterSession => match read_json::<SessionRequest>(request).await {
-            Ok(session) => match daemon.sessions.register(&session) {
+            Ok(session) => match daemon.sessions.register(&session, peer.pid) {
                 Ok(id) => json(StatusCode::OK, &SessionReply { id }),
-                Err(e) => error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
+                Err(e @ SessionError::NoSuchRoot(_)) => {
+                    error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string())
+                }
+                Err(e @ SessionError::OutsideCaller(_)) => {
+                    error(StatusCode::FORBIDDEN, e.to_string())
+                }
+                Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
             },
             Err(e) => e.reply(),
         },
