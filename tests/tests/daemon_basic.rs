@@ -214,7 +214,12 @@ impl Drop for Detached {
 #[test]
 fn background_daemon_detaches_and_answers() {
     let home = TempHome::new();
-    let out = home.warden(&["serve", "--background"]);
+    // Started from a preloaded process: the daemon itself must not inherit LD_PRELOAD (the
+    // loader only warns about a library that does not exist).
+    let out = warden_tests::run(
+        home.warden_command(&["serve", "--background"])
+            .env("LD_PRELOAD", "/nonexistent/libwarden-test.so"),
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let status: serde_json::Value =
         serde_json::from_slice(&home.warden(&["status", "--json"]).stdout).unwrap();
