@@ -96,21 +96,20 @@ pub async fn handle(
             return Ok(error(StatusCode::FORBIDDEN, reason));
         }
     }
-    let reply = match route {
-        Route::Wait(id) => wait(daemon, id).await,
-        Route::Events => event_stream(&daemon),
-        route => {
-            let bounded = dispatch(&daemon, &peer, route, request);
-            tokio::time::timeout(REQUEST_TIMEOUT, bounded)
-                .await
-                .unwrap_or_else(|_| {
-                    error(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "the request did not complete in time".into(),
-                    )
-                })
-        }
-    };
+    // The long poll and the event stream last as long as they need; nothing else may.
+    let unbounded = matches!(route, Route::Wait(_) | Route::Events);
+    let work = dispatch(daemon, &peer, route, request);
+    if unbounded {
+        return Ok(work.await);
+    }
+    let reply = tokio::time::timeout(REQUEST_TIMEOUT, work)
+        .await
+        .unwrap_or_else(|_| {
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the request did not complete in time".into(),
+            )
+        });
     Ok(reply)
 }
 
@@ -132,8 +131,16 @@ fn operator_allowed(daemon: &Daemon, peer: &Peer, route: &Route) -> Result<(), S
     Err(refused)
 }
 
-async fn dispatch(daemon: &Daemon, peer: &Peer, route: Route, request: Request<Incoming>) -> Reply {
+async fn dispatch(
+    shared: Arc<Daemon>,
+    peer: &Peer,
+    route: Route,
+    request: Request<Incoming>,
+) -> Reply {
+    let daemon: &Daemon = &shared;
     match route {
+        Route::Wait(id) => wait(shared.clone(), id).await,
+        Route::Events => event_stream(daemon),
         Route::Preflight => match read_json::<ExecRequest>(request).await {
             Ok(exec) => json(StatusCode::OK, &preflight::judge(daemon, peer, &exec)),
             Err(BodyError::TooLarge) => json(
@@ -189,7 +196,6 @@ async fn dispatch(daemon: &Daemon, peer: &Peer, route: Route, request: Request<I
                 format!("the policy was not reloaded, the previous one stays in force: {reason}"),
             ),
         },
-        Route::Wait(_) | Route::Events => unreachable!("served before dispatch"),
     }
 }
 
