@@ -12,6 +12,7 @@ use serde::{de::DeserializeOwned, Serialize};
 
 use super::access::Peer;
 use super::approvals::ApprovalError;
+use super::policy_edit::EditError;
 use super::sessions::SessionError;
 use super::{events, policy_edit, preflight, Daemon, BODY_LIMIT};
 use crate::wire::{
@@ -245,7 +246,8 @@ fn resolve(daemon: &Daemon, peer: &Peer, id: u64, always: bool) -> Reply {
     }
     match policy_edit::allow_always(daemon, &approval) {
         Ok(rule) => resolve_as(daemon, peer, id, ApprovalState::Approved, Some(rule)),
-        Err(reason) => error(StatusCode::INTERNAL_SERVER_ERROR, reason),
+        Err(e @ EditError::NotInForce(_)) => error(StatusCode::CONFLICT, e.to_string()),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
 }
 
