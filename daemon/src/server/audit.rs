@@ -233,15 +233,16 @@ pub fn verify(dir: &Path) -> Result<Verification, AuditError> {
             }
             number += 1;
             let place = format!("{}:{number}", path.display());
-            if let Err(reason) = check_line(&line, &expected_prev, expected_seq) {
-                return Ok(Verification {
-                    files: files.len(),
-                    records,
-                    broken: Some(format!("{place}: {reason}")),
-                });
-            }
-            let record: AuditRecord =
-                serde_json::from_slice(&line).expect("check_line parsed this record");
+            let record = match check_line(&line, &expected_prev, expected_seq) {
+                Ok(record) => record,
+                Err(reason) => {
+                    return Ok(Verification {
+                        files: files.len(),
+                        records,
+                        broken: Some(format!("{place}: {reason}")),
+                    })
+                }
+            };
             expected_prev = record.hash;
             expected_seq += 1;
             records += 1;
@@ -254,7 +255,8 @@ pub fn verify(dir: &Path) -> Result<Verification, AuditError> {
     })
 }
 
-fn check_line(line: &[u8], expected_prev: &str, expected_seq: u64) -> Result<(), String> {
+/// The record on `line` if it is intact and follows the record before it.
+fn check_line(line: &[u8], expected_prev: &str, expected_seq: u64) -> Result<AuditRecord, String> {
     let Some(line) = line.strip_suffix(b"\n") else {
         return Err("incomplete record (no end of line)".into());
     };
@@ -282,7 +284,7 @@ fn check_line(line: &[u8], expected_prev: &str, expected_seq: u64) -> Result<(),
             record.seq
         ));
     }
-    Ok(())
+    Ok(record)
 }
 
 pub fn now_ms() -> u64 {
