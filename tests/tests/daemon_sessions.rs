@@ -237,3 +237,31 @@ fn a_session_with_a_dead_root_is_refused() {
     assert_eq!(reply.status, 422, "{reply:?}");
     assert!(reply.body.contains("not a running process"), "{reply:?}");
 }
+
+#[test]
+fn the_session_root_itself_may_end_its_session() {
+    let home = TempHome::new();
+    let _daemon = Daemon::start(&home, TEST_POLICY);
+    // bash reads the session id, then becomes curl (same pid: the registered root).
+    let mut root = home
+        .command("bash")
+        .args([
+            "-c",
+            r#"read id; exec curl -s -o /dev/null -w '%{http_code}' --unix-socket "$0" -X DELETE "http://w/v1/sessions/$id""#,
+        ])
+        .arg(home.socket())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let session = register(&home, root.id() as i32, "enforce");
+    writeln!(root.stdin.take().unwrap(), "{session}").unwrap();
+    let out = root.wait_with_output().unwrap();
+    assert_eq!(text(&out.stdout), "200");
+    let status: serde_json::Value =
+        serde_json::from_slice(&home.warden(&["status", "--json"]).stdout).unwrap();
+    assert!(
+        status["sessions"].as_array().unwrap().is_empty(),
+        "{status}"
+    );
+}
