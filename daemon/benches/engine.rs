@@ -71,6 +71,20 @@ fn bench(c: &mut Criterion) {
         });
         group.finish();
     }
+    let policy = Policy::builtin();
+    let mut group = c.benchmark_group("worst case (default policy)");
+    group.sample_size(10);
+    for (name, text) in [
+        ("100,000 words", "a ".repeat(100_000)),
+        ("4,000 commands joined by &&", "a && ".repeat(4_000) + "b"),
+        ("4,000 pipeline stages", "a | ".repeat(4_000) + "b"),
+    ] {
+        let query = exec("/bin/bash", &["bash", "-c", &text]);
+        group.bench_function(name, |b| {
+            b.iter(|| black_box(policy.evaluate(black_box(&query))))
+        });
+    }
+    group.finish();
 }
 
 criterion_group!(benches, bench);
