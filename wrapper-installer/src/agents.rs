@@ -1,0 +1,44 @@
+//! The CLI agents `warden setup` knows how to wrap. Supporting another agent is one entry.
+
+/// One wrappable agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Agent {
+    /// Name used on the command line (`warden setup codex`) and for `warden preload --agent`.
+    pub name: &'static str,
+    /// Executable file name looked up on `PATH`, and the wrapper's file name.
+    pub program: &'static str,
+    /// Environment variable that names the real executable, bypassing the `PATH` search.
+    pub real_override_env: &'static str,
+}
+
+/// Every supported agent, in the order `warden setup --list` shows them.
+pub const AGENTS: &[Agent] = &[Agent {
+    name: "codex",
+    program: "codex",
+    real_override_env: "CODEX_REAL",
+}];
+
+/// The agent called `name`, if warden supports it.
+pub fn by_name(name: &str) -> Option<&'static Agent> {
+    AGENTS.iter().find(|agent| agent.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codex_is_supported_and_unknown_names_are_not() {
+        assert_eq!(by_name("codex").map(|a| a.program), Some("codex"));
+        assert!(by_name("nonesuch").is_none());
+    }
+
+    #[test]
+    fn override_variables_never_look_like_credentials() {
+        for agent in AGENTS {
+            for word in ["KEY", "SECRET", "TOKEN"] {
+                assert!(!agent.real_override_env.contains(word), "{agent:?}");
+            }
+        }
+    }
+}
