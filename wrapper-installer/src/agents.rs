@@ -1,5 +1,7 @@
 //! The CLI agents `warden setup` knows how to wrap. Supporting another agent is one entry.
 
+use crate::error::SetupError;
+
 /// One wrappable agent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Agent {
@@ -18,9 +20,15 @@ pub const AGENTS: &[Agent] = &[Agent {
     real_override_env: "CODEX_REAL",
 }];
 
-/// The agent called `name`, if warden supports it.
-pub fn by_name(name: &str) -> Option<&'static Agent> {
-    AGENTS.iter().find(|agent| agent.name == name)
+/// The agent called `name`, or an error listing the supported ones.
+pub fn by_name(name: &str) -> Result<&'static Agent, SetupError> {
+    AGENTS
+        .iter()
+        .find(|agent| agent.name == name)
+        .ok_or_else(|| SetupError::UnknownAgent {
+            name: name.to_owned(),
+            supported: AGENTS.iter().map(|a| a.name).collect::<Vec<_>>().join(", "),
+        })
 }
 
 #[cfg(test)]
@@ -29,8 +37,9 @@ mod tests {
 
     #[test]
     fn codex_is_supported_and_unknown_names_are_not() {
-        assert_eq!(by_name("codex").map(|a| a.program), Some("codex"));
-        assert!(by_name("nonesuch").is_none());
+        assert_eq!(by_name("codex").unwrap().program, "codex");
+        let err = by_name("nonesuch").unwrap_err().to_string();
+        assert_eq!(err, "unknown agent `nonesuch`; supported: codex");
     }
 
     #[test]

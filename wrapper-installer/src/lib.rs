@@ -18,7 +18,7 @@ pub mod wrapper;
 #[cfg(test)]
 mod test_support;
 
-pub use agents::{Agent, AGENTS};
+pub use agents::{by_name, Agent, AGENTS};
 pub use error::SetupError;
 pub use library::{check_loadable, find_library, LibraryError, LibrarySearch};
 pub use operations::{

@@ -1,5 +1,8 @@
 //! POSIX shell quoting of byte strings (paths need not be UTF-8).
 
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
 /// `bytes` as one single-quoted shell word: `it's` becomes `'it'\''s'`.
 pub fn quote(bytes: &[u8]) -> Vec<u8> {
     let mut quoted = Vec::with_capacity(bytes.len() + 2);
@@ -36,6 +39,34 @@ pub fn unquote_prefix(text: &[u8]) -> Option<(Vec<u8>, &[u8])> {
     }
 }
 
+/// The shell-profile line that puts `dir` first on `PATH`, written with `$HOME` when `dir`
+/// lies under `home` and needs no quoting there (the form users recognise).
+pub fn path_export_line(dir: &Path, home: Option<&Path>) -> Vec<u8> {
+    let plain = |bytes: &[u8]| {
+        bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-/+@,".contains(b))
+    };
+    let under_home = home
+        .and_then(|h| dir.strip_prefix(h).ok())
+        .map(|rest| rest.as_os_str().as_bytes())
+        .filter(|rest| plain(rest));
+    let mut line = b"export PATH=".to_vec();
+    match under_home {
+        Some(rest) if rest.is_empty() => line.extend_from_slice(b"\"$HOME"),
+        Some(rest) => {
+            line.extend_from_slice(b"\"$HOME/");
+            line.extend_from_slice(rest);
+        }
+        None => {
+            line.extend_from_slice(&quote(dir.as_os_str().as_bytes()));
+            line.push(b'"');
+        }
+    }
+    line.extend_from_slice(b":$PATH\"");
+    line
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -70,7 +101,6 @@ mod tests {
 
     #[test]
     fn the_shell_reads_back_exactly_the_quoted_bytes() {
-        use std::os::unix::ffi::OsStrExt;
         for &raw in ODD {
             let mut script = b"printf '%s' ".to_vec();
             script.extend_from_slice(&quote(raw));
@@ -82,6 +112,21 @@ mod tests {
             assert!(out.status.success());
             assert_eq!(out.stdout, raw);
         }
+    }
+
+    #[test]
+    fn export_line_uses_home_when_it_can_and_quotes_otherwise() {
+        let home = Some(Path::new("/home/u"));
+        let line = |dir: &str| String::from_utf8(path_export_line(Path::new(dir), home)).unwrap();
+        assert_eq!(
+            line("/home/u/.local/bin"),
+            r#"export PATH="$HOME/.local/bin:$PATH""#
+        );
+        assert_eq!(line("/opt/my bin"), r#"export PATH='/opt/my bin'":$PATH""#);
+        assert_eq!(
+            line("/home/u/it's"),
+            r#"export PATH='/home/u/it'\''s'":$PATH""#
+        );
     }
 
     #[test]
