@@ -53,7 +53,7 @@ pub fn path_export_line(dir: &Path, home: Option<&Path>) -> Vec<u8> {
         .filter(|rest| plain(rest));
     let mut line = b"export PATH=".to_vec();
     match under_home {
-        Some(rest) if rest.is_empty() => line.extend_from_slice(b"\"$HOME"),
+        Some([]) => line.extend_from_slice(b"\"$HOME"),
         Some(rest) => {
             line.extend_from_slice(b"\"$HOME/");
             line.extend_from_slice(rest);

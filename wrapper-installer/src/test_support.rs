@@ -1,6 +1,6 @@
 //! Scratch directories and fake executables for the unit tests.
 
-use std::os::unix::fs::PermissionsExt;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -32,11 +32,24 @@ impl Drop for Scratch {
     }
 }
 
-/// Writes `body` to `path` with mode 0755, creating parent directories.
-pub fn write_executable(path: &Path, body: &str) {
+/// Writes `body` to `path` with mode 0755, creating parent directories. A child `sh` does
+/// the writing: a write descriptor held by this process could leak into a concurrent test's
+/// fork, and exec of a file open for writing fails with ETXTBSY.
+pub fn write_executable(path: &Path, body: impl AsRef<[u8]>) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, body).unwrap();
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut child = std::process::Command::new("sh")
+        .args(["-c", "cat > \"$1\" && chmod 755 \"$1\"", "sh"])
+        .arg(path)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(body.as_ref())
+        .unwrap();
+    assert!(child.wait().unwrap().success());
 }
 
 /// A real (empty) shared object compiled with `cc` into `dir`: loadable by the dynamic loader.

@@ -188,8 +188,7 @@ mod tests {
         );
         write_executable(&real, "#!/bin/sh\n");
         let wrapper = scratch.0.join("codex");
-        write_executable(&wrapper, "");
-        std::fs::write(&wrapper, render(codex(), &warden, &real)).unwrap();
+        write_executable(&wrapper, render(codex(), &warden, &real));
 
         let out = Command::new(&wrapper)
             .args(["a b", "$x", "'q'"])
@@ -210,8 +209,7 @@ mod tests {
         let scratch = Scratch::new("gone");
         let wrapper = scratch.0.join("codex");
         let real = scratch.0.join("it's gone %s/codex");
-        write_executable(&wrapper, "");
-        std::fs::write(&wrapper, render(codex(), Path::new("/bin/true"), &real)).unwrap();
+        write_executable(&wrapper, render(codex(), Path::new("/bin/true"), &real));
 
         let out = Command::new(&wrapper).output().unwrap();
         assert_eq!(out.status.code(), Some(127));
@@ -227,9 +225,8 @@ mod tests {
     fn wrapper_explains_a_vanished_warden_with_exit_127() {
         let scratch = Scratch::new("nowarden");
         let wrapper = scratch.0.join("codex");
-        write_executable(&wrapper, "");
         let warden = scratch.0.join("missing-warden");
-        std::fs::write(&wrapper, render(codex(), &warden, Path::new("/bin/true"))).unwrap();
+        write_executable(&wrapper, render(codex(), &warden, Path::new("/bin/true")));
 
         let out = Command::new(&wrapper).output().unwrap();
         assert_eq!(out.status.code(), Some(127));
