@@ -30,8 +30,8 @@ pub enum LibraryError {
         display_list(.tried)
     )]
     NotFound { tried: Vec<PathBuf> },
-    #[error("WARDEN_LIB={} is not an absolute path; give the full path of {LIBRARY_FILE}", .0.display())]
-    NotAbsolute(PathBuf),
+    #[error("WARDEN_LIB points to {}, which does not exist; fix or unset it", .0.display())]
+    ExplicitMissing(PathBuf),
     #[error("{} cannot be preloaded: {detail}; reinstall it with `make install`", .path.display())]
     NotLoadable { path: PathBuf, detail: String },
     #[error("cannot run {} to test-load {}: {source}", .program.display(), .library.display())]
@@ -67,17 +67,26 @@ pub fn library_candidates(search: &LibrarySearch) -> Vec<PathBuf> {
     .collect()
 }
 
-/// The first existing candidate of [`library_candidates`].
+/// The first existing candidate of [`library_candidates`], made absolute and canonical so
+/// that it stays valid as an `LD_PRELOAD` entry in any working directory.
 pub fn find_library(search: &LibrarySearch) -> Result<PathBuf, LibraryError> {
-    if let Some(explicit) = search.explicit.filter(|p| !p.is_absolute()) {
-        return Err(LibraryError::NotAbsolute(explicit.to_path_buf()));
+    let exe = search
+        .exe
+        .map(|exe| exe.canonicalize().unwrap_or_else(|_| exe.to_path_buf()));
+    let search = LibrarySearch {
+        exe: exe.as_deref(),
+        ..*search
+    };
+    let tried = library_candidates(&search);
+    let found = tried.iter().find(|candidate| candidate.is_file());
+    match (found, search.explicit) {
+        (Some(found), _) => {
+            let absolute = std::path::absolute(found).unwrap_or_else(|_| found.clone());
+            Ok(absolute.canonicalize().unwrap_or(absolute))
+        }
+        (None, Some(explicit)) => Err(LibraryError::ExplicitMissing(explicit.to_path_buf())),
+        (None, None) => Err(LibraryError::NotFound { tried }),
     }
-    let tried = library_candidates(search);
-    tried
-        .iter()
-        .find(|candidate| candidate.is_file())
-        .cloned()
-        .ok_or(LibraryError::NotFound { tried })
 }
 
 /// Runs `true` with `library` preloaded. The dynamic loader only warns about a preload it
@@ -164,7 +173,7 @@ mod tests {
     }
 
     #[test]
-    fn explicit_path_is_the_only_candidate_and_must_be_absolute() {
+    fn explicit_path_is_the_only_candidate() {
         let search = LibrarySearch {
             explicit: Some(Path::new("/x/libwarden.so")),
             exe: Some(Path::new("/opt/bin/warden")),
@@ -174,18 +183,27 @@ mod tests {
             library_candidates(&search),
             [PathBuf::from("/x/libwarden.so")]
         );
-        assert!(matches!(
-            find_library(&search),
-            Err(LibraryError::NotFound { .. })
-        ));
-        let relative = LibrarySearch {
-            explicit: Some(Path::new("lib/libwarden.so")),
-            ..search
+        let err = find_library(&search).unwrap_err();
+        assert!(matches!(err, LibraryError::ExplicitMissing(_)), "{err}");
+    }
+
+    #[test]
+    fn a_relative_explicit_path_comes_back_absolute() {
+        let s = Scratch::new("relative");
+        std::fs::write(s.0.join(LIBRARY_FILE), "").unwrap();
+        // Relative to the working directory, wherever the tests run.
+        let cwd = std::env::current_dir().unwrap();
+        let relative: PathBuf = std::iter::repeat_n("..", cwd.components().count())
+            .collect::<PathBuf>()
+            .join(s.0.strip_prefix("/").unwrap())
+            .join(LIBRARY_FILE);
+        let search = LibrarySearch {
+            explicit: Some(&relative),
+            ..LibrarySearch::default()
         };
-        assert!(matches!(
-            find_library(&relative),
-            Err(LibraryError::NotAbsolute(_))
-        ));
+        let found = find_library(&search).unwrap();
+        assert!(found.is_absolute());
+        assert_eq!(found, s.0.canonicalize().unwrap().join(LIBRARY_FILE));
     }
 
     #[test]

@@ -399,7 +399,7 @@ mod tests {
         let err = install(codex(), &ctx, &f.options()).unwrap_err();
         assert!(matches!(
             err,
-            SetupError::Library(LibraryError::NotFound { .. })
+            SetupError::Library(LibraryError::ExplicitMissing(_))
         ));
 
         ctx = f.ctx.clone();

@@ -15,7 +15,8 @@ impl Scratch {
             std::env::temp_dir().join(format!("warden-wrapper-{tag}-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
+        // Canonical, so that paths the code canonicalises compare equal to the expected ones.
+        Scratch(dir.canonicalize().unwrap())
     }
 
     /// A new subdirectory.
