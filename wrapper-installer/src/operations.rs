@@ -150,7 +150,7 @@ fn locate_real(
             wrapper_dir: bin_dir.to_path_buf(),
         })?,
     };
-    if canonical(&real) == canonical(&bin_dir.join(agent.program)) {
+    if reaches(&real, &bin_dir.join(agent.program)) {
         return Err(SetupError::PointsAtItself {
             real,
             env: agent.real_override_env,
@@ -167,6 +167,35 @@ fn locate_real(
         ));
     }
     Ok(real)
+}
+
+/// Whether `path`, or any link in its chain of symlinks, is the file at `location`. The file
+/// at `location` itself is about to be replaced, so its own symlink (if any) does not count.
+fn reaches(path: &Path, location: &Path) -> bool {
+    // The kernel's own limit on symlink chains (MAXSYMLINKS).
+    const MAX_HOPS: usize = 40;
+    let location = canonical_parent(location);
+    let mut current = path.to_path_buf();
+    for _ in 0..MAX_HOPS {
+        current = canonical_parent(&current);
+        if current == location {
+            return true;
+        }
+        match std::fs::read_link(&current) {
+            // A relative target is relative to the link's directory; join keeps an absolute one.
+            Ok(target) => current = current.parent().unwrap_or(Path::new("/")).join(target),
+            Err(_) => return false,
+        }
+    }
+    false
+}
+
+/// `path` with its directory canonicalised and its last component kept as it is.
+fn canonical_parent(path: &Path) -> PathBuf {
+    match (path.parent(), path.file_name()) {
+        (Some(parent), Some(name)) => canonical(parent).join(name),
+        _ => path.to_path_buf(),
+    }
 }
 
 /// What sits at the wrapper path now.
@@ -458,6 +487,42 @@ mod tests {
 
         let err = remove(codex(), &f.ctx, &f.bin).unwrap_err();
         assert!(matches!(err, SetupError::NotOurs(_)), "{err}");
+    }
+
+    /// A common setup: `~/.local/bin/codex` is a symlink to the npm-installed codex.
+    #[test]
+    fn a_foreign_symlink_is_backed_up_as_the_symlink_itself() {
+        let f = Fixture::new("ops-symlink");
+        std::fs::create_dir_all(&f.bin).unwrap();
+        std::os::unix::fs::symlink(f.usr.join("codex"), f.wrapper()).unwrap();
+        let mut opts = f.options();
+        opts.force = true;
+        f.install(&opts).unwrap();
+        let backup = f.bin.join("codex.warden-backup");
+        assert_eq!(std::fs::read_link(&backup).unwrap(), f.usr.join("codex"));
+        assert!(!f.wrapper().is_symlink());
+
+        remove(codex(), &f.ctx, &f.bin).unwrap();
+        assert_eq!(
+            std::fs::read_link(f.wrapper()).unwrap(),
+            f.usr.join("codex")
+        );
+    }
+
+    #[test]
+    fn a_real_codex_that_links_to_the_wrapper_path_is_refused() {
+        let f = Fixture::new("ops-loop");
+        std::fs::create_dir_all(&f.bin).unwrap();
+        // codex-link -> ~/.local/bin/codex -> usr/bin/codex: after install it would loop.
+        std::os::unix::fs::symlink(f.usr.join("codex"), f.wrapper()).unwrap();
+        let link = f.s.0.join("codex-link");
+        std::os::unix::fs::symlink(f.wrapper(), &link).unwrap();
+        let mut opts = f.options();
+        opts.force = true;
+        opts.real_override = Some(link);
+        let err = f.install(&opts).unwrap_err();
+        assert!(matches!(err, SetupError::PointsAtItself { .. }), "{err}");
+        assert!(f.wrapper().is_symlink());
     }
 
     #[test]
