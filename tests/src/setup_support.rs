@@ -5,46 +5,42 @@ use std::ffi::{OsStr, OsString};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// The directory holding the built `warden` and `libwarden.so`.
-pub fn build_dir() -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => PathBuf::from(dir).join("debug"),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/debug"),
-    }
-}
+use crate::{run, warden_bin, TempHome};
 
-/// The built `warden` binary.
-pub fn warden_bin() -> PathBuf {
-    let bin = build_dir().join("warden");
-    assert!(
-        bin.is_file(),
-        "{} missing: run `cargo build --workspace` first",
-        bin.display()
-    );
-    bin
-}
-
-/// A scratch root (removed on drop) with a home directory in it. The wrapper goes to
-/// `~/.local/bin` unless a test says otherwise.
+/// A temporary `WARDEN_HOME` with a user home and scratch directories inside it, all removed
+/// on drop. The wrapper goes to `~/.local/bin` unless a test says otherwise.
 pub struct SetupHome {
+    warden_home: TempHome,
     pub root: PathBuf,
     pub home: PathBuf,
     pub bin: PathBuf,
 }
 
+impl Default for SetupHome {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl SetupHome {
-    pub fn new(tag: &str) -> SetupHome {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let root =
-            std::env::temp_dir().join(format!("warden-setup-{tag}-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&root);
+    pub fn new() -> SetupHome {
+        let warden_home = TempHome::new();
+        let root = warden_home.path().join("setup");
         let home = root.join("home");
         std::fs::create_dir_all(&home).expect("create temporary home");
         let bin = home.join(".local/bin");
-        SetupHome { root, home, bin }
+        SetupHome {
+            warden_home,
+            root,
+            home,
+            bin,
+        }
+    }
+
+    /// The `WARDEN_HOME` every command here uses, for starting a daemon in it.
+    pub fn warden_home(&self) -> &TempHome {
+        &self.warden_home
     }
 
     /// The wrapper path in `~/.local/bin`.
@@ -65,26 +61,33 @@ impl SetupHome {
         std::env::join_paths(dirs.iter().chain(system.iter())).expect("PATH entries")
     }
 
-    /// Runs `warden setup ARGS` with this home, `path` and `extra` variables only.
-    pub fn setup(&self, path: &OsStr, args: &[&str], extra: &[(&str, &OsStr)]) -> Outcome {
-        let mut command = Command::new(warden_bin());
+    /// `program` with nothing from the caller's environment but this `HOME` and
+    /// `WARDEN_HOME`, and the system directories as `PATH` (a test may set another).
+    pub fn command(&self, program: impl AsRef<OsStr>) -> Command {
+        let mut command = Command::new(program);
         command
-            .arg("setup")
-            .args(args)
             .env_clear()
             .env("HOME", &self.home)
-            .env("WARDEN_HOME", self.home.join(".warden"))
-            .env("PATH", path);
+            .env("WARDEN_HOME", self.warden_home.path())
+            .env("PATH", self.path_var(&[]));
+        command
+    }
+
+    /// `warden ARGS` in this environment.
+    pub fn warden_command(&self, args: &[&str]) -> Command {
+        let mut command = self.command(warden_bin());
+        command.args(args);
+        command
+    }
+
+    /// Runs `warden setup ARGS` with `path` as `PATH` and the `extra` variables.
+    pub fn setup(&self, path: &OsStr, args: &[&str], extra: &[(&str, &OsStr)]) -> Outcome {
+        let mut command = self.warden_command(&["setup"]);
+        command.args(args).env("PATH", path);
         for (name, value) in extra {
             command.env(name, value);
         }
-        Outcome::from(command.output().expect("run warden setup"))
-    }
-}
-
-impl Drop for SetupHome {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.root);
+        Outcome::from(run(&mut command))
     }
 }
 

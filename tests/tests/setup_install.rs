@@ -4,7 +4,8 @@
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 
-use warden_tests::setup_support::{build_dir, fake_codex, warden_bin, write_script, SetupHome};
+use warden_tests::setup_support::{fake_codex, write_script, SetupHome};
+use warden_tests::{bin_dir, run, text, warden_bin};
 
 fn read(path: &std::path::Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
@@ -12,7 +13,7 @@ fn read(path: &std::path::Path) -> String {
 
 #[test]
 fn install_writes_a_marked_0755_wrapper_for_the_first_codex_on_path() {
-    let h = SetupHome::new("install");
+    let h = SetupHome::new();
     let first = fake_codex(&h.dir("first"));
     fake_codex(&h.dir("second"));
     let path = h.path_var(&[&h.bin, &h.root.join("first"), &h.root.join("second")]);
@@ -48,7 +49,7 @@ fn install_writes_a_marked_0755_wrapper_for_the_first_codex_on_path() {
 
 #[test]
 fn reinstalling_gives_the_same_wrapper() {
-    let h = SetupHome::new("idempotent");
+    let h = SetupHome::new();
     let tools = h.dir("tools");
     fake_codex(&tools);
     let path = h.path_var(&[&h.bin, &tools]);
@@ -65,7 +66,7 @@ fn reinstalling_gives_the_same_wrapper() {
 
 #[test]
 fn after_codex_moves_running_setup_again_records_the_new_path() {
-    let h = SetupHome::new("moved");
+    let h = SetupHome::new();
     let old_dir = h.dir("old");
     let old = fake_codex(&old_dir);
     h.setup(&h.path_var(&[&h.bin, &old_dir]), &["codex"], &[])
@@ -91,16 +92,16 @@ fn after_codex_moves_running_setup_again_records_the_new_path() {
 
 #[test]
 fn a_vanished_codex_is_explained_by_the_wrapper_with_exit_127() {
-    let h = SetupHome::new("vanished");
+    let h = SetupHome::new();
     let tools = h.dir("tools");
     let real = fake_codex(&tools);
     h.setup(&h.path_var(&[&h.bin, &tools]), &["codex"], &[])
         .assert_success();
     std::fs::remove_file(&real).unwrap();
 
-    let out = Command::new(h.wrapper()).output().unwrap();
+    let out = run(&mut h.command(h.wrapper()));
     assert_eq!(out.status.code(), Some(127));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = text(&out.stderr);
     assert!(
         stderr.contains(&format!("{} is gone", real.display())),
         "{stderr}"
@@ -110,7 +111,7 @@ fn a_vanished_codex_is_explained_by_the_wrapper_with_exit_127() {
 
 #[test]
 fn codex_real_overrides_the_path_search() {
-    let h = SetupHome::new("override");
+    let h = SetupHome::new();
     let on_path = h.dir("on-path");
     fake_codex(&on_path);
     let chosen = fake_codex(&h.dir("chosen"));
@@ -125,7 +126,7 @@ fn codex_real_overrides_the_path_search() {
 
 #[test]
 fn no_codex_anywhere_is_refused_and_nothing_is_written() {
-    let h = SetupHome::new("nocodex");
+    let h = SetupHome::new();
     let out = h.setup(&h.path_var(&[&h.bin]), &["codex"], &[]);
     out.assert_refused("no codex found on PATH")
         .assert_refused("CODEX_REAL=");
@@ -134,7 +135,7 @@ fn no_codex_anywhere_is_refused_and_nothing_is_written() {
 
 #[test]
 fn a_wrapper_that_would_run_itself_is_refused() {
-    let h = SetupHome::new("itself");
+    let h = SetupHome::new();
     let tools = h.dir("tools");
     fake_codex(&tools);
     let path = h.path_var(&[&h.bin, &tools]);
@@ -159,7 +160,7 @@ fn a_wrapper_that_would_run_itself_is_refused() {
 
 #[test]
 fn a_foreign_file_is_refused_without_force_and_left_intact() {
-    let h = SetupHome::new("foreign");
+    let h = SetupHome::new();
     let tools = h.dir("tools");
     fake_codex(&tools);
     let mine = write_script(&h.wrapper(), "echo my own codex script\n");
@@ -172,7 +173,7 @@ fn a_foreign_file_is_refused_without_force_and_left_intact() {
 
 #[test]
 fn force_keeps_a_backup_and_remove_restores_it() {
-    let h = SetupHome::new("force");
+    let h = SetupHome::new();
     let tools = h.dir("tools");
     fake_codex(&tools);
     let path = h.path_var(&[&h.bin, &tools]);
@@ -208,7 +209,7 @@ fn force_keeps_a_backup_and_remove_restores_it() {
 
 #[test]
 fn remove_deletes_only_warden_s_wrapper_and_says_which_codex_runs_now() {
-    let h = SetupHome::new("remove");
+    let h = SetupHome::new();
     let tools = h.dir("tools");
     let real = fake_codex(&tools);
     let path = h.path_var(&[&h.bin, &tools]);
@@ -234,7 +235,7 @@ fn remove_deletes_only_warden_s_wrapper_and_says_which_codex_runs_now() {
 
 #[test]
 fn a_missing_library_is_refused_and_nothing_is_written() {
-    let h = SetupHome::new("nolib");
+    let h = SetupHome::new();
     let tools = h.dir("tools");
     fake_codex(&tools);
     let missing = h.root.join("nowhere/libwarden.so");
@@ -254,27 +255,20 @@ fn a_missing_library_is_refused_and_nothing_is_written() {
 /// a warden binary copied away from it finds nothing.
 #[test]
 fn a_warden_with_no_library_anywhere_is_refused() {
-    let h = SetupHome::new("nolib-copy");
+    let h = SetupHome::new();
     let tools = h.dir("tools");
     fake_codex(&tools);
     let lonely = h.dir("lonely/bin").join("warden");
     // `cp` rather than std::fs::copy: a write descriptor open in this multi-threaded test
     // process could leak into another test's fork and make exec fail with ETXTBSY.
-    let copied = Command::new("cp")
-        .arg(warden_bin())
-        .arg(&lonely)
-        .status()
-        .unwrap();
-    assert!(copied.success());
-    let out = Command::new(&lonely)
+    let copied = run(Command::new("cp").arg(warden_bin()).arg(&lonely));
+    assert!(copied.status.success());
+    let out = run(h
+        .command(&lonely)
         .args(["setup", "codex"])
-        .env_clear()
-        .env("HOME", &h.home)
-        .env("PATH", h.path_var(&[&h.bin, &tools]))
-        .output()
-        .unwrap();
+        .env("PATH", h.path_var(&[&h.bin, &tools])));
     assert_ne!(out.status.code(), Some(0));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = text(&out.stderr);
     assert!(stderr.contains("libwarden.so not found"), "{stderr}");
     assert!(
         stderr.contains(".local/lib/warden/libwarden.so"),
@@ -285,7 +279,7 @@ fn a_warden_with_no_library_anywhere_is_refused() {
 
 #[test]
 fn an_unloadable_library_is_refused_and_nothing_is_written() {
-    let h = SetupHome::new("badlib");
+    let h = SetupHome::new();
     let tools = h.dir("tools");
     fake_codex(&tools);
     let bogus = h.root.join("libwarden.so");
@@ -301,12 +295,12 @@ fn an_unloadable_library_is_refused_and_nothing_is_written() {
 
 #[test]
 fn the_build_tree_library_is_found_and_loads() {
-    let h = SetupHome::new("devlib");
+    let h = SetupHome::new();
     let tools = h.dir("tools");
     fake_codex(&tools);
     let out = h.setup(&h.path_var(&[&h.bin, &tools]), &["codex"], &[]);
     out.assert_success();
-    let lib = build_dir().canonicalize().unwrap().join("libwarden.so");
+    let lib = bin_dir().canonicalize().unwrap().join("libwarden.so");
     assert!(
         out.stdout
             .contains(&format!("library {} loads", lib.display())),
@@ -316,7 +310,7 @@ fn the_build_tree_library_is_found_and_loads() {
 
 #[test]
 fn dry_run_prints_the_wrapper_and_changes_nothing() {
-    let h = SetupHome::new("dryrun");
+    let h = SetupHome::new();
     let tools = h.dir("tools");
     let real = fake_codex(&tools);
     let out = h.setup(&h.path_var(&[&h.bin, &tools]), &["codex", "--dry-run"], &[]);
@@ -344,7 +338,7 @@ fn dry_run_prints_the_wrapper_and_changes_nothing() {
 
 #[test]
 fn a_real_codex_earlier_on_path_triggers_a_warning_with_the_profile_line() {
-    let h = SetupHome::new("order");
+    let h = SetupHome::new();
     let tools = h.dir("tools");
     let real = fake_codex(&tools);
     let out = h.setup(&h.path_var(&[&tools, &h.bin]), &["codex"], &[]);
@@ -378,7 +372,7 @@ fn a_real_codex_earlier_on_path_triggers_a_warning_with_the_profile_line() {
 /// once the odd codex is gone).
 #[test]
 fn odd_paths_are_quoted_so_sh_reads_them_back_exactly() {
-    let h = SetupHome::new("odd");
+    let h = SetupHome::new();
     let odd = "it's a \"dir\" with $HOME `id` $(id) and \\ backslash";
     let tools = h.dir(&format!("{odd}/tools"));
     let real = fake_codex(&tools);
@@ -390,13 +384,13 @@ fn odd_paths_are_quoted_so_sh_reads_them_back_exactly() {
     );
     out.assert_success();
     let wrapper = bin.join("codex");
-    let syntax = Command::new("sh").arg("-n").arg(&wrapper).status().unwrap();
-    assert!(syntax.success());
+    let syntax = run(h.command("sh").arg("-n").arg(&wrapper));
+    assert!(syntax.status.success(), "{syntax:?}");
 
     std::fs::remove_file(&real).unwrap();
-    let out = Command::new(&wrapper).output().unwrap();
+    let out = run(&mut h.command(&wrapper));
     assert_eq!(out.status.code(), Some(127));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = text(&out.stderr);
     assert!(
         stderr.contains(&format!("warden: {} is gone", real.display())),
         "{stderr}"
@@ -405,7 +399,7 @@ fn odd_paths_are_quoted_so_sh_reads_them_back_exactly() {
 
 #[test]
 fn list_shows_whether_codex_is_installed_and_wrapped() {
-    let h = SetupHome::new("list");
+    let h = SetupHome::new();
     let tools = h.dir("tools");
     let path = h.path_var(&[&h.bin, &tools]);
     let out = h.setup(&path, &["--list"], &[]);
@@ -430,7 +424,7 @@ fn list_shows_whether_codex_is_installed_and_wrapped() {
 
 #[test]
 fn unknown_agents_and_missing_arguments_are_usage_errors() {
-    let h = SetupHome::new("usage");
+    let h = SetupHome::new();
     let path = h.path_var(&[]);
     h.setup(&path, &["nonesuch"], &[])
         .assert_refused("unknown agent `nonesuch`; supported: codex");
