@@ -31,16 +31,7 @@ impl Conn {
         for part in parts {
             let mut rest = *part;
             while !rest.is_empty() {
-                // SAFETY: sends initialised bytes; MSG_NOSIGNAL turns a closed peer into EPIPE
-                // instead of killing the calling program with SIGPIPE.
-                let n = unsafe {
-                    libc::send(
-                        self.fd,
-                        rest.as_ptr().cast(),
-                        rest.len(),
-                        libc::MSG_NOSIGNAL,
-                    )
-                };
+                let n = send(self.fd, rest);
                 if n > 0 {
                     rest = &rest[n as usize..];
                 } else if n < 0 && retryable(errno()) {
@@ -57,7 +48,7 @@ impl Conn {
     pub fn read(&self, buf: &mut [u8], deadline: i64) -> Result<usize, IoEnd> {
         loop {
             // SAFETY: reads into a writable buffer of the given length.
-            let n = unsafe { libc::recv(self.fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
+            let n = unsafe { libc::read(self.fd, buf.as_mut_ptr().cast(), buf.len()) };
             if n >= 0 {
                 return Ok(n as usize);
             }
@@ -95,6 +86,23 @@ impl Drop for Conn {
     fn drop(&mut self) {
         // SAFETY: closes the descriptor this Conn owns.
         unsafe { libc::close(self.fd) };
+    }
+}
+
+/// One `sendmsg` of `data`. Not `send`: Codex's seccomp filter refuses `sendto` (which `send`
+/// is) but allows `sendmsg`; MSG_NOSIGNAL turns a closed peer into EPIPE instead of killing the
+/// calling program with SIGPIPE, which a plain `write` would do.
+fn send(fd: c_int, data: &[u8]) -> isize {
+    let mut iov = libc::iovec {
+        iov_base: data.as_ptr().cast_mut().cast(),
+        iov_len: data.len(),
+    };
+    // SAFETY: msghdr is plain data; the one iovec points at `data`, which outlives the call.
+    unsafe {
+        let mut msg: libc::msghdr = mem::zeroed();
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        libc::sendmsg(fd, &msg, libc::MSG_NOSIGNAL)
     }
 }
 
