@@ -145,7 +145,9 @@ impl Guarded {
             std::thread::sleep(Duration::from_millis(10));
         }
         assert!(!resolved.is_empty(), "the command finished without asking");
-        child.wait_with_output().expect("collect the child's output")
+        child
+            .wait_with_output()
+            .expect("collect the child's output")
     }
 
     /// Ids of the pending approvals.

@@ -38,12 +38,24 @@ fn check_hook(function: &str, refusal: Refusal) {
 
     let allowed = guarded.marker("ok-run");
     let out = run(&mut probe_with(&allowed));
-    assert!(out.status.success(), "allowed {function}: {}", describe(&out));
-    assert!(allowed.exists(), "allowed {function} did not run its target");
+    assert!(
+        out.status.success(),
+        "allowed {function}: {}",
+        describe(&out)
+    );
+    assert!(
+        allowed.exists(),
+        "allowed {function} did not run its target"
+    );
 
     let denied = guarded.marker("denied-run");
     let out = run(&mut probe_with(&denied));
-    assert_eq!(out.status.code(), Some(REFUSED), "denied {function}: {}", describe(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(REFUSED),
+        "denied {function}: {}",
+        describe(&out)
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.contains(&refusal.line(function)),
@@ -59,17 +71,30 @@ fn check_hook(function: &str, refusal: Refusal) {
 
     let approved = guarded.marker("asked-approved");
     let out = guarded.resolve_ask(probe_with(&approved), "approve");
-    assert!(out.status.success(), "approved {function}: {}", describe(&out));
-    assert!(approved.exists(), "approved {function} did not run its target");
+    assert!(
+        out.status.success(),
+        "approved {function}: {}",
+        describe(&out)
+    );
+    assert!(
+        approved.exists(),
+        "approved {function} did not run its target"
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("warden: waiting for approval #") && stderr.contains("run \"warden approve "),
+        stderr.contains("warden: waiting for approval #")
+            && stderr.contains("run \"warden approve "),
         "no waiting line on stderr: {stderr}"
     );
 
     let refused = guarded.marker("asked-refused");
     let out = guarded.resolve_ask(probe_with(&refused), "deny");
-    assert_eq!(out.status.code(), Some(REFUSED), "refused {function}: {}", describe(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(REFUSED),
+        "refused {function}: {}",
+        describe(&out)
+    );
     assert!(!refused.exists(), "refused {function} ran its target");
 }
 
