@@ -144,11 +144,29 @@ fn refuse(exec: &Exec, reason: impl Fn(&mut Buf)) {
     });
 }
 
-/// The command as people know it: the shell string for `system`/`popen`, else the argv.
+/// Longest command shown in a message, so that the reason after it stays visible.
+const DISPLAY_MAX: usize = 300;
+
+/// The command as people know it (the shell string for `system`/`popen`, else the argv),
+/// shortened for display.
 pub fn push_display(buf: &mut Buf, exec: &Exec) {
+    let mut storage = [0u8; DISPLAY_MAX];
+    let mut shown = Buf::new(&mut storage);
     match exec.shell {
-        Some(shell) => buf.push(shell),
-        None => sys::push_command(buf, exec.argv),
+        Some(shell) => shown.push(shell),
+        None => sys::push_command(&mut shown, exec.argv),
+    }
+    let (overflowed, len) = (shown.overflowed(), shown.len().min(DISPLAY_MAX));
+    let mut kept = &storage[..len];
+    // Cut on a character boundary: drop a character the limit split.
+    if let Err(err) = core::str::from_utf8(kept) {
+        if err.error_len().is_none() {
+            kept = &kept[..err.valid_up_to()];
+        }
+    }
+    buf.push(kept);
+    if overflowed {
+        buf.push("…".as_bytes());
     }
 }
 
@@ -178,4 +196,50 @@ fn read_cmdline(buf: &mut Buf) {
     }
     // SAFETY: closes the fd opened above.
     unsafe { libc::close(fd) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn display(exec: &Exec) -> String {
+        let mut storage = vec![0u8; 4096];
+        let mut buf = Buf::new(&mut storage);
+        push_display(&mut buf, exec);
+        String::from_utf8(buf.bytes().unwrap().to_vec()).expect("display stays UTF-8")
+    }
+
+    #[test]
+    fn long_commands_are_shortened_on_a_character_boundary() {
+        let sh = c"sh";
+        let argv = [sh.as_ptr(), core::ptr::null()];
+        for filler in ["é", "x", "€"] {
+            for extra in 0..4 {
+                let shell = format!("{}{}", "x".repeat(extra), filler.repeat(DISPLAY_MAX));
+                let exec = Exec {
+                    hook: "system",
+                    path: b"/bin/sh",
+                    argv: argv.as_ptr(),
+                    shell: Some(shell.as_bytes()),
+                };
+                let shown = display(&exec);
+                assert!(shown.ends_with('…'), "{shown}");
+                assert!(shown.len() <= DISPLAY_MAX + "…".len());
+            }
+        }
+    }
+
+    #[test]
+    fn short_commands_are_shown_whole() {
+        let touch = c"touch";
+        let file = c"a b";
+        let argv = [touch.as_ptr(), file.as_ptr(), core::ptr::null()];
+        let exec = Exec {
+            hook: "execve",
+            path: b"/usr/bin/touch",
+            argv: argv.as_ptr(),
+            shell: None,
+        };
+        assert_eq!(display(&exec), "touch a b");
+    }
 }

@@ -160,12 +160,14 @@ impl Guarded {
     }
 }
 
-/// Everything a command printed, for assertion messages.
+/// What a command printed (its first few kilobytes), for assertion messages.
 pub fn describe(output: &Output) -> String {
+    const SHOWN: usize = 4096;
+    let shorten = |bytes: &[u8]| text(&bytes[..bytes.len().min(SHOWN)]);
     format!(
         "status {:?}\nstdout:\n{}\nstderr:\n{}",
         output.status,
-        text(&output.stdout),
-        text(&output.stderr)
+        shorten(&output.stdout),
+        shorten(&output.stderr)
     )
 }
