@@ -215,7 +215,7 @@ mod tests {
         let argv = [sh.as_ptr(), core::ptr::null()];
         for filler in ["é", "x", "€"] {
             for extra in 0..4 {
-                let shell = format!("{}{}", "x".repeat(extra), filler.repeat(DISPLAY_MAX));
+                let shell = format!("{}{}", "x".repeat(extra), filler.repeat(DISPLAY_MAX + 1));
                 let exec = Exec {
                     hook: "system",
                     path: b"/bin/sh",

@@ -58,5 +58,6 @@ int execle(const char *path, const char *arg, ...) {
 }
 
 /* Unoptimised builds of a no_std Rust library still reference the unwinding personality from
- * libcore, although panics abort; this never runs, and the version script keeps it private. */
-void rust_eh_personality(void) {}
+ * libcore, although panics abort; this never runs, and the version script keeps it private.
+ * Weak, so that the unit tests (linked with std, which defines it) take std's. */
+__attribute__((weak)) void rust_eh_personality(void) {}
