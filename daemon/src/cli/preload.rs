@@ -48,14 +48,13 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    // Block the forwarded signals before any thread exists, so that every thread inherits the
-    // mask and only the forwarding thread receives them.
-    let forwarded = signal_set(&FORWARDED);
-    set_signal_mask(libc::SIG_BLOCK, &forwarded)?;
-
     let library = find_library()?;
     check_loadable(&library)?;
     client::ensure_daemon().context("cannot start the warden daemon")?;
+    // Block the forwarded signals once the daemon is started (it must not inherit the mask)
+    // and before the forwarding thread exists, so that only that thread receives them.
+    let forwarded = signal_set(&FORWARDED);
+    set_signal_mask(libc::SIG_BLOCK, &forwarded)?;
 
     let program = &args.command[0];
     let agent = args.agent.clone().unwrap_or_else(|| {
