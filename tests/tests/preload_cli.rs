@@ -67,7 +67,7 @@ fn starts_the_daemon_when_none_runs() {
     assert!(out.status.success(), "{}", describe(&out));
     let status = http(home.socket().as_path(), "GET", "/v1/status", None).json();
     let pid = status["pid"].as_i64().expect("the started daemon's pid") as i32;
-    let _daemon = KillOnDrop(pid);
+    let _daemon = KillOnDrop(pid, home.socket());
     // The daemon is detached from the command's tree; stop it like its operator would.
     // SAFETY: kill on the pid the daemon reported for itself.
     unsafe { libc::kill(pid, libc::SIGTERM) };
@@ -77,12 +77,15 @@ fn starts_the_daemon_when_none_runs() {
 }
 
 /// Kills a daemon this test started indirectly, should an assertion fail before it stops.
-struct KillOnDrop(i32);
+struct KillOnDrop(i32, std::path::PathBuf);
 
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
-        // SAFETY: kill on the daemon's own pid; harmless if it already exited.
-        unsafe { libc::kill(self.0, libc::SIGKILL) };
+        // Only while it still answers, so that a recycled pid is never hit.
+        if std::os::unix::net::UnixStream::connect(&self.1).is_ok() {
+            // SAFETY: kill on the pid the still-running daemon reported for itself.
+            unsafe { libc::kill(self.0, libc::SIGKILL) };
+        }
     }
 }
 
