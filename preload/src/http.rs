@@ -47,13 +47,10 @@ pub fn exchange<'r>(
     let Some(head) = head.bytes() else {
         return Outcome::Unreachable;
     };
-    // A failed write still gets a read: the daemon may have answered early (413 for a body
-    // over its limit) and closed before taking the rest.
-    let written = conn.write_all(&[head, body.unwrap_or_default()], deadline);
-    match read_reply(&conn, reply, deadline) {
-        Outcome::Unreachable if written == Err(IoEnd::Timeout) => Outcome::Unreachable,
-        outcome => outcome,
-    }
+    // A failed write still gets a read, within the same deadline: the daemon may have answered
+    // early (413 for a body over its limit) and closed before taking the rest.
+    let _ = conn.write_all(&[head, body.unwrap_or_default()], deadline);
+    read_reply(&conn, reply, deadline)
 }
 
 fn read_reply<'r>(conn: &Conn, reply: &'r mut [u8; REPLY_MAX], deadline: i64) -> Outcome<'r> {
