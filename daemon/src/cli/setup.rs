@@ -15,6 +15,12 @@ use warden_wrapper_installer::{
 use crate::paths;
 
 #[derive(clap::Args)]
+#[command(after_help = "\
+Examples:
+  warden setup codex                  wrap the first codex on PATH as ~/.local/bin/codex
+  CODEX_REAL=/opt/codex warden setup codex   wrap that file instead
+  warden setup codex --remove         take the wrapper away again
+  warden setup --list                 supported agents: installed? wrapped?")]
 pub struct Args {
     /// The agent to wrap (see --list).
     #[arg(required_unless_present = "list", conflicts_with = "list")]
