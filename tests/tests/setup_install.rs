@@ -433,3 +433,18 @@ fn unknown_agents_and_missing_arguments_are_usage_errors() {
     let out = h.setup(&path, &["codex", "--remove", "--force"], &[]);
     assert_eq!(out.code, Some(3), "{out:?}");
 }
+
+#[test]
+fn a_relative_bin_dir_is_taken_from_the_working_directory() {
+    let h = SetupHome::new();
+    let tools = h.dir("tools");
+    fake_codex(&tools);
+    let out = run(h
+        .warden_command(&["setup", "codex", "--bin-dir", "rel/bin"])
+        .env("PATH", h.path_var(&[&tools]))
+        .current_dir(&h.home));
+    assert!(out.status.success(), "{out:?}");
+    let wrapper = h.home.join("rel/bin/codex");
+    assert!(read(&wrapper).contains("# warden-wrapper: codex"));
+    assert!(text(&out.stdout).contains(&format!("Installed {}", wrapper.display())));
+}
