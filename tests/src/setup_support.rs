@@ -137,7 +137,7 @@ pub fn write_script(path: &Path, body: &str) -> PathBuf {
 /// Writes `bytes` to `path` with mode 0755 from a child `sh`, not from this process: a write
 /// descriptor held here could leak into a concurrent test's fork, and exec of a file open for
 /// writing fails with ETXTBSY.
-pub fn write_executable_file(path: &Path, bytes: &[u8]) {
+fn write_executable_file(path: &Path, bytes: &[u8]) {
     let mut child = Command::new("sh")
         .args(["-c", "cat > \"$1\" && chmod 755 \"$1\"", "sh"])
         .arg(path)
