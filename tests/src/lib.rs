@@ -5,6 +5,9 @@
 //! The binaries must be built first (`cargo build --workspace`, as `make test` does); they
 //! are found in `$CARGO_TARGET_DIR/debug` or `<workspace>/target/debug`.
 
+pub mod probes;
+pub mod setup_support;
+
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::DirBuilderExt;
