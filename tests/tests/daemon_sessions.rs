@@ -16,8 +16,13 @@ struct Agent {
 
 impl Agent {
     fn spawn(home: &TempHome) -> Agent {
+        Agent::spawn_with(home, &[])
+    }
+
+    fn spawn_with(home: &TempHome, env: &[(&str, &str)]) -> Agent {
         let child = home
             .command("bash")
+            .envs(env.iter().copied())
             .args([
                 "-c",
                 r#"while IFS= read -r line; do eval "$line" 2>&1; echo "exit=$?"; echo "--end--"; done"#,
@@ -118,6 +123,38 @@ fn an_agent_cannot_approve_its_own_request() {
     // Still pending, and the operator outside the session can approve it.
     let approved = home.warden(&["approve", &id.to_string()]);
     assert!(approved.status.success(), "{}", text(&approved.stderr));
+}
+
+#[test]
+fn an_agent_that_kills_its_session_root_still_cannot_approve() {
+    let home = TempHome::new();
+    let _daemon = Daemon::start(&home, TEST_POLICY);
+    // The library gives every process it lets start the session variable; the agent's
+    // environment stands for that here.
+    let mut agent = Agent::spawn_with(&home, &[("WARDEN_SESSION", "pending")]);
+    register(&home, agent.pid(), "enforce");
+    let id = ask(&home.socket(), &["kubectl", "apply"]);
+
+    // A background child waits until its session root is gone (it is then re-parented
+    // outside every registered tree) and tries to approve.
+    let out_file = home.path().join("orphan.out");
+    agent.run(&format!(
+        "(while kill -0 $$ 2>/dev/null; do sleep 0.02; done; \
+          warden approve {id} >{out} 2>&1; echo \"exit=$?\" >>{out}) &",
+        out = out_file.display()
+    ));
+    let _ = agent.child.kill();
+    let _ = agent.child.wait();
+    wait_until("the orphan's approve attempt", || {
+        std::fs::read_to_string(&out_file).is_ok_and(|out| out.contains("exit="))
+    });
+    let out = std::fs::read_to_string(&out_file).unwrap();
+    assert!(out.contains("exit=3"), "{out}");
+    assert!(out.contains("started by a guarded agent"), "{out}");
+    let pending: serde_json::Value =
+        serde_json::from_slice(&home.warden(&["pending", "--json"]).stdout).unwrap();
+    assert_eq!(pending[0]["id"], id, "{pending}");
+    assert_eq!(pending[0]["state"], "pending", "{pending}");
 }
 
 #[test]

@@ -44,14 +44,69 @@ impl Peer {
         let Some(pid) = self.pid else {
             return Err("refused: the caller's process id is unknown".into());
         };
-        match sessions.session_containing(pid) {
-            Some(id) => Err(format!(
+        if let Some(id) = sessions.session_containing(pid) {
+            return Err(format!(
                 "refused: the caller (pid {pid}) runs inside guarded session {id}; \
                  run this command from a terminal outside the agent"
-            )),
-            None => Ok(()),
+            ));
+        }
+        // An agent that killed its `warden preload` root is re-parented outside every
+        // registered tree, but the library gave each of its processes the session variable.
+        if started_in_a_session(pid) {
+            return Err(format!(
+                "refused: the caller (pid {pid}) was started by a guarded agent \
+                 ({SESSION_VARIABLE} is in its environment); run this command from a \
+                 terminal outside the agent"
+            ));
+        }
+        Ok(())
+    }
+}
+
+const SESSION_VARIABLE: &str = crate::paths::env::SESSION;
+
+/// Largest environment block read from `/proc/<pid>/environ`; a larger one counts as guarded.
+const ENVIRON_LIMIT: u64 = 32 << 20;
+
+/// Whether `pid` or one of its ancestors started with `WARDEN_SESSION` in its environment.
+/// Fails closed: a caller whose own environment cannot be read counts as guarded. Ancestors
+/// that cannot be read (another user's, such as init) are skipped: they are not the agent's.
+fn started_in_a_session(pid: i32) -> bool {
+    let mut current = pid;
+    for _ in 0..4096 {
+        match environ_has_session(current) {
+            Some(true) => return true,
+            None if current == pid => return true,
+            _ => {}
+        }
+        match proc_stat(current) {
+            Some((ppid, _)) if ppid > 0 && ppid != current => current = ppid,
+            _ => return false,
         }
     }
+    true
+}
+
+/// `Some(true)` when the process's initial environment defines the session variable; `None`
+/// when it cannot be read or is implausibly large.
+fn environ_has_session(pid: i32) -> Option<bool> {
+    use std::io::Read;
+    let file = std::fs::File::open(format!("/proc/{pid}/environ")).ok()?;
+    let mut block = Vec::new();
+    file.take(ENVIRON_LIMIT + 1).read_to_end(&mut block).ok()?;
+    if block.len() as u64 > ENVIRON_LIMIT {
+        return None;
+    }
+    Some(defines_variable(&block, SESSION_VARIABLE.as_bytes()))
+}
+
+/// Whether a NUL-separated environment block defines `name` (with any value).
+fn defines_variable(block: &[u8], name: &[u8]) -> bool {
+    block.split(|&b| b == 0).any(|entry| {
+        entry
+            .strip_prefix(name)
+            .is_some_and(|rest| rest.first() == Some(&b'='))
+    })
 }
 
 /// A process's parent and start time (clock ticks since boot), from `/proc/<pid>/stat`.
@@ -100,6 +155,26 @@ mod tests {
         assert!(is_self_or_ancestor(own, own));
         assert!(is_self_or_ancestor(parent, own));
         assert!(!is_self_or_ancestor(own, parent));
+    }
+
+    #[test]
+    fn session_variable_is_found_only_as_a_whole_name() {
+        let name = SESSION_VARIABLE.as_bytes();
+        assert!(defines_variable(b"A=1\0WARDEN_SESSION=ab12\0", name));
+        assert!(defines_variable(b"WARDEN_SESSION=\0", name));
+        assert!(!defines_variable(
+            b"WARDEN_SESSIONS=1\0XWARDEN_SESSION=1\0",
+            name
+        ));
+        assert!(!defines_variable(b"", name));
+    }
+
+    #[test]
+    fn this_test_process_is_not_in_a_session() {
+        // The test runner is started by cargo, outside any guarded session.
+        if std::env::var_os(SESSION_VARIABLE).is_none() {
+            assert!(!started_in_a_session(std::process::id() as i32));
+        }
     }
 
     #[test]
