@@ -250,6 +250,9 @@ pub struct Approval {
     /// Unix time in milliseconds of the resolution.
     #[serde(default)]
     pub resolved_ms: Option<u64>,
+    /// Processes waiting for the answer right now (not persisted meaningfully).
+    #[serde(default)]
+    pub waiters: usize,
 }
 
 /// Reply of `POST /v1/approvals/{id}/approve|deny`.

@@ -16,6 +16,21 @@ use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+/// A small policy for daemon tests: `rm` is denied, `kubectl` asks, the rest is allowed.
+pub const TEST_POLICY: &str = r#"
+[[rule]]
+name = "no-rm"
+action = "deny"
+message = "deleting is not allowed here"
+program = ["rm"]
+
+[[rule]]
+name = "ask-kubectl"
+action = "ask"
+message = "cluster changes need a person"
+program = ["kubectl"]
+"#;
+
 /// How long a test waits for anything (a daemon to answer, a command to finish).
 pub const DEADLINE: Duration = Duration::from_secs(30);
 
@@ -317,10 +332,11 @@ pub fn http_over(mut stream: UnixStream, method: &str, path: &str, body: Option<
          Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
         body.len()
     );
-    stream
+    // The daemon may answer (413) and close before it read everything: the reply still
+    // arrives, so a failed write is not an error here.
+    let _ = stream
         .write_all(head.as_bytes())
-        .expect("send the request head");
-    stream.write_all(body).expect("send the request body");
+        .and_then(|()| stream.write_all(body));
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).expect("read the reply");
     parse_reply(&raw)
@@ -442,5 +458,19 @@ pub fn preflight(socket: &Path, argv: &[&str]) -> serde_json::Value {
         Some(&exec_request(argv)),
     );
     assert_eq!(reply.status, 200, "preflight {argv:?}: {reply:?}");
+    reply.json()
+}
+
+/// The approval id of a preflight for `argv` that the policy answers with `ask`.
+pub fn ask(socket: &Path, argv: &[&str]) -> u64 {
+    let reply = preflight(socket, argv);
+    assert_eq!(reply["decision"], "ask", "{reply}");
+    reply["id"].as_u64().expect("an approval id")
+}
+
+/// Long-polls approval `id` until it is resolved; returns the final reply's JSON.
+pub fn wait_for_answer(socket: &Path, id: u64) -> serde_json::Value {
+    let reply = http(socket, "GET", &format!("/v1/approvals/{id}/wait"), None);
+    assert_eq!(reply.status, 200, "wait for #{id}: {reply:?}");
     reply.json()
 }

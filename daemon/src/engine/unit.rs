@@ -15,8 +15,10 @@ pub(crate) struct Unit<'a> {
     /// Names of environment variables this command sets or removes (`VAR=x cmd`,
     /// `env -u VAR`, `unset VAR`, `export VAR=…`).
     pub env: Vec<Word<'a>>,
-    /// Targets of redirections (`> /dev/sda`, `>& /dev/tcp/…`).
+    /// Files written by redirections (`> /dev/sda`, `>& /dev/tcp/…`).
     pub redirects: Vec<Word<'a>>,
+    /// Files read by redirections (`< ~/.ssh/id_rsa`).
+    pub inputs: Vec<Word<'a>>,
     /// Programs whose output this command reads or runs: earlier pipeline stages,
     /// `<(…)` and `$(…)` in its words.
     pub fed_by: Vec<Word<'a>>,
@@ -47,6 +49,7 @@ impl Unit<'_> {
             argv: argv.iter().map(borrow).collect(),
             env: self.env.iter().map(borrow).collect(),
             redirects: self.redirects.iter().map(borrow).collect(),
+            inputs: self.inputs.iter().map(borrow).collect(),
             fed_by: self.fed_by.iter().map(borrow).collect(),
             via,
             stdin_text: self.stdin_text.as_ref().map(borrow),

@@ -82,7 +82,7 @@ impl Approvals {
         let entries = saved
             .approvals
             .into_iter()
-            .map(|a| (a.id, entry(a)))
+            .map(|a| (a.id, entry(Approval { waiters: 0, ..a })))
             .collect();
         Ok(Approvals {
             file,
@@ -117,6 +117,7 @@ impl Approvals {
             message: new.message,
             resolver: None,
             resolved_ms: None,
+            waiters: 0,
         };
         inner.entries.insert(id, entry(approval.clone()));
         self.save(&mut inner)?;
@@ -134,7 +135,10 @@ impl Approvals {
             .entries
             .values()
             .filter(|e| e.approval.state == ApprovalState::Pending)
-            .map(|e| e.approval.clone())
+            .map(|e| Approval {
+                waiters: e.waiters,
+                ..e.approval.clone()
+            })
             .collect()
     }
 

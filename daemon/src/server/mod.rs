@@ -23,7 +23,7 @@ mod reload;
 mod routes;
 pub mod sessions;
 
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -37,8 +37,6 @@ use crate::wire::{ApprovalState, AuditRecord, Decision, Mode};
 
 /// Largest request body: bigger preflights are denied, never truncated.
 pub const BODY_LIMIT: usize = 1024 * 1024;
-/// Open connections at once (socket and door together); beyond it new ones are dropped.
-const MAX_CONNECTIONS: usize = 1024;
 
 pub struct Options {
     /// Explicit policy file (`serve --policy`), else the default layering.
@@ -51,6 +49,8 @@ pub struct Options {
     pub max_pending: usize,
     /// Audit file size that starts a new file.
     pub audit_rotate_bytes: u64,
+    /// Open connections at once (socket and door together); beyond it new ones are dropped.
+    pub max_connections: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -185,6 +185,7 @@ pub fn run(options: Options) -> Result<(), ServeError> {
         .enable_all()
         .build()
         .map_err(io_error("cannot start the runtime for", &socket))?;
+    let max_connections = options.max_connections;
     let daemon = Arc::new(Daemon {
         options,
         policy,
@@ -195,7 +196,7 @@ pub fn run(options: Options) -> Result<(), ServeError> {
         door,
         started: Instant::now(),
         shutting_down: AtomicBool::new(false),
-        connections: Arc::new(Semaphore::new(MAX_CONNECTIONS)),
+        connections: Arc::new(Semaphore::new(max_connections)),
     });
     let result = runtime.block_on(serve(daemon.clone()));
     daemon.shutting_down.store(true, Ordering::SeqCst);
@@ -272,6 +273,7 @@ fn take_lock(home: &Path) -> Result<std::fs::File, ServeError> {
         .write(true)
         .create(true)
         .truncate(false)
+        .mode(0o600)
         .open(&path)
         .map_err(io_error("cannot open", &path))?;
     // SAFETY: flock on a descriptor we own; non-blocking, so it cannot hang.
