@@ -18,7 +18,7 @@ use crate::request::Exec;
 use crate::resolve::{self, PATH_MAX};
 use crate::shell;
 use crate::sys::{self, bytes, current_environ, set_errno};
-use crate::{ensure_initialised, real};
+use crate::{ensure_initialised, memo, real};
 
 type Argv = *const *const c_char;
 
@@ -70,13 +70,25 @@ unsafe fn guard<R>(
         // Nothing executable there: the real call fails by itself, no question needed.
         return Ok(run(envp));
     };
+    // The resolver leaves a NUL after the path.
+    let path_len = path.len();
+    let path_with_nul = &path_storage[..path_len + 1];
+    let path = &path_with_nul[..path_len];
+    let key = memo::Key::of(path_with_nul, argv);
+    if key.is_some_and(memo::recently_denied) {
+        return Err(libc::EPERM);
+    }
     let exec = Exec {
         hook,
         path,
         argv,
         shell: None,
     };
-    allowed(&exec, cwd, envp, run)
+    let result = allowed(&exec, cwd, envp, run);
+    if let (Err(libc::EPERM), Some(key)) = (&result, key) {
+        memo::remember_denial(key);
+    }
+    result
 }
 
 fn allowed<R>(
