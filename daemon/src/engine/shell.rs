@@ -803,7 +803,10 @@ mod tests {
         assert_eq!(parse(deep.as_bytes(), 0).err(), Some(ShellError::TooDeep));
         assert!(matches!(parse(b"echo 'x", 0), Err(ShellError::Syntax(_))));
         assert!(matches!(parse(b"a << \r ", 0), Err(ShellError::Syntax(_))));
-        assert!(matches!(parse(b"a <<-\t\r\t", 0), Err(ShellError::Syntax(_))));
+        assert!(matches!(
+            parse(b"a <<-\t\r\t", 0),
+            Err(ShellError::Syntax(_))
+        ));
         assert!(parse(b"echo a\r b", 0).is_ok());
         assert_eq!(
             parse("x;".repeat(MAX_UNITS + 1).as_bytes(), 0).err(),
