@@ -91,6 +91,11 @@ impl Walker {
         if command_nesting(&tokens) > MAX_DEPTH {
             return Err(ShellError::TooDeep);
         }
+        if io_number_overflow(&tokens) {
+            return Err(ShellError::Syntax(
+                "file descriptor number too large".to_string(),
+            ));
+        }
         let program = brush_parser::parse_tokens(&tokens, &self.options)
             .map_err(|e| ShellError::Syntax(e.to_string()))?;
         for list in &program.complete_commands {
@@ -378,6 +383,12 @@ impl Walker {
         depth: usize,
         feeders: &mut Vec<Vec<u8>>,
     ) -> Result<Vec<Vec<u8>>, ShellError> {
+        if tilde_number_overflow(&word.value) {
+            return Err(ShellError::Syntax(format!(
+                "directory stack number too large in {:?}",
+                word.value
+            )));
+        }
         let pieces = word::parse(&word.value, &self.options)
             .map_err(|e| ShellError::Syntax(e.to_string()))?;
         if let Some(words) = simple_brace_list(&word.value) {
@@ -597,6 +608,28 @@ fn carriage_return_delimiter(text: &[u8]) -> bool {
     })
 }
 
+/// `99999999999>f`: brush-parser 0.4 panics on an I/O number that does not fit an `i32`.
+fn io_number_overflow(tokens: &[Token]) -> bool {
+    tokens.windows(2).any(|pair| match pair {
+        [Token::Word(number, _), Token::Operator(op, _)] => {
+            op.starts_with(['<', '>'])
+                && !number.is_empty()
+                && number.bytes().all(|b| b.is_ascii_digit())
+                && number.parse::<i32>().is_err()
+        }
+        _ => false,
+    })
+}
+
+/// `~+99999999999999999999`: brush-parser 0.4 panics on a directory stack index that does
+/// not fit a `usize`.
+fn tilde_number_overflow(word: &str) -> bool {
+    word.split('~').skip(1).any(|after| {
+        let digits = after.trim_start_matches(['+', '-']);
+        digits.bytes().take_while(u8::is_ascii_digit).count() > 18
+    })
+}
+
 /// The deepest nesting of brackets, counted before parsing so that the parser never
 /// recurses without bound. Quotes are ignored, which can only overestimate.
 fn bracket_depth(text: &[u8]) -> usize {
@@ -808,6 +841,17 @@ mod tests {
             Err(ShellError::Syntax(_))
         ));
         assert!(parse(b"echo a\r b", 0).is_ok());
+        assert!(matches!(
+            parse(b"ls 99999999999> f", 0),
+            Err(ShellError::Syntax(_))
+        ));
+        assert!(parse(b"ls 2> f", 0).is_ok());
+        let tilde = format!("ls ~+{}", "9".repeat(30));
+        assert!(matches!(
+            parse(tilde.as_bytes(), 0),
+            Err(ShellError::Syntax(_))
+        ));
+        assert!(parse(b"cd ~+1", 0).is_ok());
         assert_eq!(
             parse("x;".repeat(MAX_UNITS + 1).as_bytes(), 0).err(),
             Some(ShellError::TooMany)
