@@ -233,44 +233,18 @@ fn absolute(path: &Path) -> PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
-/// `libwarden.so`: `$WARDEN_LIB`, next to an installed binary (`<prefix>/lib/warden/`),
-/// `~/.local/lib/warden/`, or beside the running binary (a development build's target dir).
+/// `libwarden.so`, searched like `warden setup` does: `$WARDEN_LIB`, next to an installed
+/// binary (`<prefix>/lib/warden/`), `~/.local/lib/warden/`, or beside the running binary.
 fn find_library() -> anyhow::Result<PathBuf> {
-    const NAME: &str = "libwarden.so";
-    if let Some(explicit) = std::env::var_os(paths::env::LIB).filter(|v| !v.is_empty()) {
-        let path = absolute(Path::new(&explicit));
-        if !path.is_file() {
-            bail!(
-                "{} points to {}, which does not exist",
-                paths::env::LIB,
-                path.display()
-            );
-        }
-        return Ok(path);
-    }
-    let exe_dir = std::env::current_exe()
-        .ok()
-        .and_then(|exe| exe.canonicalize().ok())
-        .and_then(|exe| exe.parent().map(Path::to_path_buf));
-    let mut candidates = Vec::new();
-    if let Some(dir) = &exe_dir {
-        candidates.push(dir.join("../lib/warden").join(NAME));
-    }
-    if let Some(home) = std::env::var_os("HOME").filter(|v| !v.is_empty()) {
-        candidates.push(Path::new(&home).join(".local/lib/warden").join(NAME));
-    }
-    if let Some(dir) = &exe_dir {
-        candidates.push(dir.join(NAME));
-    }
-    if let Some(found) = candidates.iter().find(|path| path.is_file()) {
-        return Ok(found.canonicalize().unwrap_or_else(|_| found.clone()));
-    }
-    let looked: Vec<String> = candidates.iter().map(|p| p.display().to_string()).collect();
-    bail!(
-        "cannot find {NAME} (looked in {}); install it with \"make install\" or set {}",
-        looked.join(", "),
-        paths::env::LIB
-    )
+    let explicit = std::env::var_os(paths::env::LIB).filter(|v| !v.is_empty());
+    let home = std::env::var_os("HOME").filter(|v| !v.is_empty());
+    let exe = std::env::current_exe().ok();
+    let search = warden_wrapper_installer::LibrarySearch {
+        explicit: explicit.as_deref().map(Path::new),
+        exe: exe.as_deref(),
+        home: home.as_deref().map(Path::new),
+    };
+    Ok(warden_wrapper_installer::find_library(&search)?)
 }
 
 /// Loads the library once here, because the dynamic loader only warns (and runs CMD
