@@ -9,7 +9,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use warden_tests::{http, text, Daemon, TempHome};
+use warden_tests::{decision_records, http, text, Daemon, TempHome};
 
 /// `kubectl` asks, except in /prod where it is denied.
 const POLICY: &str = r#"
@@ -142,16 +142,6 @@ fn pending_count(home: &TempHome) -> usize {
     list.as_array().unwrap().len()
 }
 
-/// The audit records of kind `decision`, oldest first.
-fn decisions(home: &TempHome) -> Vec<serde_json::Value> {
-    let out = home.warden(&["log", "--json", "-n", "1000"]);
-    text(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .filter(|r| r["kind"] == "decision")
-        .collect()
-}
-
 #[test]
 fn an_approval_covers_its_inner_command_for_the_approved_process_tree_only() {
     let home = TempHome::new();
@@ -188,7 +178,7 @@ fn an_approval_covers_its_inner_command_for_the_approved_process_tree_only() {
     }
     assert_eq!(pending_count(&home), 0);
 
-    let records = decisions(&home);
+    let records = decision_records(&home);
     let by_grant: Vec<&serde_json::Value> = records
         .iter()
         .filter(|r| r["resolver"] == "grant")
@@ -250,7 +240,7 @@ fn monitor_mode_asks_nobody_and_grants_nothing() {
         assert_eq!(reply["rule"], "ask-kubectl", "{reply}");
     }
     assert_eq!(pending_count(&home), 0);
-    let records = decisions(&home);
+    let records = decision_records(&home);
     assert!(
         records
             .iter()

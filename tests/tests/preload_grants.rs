@@ -6,7 +6,7 @@
 use std::os::unix::fs::PermissionsExt;
 
 use warden_tests::probes::{describe, probe, Guarded};
-use warden_tests::text;
+use warden_tests::{decision_records, text};
 
 /// `fake-deploy` (a harmless stand-in for `kubectl apply`) asks; everything else is allowed.
 const POLICY: &str = r#"
@@ -19,20 +19,9 @@ message = "test policy: deploys need a person"
 program = ["fake-deploy"]
 "#;
 
-/// The decision records of the audit log, oldest first.
-fn decisions(guarded: &Guarded) -> Vec<serde_json::Value> {
-    let out = guarded.home.warden(&["log", "--json", "-n", "1000"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    text(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .filter(|r| r["kind"] == "decision")
-        .collect()
-}
-
 /// Asserts that the run asked exactly once and that `granted` later starts ran on its grant.
 fn assert_one_ask(guarded: &Guarded, granted: usize) {
-    let records = decisions(guarded);
+    let records = decision_records(&guarded.home);
     let asks: Vec<_> = records.iter().filter(|r| r["decision"] == "ask").collect();
     assert_eq!(asks.len(), 1, "expected one ask: {records:#?}");
     let id = asks[0]["approval"].as_u64().expect("the ask's approval id");

@@ -26,6 +26,7 @@ mod unwrap;
 pub use approved::approved_entry_toml;
 pub use evaluate::unwrapped_commands;
 pub use policy::{PolicyError, PolicyTest, TestInput, TestOutcome};
+pub(crate) use unit::basename;
 
 /// What a rule (or the policy default) decides. Ordered by precedence: the strictest wins.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Deserialize)]

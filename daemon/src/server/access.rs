@@ -130,14 +130,14 @@ pub fn is_self_or_ancestor(ancestor: i32, pid: i32) -> bool {
 /// `pid` and then each of its ancestors, with their start times, as long as /proc tells.
 pub fn ancestry(pid: i32) -> impl Iterator<Item = (i32, u64)> {
     let mut next = Some(pid);
-    // A bound on the walk keeps a corrupt or racing /proc from looping forever.
-    std::iter::from_fn(move || {
+    let walk = std::iter::from_fn(move || {
         let current = next.take()?;
         let (ppid, start) = proc_stat(current)?;
         next = (ppid > 0 && ppid != current).then_some(ppid);
         Some((current, start))
-    })
-    .take(4096)
+    });
+    // A bound on the walk keeps a corrupt or racing /proc from looping forever.
+    walk.take(4096)
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::access::{ancestry, proc_stat};
-use crate::engine::{unwrapped_commands, Query};
+use crate::engine::{basename, unwrapped_commands, Query};
 use crate::wire::Approval;
 
 /// A process, told apart from a later one reusing its pid by its start time.
@@ -174,13 +174,6 @@ fn same_command(granted: &[Vec<u8>], path: &[u8], argv: &[&[u8]]) -> bool {
         && (path.is_empty() || name == basename(path))
         && granted_args.len() == args.len()
         && granted_args.iter().zip(args).all(|(a, b)| a[..] == b[..])
-}
-
-fn basename(path: &[u8]) -> &[u8] {
-    match path.iter().rposition(|&b| b == b'/') {
-        Some(slash) => &path[slash + 1..],
-        None => path,
-    }
 }
 
 #[cfg(test)]
