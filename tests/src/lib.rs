@@ -475,3 +475,14 @@ pub fn wait_for_answer(socket: &Path, id: u64) -> serde_json::Value {
     assert_eq!(reply.status, 200, "wait for #{id}: {reply:?}");
     reply.json()
 }
+
+/// The audit log's `decision` records (one per preflight), oldest first, via `warden log`.
+pub fn decision_records(home: &TempHome) -> Vec<serde_json::Value> {
+    let out = home.warden(&["log", "--json", "-n", "1000"]);
+    assert!(out.status.success(), "warden log: {}", text(&out.stderr));
+    text(&out.stdout)
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).expect("a JSON record"))
+        .filter(|record| record["kind"] == "decision")
+        .collect()
+}

@@ -112,8 +112,7 @@ impl Guarded {
 
     /// Starts `command` and resolves with `decision` (`approve` or `deny`, through `warden`)
     /// every approval it asks for until it exits; returns its output. A shell command run by
-    /// `system` asks twice when approved: once as `sh -c …`, once as the program the shell
-    /// then starts (itself guarded).
+    /// `system` asks once, as `sh -c …`: approving that grants the program the shell starts.
     pub fn resolve_ask(&self, mut command: Command, decision: &str) -> Output {
         let mut child = command
             .stdin(Stdio::null())

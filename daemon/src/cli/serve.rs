@@ -27,6 +27,10 @@ pub struct Args {
     /// Deny an approval nobody resolved within this many seconds.
     #[arg(long, value_name = "SECS", default_value_t = 600)]
     approval_timeout: u64,
+    /// After an approval, allow the commands it unwraps to (the `kubectl` that an approved
+    /// `bash -c "kubectl …"` starts) to its process tree for this many seconds; 0 turns it off.
+    #[arg(long, value_name = "SECS", default_value_t = 60, hide = true)]
+    grant_seconds: u64,
     /// Deny new asks while this many approvals are pending.
     #[arg(long, value_name = "N", default_value_t = 100)]
     max_pending: usize,
@@ -47,6 +51,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         policy,
         monitor: args.monitor,
         approval_timeout: Duration::from_secs(args.approval_timeout),
+        grant_lifetime: Duration::from_secs(args.grant_seconds),
         max_pending: args.max_pending,
         audit_rotate_bytes: args.audit_rotate_bytes.max(1),
         max_connections: args.max_connections.max(1),
@@ -89,6 +94,8 @@ fn background(args: &Args) -> anyhow::Result<ExitCode> {
     command
         .arg("--approval-timeout")
         .arg(args.approval_timeout.to_string())
+        .arg("--grant-seconds")
+        .arg(args.grant_seconds.to_string())
         .arg("--max-pending")
         .arg(args.max_pending.to_string())
         .arg("--audit-rotate-bytes")

@@ -28,21 +28,8 @@ struct Walk<'p> {
 
 pub(crate) fn evaluate(policy: &Policy, query: &Query) -> Verdict {
     let ctx = Context::new(query);
-    let program: &[u8] = match (query.program, query.argv.first()) {
-        (b"", Some(first)) => first,
-        (program, _) => program,
-    };
-    let mut argv: Vec<Cow<[u8]>> = query.argv.iter().map(|a| Cow::Borrowed(*a)).collect();
-    if argv.is_empty() {
-        argv.push(Cow::Borrowed(program));
-    }
-    let root = Unit {
-        program: Cow::Borrowed(program),
-        argv,
-        ..Unit::default()
-    };
     let mut walk = Walk::new(policy);
-    walk.visit(&root, &ctx, 0, None);
+    walk.visit(&root_unit(query), &ctx, 0, None);
     walk.verdict()
 }
 
@@ -51,6 +38,55 @@ pub(crate) fn evaluate_shell(policy: &Policy, command: &[u8], context: &Query) -
     let mut walk = Walk::new(policy);
     walk.shell(command, &ctx, 0, None);
     walk.verdict()
+}
+
+/// The argv of every command the program start runs on its behalf, as [`evaluate`] judges
+/// them (the exec itself excluded): what wrappers run and each simple command of its shell
+/// strings, outermost first. A shell string that cannot be parsed contributes nothing.
+pub fn unwrapped_commands(query: &Query) -> Vec<Vec<Vec<u8>>> {
+    let mut commands = Vec::new();
+    collect(&root_unit(query), 0, &mut commands);
+    commands.remove(0);
+    commands
+}
+
+/// The program start itself: its resolved path (else argv[0]) and its argv.
+fn root_unit<'q>(query: &Query<'q>) -> Unit<'q> {
+    let program: &[u8] = match (query.program, query.argv.first()) {
+        (b"", Some(first)) => first,
+        (program, _) => program,
+    };
+    let mut argv: Vec<Cow<[u8]>> = query.argv.iter().map(|a| Cow::Borrowed(*a)).collect();
+    if argv.is_empty() {
+        argv.push(Cow::Borrowed(program));
+    }
+    Unit {
+        program: Cow::Borrowed(program),
+        argv,
+        ..Unit::default()
+    }
+}
+
+/// Appends `unit`'s argv and those of everything it runs, with the depths [`Walk::visit`]
+/// uses, so exactly the units it would judge.
+fn collect(unit: &Unit<'_>, depth: usize, commands: &mut Vec<Vec<Vec<u8>>>) {
+    if depth > MAX_DEPTH {
+        return;
+    }
+    commands.push(unit.argv.iter().map(|word| word.to_vec()).collect());
+    for run in unwrap::inner(unit) {
+        match run {
+            Inner::Command { start, end, .. } => {
+                let child = unit.child(&unit.argv[start..end], &unit.program);
+                collect(&child, depth + 1, commands);
+            }
+            Inner::Shell(text) => {
+                for parsed in shell::parse(&text, depth + 1).unwrap_or_default() {
+                    collect(&parsed, depth + 2, commands);
+                }
+            }
+        }
+    }
 }
 
 impl<'p> Walk<'p> {

@@ -7,7 +7,9 @@
 //! - [`Policy::evaluate`] of a [`Query`] into a [`Verdict`], [`Policy::evaluate_shell`] for a
 //!   shell command line (`warden test`);
 //! - [`Policy::rule_count`], [`Policy::tests`] (the embedded `[[test]]` cases);
-//! - [`approved_entry_toml`], one `[[approved]]` entry for `warden approve --always`.
+//! - [`approved_entry_toml`], one `[[approved]]` entry for `warden approve --always`;
+//! - [`unwrapped_commands`], the commands a program start runs on its behalf (what an
+//!   operator's approval of it covers).
 //!
 //! Modules: [`policy`] (TOML schema, compilation, errors), `matcher` (compiled rule sets),
 //! `unwrap` (wrappers and flag spelling), `shell` (shell strings via `brush-parser`),
@@ -22,7 +24,9 @@ mod unit;
 mod unwrap;
 
 pub use approved::approved_entry_toml;
+pub use evaluate::unwrapped_commands;
 pub use policy::{PolicyError, PolicyTest, TestInput, TestOutcome};
+pub(crate) use unit::basename;
 
 /// What a rule (or the policy default) decides. Ordered by precedence: the strictest wins.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Deserialize)]

@@ -533,3 +533,39 @@ fn long_command_lists_are_judged_or_refused() {
     let distinct: String = (0..300).map(|i| format!("p{i} | ")).collect::<String>() + "sh";
     assert_eq!(shell(&policy, &distinct).action, Action::Ask);
 }
+
+fn unwrapped(argv: &[&str]) -> Vec<Vec<String>> {
+    let query = Query {
+        argv: argv.iter().map(|a| a.as_bytes()).collect(),
+        ..Query::default()
+    };
+    unwrapped_commands(&query)
+        .into_iter()
+        .map(|c| {
+            c.into_iter()
+                .map(|w| String::from_utf8(w).unwrap())
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn unwrapped_commands_are_what_wrappers_and_shell_strings_run() {
+    assert_eq!(
+        unwrapped(&["bash", "-c", "kubectl apply -f 'a b.yaml' && echo done"]),
+        vec![
+            vec!["kubectl", "apply", "-f", "a b.yaml"],
+            vec!["echo", "done"]
+        ]
+    );
+    assert_eq!(
+        unwrapped(&["sudo", "env", "A=1", "sh", "-c", "r\\m x"]),
+        vec![
+            vec!["env", "A=1", "sh", "-c", "r\\m x"],
+            vec!["sh", "-c", "r\\m x"],
+            vec!["rm", "x"]
+        ]
+    );
+    assert!(unwrapped(&["kubectl", "apply"]).is_empty());
+    assert!(unwrapped(&["bash", "-c", "echo 'unterminated"]).is_empty());
+}

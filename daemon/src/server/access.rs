@@ -124,18 +124,20 @@ pub fn proc_stat(pid: i32) -> Option<(i32, u64)> {
 
 /// Whether `ancestor` is `pid` itself or one of its ancestors.
 pub fn is_self_or_ancestor(ancestor: i32, pid: i32) -> bool {
-    let mut current = pid;
+    ancestry(pid).any(|(current, _)| current == ancestor)
+}
+
+/// `pid` and then each of its ancestors, with their start times, as long as /proc tells.
+pub fn ancestry(pid: i32) -> impl Iterator<Item = (i32, u64)> {
+    let mut next = Some(pid);
+    let walk = std::iter::from_fn(move || {
+        let current = next.take()?;
+        let (ppid, start) = proc_stat(current)?;
+        next = (ppid > 0 && ppid != current).then_some(ppid);
+        Some((current, start))
+    });
     // A bound on the walk keeps a corrupt or racing /proc from looping forever.
-    for _ in 0..4096 {
-        if current == ancestor {
-            return true;
-        }
-        match proc_stat(current) {
-            Some((ppid, _)) if ppid > 0 && ppid != current => current = ppid,
-            _ => return false,
-        }
-    }
-    false
+    walk.take(4096)
 }
 
 #[cfg(test)]
@@ -155,6 +157,15 @@ mod tests {
         assert!(is_self_or_ancestor(own, own));
         assert!(is_self_or_ancestor(parent, own));
         assert!(!is_self_or_ancestor(own, parent));
+    }
+
+    #[test]
+    fn ancestry_starts_with_the_process_and_its_start_time() {
+        let own = std::process::id() as i32;
+        let chain: Vec<(i32, u64)> = ancestry(own).collect();
+        assert_eq!(chain[0], (own, proc_stat(own).unwrap().1));
+        assert_eq!(chain[1].0 as u32, std::os::unix::process::parent_id());
+        assert_eq!(ancestry(i32::MAX).count(), 0);
     }
 
     #[test]

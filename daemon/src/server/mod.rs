@@ -6,7 +6,8 @@
 //! - [`routes`]: HTTP routing, bounded body reading, JSON replies;
 //! - [`preflight`]: judging a program start (policy, mode, approvals, audit);
 //! - [`access`]: who may call what; [`sessions`]: guarded sessions;
-//! - [`approvals`]: pending approvals; [`audit`]: the hash-chained log;
+//! - [`approvals`]: pending approvals; [`grants`]: what an approval lets its process run;
+//! - [`audit`]: the hash-chained log;
 //! - [`events`]: the live event stream; [`reload`]: the policy in force and its reload;
 //! - [`policy_edit`]: rules added by `approve --always`; [`persist`]: atomic state files.
 
@@ -15,6 +16,7 @@ pub mod approvals;
 pub mod audit;
 mod door;
 mod events;
+mod grants;
 mod listener;
 mod persist;
 mod policy_edit;
@@ -45,6 +47,8 @@ pub struct Options {
     pub monitor: bool,
     /// How long an approval may stay pending before it is denied.
     pub approval_timeout: Duration,
+    /// How long an approved command's inner commands stay allowed to its process tree.
+    pub grant_lifetime: Duration,
     /// Most approvals pending at once; further asks are denied.
     pub max_pending: usize,
     /// Audit file size that starts a new file.
@@ -85,6 +89,7 @@ pub struct Daemon {
     pub policy: reload::PolicyState,
     pub sessions: sessions::Sessions,
     pub approvals: approvals::Approvals,
+    grants: grants::Grants,
     pub audit: audit::AuditLog,
     pub socket: PathBuf,
     pub door: PathBuf,
@@ -115,6 +120,7 @@ impl Daemon {
         resolver: String,
     ) -> Result<crate::wire::Approval, approvals::ApprovalError> {
         let approval = self.approvals.resolve(id, state, resolver)?;
+        self.grants.settle(id, state == ApprovalState::Approved);
         let decision = if state == ApprovalState::Approved {
             Decision::Allow
         } else {
@@ -186,11 +192,13 @@ pub fn run(options: Options) -> Result<(), ServeError> {
         .build()
         .map_err(io_error("cannot start the runtime for", &socket))?;
     let max_connections = options.max_connections;
+    let grants = grants::Grants::new(options.grant_lifetime);
     let daemon = Arc::new(Daemon {
         options,
         policy,
         sessions,
         approvals,
+        grants,
         audit,
         socket,
         door,
@@ -250,7 +258,8 @@ fn stop_signals() -> Result<impl std::future::Future<Output = ()>, ServeError> {
     })
 }
 
-/// Once a second: reload a changed policy, expire overdue approvals, forget dead sessions.
+/// Once a second: reload a changed policy, expire overdue approvals and grants, forget dead
+/// sessions.
 async fn housekeeping(daemon: Arc<Daemon>) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
@@ -259,6 +268,7 @@ async fn housekeeping(daemon: Arc<Daemon>) {
         for id in daemon.approvals.overdue(audit::now_ms()) {
             let _ = daemon.resolve_approval(id, ApprovalState::Expired, "timeout".into());
         }
+        daemon.grants.prune();
         daemon.sessions.prune();
     }
 }

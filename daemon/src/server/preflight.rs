@@ -42,27 +42,25 @@ pub fn judge(daemon: &Daemon, peer: &Peer, request: &ExecRequest) -> ExecReply {
         message: verdict.message,
     };
     let mut would = None;
+    let mut granted_by = None;
     if mode == Mode::Monitor {
         would = Some(enforced);
         reply.decision = Decision::Allow;
     } else if enforced == Decision::Ask {
-        let created = daemon.approvals.create(NewApproval {
-            session: session_id.clone(),
-            agent: agent.clone(),
-            pid: request.pid,
-            cwd: request.cwd.clone(),
-            path: request.path.clone(),
-            argv: request.argv.clone(),
-            rule: reply.rule.clone(),
-            message: reply.message.clone(),
-            expires_ms: now_ms() + daemon.options.approval_timeout.as_millis() as u64,
-        });
-        match created {
-            Ok(approval) => reply.id = Some(approval.id),
-            Err(e) => {
-                reply.decision = Decision::Deny;
-                reply.message = Some(format!("denied: {e}"));
+        granted_by = daemon
+            .grants
+            .covering(peer.pid, &request.path.0, &query.argv);
+        match granted_by {
+            Some(id) => {
+                reply.decision = Decision::Allow;
+                reply.rule = Some(format!("approval #{id}"));
+                reply.message = Some(format!(
+                    "allowed: approval #{id} covers this command for the approved process \
+                     and its children ({} s)",
+                    daemon.grants.lifetime().as_secs()
+                ));
             }
+            None => ask(daemon, peer, request, &query, &mut reply),
         }
     }
 
@@ -83,12 +81,37 @@ pub fn judge(daemon: &Daemon, peer: &Peer, request: &ExecRequest) -> ExecReply {
         would,
         rule: reply.rule.clone(),
         message: reply.message.clone(),
-        approval: reply.id,
-        resolver: None,
+        approval: reply.id.or(granted_by),
+        resolver: granted_by.map(|_| "grant".to_string()),
         prev: String::new(),
         hash: String::new(),
     };
     audit_or_deny(daemon, record, reply)
+}
+
+/// Creates the approval a person must resolve (and what approving it will grant); a full
+/// queue denies.
+fn ask(daemon: &Daemon, peer: &Peer, request: &ExecRequest, query: &Query, reply: &mut ExecReply) {
+    let created = daemon.grants.offer(peer.pid, query, || {
+        daemon.approvals.create(NewApproval {
+            session: query.session.map(str::to_string),
+            agent: query.agent.map(str::to_string),
+            pid: request.pid,
+            cwd: request.cwd.clone(),
+            path: request.path.clone(),
+            argv: request.argv.clone(),
+            rule: reply.rule.clone(),
+            message: reply.message.clone(),
+            expires_ms: now_ms() + daemon.options.approval_timeout.as_millis() as u64,
+        })
+    });
+    match created {
+        Ok(approval) => reply.id = Some(approval.id),
+        Err(e) => {
+            reply.decision = Decision::Deny;
+            reply.message = Some(format!("denied: {e}"));
+        }
+    }
 }
 
 /// A request too large to evaluate: denied in enforce mode, never truncated and allowed.
