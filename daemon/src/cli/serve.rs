@@ -15,7 +15,8 @@ const START_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Use this policy file (layered over the built-in default) instead of the usual files.
+    /// Use this policy file alone instead of the usual files (unless it says
+    /// `include_default = true`).
     #[arg(long, value_name = "FILE")]
     policy: Option<PathBuf>,
     /// Monitor mode for requests outside a session: log every decision, block nothing.
