@@ -41,13 +41,32 @@ fn probe_dir() -> PathBuf {
 
 /// The compiled probe `tests/probes/<name>.c`, rebuilt when its source is newer.
 pub fn probe(name: &str) -> PathBuf {
+    build_probe(name, Linking::Dynamic)
+}
+
+/// The probe linked statically: the preload library never loads into it (like Codex).
+/// Panics when the C library has no static archive (`libc.a`).
+pub fn static_probe(name: &str) -> PathBuf {
+    build_probe(name, Linking::Static)
+}
+
+#[derive(Clone, Copy)]
+enum Linking {
+    Dynamic,
+    Static,
+}
+
+fn build_probe(name: &str, linking: Linking) -> PathBuf {
     static BUILD: Mutex<()> = Mutex::new(());
     let _one_at_a_time = BUILD.lock().unwrap_or_else(|e| e.into_inner());
     let source = probe_dir().join(format!("{name}.c"));
     let header = probe_dir().join("probe.h");
     let out_dir = bin_dir().join("warden-probes");
     std::fs::create_dir_all(&out_dir).expect("create the probe directory");
-    let binary = out_dir.join(name);
+    let (binary, link_flag) = match linking {
+        Linking::Dynamic => (out_dir.join(name), "-ldl"),
+        Linking::Static => (out_dir.join(format!("{name}-static")), "-static"),
+    };
     let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
     let fresh = match (modified(&binary), modified(&source), modified(&header)) {
         (Some(bin), Some(src), Some(hdr)) => bin >= src && bin >= hdr,
@@ -55,12 +74,12 @@ pub fn probe(name: &str) -> PathBuf {
     };
     if !fresh {
         // Built under a temporary name and renamed: another test binary may run it meanwhile.
-        let partial = out_dir.join(format!("{name}.{}.partial", std::process::id()));
+        let partial = binary.with_extension(format!("{}.partial", std::process::id()));
         let output = Command::new("cc")
             .args(["-O1", "-Wall", "-Wextra", "-Werror", "-pthread", "-o"])
             .arg(&partial)
             .arg(&source)
-            .arg("-ldl")
+            .arg(link_flag)
             .output()
             .expect("run cc (a C compiler is needed for the preload tests)");
         assert!(
@@ -148,6 +167,25 @@ impl Guarded {
         child
             .wait_with_output()
             .expect("collect the child's output")
+    }
+
+    /// The decisions in the audit log (JSON records), oldest first.
+    pub fn decisions(&self) -> Vec<serde_json::Value> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(self.home.audit_dir())
+            .expect("read the audit directory")
+            .map(|entry| entry.expect("list the audit directory").path())
+            .collect();
+        files.sort();
+        files
+            .iter()
+            .flat_map(|file| {
+                let text = std::fs::read_to_string(file).expect("read an audit file");
+                text.lines()
+                    .map(|line| serde_json::from_str(line).expect("an audit line is JSON"))
+                    .collect::<Vec<serde_json::Value>>()
+            })
+            .filter(|record: &serde_json::Value| record["kind"] == "decision")
+            .collect()
     }
 
     /// Ids of the pending approvals.
