@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use warden_tests::probes::{describe, probe, Guarded};
+use warden_tests::probes::{describe, probe, Guarded, POLICY};
 use warden_tests::run;
 
 fn codex() -> PathBuf {
@@ -54,6 +54,53 @@ fn codex_sandbox_commands_are_judged_through_the_door() {
         if !allowed {
             assert!(
                 String::from_utf8_lossy(&out.stderr).contains("warden: denied: touch"),
+                "{}",
+                describe(&out)
+            );
+        }
+    }
+}
+
+/// Codex is a static program: the library never loads into it, so the shell it starts for a
+/// command was judged by no hook. That shell judges itself at load, so even a pure shell
+/// builtin with a redirection is refused.
+#[test]
+fn codex_sandbox_shell_builtins_are_judged_at_load() {
+    let guarded = Guarded::with_policy(&format!(
+        r#"{POLICY}
+[[rule]]
+name = "deny-forbidden-echo"
+action = "deny"
+message = "test policy: forbidden marker"
+program = ["echo"]
+args_any = ['.*forbidden-marker.*']
+"#
+    ));
+    let codex_home = guarded.home.path().join("codex-home");
+    std::fs::create_dir_all(&codex_home).unwrap();
+    for (word, allowed) in [("forbidden-marker", false), ("fine-marker", true)] {
+        let file = guarded.marker(word);
+        let script = format!("echo {word} > '{}'", file.display());
+        let mut command = guarded.preload(&[
+            codex().as_os_str(),
+            "sandbox".as_ref(),
+            "-c".as_ref(),
+            "sandbox_mode=\"workspace-write\"".as_ref(),
+            "--".as_ref(),
+            "bash".as_ref(),
+            "-c".as_ref(),
+            script.as_ref(),
+        ]);
+        command
+            .current_dir(file.parent().unwrap())
+            .env("CODEX_HOME", &codex_home);
+        let out = run(&mut command);
+        assert_eq!(file.exists(), allowed, "{word}: {}", describe(&out));
+        if !allowed {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                stderr.contains("warden: denied: bash -c echo forbidden-marker")
+                    && stderr.contains("test policy: forbidden marker"),
                 "{}",
                 describe(&out)
             );
