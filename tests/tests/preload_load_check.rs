@@ -264,3 +264,50 @@ fn an_unreachable_daemon_fails_closed_at_load_when_asked_to() {
     );
     assert!(String::from_utf8_lossy(&closed.stdout).contains("child status=126"));
 }
+
+#[test]
+fn the_agent_command_itself_is_judged() {
+    let guarded = guarded();
+    let marker = guarded.marker("denied-agent");
+    let out = run(&mut guarded.preload(&["touch".as_ref(), marker.as_os_str()]));
+    assert_eq!(out.status.code(), Some(126), "{}", describe(&out));
+    assert!(!marker.exists(), "{}", describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("warden: denied: touch "),
+        "{}",
+        describe(&out)
+    );
+    let loads = by_hook(&decisions_about(&guarded, "denied-agent"), "load");
+    assert_eq!(loads, [("touch".to_string(), "deny".to_string())]);
+}
+
+#[test]
+fn a_proof_is_spent_by_the_program_it_was_made_for() {
+    // bash (guarded) execs raw_exec in place: a valid proof for raw_exec, which then becomes
+    // bash with a raw execve, keeping its pid and its environment. The second bash must not
+    // count as judged.
+    let guarded = guarded();
+    let raw_exec = probe("raw_exec");
+    let file = guarded.marker("spent");
+    let mut command = guarded.preload(&[
+        "bash",
+        "-c",
+        r#"exec "$0" /bin/bash -c "$INNER""#,
+        &raw_exec.display().to_string(),
+    ]);
+    command.env("INNER", inner("forbidden-marker", &file));
+    let out = run(&mut command);
+    assert_eq!(out.status.code(), Some(126), "{}", describe(&out));
+    assert!(!file.exists(), "{}", describe(&out));
+    let decisions = decisions_about(&guarded, "spent");
+    assert_eq!(
+        by_hook(&decisions, "execve"),
+        [(raw_exec.display().to_string(), "allow".to_string())],
+        "{decisions:#?}"
+    );
+    assert_eq!(
+        by_hook(&decisions, "load"),
+        [("/bin/bash".to_string(), "deny".to_string())],
+        "{decisions:#?}"
+    );
+}
