@@ -32,6 +32,21 @@ program = ["touch"]
 args_any = ['.*asked.*']
 "#;
 
+/// [`POLICY`] plus a rule that refuses the shell builtin `echo forbidden-marker`: only a check
+/// of the shell itself (the load check) can catch it, since no program starts for it.
+pub fn policy_refusing_forbidden_echo() -> String {
+    format!(
+        r#"{POLICY}
+[[rule]]
+name = "deny-forbidden-echo"
+action = "deny"
+message = "test policy: forbidden marker"
+program = ["echo"]
+args_any = ['.*forbidden-marker.*']
+"#
+    )
+}
+
 /// Exit status of a probe whose call was refused (`REFUSED` in probe.h).
 pub const REFUSED: i32 = 42;
 

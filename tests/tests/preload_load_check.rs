@@ -5,30 +5,35 @@
 
 use std::ffi::OsStr;
 use std::path::Path;
+use std::process::Output;
 
 use serde_json::Value;
-use warden_tests::probes::{describe, probe, static_probe, Guarded, POLICY};
+use warden_tests::probes::{
+    describe, policy_refusing_forbidden_echo, probe, static_probe, Guarded,
+};
 use warden_tests::run;
 
-/// Refuses the shell builtin `echo forbidden-marker` (wherever the shell runs it), on top of
-/// the probes' policy.
 fn guarded() -> Guarded {
-    Guarded::with_policy(&format!(
-        r#"{POLICY}
-[[rule]]
-name = "deny-forbidden-echo"
-action = "deny"
-message = "test policy: forbidden marker"
-program = ["echo"]
-args_any = ['.*forbidden-marker.*']
-"#
-    ))
+    Guarded::with_policy(&policy_refusing_forbidden_echo())
 }
 
 /// `bash -c "echo <word> > FILE"`, with the command in `$INNER` of the outer shell so that
 /// the word never shows in the command lines the hooks judge before bash.
 fn inner(word: &str, file: &Path) -> String {
     format!("echo {word} > '{}'", file.display())
+}
+
+/// `warden preload -- bash -c 'exec PROGRAM /bin/bash -c "echo forbidden-marker > FILE"'`:
+/// a guarded bash execs PROGRAM in place, which starts the inner bash.
+fn exec_in_place_then_bash(guarded: &Guarded, program: &Path, file: &Path) -> Output {
+    let mut command = guarded.preload(&[
+        "bash",
+        "-c",
+        r#"exec "$0" /bin/bash -c "$INNER""#,
+        &program.display().to_string(),
+    ]);
+    command.env("INNER", inner("forbidden-marker", file));
+    run(&mut command)
 }
 
 /// The arguments of a decision, as text.
@@ -199,14 +204,7 @@ fn a_static_program_exec_by_a_guarded_one_passes_no_proof_on() {
     let guarded = guarded();
     let run_child = static_probe("run_child");
     let file = guarded.marker("via-exec");
-    let mut command = guarded.preload(&[
-        "bash",
-        "-c",
-        r#"exec "$0" /bin/bash -c "$INNER""#,
-        &run_child.display().to_string(),
-    ]);
-    command.env("INNER", inner("forbidden-marker", &file));
-    let out = run(&mut command);
+    let out = exec_in_place_then_bash(&guarded, &run_child, &file);
     assert!(!file.exists(), "{}", describe(&out));
     let loads = by_hook(&decisions_about(&guarded, "via-exec"), "load");
     assert_eq!(
@@ -289,14 +287,7 @@ fn a_proof_is_spent_by_the_program_it_was_made_for() {
     let guarded = guarded();
     let raw_exec = probe("raw_exec");
     let file = guarded.marker("spent");
-    let mut command = guarded.preload(&[
-        "bash",
-        "-c",
-        r#"exec "$0" /bin/bash -c "$INNER""#,
-        &raw_exec.display().to_string(),
-    ]);
-    command.env("INNER", inner("forbidden-marker", &file));
-    let out = run(&mut command);
+    let out = exec_in_place_then_bash(&guarded, &raw_exec, &file);
     assert_eq!(out.status.code(), Some(126), "{}", describe(&out));
     assert!(!file.exists(), "{}", describe(&out));
     let decisions = decisions_about(&guarded, "spent");
