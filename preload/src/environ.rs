@@ -107,21 +107,25 @@ impl Snapshot {
                 .or_else(|| preload_entries(list).find(|e| same_file_name(e, library)))
         });
         let own_entry = preloaded.unwrap_or(library);
-        let state_dir = |file: &[u8], name: &[u8]| match (get(name), get(HOME), get(b"HOME")) {
-            (Some(path), _, _) => Entry::new(name, &[path]),
-            (None, Some(home), _) => Entry::new(name, &[home, b"/", file]),
-            (None, None, Some(home)) => Entry::new(name, &[home, b"/.warden/", file]),
-            (None, None, None) => Entry::new(name, &[b"/.warden/", file]),
+        let (socket, door, session) = (get(SOCKET), get(DOOR), get(SESSION));
+        // The default location only when no explicit path is set (each lookup scans envp).
+        let state_dir = |file: &[u8], name: &[u8], explicit: Option<&[u8]>| match explicit {
+            Some(path) => Entry::new(name, &[path]),
+            None => match (get(HOME), get(b"HOME")) {
+                (Some(home), _) => Entry::new(name, &[home, b"/", file]),
+                (None, Some(home)) => Entry::new(name, &[home, b"/.warden/", file]),
+                (None, None) => Entry::new(name, &[b"/.warden/", file]),
+            },
         };
-        let kept = |name: &[u8]| get(name).and_then(|v| Entry::new(name, &[v]));
+        let kept = |name: &[u8], value: Option<&[u8]>| value.and_then(|v| Entry::new(name, &[v]));
         Snapshot {
             library: Entry::new(LD_PRELOAD, &[own_entry]).unwrap_or(Entry::EMPTY),
-            socket: state_dir(b"warden.sock", SOCKET).unwrap_or(Entry::EMPTY),
-            door: state_dir(b"door.sock", DOOR).unwrap_or(Entry::EMPTY),
-            session: kept(SESSION).unwrap_or(Entry::EMPTY),
-            fail: kept(FAIL).unwrap_or(Entry::EMPTY),
+            socket: state_dir(b"warden.sock", SOCKET, socket).unwrap_or(Entry::EMPTY),
+            door: state_dir(b"door.sock", DOOR, door).unwrap_or(Entry::EMPTY),
+            session: kept(SESSION, session).unwrap_or(Entry::EMPTY),
+            fail: kept(FAIL, get(FAIL)).unwrap_or(Entry::EMPTY),
             guarded: preloaded.is_some()
-                && [SOCKET, DOOR, SESSION].iter().any(|n| get(n).is_some()),
+                && (socket.is_some() || door.is_some() || session.is_some()),
         }
     }
 
