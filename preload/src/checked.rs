@@ -16,7 +16,7 @@ use core::ffi::c_char;
 
 use crate::buf::Buf;
 use crate::environ::Entry;
-use crate::sys::{bytes, strings, value_of};
+use crate::sys::{bytes, hash_args, strings, value_of};
 
 pub const NAME: &[u8] = b"WARDEN_CHECKED";
 
@@ -48,14 +48,10 @@ impl Tail {
     unsafe fn of(argv: Argv, count: usize) -> Option<Tail> {
         let total = strings(argv).count();
         let skip = total.checked_sub(count).filter(|&skip| skip >= 1)?;
-        // FNV-1a over the arguments, each followed by a NUL.
-        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-        for arg in strings(argv).skip(skip) {
-            for &b in arg.iter().chain(&[0]) {
-                hash = (hash ^ b as u64).wrapping_mul(0x0100_0000_01b3);
-            }
-        }
-        Some(Tail { count, hash })
+        Some(Tail {
+            count,
+            hash: hash_args(strings(argv).skip(skip)),
+        })
     }
 }
 
