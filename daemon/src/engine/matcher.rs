@@ -93,12 +93,13 @@ pub(crate) struct Scratch {
     glob_hits: Vec<usize>,
 }
 
-/// A unit with its lazily computed command line and canonical flags.
+/// A unit with its lazily computed command line, canonical flags and resolved arguments.
 struct View<'u, 'w> {
     unit: &'u Unit<'w>,
     aliases: &'u FlagAliases,
     cmdline: OnceCell<Vec<u8>>,
     flags: OnceCell<Vec<Flag<'u>>>,
+    resolved_args: OnceCell<Vec<Vec<u8>>>,
 }
 
 impl View<'_, '_> {
@@ -106,10 +107,74 @@ impl View<'_, '_> {
         self.cmdline.get_or_init(|| self.unit.argv.join(&b' '))
     }
 
+    /// The relative arguments as absolute paths in the unit's working directory, so that
+    /// `rm -rf ..` in `/home/u/project` is also judged as `rm -rf /home/u`.
+    fn resolved_args(&self, ctx: &Context<'_>) -> &[Vec<u8>] {
+        self.resolved_args.get_or_init(|| {
+            let Some(cwd) = working_directory(self.unit, ctx) else {
+                return Vec::new();
+            };
+            self.unit
+                .args()
+                .iter()
+                .filter_map(|arg| resolve_relative(&cwd, arg))
+                .collect()
+        })
+    }
+
     fn flags(&self) -> &[Flag<'_>] {
         self.flags
             .get_or_init(|| self.aliases.flags_of(&self.unit.program, self.unit.args()))
     }
+}
+
+/// The absolute directory a unit runs in: the query's cwd, moved by an earlier `cd` in the
+/// same shell string. `None` when it depends on an expansion (`cd ~`, `cd "$DIR"`).
+fn working_directory(unit: &Unit<'_>, ctx: &Context<'_>) -> Option<Vec<u8>> {
+    if !ctx.cwd.starts_with(b"/") {
+        return None;
+    }
+    match unit.cwd.as_deref() {
+        None => Some(normalise(ctx.cwd, b"")),
+        Some(dir) if dir.starts_with(b"/") => Some(normalise(b"/", dir)),
+        Some(dir) if is_plain_relative(dir) => Some(normalise(ctx.cwd, dir)),
+        Some(_) => None,
+    }
+}
+
+/// A relative path word (not an option, not starting with `~` or an expansion).
+fn is_plain_relative(word: &[u8]) -> bool {
+    word.first()
+        .is_some_and(|&b| !matches!(b, b'/' | b'~' | b'$' | b'-'))
+}
+
+/// `arg` joined to the absolute `cwd` and normalised, when it is a plain relative path.
+fn resolve_relative(cwd: &[u8], arg: &[u8]) -> Option<Vec<u8>> {
+    is_plain_relative(arg).then(|| normalise(cwd, arg))
+}
+
+/// Lexically joins `path` to the absolute `base`, folding `.`, `..` (never above `/`) and
+/// repeated slashes. No file system access: symbolic links are not followed.
+fn normalise(base: &[u8], path: &[u8]) -> Vec<u8> {
+    let mut parts: Vec<&[u8]> = Vec::new();
+    for part in base.split(|&b| b == b'/').chain(path.split(|&b| b == b'/')) {
+        match part {
+            b"" | b"." => {}
+            b".." => {
+                parts.pop();
+            }
+            name => parts.push(name),
+        }
+    }
+    if parts.is_empty() {
+        return b"/".to_vec();
+    }
+    let mut joined = Vec::with_capacity(base.len() + path.len() + 1);
+    for part in parts {
+        joined.push(b'/');
+        joined.extend_from_slice(part);
+    }
+    joined
 }
 
 fn candidate(bytes: &[u8]) -> Candidate<'_> {
@@ -138,6 +203,7 @@ impl RuleSet {
             aliases,
             cmdline: OnceCell::new(),
             flags: OnceCell::new(),
+            resolved_args: OnceCell::new(),
         };
         self.collect_candidates(&view, scratch);
         let mut best: Option<&Rule> = None;
@@ -206,14 +272,14 @@ impl Rule {
             && glob_words(&self.env, &unit.env)
             && glob_words(&self.fed_by, &unit.fed_by)
             && self.flags.iter().all(|f| view.flags().contains(f))
-            && self
-                .args_all
-                .iter()
-                .all(|re| unit.args().iter().any(|a| re.is_match(a)))
-            && self
-                .args_any
-                .as_ref()
-                .is_none_or(|set| unit.args().iter().any(|a| set.is_match(a)))
+            && self.args_all.iter().all(|re| {
+                unit.args().iter().any(|a| re.is_match(a))
+                    || view.resolved_args(ctx).iter().any(|a| re.is_match(a))
+            })
+            && self.args_any.as_ref().is_none_or(|set| {
+                unit.args().iter().any(|a| set.is_match(a))
+                    || view.resolved_args(ctx).iter().any(|a| set.is_match(a))
+            })
             && self
                 .not_program
                 .as_ref()
@@ -234,5 +300,31 @@ impl Rule {
                 .caller
                 .as_ref()
                 .is_none_or(|re| re.is_match(ctx.caller_line()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_paths_are_folded_into_the_working_directory() {
+        assert_eq!(normalise(b"/home/u/project", b".."), b"/home/u");
+        assert_eq!(normalise(b"/home/u/project", b"../.."), b"/home");
+        assert_eq!(normalise(b"/home/u", b"../../../.."), b"/");
+        assert_eq!(normalise(b"/home/u", b"./a//b/./c/"), b"/home/u/a/b/c");
+        assert_eq!(normalise(b"/srv", b"../*"), b"/*");
+        assert_eq!(normalise(b"/", b""), b"/");
+    }
+
+    #[test]
+    fn only_plain_relative_words_are_resolved() {
+        assert_eq!(
+            resolve_relative(b"/home/u", b"x"),
+            Some(b"/home/u/x".to_vec())
+        );
+        for word in [&b"/etc"[..], b"~/x", b"$HOME", b"-rf", b""] {
+            assert_eq!(resolve_relative(b"/home/u", word), None, "{word:?}");
+        }
     }
 }
