@@ -383,6 +383,12 @@ impl Walker {
         depth: usize,
         feeders: &mut Vec<Vec<u8>>,
     ) -> Result<Vec<Vec<u8>>, ShellError> {
+        if unclosed_array_indexes(&word.value) > 1 {
+            return Err(ShellError::Syntax(format!(
+                "unclosed array indexes in {:?}",
+                word.value
+            )));
+        }
         if tilde_number_overflow(&word.value) {
             return Err(ShellError::Syntax(format!(
                 "directory stack number too large in {:?}",
@@ -621,6 +627,21 @@ fn io_number_overflow(tokens: &[Token]) -> bool {
     })
 }
 
+/// How many `${NAME[` have no `]` before the next `}`: brush-parser 0.4's word parser takes
+/// time exponential in their number (found by fuzzing; five take seconds).
+fn unclosed_array_indexes(word: &str) -> usize {
+    word.match_indices("${")
+        .filter(|&(at, _)| {
+            let rest = word[at + 2..].trim_start_matches(['#', '!']);
+            let rest = rest.trim_start_matches(|c: char| c.is_ascii_alphanumeric() || c == '_');
+            rest.strip_prefix('[').is_some_and(|index| {
+                let end = index.find('}').unwrap_or(index.len());
+                !index[..end].contains(']')
+            })
+        })
+        .count()
+}
+
 /// `~+99999999999999999999`: brush-parser 0.4 panics on a directory stack index that does
 /// not fit a `usize`.
 fn tilde_number_overflow(word: &str) -> bool {
@@ -852,6 +873,12 @@ mod tests {
             Err(ShellError::Syntax(_))
         ));
         assert!(parse(b"cd ~+1", 0).is_ok());
+        let slow = format!("echo {}", "${a[}".repeat(8));
+        assert!(matches!(
+            parse(slow.as_bytes(), 0),
+            Err(ShellError::Syntax(_))
+        ));
+        assert!(parse(b"echo ${a[0]}${b[1]}${c[@]}", 0).is_ok());
         assert_eq!(
             parse("x;".repeat(MAX_UNITS + 1).as_bytes(), 0).err(),
             Some(ShellError::TooMany)
