@@ -20,6 +20,10 @@ use super::unwrap::{self, Inner};
 pub(crate) const MAX_LEN: usize = 256 * 1024;
 /// Deepest nesting of shells, substitutions and wrappers the engine follows.
 pub(crate) const MAX_DEPTH: usize = 32;
+/// Deepest nesting of subshells and `case` the parser is given: on input that turns out
+/// invalid, brush-parser 0.4 backtracks over them in time exponential in their depth
+/// (found by fuzzing: 24 unclosed `(` take a second).
+const MAX_BACKTRACKING_DEPTH: usize = 10;
 /// Most simple commands one evaluation looks at.
 const MAX_UNITS: usize = 4096;
 /// Most distinct programs feeding one pipeline stage.
@@ -88,7 +92,8 @@ impl Walker {
         let text = String::from_utf8_lossy(text);
         let tokens = brush_parser::uncached_tokenize_str(&text, &self.options.tokenizer_options())
             .map_err(|e| ShellError::Syntax(e.to_string()))?;
-        if command_nesting(&tokens) > MAX_DEPTH {
+        let nesting = command_nesting(&tokens);
+        if nesting.all > MAX_DEPTH || nesting.backtracking > MAX_BACKTRACKING_DEPTH {
             return Err(ShellError::TooDeep);
         }
         if io_number_overflow(&tokens) {
@@ -668,10 +673,18 @@ fn bracket_depth(text: &[u8]) -> usize {
     deepest
 }
 
-/// The deepest nesting of compound commands (`if`, loops, groups, `[[`…) in a token stream,
-/// checked before parsing because the parser recurses once per level. Keywords count only
-/// where the shell reads them as keywords (in command position), as the parser does.
-fn command_nesting(tokens: &[Token]) -> usize {
+/// How deeply compound commands nest in a token stream.
+struct Nesting {
+    /// All compound commands (`if`, loops, groups, `[[`, subshells…).
+    all: usize,
+    /// Subshells and `case`, on which the parser backtracks.
+    backtracking: usize,
+}
+
+/// The nesting of compound commands in a token stream, checked before parsing because the
+/// parser recurses once per level. Keywords count only where the shell reads them as
+/// keywords (in command position), as the parser does.
+fn command_nesting(tokens: &[Token]) -> Nesting {
     const OPENERS: &[&str] = &[
         "if", "while", "until", "for", "select", "case", "{", "[[", "!", "function", "coproc",
         "time",
@@ -680,7 +693,11 @@ fn command_nesting(tokens: &[Token]) -> usize {
     const BEFORE_COMMAND: &[&str] = &[
         "then", "do", "else", "elif", "if", "while", "until", "!", "{", "time", "coproc",
     ];
-    let (mut depth, mut deepest, mut parens) = (0usize, 0usize, 0usize);
+    let (mut depth, mut parens, mut cases) = (0usize, 0usize, 0usize);
+    let mut deepest = Nesting {
+        all: 0,
+        backtracking: 0,
+    };
     let mut command_position = true;
     for token in tokens {
         match token {
@@ -702,13 +719,18 @@ fn command_nesting(tokens: &[Token]) -> usize {
                 let word = word.as_str();
                 if command_position && OPENERS.contains(&word) {
                     depth += 1;
+                    cases += usize::from(word == "case");
                 } else if command_position && CLOSERS.contains(&word) {
                     depth = depth.saturating_sub(1);
+                    if word == "esac" {
+                        cases = cases.saturating_sub(1);
+                    }
                 }
                 command_position = BEFORE_COMMAND.contains(&word);
             }
         }
-        deepest = deepest.max(depth);
+        deepest.all = deepest.all.max(depth);
+        deepest.backtracking = deepest.backtracking.max(parens + cases);
     }
     deepest
 }
@@ -873,6 +895,16 @@ mod tests {
             Err(ShellError::Syntax(_))
         ));
         assert!(parse(b"cd ~+1", 0).is_ok());
+        let parens = format!("{} x", "( ".repeat(MAX_BACKTRACKING_DEPTH + 1));
+        assert_eq!(parse(parens.as_bytes(), 0).err(), Some(ShellError::TooDeep));
+        let cases = "case x in y) ".repeat(MAX_BACKTRACKING_DEPTH + 1);
+        assert_eq!(parse(cases.as_bytes(), 0).err(), Some(ShellError::TooDeep));
+        let ok = format!(
+            "{} x {}",
+            "( ".repeat(MAX_BACKTRACKING_DEPTH),
+            ") ".repeat(MAX_BACKTRACKING_DEPTH)
+        );
+        assert!(parse(ok.as_bytes(), 0).is_ok());
         let slow = format!("echo {}", "${a[}".repeat(8));
         assert!(matches!(
             parse(slow.as_bytes(), 0),
