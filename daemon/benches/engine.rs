@@ -56,7 +56,7 @@ fn bench(c: &mut Criterion) {
         ("generated-1000", generated_policy(1000)),
     ] {
         let mut group = c.benchmark_group(format!("{name} ({} rules)", policy.rule_count()));
-        group.bench_function("plain exec (mean of 5 commands)", |b| {
+        group.bench_function("plain exec, 5 commands per iteration", |b| {
             b.iter(|| {
                 for query in &plain {
                     black_box(policy.evaluate(black_box(query)));
