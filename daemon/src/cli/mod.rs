@@ -19,7 +19,11 @@ use clap::{Parser, Subcommand};
 pub const EXIT_ERROR: u8 = 3;
 
 #[derive(Parser)]
-#[command(name = "warden", version, about = "Guard the programs an AI coding agent starts")]
+#[command(
+    name = "warden",
+    version,
+    about = "Guard the programs an AI coding agent starts"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
