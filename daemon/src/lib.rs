@@ -14,5 +14,6 @@ pub mod cli;
 pub mod client;
 pub mod engine;
 pub mod paths;
+pub mod policy_files;
 pub mod server;
 pub mod wire;

@@ -183,6 +183,127 @@ pub struct ErrorReply {
     pub error: String,
 }
 
+/// A registered session, as `warden status` shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    pub id: String,
+    pub agent: String,
+    pub root_pid: i32,
+    pub cwd: Bytes,
+    pub mode: Mode,
+    pub fail: FailMode,
+    /// Unix time in milliseconds.
+    pub started_ms: u64,
+}
+
+/// Reply of `GET /v1/status`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StatusReply {
+    pub pid: u32,
+    pub version: String,
+    /// Where the policy in force came from (`<builtin>` and file paths).
+    pub policy_sources: Vec<String>,
+    pub rule_count: usize,
+    /// Why the last policy reload failed, while the previous policy stays in force.
+    pub policy_error: Option<String>,
+    /// Mode for requests outside any session (`serve --monitor`).
+    pub default_mode: Mode,
+    pub sessions: Vec<SessionInfo>,
+    pub pending: usize,
+    pub socket: String,
+    pub door: String,
+    pub uptime_secs: u64,
+}
+
+/// Where an approval stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ApprovalState {
+    Pending,
+    Approved,
+    Denied,
+    /// Nobody decided in time: denied.
+    Expired,
+    /// The waiting process went away: denied.
+    Abandoned,
+}
+
+/// One approval, as `warden pending` lists it (`GET /v1/approvals`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Approval {
+    pub id: u64,
+    pub state: ApprovalState,
+    /// Unix time in milliseconds.
+    pub created_ms: u64,
+    pub expires_ms: u64,
+    pub session: Option<String>,
+    pub agent: Option<String>,
+    pub pid: i32,
+    pub cwd: Bytes,
+    pub path: Bytes,
+    pub argv: Vec<Bytes>,
+    pub rule: Option<String>,
+    pub message: Option<String>,
+    /// Who resolved it (`operator pid 123`, `timeout`, `waiter disconnected`).
+    #[serde(default)]
+    pub resolver: Option<String>,
+    /// Unix time in milliseconds of the resolution.
+    #[serde(default)]
+    pub resolved_ms: Option<u64>,
+    /// Processes waiting for the answer right now (not persisted meaningfully).
+    #[serde(default)]
+    pub waiters: usize,
+}
+
+/// Reply of `POST /v1/approvals/{id}/approve|deny`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResolveReply {
+    pub id: u64,
+    pub state: ApprovalState,
+    /// The rule added to the user policy by `approve --always`.
+    #[serde(default)]
+    pub added_rule: Option<String>,
+}
+
+/// Reply of `POST /v1/policy/reload`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReloadReply {
+    pub policy_sources: Vec<String>,
+    pub rule_count: usize,
+}
+
+/// One line of the audit log (`GET /v1/log`, `GET /v1/events`). `prev` is the SHA-256 of
+/// the previous line and `hash` the SHA-256 of this line up to (without) its `hash` field.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    pub seq: u64,
+    /// RFC 3339, UTC.
+    pub time: String,
+    /// `decision` for a preflight, `resolution` for an approval's outcome.
+    pub kind: String,
+    pub session: Option<String>,
+    pub agent: Option<String>,
+    pub pid: Option<i32>,
+    pub hook: Option<String>,
+    pub cwd: Option<Bytes>,
+    pub path: Option<Bytes>,
+    pub argv: Option<Vec<Bytes>>,
+    pub mode: Mode,
+    /// What was replied.
+    pub decision: Decision,
+    /// The policy's action (`allow`, `log`, `ask`, `deny`).
+    pub action: Option<String>,
+    /// In monitor mode: what enforce mode would have replied.
+    pub would: Option<Decision>,
+    pub rule: Option<String>,
+    pub message: Option<String>,
+    pub approval: Option<u64>,
+    pub resolver: Option<String>,
+    pub prev: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub hash: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

