@@ -5,19 +5,29 @@
 //! (baseline), a forward-only C library (the floor of the LD_PRELOAD approach) and warden.
 //! Configurations are interleaved round by round so the machine's drift hits them alike.
 
+mod checks;
 mod experiment;
 mod native;
+mod results;
 mod stats;
 mod table;
 mod targets;
 mod workload;
 
+use std::ffi::OsString;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use experiment::{Case, Experiment, BASELINE, FLOOR};
 use native::{Natives, TempDir};
-use targets::Check;
+use warden_tests::{libwarden, warden_bin, Daemon, TempHome};
 use workload::{Launcher, Workload};
+
+/// The warden configurations: a session in enforce mode (the daemon answers allow), one in
+/// monitor mode, and the bare library (load time).
+pub const ENFORCE: &str = "warden enforce";
+pub const MONITOR: &str = "warden monitor";
+pub const LIBWARDEN: &str = "libwarden.so";
 
 /// Measured rounds, after one unrecorded warm-up round.
 const ROUNDS: usize = 15;
@@ -35,22 +45,31 @@ fn main() -> ExitCode {
 }
 
 fn run() -> Result<(), String> {
+    let results_dir = results_dir()?;
     let scratch =
         TempDir::new("bench").map_err(|err| format!("cannot create a temp dir: {err}"))?;
     let natives = Natives::build(scratch.path())?;
-    let driver = |child_preload| Workload::Driver {
-        exec_loop: natives.exec_loop.clone(),
-        iterations: ITERATIONS,
-        child_preload,
-    };
-    let bash = Workload::BashLoop {
-        iterations: ITERATIONS,
+    let home = TempHome::new();
+    let _daemon = Daemon::start_with(&home, None, &[]);
+    let library = libwarden();
+    let warden = |flags: &[&str]| Launcher {
+        prefix: [warden_bin().into_os_string(), "preload".into()]
+            .into_iter()
+            .chain(flags.iter().map(OsString::from))
+            .chain(["--".into()])
+            .collect(),
+        env: vec![
+            ("WARDEN_HOME".into(), home.path().into()),
+            ("WARDEN_LIB".into(), library.clone().into()),
+        ],
     };
     let launchers = [
         (BASELINE, Launcher::default()),
         (FLOOR, Launcher::preloading(&natives.floor_lib)),
+        (ENFORCE, warden(&[])),
+        (MONITOR, warden(&["--monitor"])),
     ];
-    let cases_of = |workload: &Workload| {
+    let cases_of = |workload: Workload| {
         launchers
             .iter()
             .map(|(name, launcher)| Case {
@@ -60,16 +79,38 @@ fn run() -> Result<(), String> {
             })
             .collect()
     };
-    let mut exec_driver = Experiment::new("per exec: C fork+execve loop", cases_of(&driver(None)));
-    let mut exec_bash = Experiment::new("per exec: bash loop", cases_of(&bash));
-    let load_cases = [(BASELINE, None), (FLOOR, Some(natives.floor_lib.clone()))]
-        .into_iter()
-        .map(|(name, lib)| Case {
-            name,
-            launcher: Launcher::default(),
-            workload: driver(lib),
-        })
-        .collect();
+    let driver = |child_preload| Workload::Driver {
+        exec_loop: natives.exec_loop.clone(),
+        iterations: ITERATIONS,
+        child_preload,
+    };
+    let mut exec_driver = Experiment::new("per exec: C fork+execve loop", cases_of(driver(None)));
+    let mut exec_bash = Experiment::new(
+        "per exec: bash loop",
+        cases_of(Workload::BashLoop {
+            iterations: ITERATIONS,
+        }),
+    );
+    // The library sees the environment a guarded process has; only the child loads it.
+    let session_env = Launcher {
+        prefix: Vec::new(),
+        env: vec![
+            ("WARDEN_HOME".into(), home.path().into()),
+            ("WARDEN_SESSION".into(), "1".into()),
+        ],
+    };
+    let load_cases = [
+        (BASELINE, None),
+        (FLOOR, Some(natives.floor_lib.clone())),
+        (LIBWARDEN, Some(library.clone())),
+    ]
+    .into_iter()
+    .map(|(name, lib)| Case {
+        name,
+        launcher: session_env.clone(),
+        workload: driver(lib),
+    })
+    .collect();
     let mut load = Experiment::new("load time: /bin/true that execs nothing", load_cases);
 
     print_machine();
@@ -84,28 +125,30 @@ fn run() -> Result<(), String> {
     for experiment in &experiments {
         experiment.print();
     }
-    targets::print(&exec_checks(&exec_driver, &load));
+    let daemon_runs = results::read_preflight(&results_dir.join("preflight.txt"));
+    let engine_benches = results::read_criterion(&results_dir.join("criterion"));
+    results::print_daemon(&daemon_runs);
+    results::print_engine(&engine_benches);
+    let mut all = checks::exec(&exec_driver, &exec_bash, &load);
+    all.extend(checks::daemon(&daemon_runs));
+    all.extend(checks::engine(&engine_benches));
+    targets::print(&all);
     Ok(())
 }
 
-fn exec_checks(exec_driver: &Experiment, load: &Experiment) -> Vec<Check> {
-    let floor_load = load.compare(FLOOR, BASELINE);
-    vec![
-        Check::at_most(
-            "floor load time above baseline (reference)",
-            floor_load.added_p50_ns / 1000.0,
-            f64::INFINITY,
-            " µs",
-            1,
-        ),
-        Check::at_most(
-            "floor exec loop ratio (reference)",
-            exec_driver.compare(FLOOR, BASELINE).ratio,
-            f64::INFINITY,
-            "×",
-            3,
-        ),
-    ]
+/// `--results DIR`: where `make bench` left the daemon's and the engine's results
+/// (`preflight.txt`, `criterion/`); default `<target>/bench`. Cargo's own `--bench` is ignored.
+fn results_dir() -> Result<PathBuf, String> {
+    let mut args = std::env::args_os().skip(1);
+    let mut dir = None;
+    while let Some(arg) = args.next() {
+        if arg == "--results" {
+            dir = Some(PathBuf::from(
+                args.next().ok_or("--results needs a directory")?,
+            ));
+        }
+    }
+    Ok(dir.unwrap_or_else(|| warden_tests::target_dir().join("bench")))
 }
 
 fn print_machine() {

@@ -2,8 +2,15 @@
 
 use crate::table::Table;
 
+/// A unit suffix and the decimals shown with it.
+pub type Unit = (&'static str, usize);
+pub const MICROS: Unit = (" µs", 1);
+pub const TIMES: Unit = ("×", 3);
+pub const PER_SECOND: Unit = ("/s", 0);
+pub const MIB: Unit = (" MiB", 1);
+
 pub struct Check {
-    pub what: &'static str,
+    pub what: String,
     pub target: String,
     pub measured: String,
     /// `None` when the measurement is missing (its benchmark did not run).
@@ -11,19 +18,41 @@ pub struct Check {
 }
 
 impl Check {
-    /// A check of `measured ≤ limit`, both shown with `unit` and `decimals` decimals.
-    pub fn at_most(
-        what: &'static str,
+    /// A check of `measured ≤ limit`.
+    pub fn at_most(what: impl Into<String>, measured: f64, limit: f64, unit: Unit) -> Check {
+        Check::compare(what.into(), "≤", measured, limit, unit, measured <= limit)
+    }
+
+    /// A check of `measured ≥ limit`.
+    pub fn at_least(what: impl Into<String>, measured: f64, limit: f64, unit: Unit) -> Check {
+        Check::compare(what.into(), "≥", measured, limit, unit, measured >= limit)
+    }
+
+    /// A target whose benchmark did not run or printed nothing usable.
+    pub fn missing(what: impl Into<String>, target: &str) -> Check {
+        Check {
+            what: what.into(),
+            target: target.to_string(),
+            measured: "—".to_string(),
+            pass: None,
+        }
+    }
+
+    fn compare(
+        what: String,
+        relation: &str,
         measured: f64,
         limit: f64,
-        unit: &str,
-        decimals: usize,
+        unit: Unit,
+        pass: bool,
     ) -> Check {
+        let (suffix, decimals) = unit;
         Check {
             what,
-            target: format!("≤ {limit:.decimals$}{unit}"),
-            measured: format!("{measured:.decimals$}{unit}"),
-            pass: Some(measured <= limit),
+            target: format!("{relation} {limit:.decimals$}{suffix}"),
+            measured: format!("{measured:.decimals$}{suffix}"),
+            // NaN (a configuration that produced no samples) never passes.
+            pass: Some(pass && !measured.is_nan()),
         }
     }
 }
@@ -38,7 +67,7 @@ pub fn print(checks: &[Check]) {
             None => "not measured",
         };
         table.row(vec![
-            check.what.to_string(),
+            check.what.clone(),
             check.target.clone(),
             check.measured.clone(),
             result.to_string(),
