@@ -1,8 +1,74 @@
-//! libwarden.so (being built).
-#![no_std]
+//! libwarden.so: loaded with `LD_PRELOAD`, it intercepts every libc function that starts a
+//! program and asks the warden daemon first (see DESIGN.md, "The preload library").
+//!
+//! `#![no_std]` on purpose: every process of the agent loads this library, and std's
+//! relocations and start-up would be paid by each of them. The hook path never allocates,
+//! locks or panics; its buffers live on the stack (or in `mmap` regions when large).
+#![cfg_attr(not(test), no_std)]
 
+mod ask;
+mod buf;
+mod environ;
+mod hooks;
+mod http;
+mod preflight;
+mod real;
+mod reply;
+mod request;
+mod resolve;
+mod shell;
+mod sys;
+mod transport;
+
+use core::ffi::{c_char, c_int};
+use core::sync::atomic::{AtomicBool, Ordering};
+
+#[cfg(not(test))]
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo) -> ! {
     // SAFETY: abort never returns and touches no Rust state.
     unsafe { libc::abort() }
+}
+
+static INITIALISED: AtomicBool = AtomicBool::new(false);
+
+/// Runs when the dynamic loader maps the library, before the program's `main`.
+#[used]
+#[link_section = ".init_array"]
+static CONSTRUCTOR: extern "C" fn(c_int, *const *const c_char, *const *const c_char) = constructor;
+
+extern "C" fn constructor(_argc: c_int, _argv: *const *const c_char, envp: *const *const c_char) {
+    initialise(envp);
+}
+
+/// For a hook that runs before the constructor (from an earlier library's constructor).
+fn ensure_initialised() {
+    if !INITIALISED.load(Ordering::Acquire) {
+        initialise(sys::current_environ());
+    }
+}
+
+fn initialise(envp: *const *const c_char) {
+    let mut library_storage = [0u8; resolve::PATH_MAX];
+    let library = own_path(&mut library_storage);
+    let snapshot = environ::Snapshot::take(envp, library);
+    // SAFETY: runs in the constructor, before main and before other threads exist.
+    unsafe { environ::SNAPSHOT.set(snapshot) };
+    real::resolve_all();
+    INITIALISED.store(true, Ordering::Release);
+}
+
+/// The path the dynamic loader loaded this library from.
+fn own_path(out: &mut [u8; resolve::PATH_MAX]) -> &[u8] {
+    // SAFETY: dladdr only reads loader state; Dl_info is plain data.
+    let name = unsafe {
+        let mut info: libc::Dl_info = core::mem::zeroed();
+        if libc::dladdr(constructor as *const libc::c_void, &mut info) == 0 {
+            return &[];
+        }
+        sys::bytes(info.dli_fname)
+    };
+    let len = name.len().min(out.len());
+    out[..len].copy_from_slice(&name[..len]);
+    &out[..len]
 }

@@ -6,6 +6,8 @@
 //! are found in `$CARGO_TARGET_DIR/debug` or `<workspace>/target/debug` (`release` instead
 //! when this harness is itself optimised, as in `cargo bench`, which measures release builds).
 
+pub mod probes;
+
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::DirBuilderExt;

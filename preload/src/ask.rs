@@ -1,0 +1,68 @@
+//! Waiting for a person: one line on the program's stderr, then a long poll on
+//! `GET /v1/approvals/{id}/wait` until the operator decides. A dropped connection (daemon
+//! restart) is retried with a bounded backoff; only the operator's answer can allow.
+
+use crate::buf::Buf;
+use crate::http::{self, Outcome, REPLY_MAX};
+use crate::preflight::{self, endpoint, push_display, Verdict};
+use crate::reply::{Answer, Decision};
+use crate::request::Exec;
+use crate::sys::{now_ms, sleep_ms, stderr_line};
+
+/// One long poll lasts at most this long before it is renewed.
+const POLL_MS: i64 = 60 * 60 * 1000;
+/// Backoff between reconnection attempts while the daemon is away.
+const BACKOFF_MIN_MS: i64 = 50;
+const BACKOFF_MAX_MS: i64 = 2_000;
+/// After the daemon has been unreachable this long, the request is denied.
+const GIVE_UP_MS: i64 = 10 * 60 * 1000;
+
+pub fn wait(id: u64, exec: &Exec) -> Verdict {
+    stderr_line(|b| {
+        b.push(b"waiting for approval #");
+        b.num(id);
+        b.push(b": ");
+        push_display(b, exec);
+        b.push(" — run \"warden approve ".as_bytes());
+        b.num(id);
+        b.push(b"\" or \"warden deny ");
+        b.num(id);
+        b.push(b"\"");
+    });
+    let mut path_storage = [0u8; 64];
+    let mut path = Buf::new(&mut path_storage);
+    path.push(b"GET /v1/approvals/");
+    path.num(id);
+    path.push(b"/wait");
+    let Some(path) = path.bytes() else {
+        return Verdict::Deny;
+    };
+    let mut backoff = BACKOFF_MIN_MS;
+    let mut away_since = None;
+    loop {
+        let mut reply = [0u8; REPLY_MAX];
+        match http::exchange(&endpoint(), path, None, &mut reply, POLL_MS) {
+            Outcome::Answered(Answer::Decided {
+                decision: Decision::Ask,
+                ..
+            }) => {
+                away_since = None;
+                backoff = BACKOFF_MIN_MS;
+            }
+            Outcome::Answered(answer) => return preflight::act(answer, exec),
+            Outcome::Unreachable => {
+                let since = *away_since.get_or_insert_with(now_ms);
+                if now_ms() - since > GIVE_UP_MS {
+                    stderr_line(|b| {
+                        b.push(b"gave up waiting for approval #");
+                        b.num(id);
+                        b.push(b": the daemon is gone; denied");
+                    });
+                    return Verdict::Deny;
+                }
+                sleep_ms(backoff);
+                backoff = (backoff * 2).min(BACKOFF_MAX_MS);
+            }
+        }
+    }
+}

@@ -1,0 +1,170 @@
+//! Fixed-capacity byte buffers for the hook path, where `malloc` is off limits.
+//!
+//! A [`Buf`] keeps counting past its end instead of truncating, so a caller can build into a
+//! small stack buffer first and, when that overflowed, build again into an `mmap` region of
+//! exactly the measured size ([`build`]). Nothing is ever silently cut short.
+
+use core::ptr;
+
+/// The largest region [`build`] maps: bigger requests than this are refused (and so denied).
+const MAX_MAPPED: usize = 16 << 20;
+
+pub struct Buf<'a> {
+    bytes: &'a mut [u8],
+    len: usize,
+}
+
+impl<'a> Buf<'a> {
+    pub fn new(bytes: &'a mut [u8]) -> Self {
+        Buf { bytes, len: 0 }
+    }
+
+    pub fn push(&mut self, data: &[u8]) {
+        let end = self.len + data.len();
+        if end <= self.bytes.len() {
+            self.bytes[self.len..end].copy_from_slice(data);
+        }
+        self.len = end;
+    }
+
+    pub fn byte(&mut self, b: u8) {
+        self.push(&[b]);
+    }
+
+    pub fn num(&mut self, mut n: u64) {
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        self.push(&digits[at..]);
+    }
+
+    /// Bytes needed so far, including what did not fit.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn overflowed(&self) -> bool {
+        self.len > self.bytes.len()
+    }
+
+    /// The content, or `None` when it did not fit.
+    pub fn bytes(&self) -> Option<&[u8]> {
+        (!self.overflowed()).then(|| &self.bytes[..self.len])
+    }
+}
+
+/// Anonymous private memory, unmapped on drop.
+pub struct Mapping {
+    addr: *mut u8,
+    len: usize,
+}
+
+impl Mapping {
+    pub fn new(len: usize) -> Option<Self> {
+        if len == 0 || len > MAX_MAPPED {
+            return None;
+        }
+        // SAFETY: a fresh anonymous mapping aliases nothing; failure is checked.
+        let addr = unsafe {
+            libc::mmap(
+                ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        (addr != libc::MAP_FAILED).then_some(Mapping {
+            addr: addr.cast(),
+            len,
+        })
+    }
+
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        // SAFETY: the mapping is `len` writable bytes owned by `self`.
+        unsafe { core::slice::from_raw_parts_mut(self.addr, self.len) }
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: unmaps exactly the region mapped in `new`.
+        unsafe { libc::munmap(self.addr.cast(), self.len) };
+    }
+}
+
+/// Runs `write` into a stack buffer of `N` bytes, or, if that overflowed, into a mapping of
+/// the measured size, and hands the result to `consume`. `None` when it needs more than the
+/// mapping limit or memory is short: the caller must then refuse, never truncate.
+pub fn build<const N: usize, R>(
+    write: impl Fn(&mut Buf),
+    consume: impl FnOnce(&[u8]) -> R,
+) -> Option<R> {
+    let mut stack = [0u8; N];
+    let mut buf = Buf::new(&mut stack);
+    write(&mut buf);
+    if let Some(bytes) = buf.bytes() {
+        return Some(consume(bytes));
+    }
+    let mut mapping = Mapping::new(buf.len())?;
+    let mut buf = Buf::new(mapping.as_mut_slice());
+    write(&mut buf);
+    buf.bytes().map(consume)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_past_the_end_without_writing() {
+        let mut storage = [0u8; 4];
+        let mut buf = Buf::new(&mut storage);
+        buf.push(b"abc");
+        assert_eq!(buf.bytes(), Some(&b"abc"[..]));
+        buf.push(b"de");
+        assert!(buf.overflowed());
+        assert_eq!(buf.len(), 5);
+        assert_eq!(buf.bytes(), None);
+    }
+
+    #[test]
+    fn numbers() {
+        let mut storage = [0u8; 32];
+        let mut buf = Buf::new(&mut storage);
+        buf.num(0);
+        buf.byte(b' ');
+        buf.num(u64::MAX);
+        assert_eq!(buf.bytes(), Some(&b"0 18446744073709551615"[..]));
+    }
+
+    #[test]
+    fn build_falls_back_to_a_mapping() {
+        let big = [b'x'; 5000];
+        let len = build::<16, _>(|b| b.push(&big), |bytes| bytes.len());
+        assert_eq!(len, Some(5000));
+    }
+
+    #[test]
+    fn build_refuses_beyond_the_limit() {
+        let out = build::<16, _>(|b| b.push(&[0; 17]), |_| ()).map(|_| 0);
+        assert_eq!(out, Some(0));
+        let huge = build::<16, _>(
+            |b| {
+                for _ in 0..(MAX_MAPPED / 4096 + 1) {
+                    b.push(&[0; 4096]);
+                }
+            },
+            |_| (),
+        );
+        assert!(huge.is_none());
+    }
+}

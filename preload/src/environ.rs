@@ -1,0 +1,389 @@
+//! Staying loaded: what the library saw at load time, and the environment every program it
+//! lets through gets.
+//!
+//! The constructor snapshots warden's own `LD_PRELOAD` entry and its `WARDEN_*` variables.
+//! Every allowed exec or spawn then runs with an envp where warden's library is FIRST in
+//! `LD_PRELOAD` (other entries kept) and the `WARDEN_*` variables are the snapshot's (forged
+//! values replaced, removed ones re-added, ones absent at load removed), whatever the caller
+//! did to its environment. The envp is built on the stack (or in a mapping when huge).
+
+use core::cell::UnsafeCell;
+use core::ffi::c_char;
+use core::ptr;
+
+use crate::buf::{self, Buf, Mapping};
+use crate::sys::{self, strings, value_of};
+
+const LD_PRELOAD: &[u8] = b"LD_PRELOAD";
+const SOCKET: &[u8] = b"WARDEN_SOCKET";
+const DOOR: &[u8] = b"WARDEN_DOOR";
+const SESSION: &[u8] = b"WARDEN_SESSION";
+const FAIL: &[u8] = b"WARDEN_FAIL";
+const HOME: &[u8] = b"WARDEN_HOME";
+
+/// Room for one `NAME=value` entry kept from load time (with its NUL).
+const ENTRY_MAX: usize = 512;
+
+/// One `NAME=value\0` kept from load time.
+#[derive(Clone, Copy)]
+pub struct Entry {
+    bytes: [u8; ENTRY_MAX],
+    len: usize,
+    name_len: usize,
+}
+
+impl Entry {
+    const EMPTY: Entry = Entry {
+        bytes: [0; ENTRY_MAX],
+        len: 0,
+        name_len: 0,
+    };
+
+    /// Builds `name=<parts…>`; `None` when it would not fit.
+    fn new(name: &[u8], parts: &[&[u8]]) -> Option<Entry> {
+        let mut entry = Entry::EMPTY;
+        let mut buf = Buf::new(&mut entry.bytes[..ENTRY_MAX - 1]);
+        buf.push(name);
+        buf.byte(b'=');
+        for part in parts {
+            buf.push(part);
+        }
+        let len = buf.bytes()?.len();
+        entry.len = len;
+        entry.name_len = name.len();
+        Some(entry)
+    }
+
+    pub fn is_set(&self) -> bool {
+        self.len > 0
+    }
+
+    pub fn value(&self) -> &[u8] {
+        if self.is_set() {
+            &self.bytes[self.name_len + 1..self.len]
+        } else {
+            &[]
+        }
+    }
+
+    fn c_str(&self) -> *const c_char {
+        self.bytes.as_ptr().cast()
+    }
+}
+
+/// What the library keeps from load time.
+pub struct Snapshot {
+    /// warden's own `LD_PRELOAD` entry (the library's path).
+    pub library: Entry,
+    pub socket: Entry,
+    pub door: Entry,
+    pub session: Entry,
+    pub fail: Entry,
+}
+
+impl Snapshot {
+    const EMPTY: Snapshot = Snapshot {
+        library: Entry::EMPTY,
+        socket: Entry::EMPTY,
+        door: Entry::EMPTY,
+        session: Entry::EMPTY,
+        fail: Entry::EMPTY,
+    };
+
+    /// Reads the load-time environment. `library` is the path the dynamic loader reports for
+    /// this library; the `LD_PRELOAD` entry naming the same file wins, since that is the
+    /// spelling children must inherit.
+    pub fn take(envp: *const *const c_char, library: &[u8]) -> Snapshot {
+        let get = |name: &[u8]| sys::lookup(envp, name).filter(|v| !v.is_empty());
+        let own_entry = get(LD_PRELOAD)
+            .and_then(|list| preload_entries(list).find(|e| *e == library))
+            .unwrap_or(library);
+        let state_dir = |file: &[u8], name: &[u8]| match (get(name), get(HOME), get(b"HOME")) {
+            (Some(path), _, _) => Entry::new(name, &[path]),
+            (None, Some(home), _) => Entry::new(name, &[home, b"/", file]),
+            (None, None, Some(home)) => Entry::new(name, &[home, b"/.warden/", file]),
+            (None, None, None) => Entry::new(name, &[b"/.warden/", file]),
+        };
+        let kept = |name: &[u8]| get(name).and_then(|v| Entry::new(name, &[v]));
+        Snapshot {
+            library: Entry::new(LD_PRELOAD, &[own_entry]).unwrap_or(Entry::EMPTY),
+            socket: state_dir(b"warden.sock", SOCKET).unwrap_or(Entry::EMPTY),
+            door: state_dir(b"door.sock", DOOR).unwrap_or(Entry::EMPTY),
+            session: kept(SESSION).unwrap_or(Entry::EMPTY),
+            fail: kept(FAIL).unwrap_or(Entry::EMPTY),
+        }
+    }
+
+    pub fn fail_closed(&self) -> bool {
+        self.fail.value() == b"closed"
+    }
+
+    fn warden_vars(&self) -> [&Entry; 4] {
+        [&self.socket, &self.door, &self.session, &self.fail]
+    }
+
+    /// True when `envp` already is what a child must get, so it can be passed unchanged.
+    fn is_restored(&self, envp: *const *const c_char) -> bool {
+        let library = self.library.value();
+        let mut seen = [0usize; 5];
+        // SAFETY: envp comes from the hooked call (or `environ`).
+        for entry in unsafe { strings(envp) } {
+            if let Some(list) = value_of(entry, LD_PRELOAD) {
+                seen[0] += 1;
+                let first = preload_entries(list).next();
+                if library.is_empty() || first != Some(library) {
+                    return false;
+                }
+                continue;
+            }
+            for (i, var) in self.warden_vars().iter().enumerate() {
+                let name = [SOCKET, DOOR, SESSION, FAIL][i];
+                if let Some(value) = value_of(entry, name) {
+                    seen[i + 1] += 1;
+                    if !var.is_set() || value != var.value() {
+                        return false;
+                    }
+                }
+            }
+        }
+        let wanted = |set: bool| usize::from(set);
+        seen[0] == wanted(self.library.is_set())
+            && self
+                .warden_vars()
+                .iter()
+                .zip(&seen[1..])
+                .all(|(var, &n)| n == wanted(var.is_set()))
+    }
+
+    /// Runs `run` with the environment a child must get, derived from `envp`. `None` when
+    /// memory for a huge environment could not be had (the caller fails with ENOMEM).
+    pub fn with_restored<R>(
+        &self,
+        envp: *const *const c_char,
+        run: impl FnOnce(*const *const c_char) -> R,
+    ) -> Option<R> {
+        if self.is_restored(envp) {
+            return Some(run(envp));
+        }
+        buf::build::<1024, _>(
+            |b| self.write_preload(b, envp),
+            |preload| self.with_entries(envp, preload, run),
+        )?
+    }
+
+    /// `LD_PRELOAD=<warden>:<other entries of envp's LD_PRELOAD>\0`, or just `\0` when the
+    /// library's own path is unknown (then envp's LD_PRELOAD is kept as it is).
+    fn write_preload(&self, buf: &mut Buf, envp: *const *const c_char) {
+        let library = self.library.value();
+        if !library.is_empty() {
+            buf.push(LD_PRELOAD);
+            buf.byte(b'=');
+            buf.push(library);
+            // SAFETY: envp comes from the hooked call.
+            for list in unsafe { strings(envp) }.filter_map(|e| value_of(e, LD_PRELOAD)) {
+                for other in preload_entries(list).filter(|e| *e != library) {
+                    buf.byte(b':');
+                    buf.push(other);
+                }
+            }
+        }
+        buf.byte(0);
+    }
+
+    fn with_entries<R>(
+        &self,
+        envp: *const *const c_char,
+        preload: &[u8],
+        run: impl FnOnce(*const *const c_char) -> R,
+    ) -> Option<R> {
+        const STACK_ENTRIES: usize = 256;
+        // SAFETY: envp comes from the hooked call.
+        let count = unsafe { strings(envp) }.count() + 6;
+        let mut stack = [ptr::null::<c_char>(); STACK_ENTRIES];
+        let mut mapping;
+        let slots: &mut [*const c_char] = if count <= STACK_ENTRIES {
+            &mut stack
+        } else {
+            mapping = Mapping::new(count * core::mem::size_of::<*const c_char>())?;
+            let bytes = mapping.as_mut_slice();
+            // SAFETY: the mapping is page-aligned and `count` pointers long.
+            unsafe { core::slice::from_raw_parts_mut(bytes.as_mut_ptr().cast(), count) }
+        };
+        let mut n = 0;
+        let mut put = |p: *const c_char| {
+            slots[n] = p;
+            n += 1;
+        };
+        let own_preload = preload.len() > 1;
+        if own_preload {
+            put(preload.as_ptr().cast());
+        }
+        for var in self.warden_vars().into_iter().filter(|v| v.is_set()) {
+            put(var.c_str());
+        }
+        // SAFETY: envp comes from the hooked call; the pointers stay valid during `run`.
+        let mut entry = envp;
+        while !entry.is_null() && unsafe { !(*entry).is_null() } {
+            let text = unsafe { sys::bytes(*entry) };
+            let replaced = [SOCKET, DOOR, SESSION, FAIL]
+                .iter()
+                .any(|name| value_of(text, name).is_some())
+                || (own_preload && value_of(text, LD_PRELOAD).is_some());
+            if !replaced {
+                put(unsafe { *entry });
+            }
+            entry = unsafe { entry.add(1) };
+        }
+        put(ptr::null());
+        Some(run(slots.as_ptr()))
+    }
+}
+
+/// The entries of an `LD_PRELOAD` list (separated by colons or spaces, as ld.so reads it).
+fn preload_entries(list: &[u8]) -> impl Iterator<Item = &[u8]> {
+    list.split(|&b| b == b':' || b == b' ')
+        .filter(|e| !e.is_empty())
+}
+
+/// The snapshot, written once by the constructor before any hook can run in this process
+/// and read-only afterwards.
+pub struct Global(UnsafeCell<Snapshot>);
+
+// SAFETY: written only by the constructor (single-threaded, before main) and read afterwards.
+unsafe impl Sync for Global {}
+
+pub static SNAPSHOT: Global = Global(UnsafeCell::new(Snapshot::EMPTY));
+
+impl Global {
+    pub fn get(&self) -> &Snapshot {
+        // SAFETY: see the Sync impl: no writes happen once hooks can run.
+        unsafe { &*self.0.get() }
+    }
+
+    /// # Safety
+    /// Only from the library constructor, before other threads exist.
+    pub unsafe fn set(&self, snapshot: Snapshot) {
+        *self.0.get() = snapshot;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::{CStr, CString};
+
+    fn array(items: &[&str]) -> (Vec<CString>, Vec<*const c_char>) {
+        let owned: Vec<CString> = items.iter().map(|s| CString::new(*s).unwrap()).collect();
+        let mut ptrs: Vec<*const c_char> = owned.iter().map(|c| c.as_ptr()).collect();
+        ptrs.push(ptr::null());
+        (owned, ptrs)
+    }
+
+    fn collect(envp: *const *const c_char) -> Vec<String> {
+        unsafe { strings(envp) }
+            .map(|b| String::from_utf8(b.to_vec()).unwrap())
+            .collect()
+    }
+
+    fn snapshot() -> Snapshot {
+        let (_o, load) = array(&[
+            "HOME=/home/u",
+            "LD_PRELOAD=/opt/other.so /lib/warden/libwarden.so",
+            "WARDEN_SESSION=s1",
+            "PATH=/bin",
+        ]);
+        Snapshot::take(load.as_ptr(), b"/lib/warden/libwarden.so")
+    }
+
+    #[test]
+    fn snapshot_reads_load_time_values() {
+        let snap = snapshot();
+        assert_eq!(snap.library.value(), b"/lib/warden/libwarden.so");
+        assert_eq!(snap.socket.value(), b"/home/u/.warden/warden.sock");
+        assert_eq!(snap.door.value(), b"/home/u/.warden/door.sock");
+        assert_eq!(snap.session.value(), b"s1");
+        assert!(!snap.fail.is_set());
+        assert!(!snap.fail_closed());
+        let entry = unsafe { CStr::from_ptr(snap.session.c_str()) };
+        assert_eq!(entry.to_bytes(), b"WARDEN_SESSION=s1");
+    }
+
+    #[test]
+    fn scrubbed_environment_gets_warden_back() {
+        let snap = snapshot();
+        let (_o, envp) = array(&["A=1"]);
+        let out = snap.with_restored(envp.as_ptr(), collect).unwrap();
+        assert_eq!(
+            out,
+            vec![
+                "LD_PRELOAD=/lib/warden/libwarden.so",
+                "WARDEN_SOCKET=/home/u/.warden/warden.sock",
+                "WARDEN_DOOR=/home/u/.warden/door.sock",
+                "WARDEN_SESSION=s1",
+                "A=1",
+            ]
+        );
+        let empty = snap.with_restored(ptr::null(), collect).unwrap();
+        assert_eq!(empty.len(), 4);
+    }
+
+    #[test]
+    fn forged_values_are_replaced_and_order_fixed() {
+        let snap = snapshot();
+        let (_o, envp) = array(&[
+            "LD_PRELOAD=/x/evil.so:/lib/warden/libwarden.so",
+            "WARDEN_SESSION=forged",
+            "WARDEN_FAIL=open",
+            "WARDEN_SOCKET=/tmp/fake.sock",
+            "B=2",
+        ]);
+        let out = snap.with_restored(envp.as_ptr(), collect).unwrap();
+        assert_eq!(out[0], "LD_PRELOAD=/lib/warden/libwarden.so:/x/evil.so");
+        assert!(out.contains(&"WARDEN_SESSION=s1".to_string()));
+        assert!(out.contains(&"WARDEN_SOCKET=/home/u/.warden/warden.sock".to_string()));
+        assert!(!out.iter().any(|e| e.starts_with("WARDEN_FAIL=")));
+        assert!(!out
+            .iter()
+            .any(|e| e.contains("forged") || e.contains("fake")));
+        assert_eq!(out.last().unwrap(), "B=2");
+    }
+
+    #[test]
+    fn a_correct_environment_passes_unchanged() {
+        let snap = snapshot();
+        let (_o, envp) = array(&[
+            "X=1",
+            "LD_PRELOAD=/lib/warden/libwarden.so:/opt/other.so",
+            "WARDEN_SOCKET=/home/u/.warden/warden.sock",
+            "WARDEN_DOOR=/home/u/.warden/door.sock",
+            "WARDEN_SESSION=s1",
+        ]);
+        let passed = snap.with_restored(envp.as_ptr(), |p| p).unwrap();
+        assert_eq!(passed, envp.as_ptr());
+    }
+
+    #[test]
+    fn huge_environments_use_a_mapping() {
+        let snap = snapshot();
+        let items: Vec<String> = (0..5000).map(|i| format!("V{i}=x")).collect();
+        let refs: Vec<&str> = items.iter().map(String::as_str).collect();
+        let (_o, envp) = array(&refs);
+        let out = snap.with_restored(envp.as_ptr(), collect).unwrap();
+        assert_eq!(out.len(), 5004);
+        assert_eq!(out[4], "V0=x");
+    }
+
+    #[test]
+    fn explicit_state_dirs() {
+        let (_o, load) = array(&[
+            "WARDEN_HOME=/w",
+            "WARDEN_DOOR=/d/door",
+            "WARDEN_FAIL=closed",
+        ]);
+        let snap = Snapshot::take(load.as_ptr(), b"/l/libwarden.so");
+        assert_eq!(snap.socket.value(), b"/w/warden.sock");
+        assert_eq!(snap.door.value(), b"/d/door");
+        assert!(snap.fail_closed());
+        assert_eq!(snap.library.value(), b"/l/libwarden.so");
+    }
+}

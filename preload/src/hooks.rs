@@ -1,0 +1,415 @@
+//! The exported entry points. Each one finds the program that would start, asks the daemon
+//! (only when that program exists and is executable), then either calls the real function with
+//! warden's restored environment or fails in the function's own convention:
+//! exec family `-1` + `errno = EPERM`; `posix_spawn*`/`pidfd_spawn*` return `EPERM`;
+//! `popen` returns NULL + `errno = EPERM`; `system` returns `127 << 8`.
+//!
+//! `execl`, `execlp` and `execle` are variadic; the C shim (`shim.c`) collects their
+//! arguments and calls `execv`, `execvp` and `execve` here.
+
+use core::ffi::{c_char, c_int};
+use core::ptr;
+
+use libc::{pid_t, posix_spawn_file_actions_t, posix_spawnattr_t, FILE};
+
+use crate::environ::SNAPSHOT;
+use crate::preflight::{self, Verdict};
+use crate::request::Exec;
+use crate::resolve::{self, PATH_MAX};
+use crate::shell;
+use crate::sys::{self, bytes, current_environ, set_errno};
+use crate::{ensure_initialised, real};
+
+type Argv = *const *const c_char;
+
+/// Where the program comes from, for resolving its absolute path.
+enum Target {
+    /// A path, searched in the caller's `PATH` when `search` is set and it has no slash.
+    File { file: *const c_char, search: bool },
+    /// `execveat(dirfd, pathname, …, flags)`.
+    At {
+        dirfd: c_int,
+        pathname: *const c_char,
+        flags: c_int,
+    },
+    /// An open descriptor (`fexecve`).
+    Fd(c_int),
+}
+
+/// Asks about the program and runs `run` with the restored environment when allowed.
+/// `Err(errno)` when refused (or when memory for the environment ran out).
+///
+/// # Safety
+/// The pointers come from the hooked call and follow its contract.
+unsafe fn guard<R>(
+    hook: &str,
+    target: Target,
+    argv: Argv,
+    envp: Argv,
+    run: impl FnOnce(Argv) -> R,
+) -> Result<R, c_int> {
+    ensure_initialised();
+    let mut cwd_storage = [0u8; PATH_MAX];
+    let cwd = resolve::cwd(&mut cwd_storage);
+    let mut path_storage = [0u8; PATH_MAX];
+    let path = match target {
+        Target::File { file, search } => {
+            let path_var = search.then(|| sys::lookup(current_environ(), b"PATH"));
+            resolve::program(bytes(file), path_var, cwd, &mut path_storage)
+        }
+        Target::At {
+            dirfd,
+            pathname,
+            flags,
+        } => at_path(dirfd, bytes(pathname), flags, cwd, &mut path_storage),
+        Target::Fd(fd) => resolve::executable_fd(fd)
+            .then(|| resolve::fd_path(fd, &mut path_storage))
+            .flatten(),
+    };
+    let Some(path) = path else {
+        // Nothing executable there: the real call fails by itself, no question needed.
+        return Ok(run(envp));
+    };
+    let exec = Exec {
+        hook,
+        path,
+        argv,
+        shell: None,
+    };
+    allowed(&exec, cwd, envp, run)
+}
+
+fn allowed<R>(
+    exec: &Exec,
+    cwd: &[u8],
+    envp: Argv,
+    run: impl FnOnce(Argv) -> R,
+) -> Result<R, c_int> {
+    match preflight::judge(exec, cwd) {
+        Verdict::Deny => Err(libc::EPERM),
+        Verdict::Allow => SNAPSHOT.get().with_restored(envp, run).ok_or(libc::ENOMEM),
+    }
+}
+
+/// The program `execveat` would run, if it is executable.
+fn at_path<'o>(
+    dirfd: c_int,
+    name: &[u8],
+    flags: c_int,
+    cwd: &[u8],
+    out: &'o mut [u8; PATH_MAX],
+) -> Option<&'o [u8]> {
+    if name.is_empty() && flags & libc::AT_EMPTY_PATH != 0 {
+        return resolve::executable_fd(dirfd)
+            .then(|| resolve::fd_path(dirfd, out))
+            .flatten();
+    }
+    if name.starts_with(b"/") || dirfd == libc::AT_FDCWD {
+        return resolve::program(name, None, cwd, out);
+    }
+    let mut dir_storage = [0u8; PATH_MAX];
+    let dir = resolve::fd_path(dirfd, &mut dir_storage)?;
+    resolve::program(name, None, dir, out)
+}
+
+/// The exec family's convention: -1 with errno.
+fn exec_result(result: Result<c_int, c_int>) -> c_int {
+    result.unwrap_or_else(|err| {
+        set_errno(err);
+        -1
+    })
+}
+
+/// The spawn family's convention: the error number is the return value.
+fn spawn_result(result: Result<c_int, c_int>) -> c_int {
+    result.unwrap_or_else(|err| err)
+}
+
+fn missing() -> c_int {
+    set_errno(libc::ENOSYS);
+    -1
+}
+
+/// # Safety
+/// As `execve(2)`.
+#[no_mangle]
+pub unsafe extern "C" fn execve(path: *const c_char, argv: Argv, envp: Argv) -> c_int {
+    let target = Target::File {
+        file: path,
+        search: false,
+    };
+    exec_result(guard("execve", target, argv, envp, |envp| {
+        real::execve().map_or_else(missing, |f| f(path, argv, envp))
+    }))
+}
+
+/// # Safety
+/// As `execv(3)`.
+#[no_mangle]
+pub unsafe extern "C" fn execv(path: *const c_char, argv: Argv) -> c_int {
+    let target = Target::File {
+        file: path,
+        search: false,
+    };
+    exec_result(guard("execv", target, argv, current_environ(), |envp| {
+        real::execve().map_or_else(missing, |f| f(path, argv, envp))
+    }))
+}
+
+/// # Safety
+/// As `execvp(3)`.
+#[no_mangle]
+pub unsafe extern "C" fn execvp(file: *const c_char, argv: Argv) -> c_int {
+    let target = Target::File { file, search: true };
+    exec_result(guard("execvp", target, argv, current_environ(), |envp| {
+        real::execvpe().map_or_else(missing, |f| f(file, argv, envp))
+    }))
+}
+
+/// # Safety
+/// As `execvpe(3)`.
+#[no_mangle]
+pub unsafe extern "C" fn execvpe(file: *const c_char, argv: Argv, envp: Argv) -> c_int {
+    let target = Target::File { file, search: true };
+    exec_result(guard("execvpe", target, argv, envp, |envp| {
+        real::execvpe().map_or_else(missing, |f| f(file, argv, envp))
+    }))
+}
+
+/// # Safety
+/// As `execveat(2)`.
+#[no_mangle]
+pub unsafe extern "C" fn execveat(
+    dirfd: c_int,
+    pathname: *const c_char,
+    argv: Argv,
+    envp: Argv,
+    flags: c_int,
+) -> c_int {
+    let target = Target::At {
+        dirfd,
+        pathname,
+        flags,
+    };
+    exec_result(guard(
+        "execveat",
+        target,
+        argv,
+        envp,
+        |envp| match real::execveat() {
+            Some(f) => f(dirfd, pathname, argv, envp, flags),
+            // glibc before 2.34 has no wrapper; the system call is the same.
+            None => libc::syscall(libc::SYS_execveat, dirfd, pathname, argv, envp, flags) as c_int,
+        },
+    ))
+}
+
+/// # Safety
+/// As `fexecve(3)`.
+#[no_mangle]
+pub unsafe extern "C" fn fexecve(fd: c_int, argv: Argv, envp: Argv) -> c_int {
+    exec_result(guard("fexecve", Target::Fd(fd), argv, envp, |envp| {
+        real::fexecve().map_or_else(missing, |f| f(fd, argv, envp))
+    }))
+}
+
+/// The signature shared by `posix_spawn*` and `pidfd_spawn*` (the first argument is a pid or
+/// a pidfd out-pointer).
+type SpawnFn<P> = unsafe extern "C" fn(
+    *mut P,
+    *const c_char,
+    *const posix_spawn_file_actions_t,
+    *const posix_spawnattr_t,
+    Argv,
+    Argv,
+) -> c_int;
+
+/// # Safety
+/// As `posix_spawn(3)`.
+#[allow(clippy::too_many_arguments)]
+unsafe fn spawn<P>(
+    hook: &str,
+    real: Option<SpawnFn<P>>,
+    search: bool,
+    out: *mut P,
+    file: *const c_char,
+    actions: *const posix_spawn_file_actions_t,
+    attr: *const posix_spawnattr_t,
+    argv: Argv,
+    envp: Argv,
+) -> c_int {
+    let Some(real) = real else {
+        return libc::ENOSYS;
+    };
+    spawn_result(guard(
+        hook,
+        Target::File { file, search },
+        argv,
+        envp,
+        |envp| real(out, file, actions, attr, argv, envp),
+    ))
+}
+
+/// # Safety
+/// As `posix_spawn(3)`.
+#[no_mangle]
+pub unsafe extern "C" fn posix_spawn(
+    pid: *mut pid_t,
+    path: *const c_char,
+    actions: *const posix_spawn_file_actions_t,
+    attr: *const posix_spawnattr_t,
+    argv: Argv,
+    envp: Argv,
+) -> c_int {
+    let real = real::posix_spawn();
+    spawn(
+        "posix_spawn",
+        real,
+        false,
+        pid,
+        path,
+        actions,
+        attr,
+        argv,
+        envp,
+    )
+}
+
+/// # Safety
+/// As `posix_spawnp(3)`.
+#[no_mangle]
+pub unsafe extern "C" fn posix_spawnp(
+    pid: *mut pid_t,
+    file: *const c_char,
+    actions: *const posix_spawn_file_actions_t,
+    attr: *const posix_spawnattr_t,
+    argv: Argv,
+    envp: Argv,
+) -> c_int {
+    let real = real::posix_spawnp();
+    spawn(
+        "posix_spawnp",
+        real,
+        true,
+        pid,
+        file,
+        actions,
+        attr,
+        argv,
+        envp,
+    )
+}
+
+/// # Safety
+/// As `pidfd_spawn(3)` (glibc 2.39); ENOSYS where the running glibc lacks it.
+#[no_mangle]
+pub unsafe extern "C" fn pidfd_spawn(
+    pidfd: *mut c_int,
+    path: *const c_char,
+    actions: *const posix_spawn_file_actions_t,
+    attr: *const posix_spawnattr_t,
+    argv: Argv,
+    envp: Argv,
+) -> c_int {
+    let real = real::pidfd_spawn();
+    spawn(
+        "pidfd_spawn",
+        real,
+        false,
+        pidfd,
+        path,
+        actions,
+        attr,
+        argv,
+        envp,
+    )
+}
+
+/// # Safety
+/// As `pidfd_spawnp(3)` (glibc 2.39); ENOSYS where the running glibc lacks it.
+#[no_mangle]
+pub unsafe extern "C" fn pidfd_spawnp(
+    pidfd: *mut c_int,
+    file: *const c_char,
+    actions: *const posix_spawn_file_actions_t,
+    attr: *const posix_spawnattr_t,
+    argv: Argv,
+    envp: Argv,
+) -> c_int {
+    let real = real::pidfd_spawnp();
+    spawn(
+        "pidfd_spawnp",
+        real,
+        true,
+        pidfd,
+        file,
+        actions,
+        attr,
+        argv,
+        envp,
+    )
+}
+
+/// Asks about `/bin/sh -c COMMAND` for `system`/`popen`.
+fn shell_allowed<R>(
+    hook: &str,
+    command: *const c_char,
+    run: impl FnOnce(Argv) -> R,
+) -> Result<R, c_int> {
+    ensure_initialised();
+    let argv = [c"sh".as_ptr(), c"-c".as_ptr(), command, ptr::null()];
+    let mut cwd_storage = [0u8; PATH_MAX];
+    let cwd = resolve::cwd(&mut cwd_storage);
+    let exec = Exec {
+        hook,
+        path: b"/bin/sh",
+        argv: argv.as_ptr(),
+        // SAFETY: `command` is the caller's non-null C string.
+        shell: Some(unsafe { bytes(command) }),
+    };
+    allowed(&exec, cwd, current_environ(), run)
+}
+
+/// # Safety
+/// As `system(3)`.
+#[no_mangle]
+pub unsafe extern "C" fn system(command: *const c_char) -> c_int {
+    if command.is_null() {
+        // Only asks whether a shell exists; nothing runs.
+        return real::system().map_or(0, |f| f(command));
+    }
+    shell_allowed("system", command, |envp| shell::system(command, envp)).unwrap_or_else(|err| {
+        set_errno(err);
+        shell::NO_SHELL
+    })
+}
+
+/// `popen` must come from the real function so that `pclose` works on its FILE. It reads
+/// `environ`, so when the caller's environment lacks warden's entries, `environ` points at
+/// the restored array for the duration of the call. (A thread calling `getenv` meanwhile sees
+/// the same variables plus warden's.)
+///
+/// # Safety
+/// As `popen(3)`.
+#[no_mangle]
+pub unsafe extern "C" fn popen(command: *const c_char, mode: *const c_char) -> *mut FILE {
+    let Some(real_popen) = real::popen() else {
+        set_errno(libc::ENOSYS);
+        return ptr::null_mut();
+    };
+    if command.is_null() {
+        return real_popen(command, mode);
+    }
+    let result = shell_allowed("popen", command, |envp| {
+        let previous = sys::swap_environ(envp);
+        let file = real_popen(command, mode);
+        let errno = sys::errno();
+        sys::swap_environ(previous);
+        set_errno(errno);
+        file
+    });
+    result.unwrap_or_else(|err| {
+        set_errno(err);
+        ptr::null_mut()
+    })
+}

@@ -1,0 +1,82 @@
+//! One HTTP/1.1 exchange with the daemon per connection: write the request, read a bounded
+//! reply, classify it.
+
+use crate::buf::Buf;
+use crate::reply::{self, Answer, Framing};
+use crate::transport::{Conn, IoEnd};
+
+/// Replies longer than this are malformed: the daemon's answers are a few hundred bytes.
+pub const REPLY_MAX: usize = 4096;
+
+/// The result of one exchange.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome<'a> {
+    /// No connection, or the daemon closed or timed out before answering anything.
+    Unreachable,
+    Answered(Answer<'a>),
+}
+
+/// Where the daemon is.
+pub struct Endpoint<'a> {
+    pub socket: &'a [u8],
+    pub door: &'a [u8],
+}
+
+/// `POST path` with a JSON body, or `GET path` when `body` is `None`.
+pub fn exchange<'r>(
+    endpoint: &Endpoint,
+    method_and_path: &[u8],
+    body: Option<&[u8]>,
+    reply: &'r mut [u8; REPLY_MAX],
+    timeout_ms: i64,
+) -> Outcome<'r> {
+    let deadline = crate::sys::now_ms() + timeout_ms;
+    let Some(conn) = Conn::open(endpoint.socket, endpoint.door, deadline) else {
+        return Outcome::Unreachable;
+    };
+    let mut head_storage = [0u8; 256];
+    let mut head = Buf::new(&mut head_storage);
+    head.push(method_and_path);
+    head.push(b" HTTP/1.1\r\nHost: warden\r\nConnection: close\r\n");
+    if let Some(body) = body {
+        head.push(b"Content-Type: application/json\r\nContent-Length: ");
+        head.num(body.len() as u64);
+        head.push(b"\r\n");
+    }
+    head.push(b"\r\n");
+    let Some(head) = head.bytes() else {
+        return Outcome::Unreachable;
+    };
+    // A failed write still gets a read, within the same deadline: the daemon may have answered
+    // early (413 for a body over its limit) and closed before taking the rest.
+    let _ = conn.write_all(&[head, body.unwrap_or_default()], deadline);
+    read_reply(&conn, reply, deadline)
+}
+
+fn read_reply<'r>(conn: &Conn, reply: &'r mut [u8; REPLY_MAX], deadline: i64) -> Outcome<'r> {
+    let mut len = 0;
+    loop {
+        let read = conn.read(&mut reply[len..], deadline);
+        let ended = match read {
+            Ok(0) | Err(IoEnd::Closed) => true,
+            Ok(n) => {
+                len += n;
+                false
+            }
+            Err(IoEnd::Timeout) if len == 0 => return Outcome::Unreachable,
+            Err(IoEnd::Timeout) => return Outcome::Answered(Answer::Malformed),
+        };
+        if ended && len == 0 {
+            return Outcome::Unreachable;
+        }
+        match reply::framing(&reply[..len]) {
+            Framing::Complete { total } if len >= total => {
+                return Outcome::Answered(reply::parse(&reply[..total]))
+            }
+            Framing::UntilClose if ended => return Outcome::Answered(reply::parse(&reply[..len])),
+            Framing::Malformed => return Outcome::Answered(Answer::Malformed),
+            _ if ended || len == REPLY_MAX => return Outcome::Answered(Answer::Malformed),
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,245 @@
+//! Asking the daemon about one program start and turning its answer into a verdict:
+//! allow, deny (with one line on stderr saying why), wait for an approval, or — when the daemon
+//! cannot be reached — the session's fail mode. A malformed answer never allows.
+
+use core::sync::atomic::{AtomicBool, Ordering};
+
+use crate::buf::{self, Buf};
+use crate::environ::SNAPSHOT;
+use crate::http::{self, Endpoint, Outcome, REPLY_MAX};
+use crate::reply::{push_unescaped, Answer, Decision};
+use crate::request::{self, Caller, Exec};
+use crate::sys::{self, stderr_line};
+
+/// A verdict the hook acts on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Allow,
+    Deny,
+}
+
+/// Bound on one preflight exchange (connect, write, read).
+const PREFLIGHT_TIMEOUT_MS: i64 = 5_000;
+
+/// Set once this process has said that the daemon is unreachable.
+static UNREACHABLE_REPORTED: AtomicBool = AtomicBool::new(false);
+
+pub fn endpoint() -> Endpoint<'static> {
+    let snapshot = SNAPSHOT.get();
+    Endpoint {
+        socket: snapshot.socket.value(),
+        door: snapshot.door.value(),
+    }
+}
+
+/// Asks the daemon whether `exec` may run; `cwd` is the caller's working directory.
+pub fn judge(exec: &Exec, cwd: &[u8]) -> Verdict {
+    let verdict = buf::build::<4096, _>(read_cmdline, |cmdline| {
+        let snapshot = SNAPSHOT.get();
+        let caller = Caller {
+            session: snapshot.session.is_set().then(|| snapshot.session.value()),
+            cwd,
+            // SAFETY: getpid/getppid cannot fail.
+            pid: unsafe { libc::getpid() },
+            ppid: unsafe { libc::getppid() },
+            cmdline,
+        };
+        buf::build::<4096, _>(
+            |b| request::write_body(b, exec, &caller),
+            |body| consult(exec, body),
+        )
+    });
+    verdict.flatten().unwrap_or_else(|| {
+        refuse(exec, |b| b.push(b"the request is too large to be checked"));
+        Verdict::Deny
+    })
+}
+
+fn consult(exec: &Exec, body: &[u8]) -> Verdict {
+    let mut reply = [0u8; REPLY_MAX];
+    let outcome = http::exchange(
+        &endpoint(),
+        b"POST /v1/preflight/exec",
+        Some(body),
+        &mut reply,
+        PREFLIGHT_TIMEOUT_MS,
+    );
+    match outcome {
+        Outcome::Unreachable => unreachable(),
+        Outcome::Answered(answer) => act(answer, exec),
+    }
+}
+
+/// Acts on a final answer; `Ask` starts waiting for the operator.
+pub fn act(answer: Answer, exec: &Exec) -> Verdict {
+    match answer {
+        Answer::Decided {
+            decision: Decision::Allow,
+            ..
+        } => Verdict::Allow,
+        Answer::Decided {
+            decision: Decision::Ask,
+            id: Some(id),
+            ..
+        } => crate::ask::wait(id, exec),
+        Answer::Decided {
+            decision: Decision::Deny,
+            message,
+            ..
+        } => {
+            refuse(exec, |b| match message {
+                Some(message) if !message.is_empty() => push_unescaped(b, message),
+                _ => b.push(b"denied by policy"),
+            });
+            Verdict::Deny
+        }
+        Answer::Refused { status, error } => {
+            refuse(exec, |b| {
+                b.push(b"the daemon refused the request (");
+                b.num(status as u64);
+                if let Some(error) = error {
+                    b.push(b": ");
+                    push_unescaped(b, error);
+                }
+                b.byte(b')');
+            });
+            Verdict::Deny
+        }
+        Answer::Decided { .. } | Answer::Malformed => {
+            refuse(exec, |b| b.push(b"the daemon's answer could not be read"));
+            Verdict::Deny
+        }
+    }
+}
+
+/// The fail mode, with one line per process saying so.
+fn unreachable() -> Verdict {
+    let snapshot = SNAPSHOT.get();
+    let closed = snapshot.fail_closed();
+    if !UNREACHABLE_REPORTED.swap(true, Ordering::Relaxed) {
+        stderr_line(|b| {
+            b.push(b"cannot reach the daemon at ");
+            b.push(snapshot.socket.value());
+            b.push(if closed {
+                b"; denying every program (fail-closed). Start it with \"warden serve\"."
+            } else {
+                b"; running programs unchecked (fail-open). Start it with \"warden serve\"."
+            });
+        });
+    }
+    if closed {
+        Verdict::Deny
+    } else {
+        Verdict::Allow
+    }
+}
+
+/// `warden: denied: <command> — <reason>`.
+fn refuse(exec: &Exec, reason: impl Fn(&mut Buf)) {
+    stderr_line(|b| {
+        b.push(b"denied: ");
+        push_display(b, exec);
+        b.push(" — ".as_bytes());
+        reason(b);
+    });
+}
+
+/// Longest command shown in a message, so that the reason after it stays visible.
+const DISPLAY_MAX: usize = 300;
+
+/// The command as people know it (the shell string for `system`/`popen`, else the argv),
+/// shortened for display.
+pub fn push_display(buf: &mut Buf, exec: &Exec) {
+    let mut storage = [0u8; DISPLAY_MAX];
+    let mut shown = Buf::new(&mut storage);
+    match exec.shell {
+        Some(shell) => shown.push(shell),
+        None => sys::push_command(&mut shown, exec.argv),
+    }
+    let (overflowed, len) = (shown.overflowed(), shown.len().min(DISPLAY_MAX));
+    let mut kept = &storage[..len];
+    // Cut on a character boundary: drop a character the limit split.
+    if let Err(err) = core::str::from_utf8(kept) {
+        if err.error_len().is_none() {
+            kept = &kept[..err.valid_up_to()];
+        }
+    }
+    buf.push(kept);
+    if overflowed {
+        buf.push("…".as_bytes());
+    }
+}
+
+/// The calling process's own command line.
+fn read_cmdline(buf: &mut Buf) {
+    // SAFETY: opens a constant NUL-terminated path; the fd is closed below.
+    let fd = unsafe {
+        libc::open(
+            c"/proc/self/cmdline".as_ptr(),
+            libc::O_RDONLY | libc::O_CLOEXEC,
+        )
+    };
+    if fd < 0 {
+        return;
+    }
+    let mut chunk = [0u8; 512];
+    loop {
+        // SAFETY: reads into a stack buffer of the given size.
+        let n = unsafe { libc::read(fd, chunk.as_mut_ptr().cast(), chunk.len()) };
+        if n < 0 && sys::errno() == libc::EINTR {
+            continue;
+        }
+        if n <= 0 {
+            break;
+        }
+        buf.push(&chunk[..n as usize]);
+    }
+    // SAFETY: closes the fd opened above.
+    unsafe { libc::close(fd) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn display(exec: &Exec) -> String {
+        let mut storage = vec![0u8; 4096];
+        let mut buf = Buf::new(&mut storage);
+        push_display(&mut buf, exec);
+        String::from_utf8(buf.bytes().unwrap().to_vec()).expect("display stays UTF-8")
+    }
+
+    #[test]
+    fn long_commands_are_shortened_on_a_character_boundary() {
+        let sh = c"sh";
+        let argv = [sh.as_ptr(), core::ptr::null()];
+        for filler in ["é", "x", "€"] {
+            for extra in 0..4 {
+                let shell = format!("{}{}", "x".repeat(extra), filler.repeat(DISPLAY_MAX + 1));
+                let exec = Exec {
+                    hook: "system",
+                    path: b"/bin/sh",
+                    argv: argv.as_ptr(),
+                    shell: Some(shell.as_bytes()),
+                };
+                let shown = display(&exec);
+                assert!(shown.ends_with('…'), "{shown}");
+                assert!(shown.len() <= DISPLAY_MAX + "…".len());
+            }
+        }
+    }
+
+    #[test]
+    fn short_commands_are_shown_whole() {
+        let touch = c"touch";
+        let file = c"a b";
+        let argv = [touch.as_ptr(), file.as_ptr(), core::ptr::null()];
+        let exec = Exec {
+            hook: "execve",
+            path: b"/usr/bin/touch",
+            argv: argv.as_ptr(),
+            shell: None,
+        };
+        assert_eq!(display(&exec), "touch a b");
+    }
+}

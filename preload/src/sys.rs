@@ -1,0 +1,168 @@
+//! Small raw helpers over libc for the hook path: C strings, argv/envp arrays, `environ`,
+//! the monotonic clock and stderr. Nothing here allocates or locks.
+
+use core::ffi::{c_char, c_int, CStr};
+
+use crate::buf::Buf;
+
+extern "C" {
+    /// The process environment that `getenv` and the `environ`-using exec calls read.
+    static mut environ: *const *const c_char;
+}
+
+/// The current environment array (may be null).
+pub fn current_environ() -> *const *const c_char {
+    // SAFETY: reading a pointer-sized global; glibc never leaves it half-written.
+    unsafe { core::ptr::addr_of!(environ).read() }
+}
+
+/// Points `environ` at `envp` and returns the previous value.
+///
+/// # Safety
+/// `envp` must stay valid until the previous value is put back.
+pub unsafe fn swap_environ(envp: *const *const c_char) -> *const *const c_char {
+    let old = current_environ();
+    core::ptr::addr_of_mut!(environ).write(envp);
+    old
+}
+
+/// The bytes of a NUL-terminated string (empty for null).
+///
+/// # Safety
+/// `ptr` is null or points to a NUL-terminated string that outlives the result.
+pub unsafe fn bytes<'a>(ptr: *const c_char) -> &'a [u8] {
+    if ptr.is_null() {
+        return &[];
+    }
+    CStr::from_ptr(ptr).to_bytes()
+}
+
+/// Iterates a NULL-terminated array of C strings (argv or envp); a null array is empty.
+pub struct Strings {
+    next: *const *const c_char,
+}
+
+/// # Safety
+/// `array` is null or a NULL-terminated array of valid C strings that outlives the iterator.
+pub unsafe fn strings(array: *const *const c_char) -> Strings {
+    Strings { next: array }
+}
+
+impl Iterator for Strings {
+    type Item = &'static [u8];
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.next.is_null() {
+            return None;
+        }
+        // SAFETY: `strings` requires a NULL-terminated array; we stop at the NULL.
+        unsafe {
+            let item = *self.next;
+            if item.is_null() {
+                self.next = core::ptr::null();
+                return None;
+            }
+            self.next = self.next.add(1);
+            Some(bytes(item))
+        }
+    }
+}
+
+/// The value of `name` in an envp-style array.
+pub fn lookup(envp: *const *const c_char, name: &[u8]) -> Option<&'static [u8]> {
+    // SAFETY: callers pass `environ` or an envp handed to an exec function.
+    unsafe { strings(envp) }.find_map(|entry| value_of(entry, name))
+}
+
+/// `Some(value)` when `entry` is `name=value`.
+pub fn value_of<'a>(entry: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
+    let rest = entry.strip_prefix(name)?;
+    rest.strip_prefix(b"=")
+}
+
+pub fn errno() -> c_int {
+    // SAFETY: the thread's errno slot is always valid.
+    unsafe { *libc::__errno_location() }
+}
+
+pub fn set_errno(value: c_int) {
+    // SAFETY: the thread's errno slot is always valid.
+    unsafe { *libc::__errno_location() = value };
+}
+
+/// Milliseconds on the monotonic clock.
+pub fn now_ms() -> i64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid out-pointer; CLOCK_MONOTONIC always exists on Linux.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec * 1000 + ts.tv_nsec / 1_000_000
+}
+
+pub fn sleep_ms(ms: i64) {
+    let ts = libc::timespec {
+        tv_sec: ms / 1000,
+        tv_nsec: (ms % 1000) * 1_000_000,
+    };
+    // SAFETY: plain nanosleep with a valid timespec; an early wake-up is harmless.
+    unsafe { libc::nanosleep(&ts, core::ptr::null_mut()) };
+}
+
+/// Longest line warden writes to a program's stderr; longer commands are shortened for display.
+const LINE_MAX: usize = 1024;
+
+/// Writes one `warden: …` line to stderr in a single `write`, shortening it if it is too long
+/// (display only: what is judged is never shortened).
+pub fn stderr_line(write: impl Fn(&mut Buf)) {
+    let mut storage = [0u8; LINE_MAX];
+    let mut buf = Buf::new(&mut storage[..LINE_MAX - 4]);
+    buf.push(b"warden: ");
+    write(&mut buf);
+    let len = buf.len().min(LINE_MAX - 4);
+    let overflowed = buf.overflowed();
+    let mut end = len;
+    if overflowed {
+        storage[end..end + 3].copy_from_slice("…".as_bytes());
+        end += 3;
+    }
+    storage[end] = b'\n';
+    // SAFETY: writes initialised bytes of a stack buffer; a failed write to stderr is ignored.
+    unsafe { libc::write(2, storage.as_ptr().cast(), end + 1) };
+}
+
+/// A command for people: argv joined with spaces.
+pub fn push_command(buf: &mut Buf, argv: *const *const c_char) {
+    // SAFETY: argv comes from the hooked call.
+    for (i, arg) in unsafe { strings(argv) }.enumerate() {
+        if i > 0 {
+            buf.byte(b' ');
+        }
+        buf.push(arg);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iterates_null_terminated_arrays() {
+        let a = c"a";
+        let b = c"bc";
+        let array = [a.as_ptr(), b.as_ptr(), core::ptr::null()];
+        let items: Vec<&[u8]> = unsafe { strings(array.as_ptr()) }.collect();
+        assert_eq!(items, vec![&b"a"[..], &b"bc"[..]]);
+        assert_eq!(unsafe { strings(core::ptr::null()) }.count(), 0);
+    }
+
+    #[test]
+    fn looks_up_exact_names() {
+        let p = c"PATHX=1";
+        let q = c"PATH=/bin";
+        let array = [p.as_ptr(), q.as_ptr(), core::ptr::null()];
+        assert_eq!(lookup(array.as_ptr(), b"PATH"), Some(&b"/bin"[..]));
+        assert_eq!(lookup(array.as_ptr(), b"HOME"), None);
+    }
+}

@@ -1,0 +1,230 @@
+//! Reaching the daemon: `connect()` to the stream socket, or, where `connect()` is forbidden
+//! (Codex's sandbox answers EPERM for every family), the door: a fresh `socketpair` whose far
+//! end travels to the daemon as `SCM_RIGHTS` on an unconnected datagram socket. Either way the
+//! result is a stream that speaks HTTP/1.1. Every step is bounded by a deadline.
+
+use core::ffi::c_int;
+use core::mem;
+
+use crate::sys::{errno, now_ms, sleep_ms};
+
+/// An open stream to the daemon, closed on drop.
+pub struct Conn {
+    fd: c_int,
+}
+
+/// Why a read or write stopped.
+#[derive(Debug, PartialEq, Eq)]
+pub enum IoEnd {
+    Timeout,
+    Closed,
+}
+
+impl Conn {
+    /// Connects through the socket, falling back to the door.
+    pub fn open(socket: &[u8], door: &[u8], deadline: i64) -> Option<Conn> {
+        connect_stream(socket, deadline).or_else(|| through_door(door, deadline))
+    }
+
+    /// Writes all of `parts`, in order.
+    pub fn write_all(&self, parts: &[&[u8]], deadline: i64) -> Result<(), IoEnd> {
+        for part in parts {
+            let mut rest = *part;
+            while !rest.is_empty() {
+                let n = send(self.fd, rest);
+                if n > 0 {
+                    rest = &rest[n as usize..];
+                } else if n < 0 && retryable(errno()) {
+                    self.wait(libc::POLLOUT, deadline)?;
+                } else {
+                    return Err(IoEnd::Closed);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads some bytes into `buf`: `Ok(0)` only at end of stream.
+    pub fn read(&self, buf: &mut [u8], deadline: i64) -> Result<usize, IoEnd> {
+        loop {
+            // SAFETY: reads into a writable buffer of the given length.
+            let n = unsafe { libc::read(self.fd, buf.as_mut_ptr().cast(), buf.len()) };
+            if n >= 0 {
+                return Ok(n as usize);
+            }
+            if !retryable(errno()) {
+                return Err(IoEnd::Closed);
+            }
+            self.wait(libc::POLLIN, deadline)?;
+        }
+    }
+
+    fn wait(&self, events: i16, deadline: i64) -> Result<(), IoEnd> {
+        loop {
+            let left = deadline - now_ms();
+            if left <= 0 {
+                return Err(IoEnd::Timeout);
+            }
+            let mut pfd = libc::pollfd {
+                fd: self.fd,
+                events,
+                revents: 0,
+            };
+            // SAFETY: polls one valid pollfd.
+            let n = unsafe { libc::poll(&mut pfd, 1, left.min(i32::MAX as i64) as c_int) };
+            if n > 0 {
+                return Ok(());
+            }
+            if n < 0 && errno() != libc::EINTR {
+                return Err(IoEnd::Closed);
+            }
+        }
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        // SAFETY: closes the descriptor this Conn owns.
+        unsafe { libc::close(self.fd) };
+    }
+}
+
+/// One `sendmsg` of `data`. Not `send`: Codex's seccomp filter refuses `sendto` (which `send`
+/// is) but allows `sendmsg`; MSG_NOSIGNAL turns a closed peer into EPIPE instead of killing the
+/// calling program with SIGPIPE, which a plain `write` would do.
+fn send(fd: c_int, data: &[u8]) -> isize {
+    let mut iov = libc::iovec {
+        iov_base: data.as_ptr().cast_mut().cast(),
+        iov_len: data.len(),
+    };
+    // SAFETY: msghdr is plain data; the one iovec points at `data`, which outlives the call.
+    unsafe {
+        let mut msg: libc::msghdr = mem::zeroed();
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        libc::sendmsg(fd, &msg, libc::MSG_NOSIGNAL)
+    }
+}
+
+fn retryable(err: c_int) -> bool {
+    err == libc::EAGAIN || err == libc::EINTR
+}
+
+/// `sockaddr_un` for `path`, or `None` when it does not fit.
+fn address(path: &[u8]) -> Option<(libc::sockaddr_un, libc::socklen_t)> {
+    // SAFETY: sockaddr_un is plain data; all-zero is a valid value.
+    let mut addr: libc::sockaddr_un = unsafe { mem::zeroed() };
+    if path.is_empty() || path.len() >= addr.sun_path.len() || path.contains(&0) {
+        return None;
+    }
+    addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
+    for (dst, &src) in addr.sun_path.iter_mut().zip(path) {
+        *dst = src as libc::c_char;
+    }
+    let len = mem::size_of::<libc::sa_family_t>() + path.len() + 1;
+    Some((addr, len as libc::socklen_t))
+}
+
+fn unix_socket(kind: c_int) -> Option<c_int> {
+    // SAFETY: plain socket(2); failure is checked.
+    let fd = unsafe {
+        libc::socket(
+            libc::AF_UNIX,
+            kind | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
+            0,
+        )
+    };
+    (fd >= 0).then_some(fd)
+}
+
+fn connect_stream(path: &[u8], deadline: i64) -> Option<Conn> {
+    let (addr, len) = address(path)?;
+    let conn = Conn {
+        fd: unix_socket(libc::SOCK_STREAM)?,
+    };
+    loop {
+        // SAFETY: connects a socket we own to a valid sockaddr_un of `len` bytes.
+        let rc = unsafe { libc::connect(conn.fd, (&addr as *const libc::sockaddr_un).cast(), len) };
+        if rc == 0 {
+            return Some(conn);
+        }
+        match errno() {
+            libc::EINTR => continue,
+            // A Unix stream socket answers EAGAIN while its backlog is full: retry briefly.
+            libc::EAGAIN if now_ms() < deadline => sleep_ms(1),
+            libc::EINPROGRESS => return conn.wait(libc::POLLOUT, deadline).ok().map(|_| conn),
+            _ => return None,
+        }
+    }
+}
+
+fn through_door(path: &[u8], deadline: i64) -> Option<Conn> {
+    let (addr, len) = address(path)?;
+    let mut pair = [0 as c_int; 2];
+    // SAFETY: socketpair fills `pair` on success; failure is checked.
+    let rc = unsafe {
+        libc::socketpair(
+            libc::AF_UNIX,
+            libc::SOCK_STREAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
+            0,
+            pair.as_mut_ptr(),
+        )
+    };
+    if rc != 0 {
+        return None;
+    }
+    let ours = Conn { fd: pair[0] };
+    let theirs = Conn { fd: pair[1] };
+    let door = Conn {
+        fd: unix_socket(libc::SOCK_DGRAM)?,
+    };
+    send_fd(&door, &addr, len, theirs.fd, deadline).then_some(ours)
+}
+
+/// Sends `fd` as SCM_RIGHTS in a one-byte datagram to the door at `addr`.
+fn send_fd(
+    door: &Conn,
+    addr: &libc::sockaddr_un,
+    len: libc::socklen_t,
+    fd: c_int,
+    deadline: i64,
+) -> bool {
+    let mut payload = *b"W";
+    let mut iov = libc::iovec {
+        iov_base: payload.as_mut_ptr().cast(),
+        iov_len: payload.len(),
+    };
+    // u64 storage keeps the control buffer aligned for cmsghdr.
+    let mut control = [0u64; 4];
+    // SAFETY: CMSG_SPACE is a pure size computation.
+    let space = unsafe { libc::CMSG_SPACE(mem::size_of::<c_int>() as u32) } as usize;
+    // SAFETY: msghdr is plain data; every pointer set below outlives the sendmsg call.
+    let mut msg: libc::msghdr = unsafe { mem::zeroed() };
+    msg.msg_name = (addr as *const libc::sockaddr_un).cast_mut().cast();
+    msg.msg_namelen = len;
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = space;
+    // SAFETY: the control buffer holds CMSG_SPACE(sizeof(int)) bytes, enough for one header
+    // and one descriptor.
+    unsafe {
+        let cmsg = libc::CMSG_FIRSTHDR(&msg);
+        (*cmsg).cmsg_level = libc::SOL_SOCKET;
+        (*cmsg).cmsg_type = libc::SCM_RIGHTS;
+        (*cmsg).cmsg_len = libc::CMSG_LEN(mem::size_of::<c_int>() as u32) as usize;
+        libc::CMSG_DATA(cmsg).cast::<c_int>().write_unaligned(fd);
+    }
+    loop {
+        // SAFETY: `msg` is fully initialised above.
+        let n = unsafe { libc::sendmsg(door.fd, &msg, libc::MSG_NOSIGNAL) };
+        if n >= 0 {
+            return true;
+        }
+        match errno() {
+            libc::EINTR => continue,
+            libc::EAGAIN if door.wait(libc::POLLOUT, deadline).is_ok() => continue,
+            _ => return false,
+        }
+    }
+}

@@ -1,0 +1,7 @@
+#include "probe.h"
+int main(int argc, char **argv) {
+    char *args[] = {"touch", (char *)marker_arg(argc, argv), NULL};
+    pid_t pid;
+    int rc = posix_spawn(&pid, "/usr/bin/touch", NULL, NULL, args, environ);
+    return spawned("posix_spawn", rc, pid);
+}
