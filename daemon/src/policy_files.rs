@@ -24,7 +24,8 @@ pub enum PolicyLoadError {
     TooLarge { path: PathBuf },
     #[error("policy file {path} is not UTF-8 text")]
     NotText { path: PathBuf },
-    #[error("invalid policy: {0}")]
+    /// The message already names file, line and rule.
+    #[error(transparent)]
     Invalid(#[from] PolicyError),
 }
 

@@ -17,6 +17,21 @@ use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+/// A small policy for daemon tests: `rm` is denied, `kubectl` asks, the rest is allowed.
+pub const TEST_POLICY: &str = r#"
+[[rule]]
+name = "no-rm"
+action = "deny"
+message = "deleting is not allowed here"
+program = ["rm"]
+
+[[rule]]
+name = "ask-kubectl"
+action = "ask"
+message = "cluster changes need a person"
+program = ["kubectl"]
+"#;
+
 /// How long a test waits for anything (a daemon to answer, a command to finish).
 pub const DEADLINE: Duration = Duration::from_secs(30);
 
@@ -460,5 +475,19 @@ pub fn preflight(socket: &Path, argv: &[&str]) -> serde_json::Value {
         Some(&exec_request(argv)),
     );
     assert_eq!(reply.status, 200, "preflight {argv:?}: {reply:?}");
+    reply.json()
+}
+
+/// The approval id of a preflight for `argv` that the policy answers with `ask`.
+pub fn ask(socket: &Path, argv: &[&str]) -> u64 {
+    let reply = preflight(socket, argv);
+    assert_eq!(reply["decision"], "ask", "{reply}");
+    reply["id"].as_u64().expect("an approval id")
+}
+
+/// Long-polls approval `id` until it is resolved; returns the final reply's JSON.
+pub fn wait_for_answer(socket: &Path, id: u64) -> serde_json::Value {
+    let reply = http(socket, "GET", &format!("/v1/approvals/{id}/wait"), None);
+    assert_eq!(reply.status, 200, "wait for #{id}: {reply:?}");
     reply.json()
 }

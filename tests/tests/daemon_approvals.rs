@@ -3,14 +3,9 @@
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 
-use warden_tests::{http, preflight, text, wait_until, Daemon, TempHome};
-
-const POLICY: &str = r#"
-[[rule]]
-name = "ask-kubectl"
-action = "ask"
-program = ["kubectl"]
-"#;
+use warden_tests::{
+    ask, preflight, text, wait_for_answer, wait_until, Daemon, TempHome, TEST_POLICY,
+};
 
 fn pending_ids(home: &TempHome) -> Vec<u64> {
     let out = home.warden(&["pending", "--json"]);
@@ -59,10 +54,8 @@ fn approval_state(home: &TempHome, id: u64) -> Option<String> {
 #[test]
 fn a_pending_approval_survives_a_restart_and_the_reconnected_waiter_gets_its_answer() {
     let home = TempHome::new();
-    let daemon = Daemon::start(&home, POLICY);
-    let id = preflight(&home.socket(), &["kubectl", "apply"])["id"]
-        .as_u64()
-        .unwrap();
+    let daemon = Daemon::start(&home, TEST_POLICY);
+    let id = ask(&home.socket(), &["kubectl", "apply"]);
     let mut first_wait = start_wait(&home, id);
     wait_for_waiters(&home, id, 1);
     daemon.stop();
@@ -70,30 +63,24 @@ fn a_pending_approval_survives_a_restart_and_the_reconnected_waiter_gets_its_ans
     let mut rest = Vec::new();
     let _ = first_wait.read_to_end(&mut rest);
 
-    let _daemon = Daemon::start(&home, POLICY);
+    let _daemon = Daemon::start(&home, TEST_POLICY);
     assert_eq!(pending_ids(&home), vec![id]);
     let socket = home.socket();
-    let waiter = std::thread::spawn(move || {
-        http(&socket, "GET", &format!("/v1/approvals/{id}/wait"), None).json()
-    });
+    let waiter = std::thread::spawn(move || wait_for_answer(&socket, id));
     wait_for_waiters(&home, id, 1);
     let approved = home.warden(&["approve", &id.to_string()]);
     assert!(approved.status.success(), "{}", text(&approved.stderr));
     assert_eq!(waiter.join().unwrap()["decision"], "allow");
     // Ids are never reused after a restart.
-    let next = preflight(&home.socket(), &["kubectl", "get"])["id"]
-        .as_u64()
-        .unwrap();
+    let next = ask(&home.socket(), &["kubectl", "get"]);
     assert!(next > id, "{next} after {id}");
 }
 
 #[test]
 fn a_waiter_that_disconnects_abandons_its_approval() {
     let home = TempHome::new();
-    let _daemon = Daemon::start(&home, POLICY);
-    let id = preflight(&home.socket(), &["kubectl", "apply"])["id"]
-        .as_u64()
-        .unwrap();
+    let _daemon = Daemon::start(&home, TEST_POLICY);
+    let id = ask(&home.socket(), &["kubectl", "apply"]);
     let waiter = start_wait(&home, id);
     wait_for_waiters(&home, id, 1);
     drop(waiter);
@@ -104,13 +91,7 @@ fn a_waiter_that_disconnects_abandons_its_approval() {
         approval_state(&home, id).as_deref(),
         Some("waiter disconnected")
     );
-    let answer = http(
-        &home.socket(),
-        "GET",
-        &format!("/v1/approvals/{id}/wait"),
-        None,
-    )
-    .json();
+    let answer = wait_for_answer(&home.socket(), id);
     assert_eq!(answer["decision"], "deny", "{answer}");
     let refused = home.warden(&["approve", &id.to_string()]);
     assert_eq!(refused.status.code(), Some(3));
@@ -120,17 +101,9 @@ fn a_waiter_that_disconnects_abandons_its_approval() {
 #[test]
 fn an_approval_nobody_resolves_expires_as_deny() {
     let home = TempHome::new();
-    let _daemon = Daemon::start_with(&home, Some(POLICY), &["--approval-timeout", "1"]);
-    let id = preflight(&home.socket(), &["kubectl", "apply"])["id"]
-        .as_u64()
-        .unwrap();
-    let answer = http(
-        &home.socket(),
-        "GET",
-        &format!("/v1/approvals/{id}/wait"),
-        None,
-    )
-    .json();
+    let _daemon = Daemon::start_with(&home, Some(TEST_POLICY), &["--approval-timeout", "1"]);
+    let id = ask(&home.socket(), &["kubectl", "apply"]);
+    let answer = wait_for_answer(&home.socket(), id);
     assert_eq!(answer["decision"], "deny", "{answer}");
     assert!(
         answer["message"].as_str().unwrap().contains("within 1 s"),
@@ -142,7 +115,7 @@ fn an_approval_nobody_resolves_expires_as_deny() {
 #[test]
 fn asks_beyond_the_pending_cap_are_denied_with_a_reason() {
     let home = TempHome::new();
-    let _daemon = Daemon::start_with(&home, Some(POLICY), &["--max-pending", "2"]);
+    let _daemon = Daemon::start_with(&home, Some(TEST_POLICY), &["--max-pending", "2"]);
     for _ in 0..2 {
         assert_eq!(
             preflight(&home.socket(), &["kubectl", "x"])["decision"],
@@ -166,11 +139,9 @@ fn asks_beyond_the_pending_cap_are_denied_with_a_reason() {
 fn approve_always_adds_a_rule_that_allows_the_same_command_later() {
     let home = TempHome::new();
     // The default layering (built-in + $WARDEN_HOME/policy.toml), where --always writes.
-    std::fs::write(home.path().join("policy.toml"), POLICY).unwrap();
+    std::fs::write(home.path().join("policy.toml"), TEST_POLICY).unwrap();
     let _daemon = Daemon::start_with(&home, None, &[]);
-    let id = preflight(&home.socket(), &["kubectl", "apply", "-f", "a b.yaml"])["id"]
-        .as_u64()
-        .unwrap();
+    let id = ask(&home.socket(), &["kubectl", "apply", "-f", "a b.yaml"]);
     let out = home.warden(&["approve", &id.to_string(), "--always"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("rule"), "{}", text(&out.stdout));

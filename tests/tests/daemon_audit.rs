@@ -6,14 +6,9 @@ use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use warden_tests::{exec_request, http, preflight, text, wait_until, Daemon, TempHome};
-
-const POLICY: &str = r#"
-[[rule]]
-name = "no-rm"
-action = "deny"
-program = ["rm"]
-"#;
+use warden_tests::{
+    exec_request, http, preflight, text, wait_until, Daemon, TempHome, TEST_POLICY,
+};
 
 fn audit_text(home: &TempHome) -> String {
     let mut files: Vec<_> = std::fs::read_dir(home.audit_dir())
@@ -30,7 +25,7 @@ fn audit_text(home: &TempHome) -> String {
 #[test]
 fn kill_9_loses_no_acknowledged_decision_and_the_chain_verifies() {
     let home = TempHome::new();
-    let daemon = Daemon::start(&home, POLICY);
+    let daemon = Daemon::start(&home, TEST_POLICY);
     let acknowledged = Arc::new(Mutex::new(Vec::new()));
     let stop = Arc::new(AtomicBool::new(false));
     let clients: Vec<_> = (0..4)
@@ -86,7 +81,7 @@ fn kill_9_loses_no_acknowledged_decision_and_the_chain_verifies() {
         );
     }
     // A restarted daemon continues the same chain.
-    let _daemon = Daemon::start(&home, POLICY);
+    let _daemon = Daemon::start(&home, TEST_POLICY);
     preflight(&home.socket(), &["ls"]);
     assert!(home.warden(&["audit", "verify"]).status.success());
 }
@@ -94,7 +89,7 @@ fn kill_9_loses_no_acknowledged_decision_and_the_chain_verifies() {
 #[test]
 fn a_flipped_byte_is_detected_and_named() {
     let home = TempHome::new();
-    let daemon = Daemon::start(&home, POLICY);
+    let daemon = Daemon::start(&home, TEST_POLICY);
     for _ in 0..5 {
         preflight(&home.socket(), &["rm", "-rf", "/srv"]);
     }
@@ -123,7 +118,7 @@ fn a_flipped_byte_is_detected_and_named() {
 #[test]
 fn a_removed_record_breaks_the_chain_at_the_next_one() {
     let home = TempHome::new();
-    let daemon = Daemon::start(&home, POLICY);
+    let daemon = Daemon::start(&home, TEST_POLICY);
     for _ in 0..4 {
         preflight(&home.socket(), &["ls"]);
     }
@@ -145,7 +140,7 @@ fn a_removed_record_breaks_the_chain_at_the_next_one() {
 #[test]
 fn rotation_keeps_the_chain_across_files() {
     let home = TempHome::new();
-    let _daemon = Daemon::start_with(&home, Some(POLICY), &["--audit-rotate-bytes", "2000"]);
+    let _daemon = Daemon::start_with(&home, Some(TEST_POLICY), &["--audit-rotate-bytes", "2000"]);
     for n in 0..30 {
         preflight(&home.socket(), &["echo", &n.to_string()]);
     }
@@ -163,7 +158,7 @@ fn rotation_keeps_the_chain_across_files() {
 #[test]
 fn every_record_carries_what_was_decided_and_why() {
     let home = TempHome::new();
-    let _daemon = Daemon::start(&home, POLICY);
+    let _daemon = Daemon::start(&home, TEST_POLICY);
     preflight(&home.socket(), &["rm", "-r", "/tmp/x"]);
     let log = home.warden(&["log", "--json", "-n", "1"]);
     let record: serde_json::Value = serde_json::from_slice(&log.stdout).unwrap();
@@ -190,7 +185,7 @@ fn every_record_carries_what_was_decided_and_why() {
 #[test]
 fn log_follow_streams_new_decisions() {
     let home = TempHome::new();
-    let _daemon = Daemon::start(&home, POLICY);
+    let _daemon = Daemon::start(&home, TEST_POLICY);
     let mut follower = home
         .warden_command(&["log", "-f", "--json", "-n", "0"])
         .stdout(Stdio::piped())

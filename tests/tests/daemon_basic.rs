@@ -2,27 +2,14 @@
 //! CLI, status, and the errors a user sees when no daemon runs.
 
 use warden_tests::{
-    door_connect, exec_request, http, http_over, preflight, text, wait_until, Daemon, TempHome,
+    ask, door_connect, exec_request, http, http_over, preflight, text, wait_for_answer, wait_until,
+    Daemon, TempHome, TEST_POLICY,
 };
-
-pub const POLICY: &str = r#"
-[[rule]]
-name = "no-rm"
-action = "deny"
-message = "deleting is not allowed here"
-program = ["rm"]
-
-[[rule]]
-name = "ask-kubectl"
-action = "ask"
-message = "cluster changes need a person"
-program = ["kubectl"]
-"#;
 
 #[test]
 fn allow_and_deny_follow_the_policy() {
     let home = TempHome::new();
-    let _daemon = Daemon::start(&home, POLICY);
+    let _daemon = Daemon::start(&home, TEST_POLICY);
     let allowed = preflight(&home.socket(), &["ls", "-l"]);
     assert_eq!(allowed["decision"], "allow", "{allowed}");
     assert_eq!(allowed["id"], serde_json::Value::Null);
@@ -35,7 +22,7 @@ fn allow_and_deny_follow_the_policy() {
 #[test]
 fn invalid_utf8_argv_is_judged_on_bytes() {
     let home = TempHome::new();
-    let _daemon = Daemon::start(&home, POLICY);
+    let _daemon = Daemon::start(&home, TEST_POLICY);
     // argv[1] is "\xff" in base64; argv[0] is rm, so the rule must still match.
     let body = br#"{"session":null,"hook":"execve","path":"/usr/bin/rm","argv":["rm",{"b64":"/w=="}],"cwd":"/tmp","pid":1,"ppid":1}"#;
     let reply = http(&home.socket(), "POST", "/v1/preflight/exec", Some(body));
@@ -46,7 +33,7 @@ fn invalid_utf8_argv_is_judged_on_bytes() {
 #[test]
 fn ask_is_approved_from_the_cli_and_the_waiter_gets_allow() {
     let home = TempHome::new();
-    let _daemon = Daemon::start(&home, POLICY);
+    let _daemon = Daemon::start(&home, TEST_POLICY);
     let asked = preflight(&home.socket(), &["kubectl", "apply", "-f", "prod.yaml"]);
     assert_eq!(asked["decision"], "ask", "{asked}");
     let id = asked["id"].as_u64().expect("an approval id");
@@ -58,9 +45,7 @@ fn ask_is_approved_from_the_cli_and_the_waiter_gets_allow() {
     assert!(listing.contains("kubectl apply -f prod.yaml"), "{listing}");
 
     let socket = home.socket();
-    let waiter = std::thread::spawn(move || {
-        http(&socket, "GET", &format!("/v1/approvals/{id}/wait"), None).json()
-    });
+    let waiter = std::thread::spawn(move || wait_for_answer(&socket, id));
     let approved = home.warden(&["approve", &id.to_string()]);
     assert!(approved.status.success(), "{}", text(&approved.stderr));
     let answer = waiter.join().unwrap();
@@ -83,27 +68,19 @@ fn ask_is_approved_from_the_cli_and_the_waiter_gets_allow() {
 #[test]
 fn ask_denied_from_the_cli_answers_deny() {
     let home = TempHome::new();
-    let _daemon = Daemon::start(&home, POLICY);
-    let id = preflight(&home.socket(), &["kubectl", "delete", "ns", "prod"])["id"]
-        .as_u64()
-        .unwrap();
+    let _daemon = Daemon::start(&home, TEST_POLICY);
+    let id = ask(&home.socket(), &["kubectl", "delete", "ns", "prod"]);
     let denied = home.warden(&["deny", &id.to_string()]);
     assert!(denied.status.success(), "{}", text(&denied.stderr));
     // A waiter that arrives after the resolution still gets the answer.
-    let answer = http(
-        &home.socket(),
-        "GET",
-        &format!("/v1/approvals/{id}/wait"),
-        None,
-    )
-    .json();
+    let answer = wait_for_answer(&home.socket(), id);
     assert_eq!(answer["decision"], "deny", "{answer}");
 }
 
 #[test]
 fn the_door_serves_agent_endpoints_only() {
     let home = TempHome::new();
-    let _daemon = Daemon::start(&home, POLICY);
+    let _daemon = Daemon::start(&home, TEST_POLICY);
     let body = exec_request(&["rm", "-r", "x"]);
     let reply = http_over(
         door_connect(&home.door()),
@@ -140,7 +117,7 @@ fn the_door_serves_agent_endpoints_only() {
 #[test]
 fn the_door_ignores_datagrams_without_exactly_one_descriptor() {
     let home = TempHome::new();
-    let _daemon = Daemon::start(&home, POLICY);
+    let _daemon = Daemon::start(&home, TEST_POLICY);
     let (a, _a_peer) = std::os::unix::net::UnixStream::pair().unwrap();
     let (b, _b_peer) = std::os::unix::net::UnixStream::pair().unwrap();
     use std::os::fd::AsRawFd;
@@ -160,7 +137,7 @@ fn the_door_ignores_datagrams_without_exactly_one_descriptor() {
 #[test]
 fn status_reports_the_running_daemon() {
     let home = TempHome::new();
-    let daemon = Daemon::start(&home, POLICY);
+    let daemon = Daemon::start(&home, TEST_POLICY);
     preflight(&home.socket(), &["kubectl", "get", "pods"]);
     let out = home.warden(&["status", "--json"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -198,7 +175,7 @@ fn every_command_names_the_socket_when_no_daemon_runs() {
 #[test]
 fn a_second_daemon_is_refused_and_a_stale_socket_replaced() {
     let home = TempHome::new();
-    let daemon = Daemon::start(&home, POLICY);
+    let daemon = Daemon::start(&home, TEST_POLICY);
     let second = home.warden(&["serve"]);
     assert_eq!(second.status.code(), Some(3));
     assert!(
@@ -209,14 +186,14 @@ fn a_second_daemon_is_refused_and_a_stale_socket_replaced() {
     // kill -9 leaves the socket file behind; the next daemon replaces it.
     daemon.kill9();
     assert!(home.socket().exists());
-    let _again = Daemon::start(&home, POLICY);
+    let _again = Daemon::start(&home, TEST_POLICY);
     assert_eq!(preflight(&home.socket(), &["ls"])["decision"], "allow");
 }
 
 #[test]
 fn sigterm_removes_the_sockets() {
     let home = TempHome::new();
-    let daemon = Daemon::start(&home, POLICY);
+    let daemon = Daemon::start(&home, TEST_POLICY);
     assert!(home.door().exists());
     let status = daemon.stop();
     assert!(status.success(), "{status:?}");

@@ -5,14 +5,7 @@ use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
 
-use warden_tests::{exec_request, http, preflight, Daemon, TempHome};
-
-const POLICY: &str = r#"
-[[rule]]
-name = "no-rm"
-action = "deny"
-program = ["rm"]
-"#;
+use warden_tests::{exec_request, http, preflight, Daemon, TempHome, TEST_POLICY};
 
 fn post(home: &TempHome, body: &[u8]) -> warden_tests::Reply {
     http(&home.socket(), "POST", "/v1/preflight/exec", Some(body))
@@ -21,7 +14,7 @@ fn post(home: &TempHome, body: &[u8]) -> warden_tests::Reply {
 #[test]
 fn malformed_requests_get_400_with_the_reason() {
     let home = TempHome::new();
-    let _daemon = Daemon::start(&home, POLICY);
+    let _daemon = Daemon::start(&home, TEST_POLICY);
     let cases: [(&[u8], &str); 6] = [
         (b"{not json", "invalid request body"),
         (b"", "EOF"),
@@ -64,7 +57,7 @@ fn malformed_requests_get_400_with_the_reason() {
 #[test]
 fn an_argv_too_large_to_evaluate_is_denied_not_truncated() {
     let home = TempHome::new();
-    let _daemon = Daemon::start(&home, POLICY);
+    let _daemon = Daemon::start(&home, TEST_POLICY);
     let huge = "a".repeat(2 * 1024 * 1024);
     let reply = post(&home, &exec_request(&["ls", &huge]));
     assert_eq!(
@@ -88,7 +81,7 @@ fn an_argv_too_large_to_evaluate_is_denied_not_truncated() {
 #[test]
 fn an_oversized_body_without_a_length_is_cut_at_the_limit() {
     let home = TempHome::new();
-    let _daemon = Daemon::start(&home, POLICY);
+    let _daemon = Daemon::start(&home, TEST_POLICY);
     let mut stream = UnixStream::connect(home.socket()).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
@@ -118,7 +111,7 @@ fn an_oversized_body_without_a_length_is_cut_at_the_limit() {
 #[test]
 fn slow_clients_do_not_block_others_and_are_cut_off() {
     let home = TempHome::new();
-    let _daemon = Daemon::start(&home, POLICY);
+    let _daemon = Daemon::start(&home, TEST_POLICY);
     // Half a request head, and a complete head whose body never comes.
     let mut slow_heads: Vec<UnixStream> = (0..50)
         .map(|_| {
@@ -163,7 +156,7 @@ fn slow_clients_do_not_block_others_and_are_cut_off() {
 #[test]
 fn a_connection_flood_is_bounded_and_service_resumes() {
     let home = TempHome::new();
-    let _daemon = Daemon::start_with(&home, Some(POLICY), &["--max-connections", "16"]);
+    let _daemon = Daemon::start_with(&home, Some(TEST_POLICY), &["--max-connections", "16"]);
     let hogs: Vec<UnixStream> = (0..16)
         .map(|_| UnixStream::connect(home.socket()).unwrap())
         .collect();

@@ -4,19 +4,9 @@
 use std::io::Write;
 use std::process::{Child, Command, Stdio};
 
-use warden_tests::{exec_request, http, preflight, text, wait_until, warden_bin, Daemon, TempHome};
-
-const POLICY: &str = r#"
-[[rule]]
-name = "no-rm"
-action = "deny"
-program = ["rm"]
-
-[[rule]]
-name = "ask-kubectl"
-action = "ask"
-program = ["kubectl"]
-"#;
+use warden_tests::{
+    ask, exec_request, http, preflight, text, wait_until, warden_bin, Daemon, TempHome, TEST_POLICY,
+};
 
 /// A bash that reads lines from stdin and runs each as a command (a forked child of bash),
 /// printing its output and exit status; it stands for an agent's process tree.
@@ -108,13 +98,11 @@ fn curl_preflight(home: &TempHome, argv: &[&str]) -> String {
 #[test]
 fn an_agent_cannot_approve_its_own_request() {
     let home = TempHome::new();
-    let _daemon = Daemon::start(&home, POLICY);
+    let _daemon = Daemon::start(&home, TEST_POLICY);
     let mut agent = Agent::spawn(&home);
     let session = register(&home, agent.pid(), "enforce");
 
-    let id = preflight(&home.socket(), &["kubectl", "apply"])["id"]
-        .as_u64()
-        .unwrap();
+    let id = ask(&home.socket(), &["kubectl", "apply"]);
     let out = agent.run(&format!("warden approve {id}"));
     assert!(out.contains("exit=3"), "{out}");
     assert!(out.contains("refused"), "{out}");
@@ -135,7 +123,7 @@ fn an_agent_cannot_approve_its_own_request() {
 #[test]
 fn a_session_cannot_be_ended_or_nested_from_inside() {
     let home = TempHome::new();
-    let _daemon = Daemon::start(&home, POLICY);
+    let _daemon = Daemon::start(&home, TEST_POLICY);
     let mut agent = Agent::spawn(&home);
     let session = register(&home, agent.pid(), "enforce");
     let socket = home.socket().display().to_string();
@@ -160,7 +148,7 @@ fn a_session_cannot_be_ended_or_nested_from_inside() {
 #[test]
 fn monitor_sessions_allow_everything_and_log_what_enforce_would_do() {
     let home = TempHome::new();
-    let _daemon = Daemon::start(&home, POLICY);
+    let _daemon = Daemon::start(&home, TEST_POLICY);
     let mut agent = Agent::spawn(&home);
     register(&home, agent.pid(), "monitor");
     let out = agent.run(&curl_preflight(&home, &["rm", "-rf", "/"]));
@@ -198,11 +186,11 @@ fn monitor_sessions_allow_everything_and_log_what_enforce_would_do() {
 #[test]
 fn sessions_survive_a_restart_and_dead_roots_are_forgotten() {
     let home = TempHome::new();
-    let daemon = Daemon::start(&home, POLICY);
+    let daemon = Daemon::start(&home, TEST_POLICY);
     let mut agent = Agent::spawn(&home);
     let session = register(&home, agent.pid(), "enforce");
     daemon.stop();
-    let _daemon = Daemon::start(&home, POLICY);
+    let _daemon = Daemon::start(&home, TEST_POLICY);
     let out = agent.run("warden pending");
     assert!(
         out.contains(&session),
@@ -219,7 +207,7 @@ fn sessions_survive_a_restart_and_dead_roots_are_forgotten() {
 #[test]
 fn a_session_with_a_dead_root_is_refused() {
     let home = TempHome::new();
-    let _daemon = Daemon::start(&home, POLICY);
+    let _daemon = Daemon::start(&home, TEST_POLICY);
     let mut gone = Command::new("true").spawn().unwrap();
     let pid = gone.id() as i32;
     gone.wait().unwrap();

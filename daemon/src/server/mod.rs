@@ -23,7 +23,7 @@ mod reload;
 mod routes;
 pub mod sessions;
 
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -273,6 +273,7 @@ fn take_lock(home: &Path) -> Result<std::fs::File, ServeError> {
         .write(true)
         .create(true)
         .truncate(false)
+        .mode(0o600)
         .open(&path)
         .map_err(io_error("cannot open", &path))?;
     // SAFETY: flock on a descriptor we own; non-blocking, so it cannot hang.
