@@ -60,7 +60,10 @@ fn test_exit_codes_and_json_follow_the_decision() {
     let value = json(&deny);
     assert_eq!(value["decision"], "deny");
     assert_eq!(value["rule"], "rm-recursive-root-home-system");
-    assert!(value["message"].as_str().unwrap().contains("recursive delete"));
+    assert!(value["message"]
+        .as_str()
+        .unwrap()
+        .contains("recursive delete"));
 
     let ask = home.warden(&["test", "--json", "git push --force"]);
     assert_eq!(ask.status.code(), Some(2));
@@ -85,7 +88,10 @@ fn test_plain_output_names_decision_rule_and_message() {
     assert_eq!(out.status.code(), Some(1));
     let text = stdout(&out);
     assert!(text.contains("decision: deny"), "{text}");
-    assert!(text.contains("rule: rm-recursive-root-home-system"), "{text}");
+    assert!(
+        text.contains("rule: rm-recursive-root-home-system"),
+        "{text}"
+    );
     assert!(text.contains("message: recursive delete"), "{text}");
 }
 
@@ -113,28 +119,59 @@ fn test_with_an_explicit_policy_uses_that_file_alone() {
         "default = \"ask\"\n[[rule]]\nname = \"ls-ok\"\naction = \"allow\"\nprogram = [\"ls\"]\n",
     );
     let file = file.to_str().unwrap();
-    assert_eq!(home.warden(&["test", "--policy", file, "ls -la"]).status.code(), Some(0));
-    assert_eq!(home.warden(&["test", "--policy", file, "cat x"]).status.code(), Some(2));
+    assert_eq!(
+        home.warden(&["test", "--policy", file, "ls -la"])
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(
+        home.warden(&["test", "--policy", file, "cat x"])
+            .status
+            .code(),
+        Some(2)
+    );
     // Without the default policy beneath, nothing denies.
-    assert_eq!(home.warden(&["test", "--policy", file, "rm -rf /"]).status.code(), Some(2));
+    assert_eq!(
+        home.warden(&["test", "--policy", file, "rm -rf /"])
+            .status
+            .code(),
+        Some(2)
+    );
 
     let layered = home.write(
         "layered.toml",
         "include_default = true\n[[rule]]\nname = \"ls-ask\"\naction = \"ask\"\nprogram = [\"ls\"]\n",
     );
     let layered = layered.to_str().unwrap();
-    assert_eq!(home.warden(&["test", "--policy", layered, "rm -rf /"]).status.code(), Some(1));
-    assert_eq!(home.warden(&["test", "--policy", layered, "ls"]).status.code(), Some(2));
+    assert_eq!(
+        home.warden(&["test", "--policy", layered, "rm -rf /"])
+            .status
+            .code(),
+        Some(1)
+    );
+    assert_eq!(
+        home.warden(&["test", "--policy", layered, "ls"])
+            .status
+            .code(),
+        Some(2)
+    );
 }
 
 #[test]
 fn test_reports_a_broken_policy_with_exit_3() {
     let home = Home::new("broken");
-    home.write("policy.toml", "[[rule]]\nname = \"x\"\naction = \"nope\"\nprogram = [\"ls\"]\n");
+    home.write(
+        "policy.toml",
+        "[[rule]]\nname = \"x\"\naction = \"nope\"\nprogram = [\"ls\"]\n",
+    );
     let out = home.warden(&["test", "ls"]);
     assert_eq!(out.status.code(), Some(3));
     let err = stderr(&out);
-    assert!(err.contains("policy.toml:3: rule \"x\": unknown variant `nope`"), "{err}");
+    assert!(
+        err.contains("policy.toml:3: rule \"x\": unknown variant `nope`"),
+        "{err}"
+    );
     let missing = home.warden(&["test", "--policy", "/nonexistent/p.toml", "ls"]);
     assert_eq!(missing.status.code(), Some(3));
     assert!(stderr(&missing).contains("/nonexistent/p.toml"));
@@ -144,7 +181,10 @@ fn test_reports_a_broken_policy_with_exit_3() {
 #[test]
 fn policy_check_names_file_line_and_rule() {
     let home = Home::new("check");
-    let good = home.write("good.toml", "[[rule]]\nname = \"a\"\naction = \"deny\"\nprogram = [\"x\"]\n");
+    let good = home.write(
+        "good.toml",
+        "[[rule]]\nname = \"a\"\naction = \"deny\"\nprogram = [\"x\"]\n",
+    );
     let bad = home.write(
         "bad.toml",
         "[[rule]]\nname = \"a\"\naction = \"deny\"\nprogram = [\"x\"]\n\n[[rule]]\nname = \"b\"\naction = \"deny\"\nargs_any = [\"(\"]\n",
@@ -152,7 +192,12 @@ fn policy_check_names_file_line_and_rule() {
     let ok = home.warden(&["policy", "check", good.to_str().unwrap()]);
     assert_eq!(ok.status.code(), Some(0), "{}", stderr(&ok));
     assert!(stdout(&ok).contains("ok (1 rules, 0 tests)"));
-    let out = home.warden(&["policy", "check", good.to_str().unwrap(), bad.to_str().unwrap()]);
+    let out = home.warden(&[
+        "policy",
+        "check",
+        good.to_str().unwrap(),
+        bad.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(3));
     let expected = format!("{}:6: rule \"b\": bad regex in `args_any`", bad.display());
     assert!(stderr(&out).contains(&expected), "{}", stderr(&out));
@@ -170,7 +215,11 @@ fn policy_check_rejects_user_rules_that_clash_with_the_default() {
     );
     let out = home.warden(&["policy", "check", user.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(3));
-    assert!(stderr(&out).contains("duplicate rule name"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("duplicate rule name"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -187,7 +236,10 @@ fn policy_test_runs_embedded_tests_and_fails_on_mismatch() {
     let out = home.warden(&["policy", "test", file.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     let text = stdout(&out);
-    assert!(text.contains(&format!("FAIL {}:10: rm y", file.display())), "{text}");
+    assert!(
+        text.contains(&format!("FAIL {}:10: rm y", file.display())),
+        "{text}"
+    );
     assert!(text.contains("expected allow, got deny (rule r)"), "{text}");
     assert!(text.contains("1 passed, 1 failed"), "{text}");
 }

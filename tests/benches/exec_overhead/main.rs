@@ -4,10 +4,12 @@
 //! overhead (the library loaded into a `/bin/true` that execs nothing), each under no preload
 //! (baseline), a forward-only C library (the floor of the LD_PRELOAD approach) and warden.
 //! Configurations are interleaved round by round so the machine's drift hits them alike.
+//! Ends with the table of issue 7's targets, including the daemon's and engine's results.
 
 mod checks;
 mod experiment;
 mod native;
+mod options;
 mod results;
 mod stats;
 mod table;
@@ -15,11 +17,11 @@ mod targets;
 mod workload;
 
 use std::ffi::OsString;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use experiment::{Case, Experiment, BASELINE, FLOOR};
 use native::{Natives, TempDir};
+use options::Options;
 use warden_tests::{libwarden, warden_bin, Daemon, TempHome};
 use workload::{Launcher, Workload};
 
@@ -28,11 +30,6 @@ use workload::{Launcher, Workload};
 pub const ENFORCE: &str = "warden enforce";
 pub const MONITOR: &str = "warden monitor";
 pub const LIBWARDEN: &str = "libwarden.so";
-
-/// Measured rounds, after one unrecorded warm-up round.
-const ROUNDS: usize = 15;
-/// Execs per loop and round.
-const ITERATIONS: usize = 400;
 
 fn main() -> ExitCode {
     match run() {
@@ -45,7 +42,7 @@ fn main() -> ExitCode {
 }
 
 fn run() -> Result<(), String> {
-    let results_dir = results_dir()?;
+    let options = Options::parse()?;
     let scratch =
         TempDir::new("bench").map_err(|err| format!("cannot create a temp dir: {err}"))?;
     let natives = Natives::build(scratch.path())?;
@@ -81,14 +78,14 @@ fn run() -> Result<(), String> {
     };
     let driver = |child_preload| Workload::Driver {
         exec_loop: natives.exec_loop.clone(),
-        iterations: ITERATIONS,
+        iterations: options.iterations,
         child_preload,
     };
     let mut exec_driver = Experiment::new("per exec: C fork+execve loop", cases_of(driver(None)));
     let mut exec_bash = Experiment::new(
         "per exec: bash loop",
         cases_of(Workload::BashLoop {
-            iterations: ITERATIONS,
+            iterations: options.iterations,
         }),
     );
     // The library sees the environment a guarded process has; only the child loads it.
@@ -113,10 +110,10 @@ fn run() -> Result<(), String> {
     .collect();
     let mut load = Experiment::new("load time: /bin/true that execs nothing", load_cases);
 
-    print_machine();
+    print_machine(&options);
     let mut experiments = [&mut exec_driver, &mut exec_bash, &mut load];
-    for round in 0..=ROUNDS {
-        eprint!("\rround {round}/{ROUNDS}");
+    for round in 0..=options.rounds {
+        eprint!("\rround {round}/{}", options.rounds);
         for experiment in experiments.iter_mut() {
             experiment.run_round(round, round > 0)?;
         }
@@ -125,8 +122,8 @@ fn run() -> Result<(), String> {
     for experiment in &experiments {
         experiment.print();
     }
-    let daemon_runs = results::read_preflight(&results_dir.join("preflight.txt"));
-    let engine_benches = results::read_criterion(&results_dir.join("criterion"));
+    let daemon_runs = results::read_preflight(&options.results.join("preflight.txt"));
+    let engine_benches = results::read_criterion(&options.results.join("criterion"));
     results::print_daemon(&daemon_runs);
     results::print_engine(&engine_benches);
     let mut all = checks::exec(&exec_driver, &exec_bash, &load);
@@ -136,22 +133,7 @@ fn run() -> Result<(), String> {
     Ok(())
 }
 
-/// `--results DIR`: where `make bench` left the daemon's and the engine's results
-/// (`preflight.txt`, `criterion/`); default `<target>/bench`. Cargo's own `--bench` is ignored.
-fn results_dir() -> Result<PathBuf, String> {
-    let mut args = std::env::args_os().skip(1);
-    let mut dir = None;
-    while let Some(arg) = args.next() {
-        if arg == "--results" {
-            dir = Some(PathBuf::from(
-                args.next().ok_or("--results needs a directory")?,
-            ));
-        }
-    }
-    Ok(dir.unwrap_or_else(|| warden_tests::target_dir().join("bench")))
-}
-
-fn print_machine() {
+fn print_machine(options: &Options) {
     let cpus = std::thread::available_parallelism().map_or(0, usize::from);
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
@@ -160,5 +142,8 @@ fn print_machine() {
         kernel.trim(),
         load.trim()
     );
-    println!("{ROUNDS} rounds × {ITERATIONS} execs per configuration, configurations interleaved");
+    println!(
+        "{} rounds × {} execs per configuration, configurations interleaved",
+        options.rounds, options.iterations
+    );
 }

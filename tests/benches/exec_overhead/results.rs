@@ -77,23 +77,27 @@ impl EngineBench {
     }
 }
 
-/// Every benchmark under a Criterion output directory, sorted by group and function.
+/// Every benchmark under a Criterion output directory (each has a `new/` directory, one to
+/// three levels down: group, function, parameter), sorted by group and function.
 pub fn read_criterion(home: &Path) -> Vec<EngineBench> {
-    let mut benches: Vec<EngineBench> = subdirectories(home)
-        .flat_map(|group| subdirectories(&group).collect::<Vec<_>>())
-        .filter_map(|function| read_bench(&function.join("new")))
-        .collect();
+    let mut benches = Vec::new();
+    collect_benches(home, 3, &mut benches);
     benches.sort_by(|a, b| (&a.group, &a.function).cmp(&(&b.group, &b.function)));
     benches
 }
 
-fn subdirectories(dir: &Path) -> impl Iterator<Item = std::path::PathBuf> {
-    std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
+fn collect_benches(dir: &Path, depth: u32, out: &mut Vec<EngineBench>) {
+    let entries = std::fs::read_dir(dir).into_iter().flatten().flatten();
+    for path in entries
         .map(|entry| entry.path())
         .filter(|path| path.is_dir())
+    {
+        if path.file_name().is_some_and(|name| name == "new") {
+            out.extend(read_bench(&path));
+        } else if depth > 0 {
+            collect_benches(&path, depth - 1, out);
+        }
+    }
 }
 
 fn read_bench(dir: &Path) -> Option<EngineBench> {
@@ -110,6 +114,10 @@ fn read_bench(dir: &Path) -> Option<EngineBench> {
 
 pub fn print_daemon(runs: &[DaemonRun]) {
     println!("\n### daemon: preflight over the socket, a fresh connection per request\n");
+    if runs.is_empty() {
+        println!("(no results: run `make bench`, which runs the preflight benchmark first)");
+        return;
+    }
     let mut table = Table::new(&[
         "policy",
         "clients",
@@ -138,6 +146,10 @@ pub fn print_daemon(runs: &[DaemonRun]) {
 
 pub fn print_engine(benches: &[EngineBench]) {
     println!("\n### engine: Criterion median per evaluation\n");
+    if benches.is_empty() {
+        println!("(no results: run `make bench`, which runs the engine benchmark first)");
+        return;
+    }
     let mut table = Table::new(&["policy", "query", "p50 µs per evaluation"]);
     for bench in benches {
         table.row(vec![
