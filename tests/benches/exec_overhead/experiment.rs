@@ -2,7 +2,7 @@
 
 use crate::stats::{median_ratio, quantile};
 use crate::table::{micros, micros_signed, Table};
-use crate::workload::{Launcher, RunResult, Workload};
+use crate::workload::{process_cpu_ns, Launcher, RunResult, Workload};
 
 /// The reference configurations every experiment has.
 pub const BASELINE: &str = "baseline";
@@ -17,6 +17,8 @@ pub struct Case {
 pub struct Experiment {
     pub title: &'static str,
     cases: Vec<Case>,
+    /// The daemon, whose CPU time during a run counts toward the run's CPU per exec.
+    daemon_pid: u32,
     /// `results[case][round]`.
     results: Vec<Vec<RunResult>>,
 }
@@ -30,11 +32,12 @@ pub struct Comparison {
 }
 
 impl Experiment {
-    pub fn new(title: &'static str, cases: Vec<Case>) -> Experiment {
+    pub fn new(title: &'static str, cases: Vec<Case>, daemon_pid: u32) -> Experiment {
         let results = cases.iter().map(|_| Vec::new()).collect();
         Experiment {
             title,
             cases,
+            daemon_pid,
             results,
         }
     }
@@ -46,10 +49,13 @@ impl Experiment {
         for offset in 0..count {
             let index = (round + offset) % count;
             let case = &self.cases[index];
-            let result = case
+            let daemon_before = process_cpu_ns(self.daemon_pid);
+            let mut result = case
                 .workload
                 .run(&case.launcher)
                 .map_err(|err| format!("{} / {}: {err}", self.title, case.name))?;
+            let daemon_cpu_ns = process_cpu_ns(self.daemon_pid) - daemon_before;
+            result.cpu_ns_per_exec += daemon_cpu_ns / case.workload.iterations() as f64;
             if record {
                 self.results[index].push(result);
             }
@@ -73,6 +79,16 @@ impl Experiment {
 
     fn round_means(&self, index: usize) -> Vec<f64> {
         self.results[index].iter().map(RunResult::mean_ns).collect()
+    }
+
+    /// Median over rounds of the CPU time per exec (the loop's processes and the daemon).
+    pub fn cpu_ns_per_exec(&self, name: &str) -> f64 {
+        let index = self.index(name);
+        let cpu: Vec<f64> = self.results[index]
+            .iter()
+            .map(|run| run.cpu_ns_per_exec)
+            .collect();
+        crate::stats::median(&cpu)
     }
 
     pub fn quantile(&self, name: &str, q: f64) -> f64 {
@@ -105,6 +121,8 @@ impl Experiment {
             "+p50 vs floor",
             "+p99 vs floor",
             "× baseline",
+            "CPU µs/exec",
+            "+CPU vs floor",
         ]);
         for case in &self.cases {
             let base = self.compare(case.name, BASELINE);
@@ -118,6 +136,8 @@ impl Experiment {
                 micros_signed(floor.added_p50_ns),
                 micros_signed(floor.added_p99_ns),
                 format!("{:.3}", base.ratio),
+                micros(self.cpu_ns_per_exec(case.name)),
+                micros_signed(self.cpu_ns_per_exec(case.name) - self.cpu_ns_per_exec(FLOOR)),
             ]);
         }
         table.print();

@@ -47,7 +47,7 @@ fn run() -> Result<(), String> {
         TempDir::new("bench").map_err(|err| format!("cannot create a temp dir: {err}"))?;
     let natives = Natives::build(scratch.path())?;
     let home = TempHome::new();
-    let _daemon = Daemon::start_with(&home, None, &[]);
+    let daemon = Daemon::start_with(&home, None, &[]);
     let library = libwarden();
     let warden = |flags: &[&str]| Launcher {
         prefix: [warden_bin().into_os_string(), "preload".into()]
@@ -81,12 +81,17 @@ fn run() -> Result<(), String> {
         iterations: options.iterations,
         child_preload,
     };
-    let mut exec_driver = Experiment::new("per exec: C fork+execve loop", cases_of(driver(None)));
+    let mut exec_driver = Experiment::new(
+        "per exec: C fork+execve loop",
+        cases_of(driver(None)),
+        daemon.pid(),
+    );
     let mut exec_bash = Experiment::new(
         "per exec: bash loop",
         cases_of(Workload::BashLoop {
             iterations: options.iterations,
         }),
+        daemon.pid(),
     );
     // The library sees the environment a guarded process has; only the child loads it.
     let session_env = Launcher {
@@ -108,7 +113,11 @@ fn run() -> Result<(), String> {
         workload: driver(lib),
     })
     .collect();
-    let mut load = Experiment::new("load time: /bin/true that execs nothing", load_cases);
+    let mut load = Experiment::new(
+        "load time: /bin/true that execs nothing",
+        load_cases,
+        daemon.pid(),
+    );
 
     print_machine(&options);
     let mut experiments = [&mut exec_driver, &mut exec_bash, &mut load];

@@ -28,9 +28,11 @@ impl Options {
                 "--results" => options.results = PathBuf::from(value()?),
                 // cargo passes `--bench` to every benchmark binary.
                 "--bench" => {}
-                _ => return Err(format!(
+                _ => {
+                    return Err(format!(
                     "unknown argument {arg:?} (expected --rounds N, --iterations N, --results DIR)"
-                )),
+                ))
+                }
             }
         }
         Ok(options)

@@ -43,6 +43,9 @@ pub struct RunResult {
     /// Per-exec wall times in nanoseconds (one per exec when the workload times each one,
     /// else the single mean per exec of the whole loop).
     pub per_exec_ns: Vec<f64>,
+    /// CPU time (user + system) of the loop's processes per exec, in nanoseconds: unlike
+    /// wall time, not inflated by waiting for a busy machine's CPUs.
+    pub cpu_ns_per_exec: f64,
 }
 
 impl RunResult {
@@ -66,6 +69,12 @@ pub enum Workload {
 }
 
 impl Workload {
+    pub fn iterations(&self) -> usize {
+        match self {
+            Workload::Driver { iterations, .. } | Workload::BashLoop { iterations } => *iterations,
+        }
+    }
+
     pub fn run(&self, launcher: &Launcher) -> Result<RunResult, String> {
         let mut command = match self {
             Workload::Driver {
@@ -80,7 +89,7 @@ impl Workload {
             Workload::BashLoop { iterations } => {
                 let script = format!(
                     "start=$EPOCHREALTIME; for i in $(seq {iterations}); do /bin/true; done; \
-                     end=$EPOCHREALTIME; echo \"$start $end\""
+                     end=$EPOCHREALTIME; echo \"$start $end\"; times"
                 );
                 launcher.command(Path::new("/bin/bash"), &["-c".into(), script.into()])
             }
@@ -98,25 +107,54 @@ impl Workload {
             ));
         }
         let parsed = match self {
-            Workload::Driver { .. } => parse_driver(&stdout),
+            Workload::Driver { iterations, .. } => parse_driver(&stdout, *iterations),
             Workload::BashLoop { iterations } => parse_bash(&stdout, *iterations),
         };
-        parsed
-            .map(|per_exec_ns| RunResult { per_exec_ns })
-            .ok_or_else(|| format!("{command:?} printed unexpected output: {stdout:?}"))
+        parsed.ok_or_else(|| format!("{command:?} printed unexpected output: {stdout:?}"))
     }
 }
 
-fn parse_driver(stdout: &str) -> Option<Vec<f64>> {
-    stdout
+/// One line per exec with its nanoseconds, then `cpu <ns>`.
+fn parse_driver(stdout: &str, iterations: usize) -> Option<RunResult> {
+    let (times, cpu) = stdout.trim_end().rsplit_once('\n')?;
+    let per_exec_ns: Vec<f64> = times
         .lines()
         .map(|line| line.trim().parse().ok())
-        .collect()
+        .collect::<Option<_>>()?;
+    let cpu_ns: f64 = cpu.strip_prefix("cpu ")?.trim().parse().ok()?;
+    (per_exec_ns.len() == iterations).then(|| RunResult {
+        per_exec_ns,
+        cpu_ns_per_exec: cpu_ns / iterations as f64,
+    })
 }
 
-/// `$EPOCHREALTIME` is seconds with a microsecond fraction.
-fn parse_bash(stdout: &str, iterations: usize) -> Option<Vec<f64>> {
-    let mut fields = stdout.split_whitespace().map(|s| s.parse::<f64>().ok());
-    let (start, end) = (fields.next()??, fields.next()??);
-    Some(vec![(end - start) * 1e9 / iterations as f64])
+/// `<start> <end>` (`$EPOCHREALTIME`: seconds with a microsecond fraction), then the output
+/// of `times`: user and system time of the shell, then of its children (`1m2.345s`).
+fn parse_bash(stdout: &str, iterations: usize) -> Option<RunResult> {
+    let mut words = stdout.split_whitespace();
+    let start: f64 = words.next()?.parse().ok()?;
+    let end: f64 = words.next()?.parse().ok()?;
+    let cpu_seconds = words.map(minutes_seconds).sum::<Option<f64>>()?;
+    Some(RunResult {
+        per_exec_ns: vec![(end - start) * 1e9 / iterations as f64],
+        cpu_ns_per_exec: cpu_seconds * 1e9 / iterations as f64,
+    })
+}
+
+fn minutes_seconds(word: &str) -> Option<f64> {
+    let (minutes, seconds) = word.strip_suffix('s')?.split_once('m')?;
+    Some(minutes.parse::<f64>().ok()? * 60.0 + seconds.parse::<f64>().ok()?)
+}
+
+/// CPU time consumed so far by the live threads of process `pid`, in nanoseconds (first
+/// field of each `/proc/<pid>/task/<tid>/schedstat`); 0 when it cannot be read.
+pub fn process_cpu_ns(pid: u32) -> f64 {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .into_iter()
+        .flatten()
+        .flatten();
+    tasks
+        .filter_map(|task| std::fs::read_to_string(task.path().join("schedstat")).ok())
+        .filter_map(|stat| stat.split_whitespace().next()?.parse::<f64>().ok())
+        .sum()
 }
