@@ -39,7 +39,8 @@ pub enum ClientError {
     },
     #[error("the warden daemon on {} did not answer within {} s", path.display(), timeout.as_secs())]
     Timeout { path: PathBuf, timeout: Duration },
-    #[error("the warden daemon refused: {0}")]
+    /// 403; the daemon's reason starts with "refused:".
+    #[error("the warden daemon {0}")]
     Refused(String),
     #[error("the warden daemon answered {status}: {message}")]
     Failed { status: u16, message: String },

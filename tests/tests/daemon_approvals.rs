@@ -153,3 +153,21 @@ fn approve_always_adds_a_rule_that_allows_the_same_command_later() {
     let other = preflight(&home.socket(), &["kubectl", "apply", "-f", "c.yaml"]);
     assert_eq!(other["decision"], "ask", "{other}");
 }
+
+#[test]
+fn approve_always_is_refused_when_the_user_policy_is_not_in_force() {
+    let home = TempHome::new();
+    // An explicit --policy stands alone: a rule in $WARDEN_HOME/policy.toml would not count.
+    let _daemon = Daemon::start(&home, TEST_POLICY);
+    let id = ask(&home.socket(), &["kubectl", "apply"]);
+    let out = home.warden(&["approve", &id.to_string(), "--always"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        text(&out.stderr).contains("--policy"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!home.path().join("policy.toml").exists());
+    // Nothing was resolved: a plain approve still works.
+    assert!(home.warden(&["approve", &id.to_string()]).status.success());
+}

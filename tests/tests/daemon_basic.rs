@@ -201,16 +201,32 @@ fn sigterm_removes_the_sockets() {
     assert!(!home.door().exists());
 }
 
+/// Stops a daemon that is not our child (started with `--background`), even if the test fails.
+struct Detached(i32);
+
+impl Drop for Detached {
+    fn drop(&mut self) {
+        // SAFETY: SIGTERM to the daemon this test started.
+        unsafe { libc::kill(self.0, libc::SIGTERM) };
+    }
+}
+
 #[test]
 fn background_daemon_detaches_and_answers() {
     let home = TempHome::new();
-    let out = home.warden(&["serve", "--background"]);
+    // Started from a preloaded process: the daemon itself must not inherit LD_PRELOAD (the
+    // loader only warns about a library that does not exist).
+    let out = warden_tests::run(
+        home.warden_command(&["serve", "--background"])
+            .env("LD_PRELOAD", "/nonexistent/libwarden-test.so"),
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let status: serde_json::Value =
         serde_json::from_slice(&home.warden(&["status", "--json"]).stdout).unwrap();
-    let pid = status["pid"].as_i64().unwrap() as i32;
+    let daemon = Detached(status["pid"].as_i64().unwrap() as i32);
+    let pid = daemon.0;
     // Its own session, and not our child.
-    // SAFETY: getsid/getppid-free queries on a pid; no memory is touched.
+    // SAFETY: getsid only queries the kernel about a pid.
     assert_eq!(unsafe { libc::getsid(pid) }, pid);
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
     let ppid: u32 = stat[stat.rfind(')').unwrap() + 2..]
@@ -220,8 +236,14 @@ fn background_daemon_detaches_and_answers() {
         .parse()
         .unwrap();
     assert_ne!(ppid, std::process::id());
-    assert!(std::fs::metadata(home.path().join("serve.log")).is_ok());
-    // SAFETY: SIGTERM to the daemon we started.
-    unsafe { libc::kill(pid, libc::SIGTERM) };
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+    assert!(
+        !environ
+            .split(|b| *b == 0)
+            .any(|v| v.starts_with(b"LD_PRELOAD=")),
+        "the daemon must never run under the preload library"
+    );
+    assert!(text(&std::fs::read(home.path().join("serve.log")).unwrap()).contains("listening"));
+    drop(daemon);
     wait_until("the background daemon to stop", || !home.socket().exists());
 }

@@ -205,6 +205,22 @@ fn sessions_survive_a_restart_and_dead_roots_are_forgotten() {
 }
 
 #[test]
+fn a_session_root_must_be_the_caller_or_its_descendant() {
+    let home = TempHome::new();
+    let _daemon = Daemon::start(&home, TEST_POLICY);
+    // pid 1 would put every process in the session (and could switch them all to monitor).
+    let body = serde_json::json!({"agent": "codex", "root_pid": 1, "cwd": "/", "mode": "monitor"});
+    let reply = http(
+        &home.socket(),
+        "POST",
+        "/v1/sessions",
+        Some(body.to_string().as_bytes()),
+    );
+    assert_eq!(reply.status, 403, "{reply:?}");
+    assert!(reply.body.contains("descendants"), "{reply:?}");
+}
+
+#[test]
 fn a_session_with_a_dead_root_is_refused() {
     let home = TempHome::new();
     let _daemon = Daemon::start(&home, TEST_POLICY);
@@ -220,4 +236,32 @@ fn a_session_with_a_dead_root_is_refused() {
     );
     assert_eq!(reply.status, 422, "{reply:?}");
     assert!(reply.body.contains("not a running process"), "{reply:?}");
+}
+
+#[test]
+fn the_session_root_itself_may_end_its_session() {
+    let home = TempHome::new();
+    let _daemon = Daemon::start(&home, TEST_POLICY);
+    // bash reads the session id, then becomes curl (same pid: the registered root).
+    let mut root = home
+        .command("bash")
+        .args([
+            "-c",
+            r#"read id; exec curl -s -o /dev/null -w '%{http_code}' --unix-socket "$0" -X DELETE "http://w/v1/sessions/$id""#,
+        ])
+        .arg(home.socket())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let session = register(&home, root.id() as i32, "enforce");
+    writeln!(root.stdin.take().unwrap(), "{session}").unwrap();
+    let out = root.wait_with_output().unwrap();
+    assert_eq!(text(&out.stdout), "200");
+    let status: serde_json::Value =
+        serde_json::from_slice(&home.warden(&["status", "--json"]).stdout).unwrap();
+    assert!(
+        status["sessions"].as_array().unwrap().is_empty(),
+        "{status}"
+    );
 }

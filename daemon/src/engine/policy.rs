@@ -452,9 +452,25 @@ fn compile_rules(located: Vec<Located>) -> Result<RuleSet, PolicyError> {
                 })
             })
             .collect::<Result<_, _>>()?;
-        let whole = |patterns: &[String]| -> Vec<String> {
-            patterns.iter().map(|p| format!("^(?:{p})$")).collect()
+        let anchored_set = |patterns: &Option<Vec<String>>, key: &str| {
+            let whole: Option<Vec<String>> = patterns
+                .as_ref()
+                .map(|ps| ps.iter().map(|p| format!("^(?:{p})$")).collect());
+            whole
+                .as_deref()
+                .map(|ps| regex_set(ps, key))
+                .transpose()
+                .map_err(&fail)
         };
+        let search = |pattern: &Option<String>, key: &str| {
+            pattern
+                .as_deref()
+                .map(|p| regex(p, key))
+                .transpose()
+                .map_err(&fail)
+        };
+        let glob_set =
+            |patterns: &Option<Vec<String>>, key: &str| globs(patterns, key).map_err(&fail);
         rules.push(Rule {
             flags,
             args_all: def
@@ -464,43 +480,18 @@ fn compile_rules(located: Vec<Located>) -> Result<RuleSet, PolicyError> {
                 .map(|p| regex(&format!("^(?:{p})$"), "args_all"))
                 .collect::<Result<_, _>>()
                 .map_err(&fail)?,
-            args_any: def
-                .args_any
-                .as_deref()
-                .map(|p| regex_set(&whole(p), "args_any"))
-                .transpose()
-                .map_err(&fail)?,
-            cmdline: def
-                .cmdline
-                .as_deref()
-                .map(|p| regex(p, "cmdline"))
-                .transpose()
-                .map_err(&fail)?,
-            redirect: def
-                .redirect
-                .as_deref()
-                .map(|p| regex_set(&whole(p), "redirect"))
-                .transpose()
-                .map_err(&fail)?,
-            input: def
-                .input
-                .as_deref()
-                .map(|p| regex_set(&whole(p), "input"))
-                .transpose()
-                .map_err(&fail)?,
-            not_program: globs(&def.not_program, "not_program").map_err(&fail)?,
-            cwd: globs(&def.cwd, "cwd").map_err(&fail)?,
-            agent: globs(&def.agent, "agent").map_err(&fail)?,
-            session: globs(&def.session, "session").map_err(&fail)?,
-            caller: def
-                .caller
-                .as_deref()
-                .map(|p| regex(p, "caller"))
-                .transpose()
-                .map_err(&fail)?,
-            env: globs(&def.env, "env").map_err(&fail)?,
-            fed_by: globs(&def.fed_by, "fed_by").map_err(&fail)?,
-            via: globs(&def.via, "via").map_err(&fail)?,
+            args_any: anchored_set(&def.args_any, "args_any")?,
+            cmdline: search(&def.cmdline, "cmdline")?,
+            redirect: anchored_set(&def.redirect, "redirect")?,
+            input: anchored_set(&def.input, "input")?,
+            not_program: glob_set(&def.not_program, "not_program")?,
+            cwd: glob_set(&def.cwd, "cwd")?,
+            agent: glob_set(&def.agent, "agent")?,
+            session: glob_set(&def.session, "session")?,
+            caller: search(&def.caller, "caller")?,
+            env: glob_set(&def.env, "env")?,
+            fed_by: glob_set(&def.fed_by, "fed_by")?,
+            via: glob_set(&def.via, "via")?,
             name: def.name,
             action: def.action,
             message: def.message,

@@ -11,7 +11,7 @@ use std::borrow::Cow;
 
 use brush_parser::ast::{self, CommandPrefixOrSuffixItem as Item};
 use brush_parser::word::{self, ParameterExpr, TildeExpr, WordPiece, WordPieceWithSource};
-use brush_parser::ParserOptions;
+use brush_parser::{ParserOptions, Token};
 
 use super::unit::{basename, Unit};
 use super::unwrap::{self, Inner};
@@ -22,6 +22,8 @@ pub(crate) const MAX_LEN: usize = 256 * 1024;
 pub(crate) const MAX_DEPTH: usize = 32;
 /// Most simple commands one evaluation looks at.
 const MAX_UNITS: usize = 4096;
+/// Most distinct programs feeding one pipeline stage.
+const MAX_FEEDERS: usize = 256;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub(crate) enum ShellError {
@@ -29,7 +31,9 @@ pub(crate) enum ShellError {
     TooLong(usize),
     #[error("shell string is nested deeper than {MAX_DEPTH} levels")]
     TooDeep,
-    #[error("shell string has more than {MAX_UNITS} commands")]
+    #[error(
+        "shell string has more than {MAX_UNITS} commands or {MAX_FEEDERS} programs in a pipeline"
+    )]
     TooMany,
     #[error("shell syntax error: {0}")]
     Syntax(String),
@@ -73,9 +77,12 @@ impl Walker {
             return Err(ShellError::TooDeep);
         }
         let text = String::from_utf8_lossy(text);
-        let mut parser = brush_parser::Parser::new(text.as_bytes(), &self.options);
-        let program = parser
-            .parse_program()
+        let tokens = brush_parser::uncached_tokenize_str(&text, &self.options.tokenizer_options())
+            .map_err(|e| ShellError::Syntax(e.to_string()))?;
+        if command_nesting(&tokens) > MAX_DEPTH {
+            return Err(ShellError::TooDeep);
+        }
+        let program = brush_parser::parse_tokens(&tokens, &self.options)
             .map_err(|e| ShellError::Syntax(e.to_string()))?;
         for list in &program.complete_commands {
             self.list(list, depth)?;
@@ -110,6 +117,11 @@ impl Walker {
             }
             for unit in &self.units[start..] {
                 program_names(unit, 0, &mut upstream);
+            }
+            upstream.sort_unstable();
+            upstream.dedup();
+            if upstream.len() > MAX_FEEDERS {
+                return Err(ShellError::TooMany);
             }
             carried = self.units.get(start).and_then(piped_text);
         }
@@ -571,6 +583,51 @@ fn bracket_depth(text: &[u8]) -> usize {
             b')' | b'}' => depth = depth.saturating_sub(1),
             _ => {}
         }
+    }
+    deepest
+}
+
+/// The deepest nesting of compound commands (`if`, loops, groups, `[[`…) in a token stream,
+/// checked before parsing because the parser recurses once per level. Keywords count only
+/// where the shell reads them as keywords (in command position), as the parser does.
+fn command_nesting(tokens: &[Token]) -> usize {
+    const OPENERS: &[&str] = &[
+        "if", "while", "until", "for", "select", "case", "{", "[[", "!", "function", "coproc",
+        "time",
+    ];
+    const CLOSERS: &[&str] = &["fi", "done", "esac", "}", "]]"];
+    const BEFORE_COMMAND: &[&str] = &[
+        "then", "do", "else", "elif", "if", "while", "until", "!", "{", "time", "coproc",
+    ];
+    let (mut depth, mut deepest, mut parens) = (0usize, 0usize, 0usize);
+    let mut command_position = true;
+    for token in tokens {
+        match token {
+            Token::Operator(op, _) => {
+                match op.as_str() {
+                    "(" => {
+                        parens += 1;
+                        depth += 1;
+                    }
+                    ")" if parens > 0 => {
+                        parens -= 1;
+                        depth = depth.saturating_sub(1);
+                    }
+                    _ => {}
+                }
+                command_position = !op.contains(['<', '>']);
+            }
+            Token::Word(word, _) => {
+                let word = word.as_str();
+                if command_position && OPENERS.contains(&word) {
+                    depth += 1;
+                } else if command_position && CLOSERS.contains(&word) {
+                    depth = depth.saturating_sub(1);
+                }
+                command_position = BEFORE_COMMAND.contains(&word);
+            }
+        }
+        deepest = deepest.max(depth);
     }
     deepest
 }

@@ -497,3 +497,39 @@ fn embedded_tests_report_failures() {
     assert_eq!(results, [false, false, true]);
     assert_eq!(policy.tests()[1].line, 8);
 }
+
+#[test]
+fn keyword_nesting_is_bounded_before_parsing() {
+    let policy = Policy::builtin();
+    let nested_ok = "if true; then ".repeat(32) + "ls; " + &"fi; ".repeat(32);
+    assert_eq!(shell(&policy, &nested_ok).action, Action::Allow);
+    for (opener, count) in [
+        ("if ", 20_000),
+        ("while ", 20_000),
+        ("case x in y) ", 5_000),
+        ("[[ ", 5_000),
+        ("! ", 5_000),
+        ("{ ", 5_000),
+    ] {
+        let verdict = shell(&policy, &opener.repeat(count));
+        assert_eq!(verdict.action, Action::Ask, "{opener:?}");
+    }
+    let closers_do_not_hide_nesting = "echo fi done esac; if x; then ".repeat(40);
+    assert_eq!(
+        shell(&policy, &closers_do_not_hide_nesting).action,
+        Action::Ask
+    );
+}
+
+#[test]
+fn long_command_lists_are_judged_or_refused() {
+    let policy = Policy::builtin();
+    let pipeline = "a | ".repeat(1_000) + "rm -rf /";
+    assert_eq!(shell(&policy, &pipeline).action, Action::Deny);
+    let list = "a && ".repeat(1_000) + "b";
+    assert_eq!(shell(&policy, &list).action, Action::Allow);
+    let too_many = "a;".repeat(5_000);
+    assert_eq!(shell(&policy, &too_many).action, Action::Ask);
+    let distinct: String = (0..300).map(|i| format!("p{i} | ")).collect::<String>() + "sh";
+    assert_eq!(shell(&policy, &distinct).action, Action::Ask);
+}

@@ -67,6 +67,22 @@ pub fn proc_stat(pid: i32) -> Option<(i32, u64)> {
     Some((ppid, start))
 }
 
+/// Whether `ancestor` is `pid` itself or one of its ancestors.
+pub fn is_self_or_ancestor(ancestor: i32, pid: i32) -> bool {
+    let mut current = pid;
+    // A bound on the walk keeps a corrupt or racing /proc from looping forever.
+    for _ in 0..4096 {
+        if current == ancestor {
+            return true;
+        }
+        match proc_stat(current) {
+            Some((ppid, _)) if ppid > 0 && ppid != current => current = ppid,
+            _ => return false,
+        }
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,6 +91,15 @@ mod tests {
     fn own_stat_names_the_parent() {
         let (ppid, _) = proc_stat(std::process::id() as i32).unwrap();
         assert_eq!(ppid as u32, std::os::unix::process::parent_id());
+    }
+
+    #[test]
+    fn our_parent_is_our_ancestor_and_not_the_reverse() {
+        let own = std::process::id() as i32;
+        let parent = std::os::unix::process::parent_id() as i32;
+        assert!(is_self_or_ancestor(own, own));
+        assert!(is_self_or_ancestor(parent, own));
+        assert!(!is_self_or_ancestor(own, parent));
     }
 
     #[test]

@@ -65,33 +65,41 @@ impl AuditLog {
             .create(dir)
             .map_err(io_error(dir))?;
         let files = log_files(dir)?;
-        let mut seq = 0;
-        let mut prev = GENESIS.to_string();
+        let mut last: Option<AuditRecord> = None;
         let mut recent = VecDeque::new();
-        let mut index = 1;
+        let index = files.last().map_or(1, |(index, _)| *index);
         let mut torn = false;
-        if let Some((last_index, last_path)) = files.last() {
-            index = *last_index;
-            let bytes = std::fs::read(last_path).map_err(io_error(last_path))?;
-            torn = !bytes.is_empty() && !bytes.ends_with(b"\n");
-            for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-                let Ok(text) = std::str::from_utf8(line) else {
-                    continue;
-                };
-                if let Ok(record) = serde_json::from_str::<AuditRecord>(text) {
-                    seq = record.seq;
-                    prev = record.hash;
-                    if recent.len() == RECENT {
-                        recent.pop_front();
-                    }
-                    recent.push_back(Arc::from(text));
+        // Newest file first: the chain continues from the newest record (a file created by
+        // a rotation may still be empty), and `warden log` starts with the newest records.
+        for (position, (_, path)) in files.iter().rev().enumerate() {
+            if last.is_some() && recent.len() >= RECENT {
+                break;
+            }
+            let bytes = std::fs::read(path).map_err(io_error(path))?;
+            if position == 0 {
+                torn = !bytes.is_empty() && !bytes.ends_with(b"\n");
+            }
+            let mut lines: Vec<(Arc<str>, AuditRecord)> = bytes
+                .split(|b| *b == b'\n')
+                .filter_map(|line| std::str::from_utf8(line).ok())
+                .filter_map(|text| Some((Arc::from(text), serde_json::from_str(text).ok()?)))
+                .collect();
+            if last.is_none() {
+                last = lines.last().map(|(_, record)| record.clone());
+            }
+            while let Some((text, _)) = lines.pop() {
+                if recent.len() == RECENT {
+                    break;
                 }
+                recent.push_front(text);
             }
         }
+        let (seq, prev) = match last {
+            Some(record) => (record.seq, record.hash),
+            None => (0, GENESIS.to_string()),
+        };
         // Never append after a torn line: start a new file; `audit verify` reports the tear.
-        if torn {
-            index += 1;
-        }
+        let index = if torn { index + 1 } else { index };
         let (file, path, size) = open_file(dir, index)?;
         let (events, _) = broadcast::channel(1024);
         Ok(AuditLog {
@@ -233,15 +241,16 @@ pub fn verify(dir: &Path) -> Result<Verification, AuditError> {
             }
             number += 1;
             let place = format!("{}:{number}", path.display());
-            if let Err(reason) = check_line(&line, &expected_prev, expected_seq) {
-                return Ok(Verification {
-                    files: files.len(),
-                    records,
-                    broken: Some(format!("{place}: {reason}")),
-                });
-            }
-            let record: AuditRecord =
-                serde_json::from_slice(&line).expect("check_line parsed this record");
+            let record = match check_line(&line, &expected_prev, expected_seq) {
+                Ok(record) => record,
+                Err(reason) => {
+                    return Ok(Verification {
+                        files: files.len(),
+                        records,
+                        broken: Some(format!("{place}: {reason}")),
+                    })
+                }
+            };
             expected_prev = record.hash;
             expected_seq += 1;
             records += 1;
@@ -254,7 +263,8 @@ pub fn verify(dir: &Path) -> Result<Verification, AuditError> {
     })
 }
 
-fn check_line(line: &[u8], expected_prev: &str, expected_seq: u64) -> Result<(), String> {
+/// The record on `line` if it is intact and follows the record before it.
+fn check_line(line: &[u8], expected_prev: &str, expected_seq: u64) -> Result<AuditRecord, String> {
     let Some(line) = line.strip_suffix(b"\n") else {
         return Err("incomplete record (no end of line)".into());
     };
@@ -282,7 +292,7 @@ fn check_line(line: &[u8], expected_prev: &str, expected_seq: u64) -> Result<(),
             record.seq
         ));
     }
-    Ok(())
+    Ok(record)
 }
 
 pub fn now_ms() -> u64 {
@@ -372,6 +382,21 @@ mod tests {
         assert_eq!(outcome.records, 6);
         assert!(outcome.files > 1, "rotation made {} files", outcome.files);
         assert_eq!(log.recent(2).len(), 2);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn an_empty_newest_file_does_not_restart_the_chain() {
+        let dir = temp_dir("empty-newest");
+        let log = AuditLog::open(&dir, 1 << 20).unwrap();
+        log.append(record()).unwrap();
+        drop(log);
+        // As if the daemon died right after a rotation created the next file.
+        std::fs::write(dir.join("audit-000002.jsonl"), "").unwrap();
+        let log = AuditLog::open(&dir, 1 << 20).unwrap();
+        log.append(record()).unwrap();
+        assert_eq!(verify(&dir).unwrap().broken, None);
+        assert_eq!(log.recent(10).len(), 2);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

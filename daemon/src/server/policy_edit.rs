@@ -7,16 +7,35 @@ use crate::engine::approved_entry_toml;
 use crate::paths;
 use crate::wire::Approval;
 
+#[derive(Debug, thiserror::Error)]
+pub enum EditError {
+    #[error(
+        "the daemon's policy does not include {0} (it runs with \"serve --policy\"), so a rule \
+         there would have no effect; approve without --always or add the rule to the policy file"
+    )]
+    NotInForce(std::path::PathBuf),
+    #[error("{0}")]
+    Failed(String),
+}
+
 /// Adds the rule, reloads the policy and returns the rule's name.
-pub fn allow_always(daemon: &Daemon, approval: &Approval) -> Result<String, String> {
+pub fn allow_always(daemon: &Daemon, approval: &Approval) -> Result<String, EditError> {
     let file = paths::user_policy();
+    if !daemon.policy.current().watches(&file) {
+        return Err(EditError::NotInForce(file));
+    }
     let name = format!("approved-{}", approval.id);
     let argv: Vec<&[u8]> = approval.argv.iter().map(|a| a.as_slice()).collect();
     let entry = approved_entry_toml(&name, &argv);
     let old = match std::fs::read_to_string(&file) {
         Ok(text) => Some(text),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(format!("cannot read {}: {e}", file.display())),
+        Err(e) => {
+            return Err(EditError::Failed(format!(
+                "cannot read {}: {e}",
+                file.display()
+            )))
+        }
     };
     let mut new = old.clone().unwrap_or_default();
     if !new.is_empty() && !new.ends_with('\n') {
@@ -25,18 +44,18 @@ pub fn allow_always(daemon: &Daemon, approval: &Approval) -> Result<String, Stri
     new.push('\n');
     new.push_str(&entry);
     write_atomic(&file, new.as_bytes())
-        .map_err(|e| format!("cannot write {}: {e}", file.display()))?;
+        .map_err(|e| EditError::Failed(format!("cannot write {}: {e}", file.display())))?;
     if let Err(reason) = daemon.policy.reload() {
         let restored = match &old {
             Some(text) => write_atomic(&file, text.as_bytes()),
             None => std::fs::remove_file(&file),
         };
         let _ = restored.map(|()| daemon.policy.reload());
-        return Err(format!(
+        return Err(EditError::Failed(format!(
             "the rule for approval #{} did not compile, {} is unchanged: {reason}",
             approval.id,
             file.display()
-        ));
+        )));
     }
     Ok(name)
 }

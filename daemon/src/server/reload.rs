@@ -18,6 +18,13 @@ pub struct Loaded {
     watched: Vec<PathBuf>,
 }
 
+impl Loaded {
+    /// Whether `file` is one of the files behind this policy.
+    pub fn watches(&self, file: &Path) -> bool {
+        self.watched.iter().any(|w| w == file)
+    }
+}
+
 /// A file's identity for change detection; `None` when it does not exist.
 type Stamp = Option<(SystemTime, u64)>;
 

@@ -12,6 +12,8 @@ use serde::{de::DeserializeOwned, Serialize};
 
 use super::access::Peer;
 use super::approvals::ApprovalError;
+use super::policy_edit::EditError;
+use super::sessions::SessionError;
 use super::{events, policy_edit, preflight, Daemon, BODY_LIMIT};
 use crate::wire::{
     ApprovalState, ApproveRequest, Decision, ErrorReply, ExecReply, ExecRequest, ReloadReply,
@@ -95,21 +97,20 @@ pub async fn handle(
             return Ok(error(StatusCode::FORBIDDEN, reason));
         }
     }
-    let reply = match route {
-        Route::Wait(id) => wait(daemon, id).await,
-        Route::Events => event_stream(&daemon),
-        route => {
-            let bounded = dispatch(&daemon, &peer, route, request);
-            tokio::time::timeout(REQUEST_TIMEOUT, bounded)
-                .await
-                .unwrap_or_else(|_| {
-                    error(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "the request did not complete in time".into(),
-                    )
-                })
-        }
-    };
+    // The long poll and the event stream last as long as they need; nothing else may.
+    let unbounded = matches!(route, Route::Wait(_) | Route::Events);
+    let work = dispatch(daemon, &peer, route, request);
+    if unbounded {
+        return Ok(work.await);
+    }
+    let reply = tokio::time::timeout(REQUEST_TIMEOUT, work)
+        .await
+        .unwrap_or_else(|_| {
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the request did not complete in time".into(),
+            )
+        });
     Ok(reply)
 }
 
@@ -131,8 +132,16 @@ fn operator_allowed(daemon: &Daemon, peer: &Peer, route: &Route) -> Result<(), S
     Err(refused)
 }
 
-async fn dispatch(daemon: &Daemon, peer: &Peer, route: Route, request: Request<Incoming>) -> Reply {
+async fn dispatch(
+    shared: Arc<Daemon>,
+    peer: &Peer,
+    route: Route,
+    request: Request<Incoming>,
+) -> Reply {
+    let daemon: &Daemon = &shared;
     match route {
+        Route::Wait(id) => wait(shared.clone(), id).await,
+        Route::Events => event_stream(daemon),
         Route::Preflight => match read_json::<ExecRequest>(request).await {
             Ok(exec) => json(StatusCode::OK, &preflight::judge(daemon, peer, &exec)),
             Err(BodyError::TooLarge) => json(
@@ -142,9 +151,15 @@ async fn dispatch(daemon: &Daemon, peer: &Peer, route: Route, request: Request<I
             Err(e) => e.reply(),
         },
         Route::RegisterSession => match read_json::<SessionRequest>(request).await {
-            Ok(session) => match daemon.sessions.register(&session) {
+            Ok(session) => match daemon.sessions.register(&session, peer.pid) {
                 Ok(id) => json(StatusCode::OK, &SessionReply { id }),
-                Err(e) => error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
+                Err(e @ SessionError::NoSuchRoot(_)) => {
+                    error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string())
+                }
+                Err(e @ SessionError::OutsideCaller(_)) => {
+                    error(StatusCode::FORBIDDEN, e.to_string())
+                }
+                Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
             },
             Err(e) => e.reply(),
         },
@@ -182,7 +197,6 @@ async fn dispatch(daemon: &Daemon, peer: &Peer, route: Route, request: Request<I
                 format!("the policy was not reloaded, the previous one stays in force: {reason}"),
             ),
         },
-        Route::Wait(_) | Route::Events => unreachable!("served before dispatch"),
     }
 }
 
@@ -232,7 +246,8 @@ fn resolve(daemon: &Daemon, peer: &Peer, id: u64, always: bool) -> Reply {
     }
     match policy_edit::allow_always(daemon, &approval) {
         Ok(rule) => resolve_as(daemon, peer, id, ApprovalState::Approved, Some(rule)),
-        Err(reason) => error(StatusCode::INTERNAL_SERVER_ERROR, reason),
+        Err(e @ EditError::NotInForce(_)) => error(StatusCode::CONFLICT, e.to_string()),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
 }
 

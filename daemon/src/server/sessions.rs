@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
-use super::access::proc_stat;
+use super::access::{is_self_or_ancestor, proc_stat};
 use super::persist;
 use crate::wire::{Bytes, FailMode, Mode, SessionInfo, SessionRequest};
 
@@ -40,6 +40,10 @@ pub struct Sessions {
 pub enum SessionError {
     #[error("root pid {0} is not a running process")]
     NoSuchRoot(i32),
+    /// A caller may only guard its own process tree: a root elsewhere (pid 1, say) would
+    /// put unrelated processes in the session and could switch them to monitor mode.
+    #[error("refused: the session root (pid {0}) must be the caller or one of its descendants")]
+    OutsideCaller(i32),
     #[error("cannot save sessions to {path}: {source}")]
     Save {
         path: PathBuf,
@@ -59,9 +63,17 @@ impl Sessions {
         Ok(sessions)
     }
 
-    pub fn register(&self, request: &SessionRequest) -> Result<String, SessionError> {
+    /// Registers a session for `caller` (the peer's pid), whose tree must contain the root.
+    pub fn register(
+        &self,
+        request: &SessionRequest,
+        caller: Option<i32>,
+    ) -> Result<String, SessionError> {
         let (_, root_start) =
             proc_stat(request.root_pid).ok_or(SessionError::NoSuchRoot(request.root_pid))?;
+        if !caller.is_some_and(|pid| is_self_or_ancestor(pid, request.root_pid)) {
+            return Err(SessionError::OutsideCaller(request.root_pid));
+        }
         let mut inner = self.inner.lock().unwrap();
         let id = fresh_id(&inner);
         inner.insert(
