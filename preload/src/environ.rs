@@ -118,41 +118,46 @@ impl Snapshot {
         self.fail.value() == b"closed"
     }
 
-    fn warden_vars(&self) -> [&Entry; 4] {
-        [&self.socket, &self.door, &self.session, &self.fail]
+    /// warden's variables with their load-time entries.
+    fn warden_vars(&self) -> [(&'static [u8], &Entry); 4] {
+        [
+            (SOCKET, &self.socket),
+            (DOOR, &self.door),
+            (SESSION, &self.session),
+            (FAIL, &self.fail),
+        ]
     }
 
-    /// True when `envp` already is what a child must get, so it can be passed unchanged.
+    /// True when `envp` already is what a child must get, so it can be passed unchanged:
+    /// warden's library first in the only `LD_PRELOAD`, and each `WARDEN_*` variable present
+    /// exactly once with its load-time value (or absent, as at load time).
     fn is_restored(&self, envp: *const *const c_char) -> bool {
         let library = self.library.value();
-        let mut seen = [0usize; 5];
+        let mut preload_seen = 0;
+        let mut vars_seen = [0usize; 4];
         // SAFETY: envp comes from the hooked call (or `environ`).
         for entry in unsafe { strings(envp) } {
             if let Some(list) = value_of(entry, LD_PRELOAD) {
-                seen[0] += 1;
-                let first = preload_entries(list).next();
-                if library.is_empty() || first != Some(library) {
+                preload_seen += 1;
+                if library.is_empty() || preload_entries(list).next() != Some(library) {
                     return false;
                 }
-                continue;
             }
-            for (i, var) in self.warden_vars().iter().enumerate() {
-                let name = [SOCKET, DOOR, SESSION, FAIL][i];
+            for ((name, var), seen) in self.warden_vars().into_iter().zip(&mut vars_seen) {
                 if let Some(value) = value_of(entry, name) {
-                    seen[i + 1] += 1;
+                    *seen += 1;
                     if !var.is_set() || value != var.value() {
                         return false;
                     }
                 }
             }
         }
-        let wanted = |set: bool| usize::from(set);
-        seen[0] == wanted(self.library.is_set())
+        preload_seen == usize::from(self.library.is_set())
             && self
                 .warden_vars()
                 .iter()
-                .zip(&seen[1..])
-                .all(|(var, &n)| n == wanted(var.is_set()))
+                .zip(vars_seen)
+                .all(|((_, var), seen)| seen == usize::from(var.is_set()))
     }
 
     /// Runs `run` with the environment a child must get, derived from `envp`. `None` when
@@ -204,6 +209,8 @@ impl Snapshot {
         let slots: &mut [*const c_char] = if count <= STACK_ENTRIES {
             &mut stack
         } else {
+            // Only for environments of hundreds of variables. (In a vfork child whose exec
+            // succeeds, this mapping stays behind in the parent, unused.)
             mapping = Mapping::new(count * core::mem::size_of::<*const c_char>())?;
             let bytes = mapping.as_mut_slice();
             // SAFETY: the mapping is page-aligned and `count` pointers long.
@@ -218,16 +225,17 @@ impl Snapshot {
         if own_preload {
             put(preload.as_ptr().cast());
         }
-        for var in self.warden_vars().into_iter().filter(|v| v.is_set()) {
+        for (_, var) in self.warden_vars().into_iter().filter(|(_, v)| v.is_set()) {
             put(var.c_str());
         }
         // SAFETY: envp comes from the hooked call; the pointers stay valid during `run`.
         let mut entry = envp;
         while !entry.is_null() && unsafe { !(*entry).is_null() } {
             let text = unsafe { sys::bytes(*entry) };
-            let replaced = [SOCKET, DOOR, SESSION, FAIL]
+            let replaced = self
+                .warden_vars()
                 .iter()
-                .any(|name| value_of(text, name).is_some())
+                .any(|(name, _)| value_of(text, name).is_some())
                 || (own_preload && value_of(text, LD_PRELOAD).is_some());
             if !replaced {
                 put(unsafe { *entry });

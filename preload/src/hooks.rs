@@ -18,7 +18,7 @@ use crate::request::Exec;
 use crate::resolve::{self, PATH_MAX};
 use crate::shell;
 use crate::sys::{self, bytes, current_environ, set_errno};
-use crate::{ensure_initialised, real};
+use crate::{ensure_initialised, memo, real};
 
 type Argv = *const *const c_char;
 
@@ -70,13 +70,25 @@ unsafe fn guard<R>(
         // Nothing executable there: the real call fails by itself, no question needed.
         return Ok(run(envp));
     };
+    // The resolver leaves a NUL after the path.
+    let path_len = path.len();
+    let path_with_nul = &path_storage[..path_len + 1];
+    let path = &path_with_nul[..path_len];
+    let key = memo::Key::of(path_with_nul, argv);
+    if key.is_some_and(memo::recently_denied) {
+        return Err(libc::EPERM);
+    }
     let exec = Exec {
         hook,
         path,
         argv,
         shell: None,
     };
-    allowed(&exec, cwd, envp, run)
+    let result = allowed(&exec, cwd, envp, run);
+    if let (Err(libc::EPERM), Some(key)) = (&result, key) {
+        memo::remember_denial(key);
+    }
+    result
 }
 
 fn allowed<R>(
@@ -213,142 +225,41 @@ pub unsafe extern "C" fn fexecve(fd: c_int, argv: Argv, envp: Argv) -> c_int {
     }))
 }
 
-/// The signature shared by `posix_spawn*` and `pidfd_spawn*` (the first argument is a pid or
-/// a pidfd out-pointer).
-type SpawnFn<P> = unsafe extern "C" fn(
-    *mut P,
-    *const c_char,
-    *const posix_spawn_file_actions_t,
-    *const posix_spawnattr_t,
-    Argv,
-    Argv,
-) -> c_int;
-
-/// # Safety
-/// As `posix_spawn(3)`.
-#[allow(clippy::too_many_arguments)]
-unsafe fn spawn<P>(
-    hook: &str,
-    real: Option<SpawnFn<P>>,
-    search: bool,
-    out: *mut P,
-    file: *const c_char,
-    actions: *const posix_spawn_file_actions_t,
-    attr: *const posix_spawnattr_t,
-    argv: Argv,
-    envp: Argv,
-) -> c_int {
-    let Some(real) = real else {
-        return libc::ENOSYS;
+/// Exports a spawn-family hook: `$name(out, file, actions, attr, argv, envp)`, where `out`
+/// receives a pid (`posix_spawn*`) or a pidfd (`pidfd_spawn*`), and `$search` says whether
+/// `file` is searched in `PATH`.
+macro_rules! spawn_hook {
+    ($name:ident, $out:ty, $search:expr) => {
+        /// # Safety
+        /// As the libc function of the same name; `pidfd_spawn*` answer ENOSYS where the
+        /// running glibc lacks them (before 2.39).
+        #[no_mangle]
+        pub unsafe extern "C" fn $name(
+            out: *mut $out,
+            file: *const c_char,
+            actions: *const posix_spawn_file_actions_t,
+            attr: *const posix_spawnattr_t,
+            argv: Argv,
+            envp: Argv,
+        ) -> c_int {
+            let Some(real) = real::$name() else {
+                return libc::ENOSYS;
+            };
+            let target = Target::File {
+                file,
+                search: $search,
+            };
+            spawn_result(guard(stringify!($name), target, argv, envp, |envp| {
+                real(out, file, actions, attr, argv, envp)
+            }))
+        }
     };
-    spawn_result(guard(
-        hook,
-        Target::File { file, search },
-        argv,
-        envp,
-        |envp| real(out, file, actions, attr, argv, envp),
-    ))
 }
 
-/// # Safety
-/// As `posix_spawn(3)`.
-#[no_mangle]
-pub unsafe extern "C" fn posix_spawn(
-    pid: *mut pid_t,
-    path: *const c_char,
-    actions: *const posix_spawn_file_actions_t,
-    attr: *const posix_spawnattr_t,
-    argv: Argv,
-    envp: Argv,
-) -> c_int {
-    let real = real::posix_spawn();
-    spawn(
-        "posix_spawn",
-        real,
-        false,
-        pid,
-        path,
-        actions,
-        attr,
-        argv,
-        envp,
-    )
-}
-
-/// # Safety
-/// As `posix_spawnp(3)`.
-#[no_mangle]
-pub unsafe extern "C" fn posix_spawnp(
-    pid: *mut pid_t,
-    file: *const c_char,
-    actions: *const posix_spawn_file_actions_t,
-    attr: *const posix_spawnattr_t,
-    argv: Argv,
-    envp: Argv,
-) -> c_int {
-    let real = real::posix_spawnp();
-    spawn(
-        "posix_spawnp",
-        real,
-        true,
-        pid,
-        file,
-        actions,
-        attr,
-        argv,
-        envp,
-    )
-}
-
-/// # Safety
-/// As `pidfd_spawn(3)` (glibc 2.39); ENOSYS where the running glibc lacks it.
-#[no_mangle]
-pub unsafe extern "C" fn pidfd_spawn(
-    pidfd: *mut c_int,
-    path: *const c_char,
-    actions: *const posix_spawn_file_actions_t,
-    attr: *const posix_spawnattr_t,
-    argv: Argv,
-    envp: Argv,
-) -> c_int {
-    let real = real::pidfd_spawn();
-    spawn(
-        "pidfd_spawn",
-        real,
-        false,
-        pidfd,
-        path,
-        actions,
-        attr,
-        argv,
-        envp,
-    )
-}
-
-/// # Safety
-/// As `pidfd_spawnp(3)` (glibc 2.39); ENOSYS where the running glibc lacks it.
-#[no_mangle]
-pub unsafe extern "C" fn pidfd_spawnp(
-    pidfd: *mut c_int,
-    file: *const c_char,
-    actions: *const posix_spawn_file_actions_t,
-    attr: *const posix_spawnattr_t,
-    argv: Argv,
-    envp: Argv,
-) -> c_int {
-    let real = real::pidfd_spawnp();
-    spawn(
-        "pidfd_spawnp",
-        real,
-        true,
-        pidfd,
-        file,
-        actions,
-        attr,
-        argv,
-        envp,
-    )
-}
+spawn_hook!(posix_spawn, pid_t, false);
+spawn_hook!(posix_spawnp, pid_t, true);
+spawn_hook!(pidfd_spawn, c_int, false);
+spawn_hook!(pidfd_spawnp, c_int, true);
 
 /// Asks about `/bin/sh -c COMMAND` for `system`/`popen`.
 fn shell_allowed<R>(

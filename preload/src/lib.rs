@@ -11,6 +11,7 @@ mod buf;
 mod environ;
 mod hooks;
 mod http;
+mod memo;
 mod preflight;
 mod real;
 mod reply;

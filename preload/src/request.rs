@@ -36,33 +36,33 @@ pub fn write_body(buf: &mut Buf, exec: &Exec, caller: &Caller) {
     bytes(buf, exec.hook.as_bytes());
     buf.push(b",\"path\":");
     bytes(buf, exec.path);
-    buf.push(b",\"argv\":[");
+    buf.push(b",\"argv\":");
     // SAFETY: `argv` comes from the hooked call, which requires a valid array.
-    for (i, arg) in unsafe { strings(exec.argv) }.enumerate() {
-        if i > 0 {
-            buf.byte(b',');
-        }
-        bytes(buf, arg);
-    }
-    buf.push(b"],\"cwd\":");
+    array(buf, unsafe { strings(exec.argv) });
+    buf.push(b",\"cwd\":");
     bytes(buf, caller.cwd);
     buf.push(b",\"pid\":");
     int(buf, caller.pid);
     buf.push(b",\"ppid\":");
     int(buf, caller.ppid);
-    buf.push(b",\"caller\":[");
+    buf.push(b",\"caller\":");
     let args = caller.cmdline.strip_suffix(b"\0").unwrap_or(caller.cmdline);
-    if !args.is_empty() {
-        for (i, arg) in args.split(|&b| b == 0).enumerate() {
-            if i > 0 {
-                buf.byte(b',');
-            }
-            bytes(buf, arg);
-        }
-    }
-    buf.push(b"],\"shell\":");
+    array(buf, args.split(|&b| b == 0).filter(|_| !args.is_empty()));
+    buf.push(b",\"shell\":");
     optional(buf, exec.shell);
     buf.byte(b'}');
+}
+
+/// A JSON array of byte strings.
+fn array<'a>(buf: &mut Buf, items: impl Iterator<Item = &'a [u8]>) {
+    buf.byte(b'[');
+    for (i, item) in items.enumerate() {
+        if i > 0 {
+            buf.byte(b',');
+        }
+        bytes(buf, item);
+    }
+    buf.byte(b']');
 }
 
 fn optional(buf: &mut Buf, value: Option<&[u8]>) {

@@ -13,8 +13,8 @@ pub const PATH_MAX: usize = 4096;
 const DEFAULT_PATH: &[u8] = b"/bin:/usr/bin";
 
 /// Finds the program `file` names. `path_var` is the caller's `PATH` (for the `p` variants,
-/// which search it when `file` has no slash). Returns the absolute path written into `out`,
-/// or `None` when nothing executable is there.
+/// which search it when `file` has no slash). Returns the absolute path written into `out`
+/// (followed there by a NUL), or `None` when nothing executable is there.
 pub fn program<'o>(
     file: &[u8],
     path_var: Option<Option<&[u8]>>,
@@ -82,7 +82,8 @@ pub fn executable_fd(fd: c_int) -> bool {
     }
 }
 
-/// The path behind a descriptor (`/proc/self/fd/N`), written into `out`.
+/// The path behind a descriptor (`/proc/self/fd/N`), written into `out` (NUL-terminated
+/// there, like every path this module returns).
 pub fn fd_path(fd: c_int, out: &mut [u8; PATH_MAX]) -> Option<&[u8]> {
     let mut link_storage = [0u8; 32];
     let mut link = Buf::new(&mut link_storage);
@@ -92,7 +93,11 @@ pub fn fd_path(fd: c_int, out: &mut [u8; PATH_MAX]) -> Option<&[u8]> {
     let link = link.bytes()?;
     // SAFETY: `link` is NUL-terminated; readlink writes at most PATH_MAX - 1 bytes.
     let n = unsafe { libc::readlink(link.as_ptr().cast(), out.as_mut_ptr().cast(), PATH_MAX - 1) };
-    (n > 0).then(|| &out[..n as usize])
+    if n <= 0 {
+        return None;
+    }
+    out[n as usize] = 0;
+    Some(&out[..n as usize])
 }
 
 /// The working directory, written into `out` (empty when it cannot be had).

@@ -5,53 +5,37 @@
 #include <stddef.h>
 #include <unistd.h>
 
-/* Counts the arguments after `first` up to and including the terminating NULL. */
-#define COUNT_ARGS(first, count)                                                                \
-    do {                                                                                        \
-        va_list ap;                                                                             \
-        va_start(ap, first);                                                                    \
-        count = 1;                                                                              \
-        while (va_arg(ap, const char *) != NULL)                                                \
-            count++;                                                                            \
-        va_end(ap);                                                                             \
-    } while (0)
-
-/* Fills argv[0..count] (argv[count] = NULL) and leaves `ap` after the NULL. */
-static void collect(const char **argv, size_t count, const char *first, va_list *ap) {
-    argv[0] = first;
-    for (size_t i = 1; i <= count; i++)
-        argv[i] = va_arg(*ap, const char *);
-}
+/* Declares `argv`, a NULL-terminated array on the stack (as glibc does) holding `first` and
+ * the variadic arguments up to their terminating NULL; leaves `ap` just after that NULL. */
+#define COLLECT_ARGV(first, argv, ap)                                                           \
+    size_t count_ = 1;                                                                          \
+    va_start(ap, first);                                                                        \
+    while (va_arg(ap, const char *) != NULL)                                                    \
+        count_++;                                                                               \
+    va_end(ap);                                                                                 \
+    const char *argv[count_ + 1];                                                               \
+    va_start(ap, first);                                                                        \
+    argv[0] = first;                                                                            \
+    for (size_t i_ = 1; i_ <= count_; i_++)                                                     \
+        argv[i_] = va_arg(ap, const char *)
 
 int execl(const char *path, const char *arg, ...) {
-    size_t count;
-    COUNT_ARGS(arg, count);
-    const char *argv[count + 1];
     va_list ap;
-    va_start(ap, arg);
-    collect(argv, count, arg, &ap);
+    COLLECT_ARGV(arg, argv, ap);
     va_end(ap);
     return execv(path, (char *const *)argv);
 }
 
 int execlp(const char *file, const char *arg, ...) {
-    size_t count;
-    COUNT_ARGS(arg, count);
-    const char *argv[count + 1];
     va_list ap;
-    va_start(ap, arg);
-    collect(argv, count, arg, &ap);
+    COLLECT_ARGV(arg, argv, ap);
     va_end(ap);
     return execvp(file, (char *const *)argv);
 }
 
 int execle(const char *path, const char *arg, ...) {
-    size_t count;
-    COUNT_ARGS(arg, count);
-    const char *argv[count + 1];
     va_list ap;
-    va_start(ap, arg);
-    collect(argv, count, arg, &ap);
+    COLLECT_ARGV(arg, argv, ap);
     char *const *envp = va_arg(ap, char *const *);
     va_end(ap);
     return execve(path, (char *const *)argv, envp);

@@ -198,3 +198,35 @@ fn pidfd_spawnp() {
 extern "C" {
     fn gnu_get_libc_version() -> *const std::ffi::c_char;
 }
+
+/// A process that closed its standard descriptors: the library's socket then takes fd 0 (or
+/// 2), which must neither break the check nor receive warden's own messages.
+#[test]
+fn with_standard_descriptors_closed() {
+    let guarded = Guarded::start();
+    let binary = probe("execve");
+    for (closing, name) in [("exec 2>&-", "only-stderr"), ("exec 0<&- 1>&- 2>&-", "all")] {
+        for (marker_name, allowed) in [
+            (format!("ok-{name}"), true),
+            (format!("denied-{name}"), false),
+        ] {
+            let marker = guarded.marker(&marker_name);
+            let script = format!("{closing}; \"$0\" \"$1\"");
+            let out = run(&mut guarded.preload(&[
+                "bash".as_ref(),
+                "-c".as_ref(),
+                script.as_str().as_ref(),
+                binary.as_os_str(),
+                marker.as_os_str(),
+            ]));
+            assert_eq!(
+                marker.exists(),
+                allowed,
+                "{closing} {marker_name}: {}",
+                describe(&out)
+            );
+            let expected = if allowed { 0 } else { REFUSED };
+            assert_eq!(out.status.code(), Some(expected), "{closing} {marker_name}");
+        }
+    }
+}

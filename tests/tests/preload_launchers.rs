@@ -7,7 +7,7 @@ use std::ffi::OsString;
 use std::path::Path;
 
 use warden_tests::probes::{describe, Guarded};
-use warden_tests::run;
+use warden_tests::{run, text};
 
 /// Runs `launcher` (its last argument is the marker) for an allowed and a denied marker.
 /// Launchers pass their stderr on to the target, where the library reports a denial.
@@ -149,4 +149,53 @@ fn rust_command_child() {
         Ok(status) => println!("touch exited {}", status.code().unwrap_or(-1)),
         Err(err) => println!("spawn failed: {err}"),
     }
+}
+
+/// Python retries a refused exec under every `PATH` entry; the same file refused moments ago
+/// is refused again without a second question or a second line.
+#[test]
+fn python_path_retries_are_asked_once() {
+    let guarded = Guarded::start();
+    let mut path = OsString::new();
+    for dir in ["bin-a", "bin-b"] {
+        let dir = guarded.home.path().join(dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::os::unix::fs::symlink("/usr/bin/touch", dir.join("touch")).unwrap();
+        path.push(&dir);
+        path.push(":");
+    }
+    path.push(std::env::var_os("PATH").unwrap_or_default());
+    let launcher = |marker: &Path| {
+        let mut command = guarded.preload(&[
+            "python3".as_ref(),
+            "-c".as_ref(),
+            "import subprocess, sys\n\
+             try:\n    subprocess.run(['touch', sys.argv[1]])\n\
+             except PermissionError:\n    print('refused')"
+                .as_ref(),
+            marker.as_os_str(),
+        ]);
+        command.env("PATH", &path);
+        command
+    };
+
+    let denied = guarded.marker("denied-retried");
+    let out = run(&mut launcher(&denied));
+    assert!(!denied.exists());
+    assert!(text(&out.stdout).contains("refused"), "{}", describe(&out));
+    assert_eq!(
+        text(&out.stderr).matches("warden: denied: ").count(),
+        1,
+        "{}",
+        describe(&out)
+    );
+
+    let asked = guarded.marker("asked-retried");
+    let out = guarded.resolve_ask(launcher(&asked), "deny");
+    assert!(!asked.exists());
+    assert!(text(&out.stdout).contains("refused"), "{}", describe(&out));
+    let asks = text(&out.stderr)
+        .matches("warden: waiting for approval")
+        .count();
+    assert_eq!(asks, 1, "{}", describe(&out));
 }

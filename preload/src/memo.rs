@@ -1,0 +1,102 @@
+//! Recent denials. Some callers retry a refused exec under every `PATH` entry (Python's
+//! subprocess does; with a merged /usr, /usr/bin/x and /bin/x are one file). The same program
+//! file (device and inode) with the same argv, refused moments ago in this process, is refused
+//! again without asking the daemon, so the person is not asked twice and the log stays clean.
+//! Lock-free: a race between threads costs at most one more question.
+
+use core::ffi::c_char;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use crate::sys::{now_ms, strings};
+
+/// How long a denial is remembered.
+const REMEMBER_MS: i64 = 2_000;
+
+/// device, inode, argv hash, expiry (ms on the monotonic clock).
+static LAST: [AtomicU64; 4] = [
+    AtomicU64::new(0),
+    AtomicU64::new(0),
+    AtomicU64::new(0),
+    AtomicU64::new(0),
+];
+
+/// What identifies a request for this purpose.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Key {
+    device: u64,
+    inode: u64,
+    argv: u64,
+}
+
+impl Key {
+    /// The key of running `path` (NUL-terminated) with `argv`; `None` when it cannot be had.
+    pub fn of(path: &[u8], argv: *const *const c_char) -> Option<Key> {
+        if path.last() != Some(&0) {
+            return None;
+        }
+        // SAFETY: `path` is NUL-terminated (checked above); `st` is a valid out-pointer.
+        let st = unsafe {
+            let mut st: libc::stat = core::mem::zeroed();
+            (libc::stat(path.as_ptr().cast(), &mut st) == 0).then_some(st)
+        }?;
+        Some(Key {
+            device: st.st_dev,
+            inode: st.st_ino,
+            argv: hash(argv),
+        })
+    }
+}
+
+/// FNV-1a over the arguments, each followed by a NUL.
+fn hash(argv: *const *const c_char) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    // SAFETY: argv comes from the hooked call.
+    for arg in unsafe { strings(argv) } {
+        for &b in arg.iter().chain(&[0]) {
+            h = (h ^ b as u64).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h
+}
+
+pub fn remember_denial(key: Key) {
+    LAST[3].store(0, Ordering::Release);
+    LAST[0].store(key.device, Ordering::Relaxed);
+    LAST[1].store(key.inode, Ordering::Relaxed);
+    LAST[2].store(key.argv, Ordering::Relaxed);
+    LAST[3].store((now_ms() + REMEMBER_MS) as u64, Ordering::Release);
+}
+
+pub fn recently_denied(key: Key) -> bool {
+    let expires = LAST[3].load(Ordering::Acquire) as i64;
+    expires > now_ms()
+        && LAST[0].load(Ordering::Relaxed) == key.device
+        && LAST[1].load(Ordering::Relaxed) == key.inode
+        && LAST[2].load(Ordering::Relaxed) == key.argv
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_file_and_argv_is_remembered() {
+        let touch = c"touch";
+        let x = c"x";
+        let y = c"y";
+        let argv_x = [touch.as_ptr(), x.as_ptr(), core::ptr::null()];
+        let argv_y = [touch.as_ptr(), y.as_ptr(), core::ptr::null()];
+        let key = Key::of(b"/bin/sh\0", argv_x.as_ptr()).unwrap();
+        assert!(Key::of(b"/nonexistent\0", argv_x.as_ptr()).is_none());
+        assert!(Key::of(b"/bin/sh", argv_x.as_ptr()).is_none());
+        assert!(!recently_denied(key));
+        remember_denial(key);
+        assert!(recently_denied(key));
+        assert!(!recently_denied(
+            Key::of(b"/bin/sh\0", argv_y.as_ptr()).unwrap()
+        ));
+        assert!(!recently_denied(
+            Key::of(b"/etc/passwd\0", argv_x.as_ptr()).unwrap()
+        ));
+    }
+}
