@@ -199,10 +199,9 @@ impl Rule {
         };
         glob_str(&self.agent, ctx.agent)
             && glob_str(&self.session, ctx.session)
-            && self
-                .cwd
-                .as_ref()
-                .is_none_or(|set| set.is_match_candidate(&candidate(ctx.cwd)))
+            && self.cwd.as_ref().is_none_or(|set| {
+                set.is_match_candidate(&candidate(unit.cwd.as_deref().unwrap_or(ctx.cwd)))
+            })
             && glob_words(&self.via, &unit.via)
             && glob_words(&self.env, &unit.env)
             && glob_words(&self.fed_by, &unit.fed_by)

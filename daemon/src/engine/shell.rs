@@ -45,6 +45,7 @@ pub(crate) fn parse(text: &[u8], depth: usize) -> Result<Vec<Unit<'static>>, She
         options: ParserOptions::default(),
         units: Vec::new(),
         functions: Vec::new(),
+        cwd: None,
     };
     walker.parse(text, depth)?;
     Ok(walker.units)
@@ -55,6 +56,9 @@ struct Walker {
     units: Vec<Unit<'static>>,
     /// Shell functions whose bodies are being walked, to spot self-calls (fork bombs).
     functions: Vec<String>,
+    /// Where the last `cd`/`pushd` went; it applies to every later command (conservatively
+    /// also outside the subshell it ran in).
+    cwd: Option<Vec<u8>>,
 }
 
 /// What redirections contribute to the commands they apply to.
@@ -228,6 +232,11 @@ impl Walker {
         }
         declared_variables(&mut unit);
         unit.program = unit.argv.first().cloned().unwrap_or_default();
+        unit.cwd = self.cwd.clone().map(Cow::Owned);
+        if matches!(&*unit.program, b"cd" | b"pushd") {
+            let target = unit.args().iter().find(|a| !a.starts_with(b"-"));
+            self.cwd = Some(target.map_or(b"~".to_vec(), |t| t.to_vec()));
+        }
         if self
             .functions
             .iter()

@@ -26,6 +26,8 @@ pub(crate) struct Unit<'a> {
     pub via: Vec<Word<'a>>,
     /// Text given on standard input by a here-document or here-string.
     pub stdin_text: Option<Word<'a>>,
+    /// The directory an earlier `cd DIR` in the same shell string moved to, as written.
+    pub cwd: Option<Word<'a>>,
 }
 
 impl Unit<'_> {
@@ -53,6 +55,7 @@ impl Unit<'_> {
             fed_by: self.fed_by.iter().map(borrow).collect(),
             via,
             stdin_text: self.stdin_text.as_ref().map(borrow),
+            cwd: self.cwd.as_ref().map(borrow),
         }
     }
 }
