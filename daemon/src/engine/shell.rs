@@ -20,6 +20,10 @@ use super::unwrap::{self, Inner};
 pub(crate) const MAX_LEN: usize = 256 * 1024;
 /// Deepest nesting of shells, substitutions and wrappers the engine follows.
 pub(crate) const MAX_DEPTH: usize = 32;
+/// Deepest nesting of subshells and `case` the parser is given: on input that turns out
+/// invalid, brush-parser 0.4 backtracks over them in time exponential in their depth
+/// (found by fuzzing: 24 unclosed `(` take a second).
+const MAX_BACKTRACKING_DEPTH: usize = 10;
 /// Most simple commands one evaluation looks at.
 const MAX_UNITS: usize = 4096;
 /// Most distinct programs feeding one pipeline stage.
@@ -80,12 +84,19 @@ impl Walker {
         if depth > MAX_DEPTH || bracket_depth(text) > MAX_DEPTH {
             return Err(ShellError::TooDeep);
         }
+        if carriage_return_delimiter(text) {
+            return Err(ShellError::Syntax(
+                "here-document delimiter starts with a carriage return".to_string(),
+            ));
+        }
         let text = String::from_utf8_lossy(text);
         let tokens = brush_parser::uncached_tokenize_str(&text, &self.options.tokenizer_options())
             .map_err(|e| ShellError::Syntax(e.to_string()))?;
-        if command_nesting(&tokens) > MAX_DEPTH {
+        let nesting = command_nesting(&tokens);
+        if nesting.all > MAX_DEPTH || nesting.backtracking > MAX_BACKTRACKING_DEPTH {
             return Err(ShellError::TooDeep);
         }
+        refuse_parser_traps(&tokens)?;
         let program = brush_parser::parse_tokens(&tokens, &self.options)
             .map_err(|e| ShellError::Syntax(e.to_string()))?;
         for list in &program.complete_commands {
@@ -579,6 +590,82 @@ fn split_ifs(text: Vec<u8>) -> Vec<Vec<u8>> {
     words
 }
 
+/// `<< \r…`: brush-parser 0.4's tokenizer never finishes on a here-document delimiter that
+/// starts with a carriage return (found by fuzzing), so such input is refused unparsed.
+fn carriage_return_delimiter(text: &[u8]) -> bool {
+    text.windows(2).enumerate().any(|(at, pair)| {
+        pair == b"<<"
+            && text[at + 2..]
+                .iter()
+                .skip_while(|&&b| b == b'-')
+                .find(|&&b| b != b' ' && b != b'\t')
+                == Some(&b'\r')
+    })
+}
+
+/// Input on which brush-parser 0.4 panics or takes exponential time (found by fuzzing) is
+/// refused before it reaches the parser, which looks at every word while parsing.
+fn refuse_parser_traps(tokens: &[Token]) -> Result<(), ShellError> {
+    if io_number_overflow(tokens) {
+        return Err(ShellError::Syntax(
+            "file descriptor number too large".to_string(),
+        ));
+    }
+    for token in tokens {
+        let Token::Word(word, _) = token else {
+            continue;
+        };
+        if unclosed_array_indexes(word) > 1 {
+            return Err(ShellError::Syntax(format!(
+                "unclosed array indexes in {word:?}"
+            )));
+        }
+        if tilde_number_overflow(word) {
+            return Err(ShellError::Syntax(format!(
+                "directory stack number too large in {word:?}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// `99999999999>f`: brush-parser 0.4 panics on an I/O number that does not fit an `i32`.
+fn io_number_overflow(tokens: &[Token]) -> bool {
+    tokens.windows(2).any(|pair| match pair {
+        [Token::Word(number, _), Token::Operator(op, _)] => {
+            op.starts_with(['<', '>'])
+                && !number.is_empty()
+                && number.bytes().all(|b| b.is_ascii_digit())
+                && number.parse::<i32>().is_err()
+        }
+        _ => false,
+    })
+}
+
+/// How many `${NAME[` have no `]` before the next `}`: brush-parser 0.4's word parser takes
+/// time exponential in their number (found by fuzzing; five take seconds).
+fn unclosed_array_indexes(word: &str) -> usize {
+    word.match_indices("${")
+        .filter(|&(at, _)| {
+            let rest = word[at + 2..].trim_start_matches(['#', '!']);
+            let rest = rest.trim_start_matches(|c: char| c.is_ascii_alphanumeric() || c == '_');
+            rest.strip_prefix('[').is_some_and(|index| {
+                let end = index.find('}').unwrap_or(index.len());
+                !index[..end].contains(']')
+            })
+        })
+        .count()
+}
+
+/// `~+99999999999999999999`: brush-parser 0.4 panics on a directory stack index that does
+/// not fit a `usize`.
+fn tilde_number_overflow(word: &str) -> bool {
+    word.split('~').skip(1).any(|after| {
+        let digits = after.trim_start_matches(['+', '-']);
+        digits.bytes().take_while(u8::is_ascii_digit).count() > 18
+    })
+}
+
 /// The deepest nesting of brackets, counted before parsing so that the parser never
 /// recurses without bound. Quotes are ignored, which can only overestimate.
 fn bracket_depth(text: &[u8]) -> usize {
@@ -596,10 +683,18 @@ fn bracket_depth(text: &[u8]) -> usize {
     deepest
 }
 
-/// The deepest nesting of compound commands (`if`, loops, groups, `[[`…) in a token stream,
-/// checked before parsing because the parser recurses once per level. Keywords count only
-/// where the shell reads them as keywords (in command position), as the parser does.
-fn command_nesting(tokens: &[Token]) -> usize {
+/// How deeply compound commands nest in a token stream.
+struct Nesting {
+    /// All compound commands (`if`, loops, groups, `[[`, subshells…).
+    all: usize,
+    /// Subshells and `case`, on which the parser backtracks.
+    backtracking: usize,
+}
+
+/// The nesting of compound commands in a token stream, checked before parsing because the
+/// parser recurses once per level. Keywords count only where the shell reads them as
+/// keywords (in command position), as the parser does.
+fn command_nesting(tokens: &[Token]) -> Nesting {
     const OPENERS: &[&str] = &[
         "if", "while", "until", "for", "select", "case", "{", "[[", "!", "function", "coproc",
         "time",
@@ -608,7 +703,11 @@ fn command_nesting(tokens: &[Token]) -> usize {
     const BEFORE_COMMAND: &[&str] = &[
         "then", "do", "else", "elif", "if", "while", "until", "!", "{", "time", "coproc",
     ];
-    let (mut depth, mut deepest, mut parens) = (0usize, 0usize, 0usize);
+    let (mut depth, mut parens, mut cases) = (0usize, 0usize, 0usize);
+    let mut deepest = Nesting {
+        all: 0,
+        backtracking: 0,
+    };
     let mut command_position = true;
     for token in tokens {
         match token {
@@ -630,13 +729,18 @@ fn command_nesting(tokens: &[Token]) -> usize {
                 let word = word.as_str();
                 if command_position && OPENERS.contains(&word) {
                     depth += 1;
+                    cases += usize::from(word == "case");
                 } else if command_position && CLOSERS.contains(&word) {
                     depth = depth.saturating_sub(1);
+                    if word == "esac" {
+                        cases = cases.saturating_sub(1);
+                    }
                 }
                 command_position = BEFORE_COMMAND.contains(&word);
             }
         }
-        deepest = deepest.max(depth);
+        deepest.all = deepest.all.max(depth);
+        deepest.backtracking = deepest.backtracking.max(parens + cases);
     }
     deepest
 }
@@ -784,6 +888,39 @@ mod tests {
         );
         assert_eq!(parse(deep.as_bytes(), 0).err(), Some(ShellError::TooDeep));
         assert!(matches!(parse(b"echo 'x", 0), Err(ShellError::Syntax(_))));
+        assert!(matches!(parse(b"a << \r ", 0), Err(ShellError::Syntax(_))));
+        assert!(matches!(
+            parse(b"a <<-\t\r\t", 0),
+            Err(ShellError::Syntax(_))
+        ));
+        assert!(parse(b"echo a\r b", 0).is_ok());
+        assert!(matches!(
+            parse(b"ls 99999999999> f", 0),
+            Err(ShellError::Syntax(_))
+        ));
+        assert!(parse(b"ls 2> f", 0).is_ok());
+        let tilde = format!("ls ~+{}", "9".repeat(30));
+        assert!(matches!(
+            parse(tilde.as_bytes(), 0),
+            Err(ShellError::Syntax(_))
+        ));
+        assert!(parse(b"cd ~+1", 0).is_ok());
+        let parens = format!("{} x", "( ".repeat(MAX_BACKTRACKING_DEPTH + 1));
+        assert_eq!(parse(parens.as_bytes(), 0).err(), Some(ShellError::TooDeep));
+        let cases = "case x in y) ".repeat(MAX_BACKTRACKING_DEPTH + 1);
+        assert_eq!(parse(cases.as_bytes(), 0).err(), Some(ShellError::TooDeep));
+        let ok = format!(
+            "{} x {}",
+            "( ".repeat(MAX_BACKTRACKING_DEPTH),
+            ") ".repeat(MAX_BACKTRACKING_DEPTH)
+        );
+        assert!(parse(ok.as_bytes(), 0).is_ok());
+        let slow = format!("echo {}", "${a[}".repeat(8));
+        assert!(matches!(
+            parse(slow.as_bytes(), 0),
+            Err(ShellError::Syntax(_))
+        ));
+        assert!(parse(b"echo ${a[0]}${b[1]}${c[@]}", 0).is_ok());
         assert_eq!(
             parse("x;".repeat(MAX_UNITS + 1).as_bytes(), 0).err(),
             Some(ShellError::TooMany)
