@@ -5,13 +5,15 @@
 //! Every allowed exec or spawn then runs with an envp where warden's library is FIRST in
 //! `LD_PRELOAD` (other entries kept) and the `WARDEN_*` variables are the snapshot's (forged
 //! values replaced, removed ones re-added, ones absent at load removed), whatever the caller
-//! did to its environment. The envp is built on the stack (or in a mapping when huge).
+//! did to its environment, plus `WARDEN_CHECKED` saying that this start was judged
+//! (`checked.rs`). The envp is built on the stack (or in a mapping when huge).
 
 use core::cell::UnsafeCell;
 use core::ffi::c_char;
 use core::ptr;
 
 use crate::buf::{self, Buf, Mapping};
+use crate::checked;
 use crate::sys::{self, strings, value_of};
 
 const LD_PRELOAD: &[u8] = b"LD_PRELOAD";
@@ -33,14 +35,14 @@ pub struct Entry {
 }
 
 impl Entry {
-    const EMPTY: Entry = Entry {
+    pub const EMPTY: Entry = Entry {
         bytes: [0; ENTRY_MAX],
         len: 0,
         name_len: 0,
     };
 
     /// Builds `name=<parts…>`; `None` when it would not fit.
-    fn new(name: &[u8], parts: &[&[u8]]) -> Option<Entry> {
+    pub fn new(name: &[u8], parts: &[&[u8]]) -> Option<Entry> {
         let mut entry = Entry::EMPTY;
         let mut buf = Buf::new(&mut entry.bytes[..ENTRY_MAX - 1]);
         buf.push(name);
@@ -79,6 +81,9 @@ pub struct Snapshot {
     pub door: Entry,
     pub session: Entry,
     pub fail: Entry,
+    /// Loaded through `LD_PRELOAD` (not `dlopen`) with warden's socket, door or session in the
+    /// environment: this process runs under warden, so its own start must have been judged.
+    pub guarded: bool,
 }
 
 impl Snapshot {
@@ -88,6 +93,7 @@ impl Snapshot {
         door: Entry::EMPTY,
         session: Entry::EMPTY,
         fail: Entry::EMPTY,
+        guarded: false,
     };
 
     /// Reads the load-time environment. `library` is the path the dynamic loader reports for
@@ -95,9 +101,12 @@ impl Snapshot {
     /// spelling children must inherit.
     pub fn take(envp: *const *const c_char, library: &[u8]) -> Snapshot {
         let get = |name: &[u8]| sys::lookup(envp, name).filter(|v| !v.is_empty());
-        let own_entry = get(LD_PRELOAD)
-            .and_then(|list| preload_entries(list).find(|e| *e == library))
-            .unwrap_or(library);
+        let preloaded = get(LD_PRELOAD).and_then(|list| {
+            preload_entries(list)
+                .find(|e| *e == library)
+                .or_else(|| preload_entries(list).find(|e| same_file_name(e, library)))
+        });
+        let own_entry = preloaded.unwrap_or(library);
         let state_dir = |file: &[u8], name: &[u8]| match (get(name), get(HOME), get(b"HOME")) {
             (Some(path), _, _) => Entry::new(name, &[path]),
             (None, Some(home), _) => Entry::new(name, &[home, b"/", file]),
@@ -111,6 +120,8 @@ impl Snapshot {
             door: state_dir(b"door.sock", DOOR).unwrap_or(Entry::EMPTY),
             session: kept(SESSION).unwrap_or(Entry::EMPTY),
             fail: kept(FAIL).unwrap_or(Entry::EMPTY),
+            guarded: preloaded.is_some()
+                && [SOCKET, DOOR, SESSION].iter().any(|n| get(n).is_some()),
         }
     }
 
@@ -118,23 +129,24 @@ impl Snapshot {
         self.fail.value() == b"closed"
     }
 
-    /// warden's variables with their load-time entries.
-    fn warden_vars(&self) -> [(&'static [u8], &Entry); 4] {
+    /// warden's variables with the entries a child gets: the load-time ones and `checked`.
+    fn warden_vars<'a>(&'a self, checked: &'a Entry) -> [(&'static [u8], &'a Entry); 5] {
         [
             (SOCKET, &self.socket),
             (DOOR, &self.door),
             (SESSION, &self.session),
             (FAIL, &self.fail),
+            (checked::NAME, checked),
         ]
     }
 
     /// True when `envp` already is what a child must get, so it can be passed unchanged:
     /// warden's library first in the only `LD_PRELOAD`, and each `WARDEN_*` variable present
-    /// exactly once with its load-time value (or absent, as at load time).
-    fn is_restored(&self, envp: *const *const c_char) -> bool {
+    /// exactly once with its load-time value (or absent, as at load time), and `checked`.
+    fn is_restored(&self, envp: *const *const c_char, checked: &Entry) -> bool {
         let library = self.library.value();
         let mut preload_seen = 0;
-        let mut vars_seen = [0usize; 4];
+        let mut vars_seen = [0usize; 5];
         // SAFETY: envp comes from the hooked call (or `environ`).
         for entry in unsafe { strings(envp) } {
             if let Some(list) = value_of(entry, LD_PRELOAD) {
@@ -143,7 +155,7 @@ impl Snapshot {
                     return false;
                 }
             }
-            for ((name, var), seen) in self.warden_vars().into_iter().zip(&mut vars_seen) {
+            for ((name, var), seen) in self.warden_vars(checked).into_iter().zip(&mut vars_seen) {
                 if let Some(value) = value_of(entry, name) {
                     *seen += 1;
                     if !var.is_set() || value != var.value() {
@@ -154,25 +166,28 @@ impl Snapshot {
         }
         preload_seen == usize::from(self.library.is_set())
             && self
-                .warden_vars()
+                .warden_vars(checked)
                 .iter()
                 .zip(vars_seen)
                 .all(|((_, var), seen)| seen == usize::from(var.is_set()))
     }
 
-    /// Runs `run` with the environment a child must get, derived from `envp`. `None` when
-    /// memory for a huge environment could not be had (the caller fails with ENOMEM).
+    /// Runs `run` with the environment a program started as `start` must get, derived from
+    /// `envp`. `None` when memory for a huge environment could not be had (the caller fails
+    /// with ENOMEM).
     pub fn with_restored<R>(
         &self,
         envp: *const *const c_char,
+        start: checked::Start,
         run: impl FnOnce(*const *const c_char) -> R,
     ) -> Option<R> {
-        if self.is_restored(envp) {
+        let checked = start.marker();
+        if self.is_restored(envp, &checked) {
             return Some(run(envp));
         }
         buf::build::<1024, _>(
             |b| self.write_preload(b, envp),
-            |preload| self.with_entries(envp, preload, run),
+            |preload| self.with_entries(envp, preload, &checked, run),
         )?
     }
 
@@ -199,11 +214,12 @@ impl Snapshot {
         &self,
         envp: *const *const c_char,
         preload: &[u8],
+        checked: &Entry,
         run: impl FnOnce(*const *const c_char) -> R,
     ) -> Option<R> {
         const STACK_ENTRIES: usize = 256;
         // SAFETY: envp comes from the hooked call.
-        let count = unsafe { strings(envp) }.count() + 6;
+        let count = unsafe { strings(envp) }.count() + 7;
         let mut stack = [ptr::null::<c_char>(); STACK_ENTRIES];
         let mut mapping;
         let slots: &mut [*const c_char] = if count <= STACK_ENTRIES {
@@ -225,17 +241,15 @@ impl Snapshot {
         if own_preload {
             put(preload.as_ptr().cast());
         }
-        for (_, var) in self.warden_vars().into_iter().filter(|(_, v)| v.is_set()) {
+        let vars = self.warden_vars(checked);
+        for (_, var) in vars.iter().filter(|(_, v)| v.is_set()) {
             put(var.c_str());
         }
         // SAFETY: envp comes from the hooked call; the pointers stay valid during `run`.
         let mut entry = envp;
         while !entry.is_null() && unsafe { !(*entry).is_null() } {
             let text = unsafe { sys::bytes(*entry) };
-            let replaced = self
-                .warden_vars()
-                .iter()
-                .any(|(name, _)| value_of(text, name).is_some())
+            let replaced = vars.iter().any(|(name, _)| value_of(text, name).is_some())
                 || (own_preload && value_of(text, LD_PRELOAD).is_some());
             if !replaced {
                 put(unsafe { *entry });
@@ -245,6 +259,15 @@ impl Snapshot {
         put(ptr::null());
         Some(run(slots.as_ptr()))
     }
+}
+
+/// Whether two paths name files of the same name (ld.so may report a preloaded library
+/// under another spelling of its directory than `LD_PRELOAD` has).
+fn same_file_name(a: &[u8], b: &[u8]) -> bool {
+    fn file_name(path: &[u8]) -> &[u8] {
+        path.rsplit(|&c| c == b'/').next().unwrap_or(path)
+    }
+    !file_name(a).is_empty() && file_name(a) == file_name(b)
 }
 
 /// The entries of an `LD_PRELOAD` list (separated by colons or spaces, as ld.so reads it).
@@ -278,6 +301,7 @@ impl Global {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checked::Start;
     use std::ffi::{CStr, CString};
 
     fn array(items: &[&str]) -> (Vec<CString>, Vec<*const c_char>) {
@@ -314,25 +338,53 @@ mod tests {
         assert!(!snap.fail_closed());
         let entry = unsafe { CStr::from_ptr(snap.session.c_str()) };
         assert_eq!(entry.to_bytes(), b"WARDEN_SESSION=s1");
+        assert!(snap.guarded);
+    }
+
+    #[test]
+    fn guarded_needs_the_preload_and_a_warden_variable() {
+        let lib = b"/lib/warden/libwarden.so";
+        let guarded = |env: &[&str]| Snapshot::take(array(env).1.as_ptr(), lib).guarded;
+        assert!(guarded(&[
+            "LD_PRELOAD=/lib/warden/libwarden.so",
+            "WARDEN_SOCKET=/s"
+        ]));
+        assert!(guarded(&[
+            "LD_PRELOAD=/usr/lib//libwarden.so",
+            "WARDEN_DOOR=/d"
+        ]));
+        assert!(!guarded(&[
+            "LD_PRELOAD=/lib/warden/libwarden.so",
+            "WARDEN_HOME=/h"
+        ]));
+        assert!(!guarded(&["LD_PRELOAD=/other.so", "WARDEN_SESSION=s"]));
+        assert!(!guarded(&["WARDEN_SESSION=s"]));
     }
 
     #[test]
     fn scrubbed_environment_gets_warden_back() {
         let snap = snapshot();
         let (_o, envp) = array(&["A=1"]);
-        let out = snap.with_restored(envp.as_ptr(), collect).unwrap();
+        let out = snap
+            .with_restored(envp.as_ptr(), Start::InPlace, collect)
+            .unwrap();
+        let pid = std::process::id();
         assert_eq!(
             out,
             vec![
-                "LD_PRELOAD=/lib/warden/libwarden.so",
-                "WARDEN_SOCKET=/home/u/.warden/warden.sock",
-                "WARDEN_DOOR=/home/u/.warden/door.sock",
-                "WARDEN_SESSION=s1",
-                "A=1",
+                "LD_PRELOAD=/lib/warden/libwarden.so".to_string(),
+                "WARDEN_SOCKET=/home/u/.warden/warden.sock".into(),
+                "WARDEN_DOOR=/home/u/.warden/door.sock".into(),
+                "WARDEN_SESSION=s1".into(),
+                format!("WARDEN_CHECKED=e{pid}"),
+                "A=1".into(),
             ]
         );
-        let empty = snap.with_restored(ptr::null(), collect).unwrap();
-        assert_eq!(empty.len(), 4);
+        let empty = snap
+            .with_restored(ptr::null(), Start::Child, collect)
+            .unwrap();
+        assert_eq!(empty.len(), 5);
+        assert_eq!(empty[4], format!("WARDEN_CHECKED=s{pid}"));
     }
 
     #[test]
@@ -343,13 +395,24 @@ mod tests {
             "WARDEN_SESSION=forged",
             "WARDEN_FAIL=open",
             "WARDEN_SOCKET=/tmp/fake.sock",
+            "WARDEN_CHECKED=e1",
             "B=2",
         ]);
-        let out = snap.with_restored(envp.as_ptr(), collect).unwrap();
+        let out = snap
+            .with_restored(envp.as_ptr(), Start::InPlace, collect)
+            .unwrap();
         assert_eq!(out[0], "LD_PRELOAD=/lib/warden/libwarden.so:/x/evil.so");
         assert!(out.contains(&"WARDEN_SESSION=s1".to_string()));
         assert!(out.contains(&"WARDEN_SOCKET=/home/u/.warden/warden.sock".to_string()));
         assert!(!out.iter().any(|e| e.starts_with("WARDEN_FAIL=")));
+        let checked: Vec<_> = out
+            .iter()
+            .filter(|e| e.starts_with("WARDEN_CHECKED="))
+            .collect();
+        assert_eq!(
+            checked,
+            [&format!("WARDEN_CHECKED=e{}", std::process::id())]
+        );
         assert!(!out
             .iter()
             .any(|e| e.contains("forged") || e.contains("fake")));
@@ -359,15 +422,27 @@ mod tests {
     #[test]
     fn a_correct_environment_passes_unchanged() {
         let snap = snapshot();
+        let checked = format!("WARDEN_CHECKED=s{}", std::process::id());
         let (_o, envp) = array(&[
+            &checked,
             "X=1",
             "LD_PRELOAD=/lib/warden/libwarden.so:/opt/other.so",
             "WARDEN_SOCKET=/home/u/.warden/warden.sock",
             "WARDEN_DOOR=/home/u/.warden/door.sock",
             "WARDEN_SESSION=s1",
         ]);
-        let passed = snap.with_restored(envp.as_ptr(), |p| p).unwrap();
+        let passed = snap
+            .with_restored(envp.as_ptr(), Start::Child, |p| p)
+            .unwrap();
         assert_eq!(passed, envp.as_ptr());
+        let exec = snap
+            .with_restored(envp.as_ptr(), Start::InPlace, |p| p)
+            .unwrap();
+        assert_ne!(
+            exec,
+            envp.as_ptr(),
+            "a spawn's marker does not do for an exec"
+        );
     }
 
     #[test]
@@ -376,9 +451,11 @@ mod tests {
         let items: Vec<String> = (0..5000).map(|i| format!("V{i}=x")).collect();
         let refs: Vec<&str> = items.iter().map(String::as_str).collect();
         let (_o, envp) = array(&refs);
-        let out = snap.with_restored(envp.as_ptr(), collect).unwrap();
-        assert_eq!(out.len(), 5004);
-        assert_eq!(out[4], "V0=x");
+        let out = snap
+            .with_restored(envp.as_ptr(), Start::InPlace, collect)
+            .unwrap();
+        assert_eq!(out.len(), 5005);
+        assert_eq!(out[5], "V0=x");
     }
 
     #[test]
@@ -393,5 +470,6 @@ mod tests {
         assert_eq!(snap.door.value(), b"/d/door");
         assert!(snap.fail_closed());
         assert_eq!(snap.library.value(), b"/l/libwarden.so");
+        assert!(!snap.guarded, "not loaded through LD_PRELOAD");
     }
 }

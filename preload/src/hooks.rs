@@ -12,8 +12,9 @@ use core::ptr;
 
 use libc::{pid_t, posix_spawn_file_actions_t, posix_spawnattr_t, FILE};
 
+use crate::checked::Start;
 use crate::environ::SNAPSHOT;
-use crate::preflight::{self, Verdict};
+use crate::preflight::{self, Starter, Verdict};
 use crate::request::Exec;
 use crate::resolve::{self, PATH_MAX};
 use crate::shell;
@@ -43,6 +44,7 @@ enum Target {
 /// The pointers come from the hooked call and follow its contract.
 unsafe fn guard<R>(
     hook: &str,
+    start: Start,
     target: Target,
     argv: Argv,
     envp: Argv,
@@ -84,7 +86,7 @@ unsafe fn guard<R>(
         argv,
         shell: None,
     };
-    let result = allowed(&exec, cwd, envp, run);
+    let result = allowed(&exec, start, cwd, envp, run);
     if let (Err(libc::EPERM), Some(key)) = (&result, key) {
         memo::remember_denial(key);
     }
@@ -93,13 +95,17 @@ unsafe fn guard<R>(
 
 fn allowed<R>(
     exec: &Exec,
+    start: Start,
     cwd: &[u8],
     envp: Argv,
     run: impl FnOnce(Argv) -> R,
 ) -> Result<R, c_int> {
-    match preflight::judge(exec, cwd) {
+    match preflight::judge(exec, Starter::ThisProcess, cwd) {
         Verdict::Deny => Err(libc::EPERM),
-        Verdict::Allow => SNAPSHOT.get().with_restored(envp, run).ok_or(libc::ENOMEM),
+        Verdict::Allow => SNAPSHOT
+            .get()
+            .with_restored(envp, start, run)
+            .ok_or(libc::ENOMEM),
     }
 }
 
@@ -150,9 +156,14 @@ pub unsafe extern "C" fn execve(path: *const c_char, argv: Argv, envp: Argv) -> 
         file: path,
         search: false,
     };
-    exec_result(guard("execve", target, argv, envp, |envp| {
-        real::execve().map_or_else(missing, |f| f(path, argv, envp))
-    }))
+    exec_result(guard(
+        "execve",
+        Start::InPlace,
+        target,
+        argv,
+        envp,
+        |envp| real::execve().map_or_else(missing, |f| f(path, argv, envp)),
+    ))
 }
 
 /// # Safety
@@ -163,9 +174,14 @@ pub unsafe extern "C" fn execv(path: *const c_char, argv: Argv) -> c_int {
         file: path,
         search: false,
     };
-    exec_result(guard("execv", target, argv, current_environ(), |envp| {
-        real::execve().map_or_else(missing, |f| f(path, argv, envp))
-    }))
+    exec_result(guard(
+        "execv",
+        Start::InPlace,
+        target,
+        argv,
+        current_environ(),
+        |envp| real::execve().map_or_else(missing, |f| f(path, argv, envp)),
+    ))
 }
 
 /// # Safety
@@ -173,9 +189,14 @@ pub unsafe extern "C" fn execv(path: *const c_char, argv: Argv) -> c_int {
 #[no_mangle]
 pub unsafe extern "C" fn execvp(file: *const c_char, argv: Argv) -> c_int {
     let target = Target::File { file, search: true };
-    exec_result(guard("execvp", target, argv, current_environ(), |envp| {
-        real::execvpe().map_or_else(missing, |f| f(file, argv, envp))
-    }))
+    exec_result(guard(
+        "execvp",
+        Start::InPlace,
+        target,
+        argv,
+        current_environ(),
+        |envp| real::execvpe().map_or_else(missing, |f| f(file, argv, envp)),
+    ))
 }
 
 /// # Safety
@@ -183,9 +204,14 @@ pub unsafe extern "C" fn execvp(file: *const c_char, argv: Argv) -> c_int {
 #[no_mangle]
 pub unsafe extern "C" fn execvpe(file: *const c_char, argv: Argv, envp: Argv) -> c_int {
     let target = Target::File { file, search: true };
-    exec_result(guard("execvpe", target, argv, envp, |envp| {
-        real::execvpe().map_or_else(missing, |f| f(file, argv, envp))
-    }))
+    exec_result(guard(
+        "execvpe",
+        Start::InPlace,
+        target,
+        argv,
+        envp,
+        |envp| real::execvpe().map_or_else(missing, |f| f(file, argv, envp)),
+    ))
 }
 
 /// # Safety
@@ -205,6 +231,7 @@ pub unsafe extern "C" fn execveat(
     };
     exec_result(guard(
         "execveat",
+        Start::InPlace,
         target,
         argv,
         envp,
@@ -220,9 +247,14 @@ pub unsafe extern "C" fn execveat(
 /// As `fexecve(3)`.
 #[no_mangle]
 pub unsafe extern "C" fn fexecve(fd: c_int, argv: Argv, envp: Argv) -> c_int {
-    exec_result(guard("fexecve", Target::Fd(fd), argv, envp, |envp| {
-        real::fexecve().map_or_else(missing, |f| f(fd, argv, envp))
-    }))
+    exec_result(guard(
+        "fexecve",
+        Start::InPlace,
+        Target::Fd(fd),
+        argv,
+        envp,
+        |envp| real::fexecve().map_or_else(missing, |f| f(fd, argv, envp)),
+    ))
 }
 
 /// Exports a spawn-family hook: `$name(out, file, actions, attr, argv, envp)`, where `out`
@@ -249,9 +281,14 @@ macro_rules! spawn_hook {
                 file,
                 search: $search,
             };
-            spawn_result(guard(stringify!($name), target, argv, envp, |envp| {
-                real(out, file, actions, attr, argv, envp)
-            }))
+            spawn_result(guard(
+                stringify!($name),
+                Start::Child,
+                target,
+                argv,
+                envp,
+                |envp| real(out, file, actions, attr, argv, envp),
+            ))
         }
     };
 }
@@ -278,7 +315,7 @@ fn shell_allowed<R>(
         // SAFETY: `command` is the caller's non-null C string.
         shell: Some(unsafe { bytes(command) }),
     };
-    allowed(&exec, cwd, current_environ(), run)
+    allowed(&exec, Start::Child, cwd, current_environ(), run)
 }
 
 /// # Safety

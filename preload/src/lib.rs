@@ -8,9 +8,11 @@
 
 mod ask;
 mod buf;
+mod checked;
 mod environ;
 mod hooks;
 mod http;
+mod load;
 mod memo;
 mod preflight;
 mod real;
@@ -38,8 +40,10 @@ static INITIALISED: AtomicBool = AtomicBool::new(false);
 #[link_section = ".init_array"]
 static CONSTRUCTOR: extern "C" fn(c_int, *const *const c_char, *const *const c_char) = constructor;
 
-extern "C" fn constructor(_argc: c_int, _argv: *const *const c_char, envp: *const *const c_char) {
+extern "C" fn constructor(_argc: c_int, argv: *const *const c_char, envp: *const *const c_char) {
     initialise(envp);
+    // SAFETY: glibc passes the constructor the program's argv and initial environment.
+    unsafe { load::check(argv, envp) };
 }
 
 /// For a hook that runs before the constructor (from an earlier library's constructor).

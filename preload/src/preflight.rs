@@ -32,23 +32,36 @@ pub fn endpoint() -> Endpoint<'static> {
     }
 }
 
+/// The process that starts the program being judged, whose command line the daemon sees as
+/// the caller's.
+#[derive(Clone, Copy)]
+pub enum Starter {
+    /// A hook: this process is about to start the program.
+    ThisProcess,
+    /// The load check: this process is the program, its parent started it.
+    Parent,
+}
+
 /// Asks the daemon whether `exec` may run; `cwd` is the caller's working directory.
-pub fn judge(exec: &Exec, cwd: &[u8]) -> Verdict {
-    let verdict = buf::build::<4096, _>(read_cmdline, |cmdline| {
-        let snapshot = SNAPSHOT.get();
-        let caller = Caller {
-            session: snapshot.session.is_set().then(|| snapshot.session.value()),
-            cwd,
-            // SAFETY: getpid/getppid cannot fail.
-            pid: unsafe { libc::getpid() },
-            ppid: unsafe { libc::getppid() },
-            cmdline,
-        };
-        buf::build::<4096, _>(
-            |b| request::write_body(b, exec, &caller),
-            |body| consult(exec, body),
-        )
-    });
+pub fn judge(exec: &Exec, starter: Starter, cwd: &[u8]) -> Verdict {
+    let verdict = buf::build::<4096, _>(
+        |b| read_cmdline(b, starter),
+        |cmdline| {
+            let snapshot = SNAPSHOT.get();
+            let caller = Caller {
+                session: snapshot.session.is_set().then(|| snapshot.session.value()),
+                cwd,
+                // SAFETY: getpid/getppid cannot fail.
+                pid: unsafe { libc::getpid() },
+                ppid: unsafe { libc::getppid() },
+                cmdline,
+            };
+            buf::build::<4096, _>(
+                |b| request::write_body(b, exec, &caller),
+                |body| consult(exec, body),
+            )
+        },
+    );
     verdict.flatten().unwrap_or_else(|| {
         refuse(exec, |b| b.push(b"the request is too large to be checked"));
         Verdict::Deny
@@ -170,15 +183,24 @@ pub fn push_display(buf: &mut Buf, exec: &Exec) {
     }
 }
 
-/// The calling process's own command line.
-fn read_cmdline(buf: &mut Buf) {
-    // SAFETY: opens a constant NUL-terminated path; the fd is closed below.
-    let fd = unsafe {
-        libc::open(
-            c"/proc/self/cmdline".as_ptr(),
-            libc::O_RDONLY | libc::O_CLOEXEC,
-        )
+/// The starting process's command line.
+fn read_cmdline(buf: &mut Buf, starter: Starter) {
+    let mut path_storage = [0u8; 32];
+    let mut path = Buf::new(&mut path_storage);
+    match starter {
+        Starter::ThisProcess => path.push(b"/proc/self"),
+        Starter::Parent => {
+            path.push(b"/proc/");
+            // SAFETY: getppid cannot fail.
+            path.num(unsafe { libc::getppid() }.unsigned_abs() as u64);
+        }
+    }
+    path.push(b"/cmdline\0");
+    let Some(path) = path.bytes() else {
+        return;
     };
+    // SAFETY: opens a NUL-terminated path; the fd is closed below.
+    let fd = unsafe { libc::open(path.as_ptr().cast(), libc::O_RDONLY | libc::O_CLOEXEC) };
     if fd < 0 {
         return;
     }

@@ -127,6 +127,7 @@ impl TempHome {
             "WARDEN_SESSION",
             "WARDEN_FAIL",
             "WARDEN_LIB",
+            "WARDEN_CHECKED",
             "LD_PRELOAD",
         ] {
             command.env_remove(name);

@@ -32,6 +32,21 @@ program = ["touch"]
 args_any = ['.*asked.*']
 "#;
 
+/// [`POLICY`] plus a rule that refuses the shell builtin `echo forbidden-marker`: only a check
+/// of the shell itself (the load check) can catch it, since no program starts for it.
+pub fn policy_refusing_forbidden_echo() -> String {
+    format!(
+        r#"{POLICY}
+[[rule]]
+name = "deny-forbidden-echo"
+action = "deny"
+message = "test policy: forbidden marker"
+program = ["echo"]
+args_any = ['.*forbidden-marker.*']
+"#
+    )
+}
+
 /// Exit status of a probe whose call was refused (`REFUSED` in probe.h).
 pub const REFUSED: i32 = 42;
 
@@ -41,13 +56,32 @@ fn probe_dir() -> PathBuf {
 
 /// The compiled probe `tests/probes/<name>.c`, rebuilt when its source is newer.
 pub fn probe(name: &str) -> PathBuf {
+    build_probe(name, Linking::Dynamic)
+}
+
+/// The probe linked statically: the preload library never loads into it (like Codex).
+/// Panics when the C library has no static archive (`libc.a`).
+pub fn static_probe(name: &str) -> PathBuf {
+    build_probe(name, Linking::Static)
+}
+
+#[derive(Clone, Copy)]
+enum Linking {
+    Dynamic,
+    Static,
+}
+
+fn build_probe(name: &str, linking: Linking) -> PathBuf {
     static BUILD: Mutex<()> = Mutex::new(());
     let _one_at_a_time = BUILD.lock().unwrap_or_else(|e| e.into_inner());
     let source = probe_dir().join(format!("{name}.c"));
     let header = probe_dir().join("probe.h");
     let out_dir = bin_dir().join("warden-probes");
     std::fs::create_dir_all(&out_dir).expect("create the probe directory");
-    let binary = out_dir.join(name);
+    let (binary, link_flag) = match linking {
+        Linking::Dynamic => (out_dir.join(name), "-ldl"),
+        Linking::Static => (out_dir.join(format!("{name}-static")), "-static"),
+    };
     let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
     let fresh = match (modified(&binary), modified(&source), modified(&header)) {
         (Some(bin), Some(src), Some(hdr)) => bin >= src && bin >= hdr,
@@ -55,12 +89,12 @@ pub fn probe(name: &str) -> PathBuf {
     };
     if !fresh {
         // Built under a temporary name and renamed: another test binary may run it meanwhile.
-        let partial = out_dir.join(format!("{name}.{}.partial", std::process::id()));
+        let partial = binary.with_extension(format!("{}.partial", std::process::id()));
         let output = Command::new("cc")
             .args(["-O1", "-Wall", "-Wextra", "-Werror", "-pthread", "-o"])
             .arg(&partial)
             .arg(&source)
-            .arg("-ldl")
+            .arg(link_flag)
             .output()
             .expect("run cc (a C compiler is needed for the preload tests)");
         assert!(
@@ -149,6 +183,25 @@ impl Guarded {
             .expect("collect the child's output")
     }
 
+    /// The decisions in the audit log (JSON records), oldest first.
+    pub fn decisions(&self) -> Vec<serde_json::Value> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(self.home.audit_dir())
+            .expect("read the audit directory")
+            .map(|entry| entry.expect("list the audit directory").path())
+            .collect();
+        files.sort();
+        files
+            .iter()
+            .flat_map(|file| {
+                let text = std::fs::read_to_string(file).expect("read an audit file");
+                text.lines()
+                    .map(|line| serde_json::from_str(line).expect("an audit line is JSON"))
+                    .collect::<Vec<serde_json::Value>>()
+            })
+            .filter(|record: &serde_json::Value| record["kind"] == "decision")
+            .collect()
+    }
+
     /// Ids of the pending approvals.
     pub fn pending(&self) -> Vec<u64> {
         let pending = http(self.home.socket().as_path(), "GET", "/v1/approvals", None).json();
@@ -157,6 +210,13 @@ impl Guarded {
             .map(|list| list.iter().filter_map(|a| a["id"].as_u64()).collect())
             .unwrap_or_default()
     }
+}
+
+/// Marks `command`, which the test process starts with the library loaded directly, as
+/// already judged (`WARDEN_CHECKED=s<parent pid>`, as a guarded parent would pass it), so
+/// that what it shows is the hooks' behaviour and not the load check's.
+pub fn judged_start(command: &mut Command) -> &mut Command {
+    command.env("WARDEN_CHECKED", format!("s{}", std::process::id()))
 }
 
 /// What a command printed (its first few kilobytes), for assertion messages.

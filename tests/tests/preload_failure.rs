@@ -7,7 +7,7 @@ use std::os::unix::net::UnixListener;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use warden_tests::probes::{describe, probe, Guarded, POLICY, REFUSED};
+use warden_tests::probes::{describe, judged_start, probe, Guarded, POLICY, REFUSED};
 use warden_tests::{libwarden, run, Daemon, TempHome};
 
 const UNREACHABLE: &str = "warden: cannot reach the daemon at ";
@@ -15,7 +15,7 @@ const UNREACHABLE: &str = "warden: cannot reach the daemon at ";
 /// The execve probe with the library loaded directly against `socket` (no `warden preload`).
 fn probe_against(home: &TempHome, socket: &Path, marker: &Path, fail: Option<&str>) -> Output {
     let mut command: Command = home.command(probe("execve"));
-    command
+    judged_start(&mut command)
         .arg(marker)
         .env("LD_PRELOAD", libwarden())
         .env("WARDEN_SOCKET", socket)
@@ -44,8 +44,7 @@ fn fail_open_without_daemon_allows_with_one_line() {
 #[test]
 fn fail_open_reports_once_per_process() {
     let home = TempHome::new();
-    let out = run(home
-        .command("bash")
+    let out = run(judged_start(&mut home.command("bash"))
         .args(["-c", "/bin/true; /bin/true; /bin/true"])
         .env("LD_PRELOAD", libwarden())
         .env("WARDEN_SOCKET", home.socket()));
@@ -54,8 +53,7 @@ fn fail_open_reports_once_per_process() {
     assert_eq!(count(&out.stderr, UNREACHABLE), 3, "{}", describe(&out));
     // One process starting three programs with posix_spawn: one line. (The interpreter is
     // started by path: a wrapper script would start processes of its own.)
-    let single = run(home
-        .command(real_python())
+    let single = run(judged_start(&mut home.command(real_python()))
         .args([
             "-c",
             "import os\nfor _ in range(3): os.waitpid(os.posix_spawn('/bin/true', ['true'], {}), 0)",

@@ -120,11 +120,15 @@ fn the_real_npm_codex_runs_guarded_inside_its_own_sandbox() {
         "{version:?}"
     );
 
-    let script = "uname -s; id -u; echo status=$?";
+    // In a file, so that bash starts and `id` is judged as bash starts it: a `bash -c` string
+    // naming `id` would be refused as a whole when bash loads.
+    let script = h.dir("scripts").join("probe.sh");
+    std::fs::write(&script, "uname -s; id -u; echo status=$?\n").unwrap();
     let codex_home = h.dir("codex-home");
     let sandboxed = run(h
         .command("sh")
-        .args(["-c", "codex sandbox -- bash -c \"$1\"", "sh", script])
+        .args(["-c", "codex sandbox -- bash \"$1\"", "sh"])
+        .arg(&script)
         .env("PATH", &path)
         .env("CODEX_HOME", &codex_home)
         .current_dir(&h.root));

@@ -1,0 +1,61 @@
+//! The load check: a process whose start no hook judged judges itself before `main` runs.
+//!
+//! `LD_PRELOAD` does nothing in a static program (Codex is one), so what a static program
+//! starts — `bash -lc '<command>'` for every Codex tool call — never passed a hook, and neither
+//! did a program started with a raw system call. When such a program is dynamic and inherited
+//! `LD_PRELOAD`, the library's constructor finds no valid proof of a check (`checked.rs`) and
+//! asks the daemon about the process itself (hook `load`), exactly as a hook would: same
+//! transport, fail mode and approval wait. Denied: one line on stderr and exit status 126,
+//! before `main`.
+
+use core::ffi::c_char;
+
+use crate::checked;
+use crate::environ::SNAPSHOT;
+use crate::preflight::{self, Starter, Verdict};
+use crate::request::Exec;
+use crate::resolve::{self, PATH_MAX};
+use crate::sys;
+
+/// The exit status of a program refused at load (the shell's "cannot execute").
+const REFUSED_STATUS: i32 = 126;
+
+/// Judges this process unless its start was judged already; never returns when denied.
+///
+/// # Safety
+/// Only from the library constructor, with the `argv` and `envp` it received.
+pub unsafe fn check(argv: *const *const c_char, envp: *const *const c_char) {
+    if !SNAPSHOT.get().guarded || checked::take_proof(envp) {
+        return;
+    }
+    let mut path_storage = [0u8; PATH_MAX];
+    let path = own_program(&mut path_storage);
+    let mut cwd_storage = [0u8; PATH_MAX];
+    let cwd = resolve::cwd(&mut cwd_storage);
+    let exec = Exec {
+        hook: "load",
+        path,
+        argv,
+        shell: None,
+    };
+    if preflight::judge(&exec, Starter::Parent, cwd) == Verdict::Deny {
+        libc::_exit(REFUSED_STATUS);
+    }
+}
+
+/// The program this process runs: `/proc/self/exe`, else the name given to `execve`.
+fn own_program(out: &mut [u8; PATH_MAX]) -> &[u8] {
+    // SAFETY: readlink writes at most `out.len()` bytes into the buffer.
+    let len = unsafe {
+        libc::readlink(
+            c"/proc/self/exe".as_ptr(),
+            out.as_mut_ptr().cast(),
+            out.len(),
+        )
+    };
+    if len > 0 && (len as usize) < out.len() {
+        return &out[..len as usize];
+    }
+    // SAFETY: AT_EXECFN is the kernel's NUL-terminated copy of the execve name (or 0).
+    unsafe { sys::bytes(libc::getauxval(libc::AT_EXECFN) as *const c_char) }
+}
