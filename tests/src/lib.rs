@@ -3,7 +3,8 @@
 //! the socket and over the door.
 //!
 //! The binaries must be built first (`cargo build --workspace`, as `make test` does); they
-//! are found in `$CARGO_TARGET_DIR/debug` or `<workspace>/target/debug`.
+//! are found in `$CARGO_TARGET_DIR/debug` or `<workspace>/target/debug` (`release` instead
+//! when this harness is itself optimised, as in `cargo bench`, which measures release builds).
 
 pub mod probes;
 pub mod setup_support;
@@ -35,20 +36,36 @@ program = ["kubectl"]
 /// How long a test waits for anything (a daemon to answer, a command to finish).
 pub const DEADLINE: Duration = Duration::from_secs(30);
 
-/// `$CARGO_TARGET_DIR/debug`, else `<workspace>/target/debug`.
-pub fn bin_dir() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
+/// The cargo profile whose binaries this harness runs: the one it was built with.
+const PROFILE: &str = if cfg!(debug_assertions) {
+    "debug"
+} else {
+    "release"
+};
+
+/// `$CARGO_TARGET_DIR`, else `<workspace>/target`.
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    target.join("debug")
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
+}
+
+/// `<target dir>/<profile>`: where the binaries of this harness's profile are built.
+pub fn bin_dir() -> PathBuf {
+    target_dir().join(PROFILE)
 }
 
 fn built(name: &str) -> PathBuf {
     let path = bin_dir().join(name);
     assert!(
         path.exists(),
-        "{} is missing: run `cargo build --workspace` before the end-to-end tests",
-        path.display()
+        "{} is missing: run `cargo build --workspace{}` first",
+        path.display(),
+        if cfg!(debug_assertions) {
+            ""
+        } else {
+            " --release"
+        }
     );
     path
 }

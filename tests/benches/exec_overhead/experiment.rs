@@ -1,0 +1,145 @@
+//! An experiment: several configurations of one exec loop, run in interleaved rounds.
+
+use crate::stats::{median_ratio, quantile};
+use crate::table::{micros, micros_signed, Table};
+use crate::workload::{process_cpu_ns, Launcher, RunResult, Workload};
+
+/// The reference configurations every experiment has.
+pub const BASELINE: &str = "baseline";
+pub const FLOOR: &str = "floor";
+
+pub struct Case {
+    pub name: &'static str,
+    pub launcher: Launcher,
+    pub workload: Workload,
+}
+
+pub struct Experiment {
+    pub title: &'static str,
+    cases: Vec<Case>,
+    /// The daemon, whose CPU time during a run counts toward the run's CPU per exec.
+    daemon_pid: u32,
+    /// `results[case][round]`.
+    results: Vec<Vec<RunResult>>,
+}
+
+/// One configuration measured against a reference configuration.
+pub struct Comparison {
+    pub added_p50_ns: f64,
+    pub added_p99_ns: f64,
+    /// Median over rounds of this configuration's loop time over the reference's.
+    pub ratio: f64,
+}
+
+impl Experiment {
+    pub fn new(title: &'static str, cases: Vec<Case>, daemon_pid: u32) -> Experiment {
+        let results = cases.iter().map(|_| Vec::new()).collect();
+        Experiment {
+            title,
+            cases,
+            daemon_pid,
+            results,
+        }
+    }
+
+    /// Runs every case once, starting at a different case each round so that no
+    /// configuration always runs first (right after another experiment) or last.
+    pub fn run_round(&mut self, round: usize, record: bool) -> Result<(), String> {
+        let count = self.cases.len();
+        for offset in 0..count {
+            let index = (round + offset) % count;
+            let case = &self.cases[index];
+            let daemon_before = process_cpu_ns(self.daemon_pid);
+            let mut result = case
+                .workload
+                .run(&case.launcher)
+                .map_err(|err| format!("{} / {}: {err}", self.title, case.name))?;
+            let daemon_cpu_ns = process_cpu_ns(self.daemon_pid) - daemon_before;
+            result.cpu_ns_per_exec += daemon_cpu_ns / case.workload.iterations() as f64;
+            if record {
+                self.results[index].push(result);
+            }
+        }
+        Ok(())
+    }
+
+    fn index(&self, name: &str) -> usize {
+        self.cases
+            .iter()
+            .position(|case| case.name == name)
+            .unwrap_or_else(|| panic!("{} has no configuration {name}", self.title))
+    }
+
+    fn samples(&self, index: usize) -> Vec<f64> {
+        self.results[index]
+            .iter()
+            .flat_map(|run| run.per_exec_ns.iter().copied())
+            .collect()
+    }
+
+    fn round_means(&self, index: usize) -> Vec<f64> {
+        self.results[index].iter().map(RunResult::mean_ns).collect()
+    }
+
+    /// Median over rounds of the CPU time per exec (the loop's processes and the daemon).
+    pub fn cpu_ns_per_exec(&self, name: &str) -> f64 {
+        let index = self.index(name);
+        let cpu: Vec<f64> = self.results[index]
+            .iter()
+            .map(|run| run.cpu_ns_per_exec)
+            .collect();
+        crate::stats::median(&cpu)
+    }
+
+    pub fn quantile(&self, name: &str, q: f64) -> f64 {
+        quantile(&self.samples(self.index(name)), q)
+    }
+
+    pub fn compare(&self, name: &str, reference: &str) -> Comparison {
+        let (case, reference) = (self.index(name), self.index(reference));
+        let (samples, reference_samples) = (self.samples(case), self.samples(reference));
+        Comparison {
+            added_p50_ns: quantile(&samples, 0.5) - quantile(&reference_samples, 0.5),
+            added_p99_ns: quantile(&samples, 0.99) - quantile(&reference_samples, 0.99),
+            ratio: median_ratio(&self.round_means(case), &self.round_means(reference)),
+        }
+    }
+
+    pub fn print(&self) {
+        let rounds = self.results.first().map_or(0, Vec::len);
+        let samples = self.results.first().map_or(0, |_| self.samples(0).len());
+        println!(
+            "\n### {} ({rounds} rounds, {samples} samples per configuration)\n",
+            self.title
+        );
+        let mut table = Table::new(&[
+            "configuration",
+            "p50 µs",
+            "p99 µs",
+            "+p50 vs baseline",
+            "+p99 vs baseline",
+            "+p50 vs floor",
+            "+p99 vs floor",
+            "× baseline",
+            "CPU µs/exec",
+            "+CPU vs floor",
+        ]);
+        for case in &self.cases {
+            let base = self.compare(case.name, BASELINE);
+            let floor = self.compare(case.name, FLOOR);
+            table.row(vec![
+                case.name.to_string(),
+                micros(self.quantile(case.name, 0.5)),
+                micros(self.quantile(case.name, 0.99)),
+                micros_signed(base.added_p50_ns),
+                micros_signed(base.added_p99_ns),
+                micros_signed(floor.added_p50_ns),
+                micros_signed(floor.added_p99_ns),
+                format!("{:.3}", base.ratio),
+                micros(self.cpu_ns_per_exec(case.name)),
+                micros_signed(self.cpu_ns_per_exec(case.name) - self.cpu_ns_per_exec(FLOOR)),
+            ]);
+        }
+        table.print();
+    }
+}

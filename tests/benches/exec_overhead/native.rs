@@ -1,0 +1,70 @@
+//! The C helpers of the benchmark, compiled with `cc` into a temporary directory.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const SOURCES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/exec_overhead");
+
+/// A directory under the system temp dir, removed with everything in it on drop.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(label: &str) -> std::io::Result<TempDir> {
+        let dir = std::env::temp_dir().join(format!("warden-{label}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        Ok(TempDir(dir))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The compiled helpers: the exec loop driver and the forward-only "floor" preload library.
+pub struct Natives {
+    pub exec_loop: PathBuf,
+    pub floor_lib: PathBuf,
+}
+
+impl Natives {
+    pub fn build(dir: &Path) -> Result<Natives, String> {
+        let exec_loop = dir.join("exec_loop");
+        compile(&["-O2", "-o"], &exec_loop, "exec_loop.c", &[])?;
+        let floor_lib = dir.join("forward_execve.so");
+        compile(
+            &["-O2", "-shared", "-fPIC", "-o"],
+            &floor_lib,
+            "forward_execve.c",
+            &["-ldl"],
+        )?;
+        Ok(Natives {
+            exec_loop,
+            floor_lib,
+        })
+    }
+}
+
+fn compile(flags: &[&str], output: &Path, source: &str, libs: &[&str]) -> Result<(), String> {
+    let source = Path::new(SOURCES).join(source);
+    let status = Command::new("cc")
+        .args(flags)
+        .arg(output)
+        .arg(&source)
+        .args(libs)
+        .status()
+        .map_err(|err| format!("cannot run cc to compile {}: {err}", source.display()))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "cc failed to compile {} ({status})",
+            source.display()
+        ))
+    }
+}

@@ -1,0 +1,160 @@
+//! What a benchmark round runs: the exec loops, started the way a configuration says.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// How a configuration starts a measured program: a command prefix (e.g. `warden preload --`)
+/// and extra environment (e.g. `LD_PRELOAD`). `LD_PRELOAD` is never inherited from the caller.
+#[derive(Clone, Default)]
+pub struct Launcher {
+    pub prefix: Vec<OsString>,
+    pub env: Vec<(OsString, OsString)>,
+}
+
+impl Launcher {
+    pub fn preloading(lib: &Path) -> Launcher {
+        Launcher {
+            prefix: Vec::new(),
+            env: vec![("LD_PRELOAD".into(), lib.into())],
+        }
+    }
+
+    fn command(&self, program: &Path, args: &[OsString]) -> Command {
+        let mut parts = self.prefix.iter().map(OsString::as_os_str);
+        let mut command = match parts.next() {
+            Some(first) => {
+                let mut command = Command::new(first);
+                command.args(parts).arg(program);
+                command
+            }
+            None => Command::new(program),
+        };
+        command
+            .args(args)
+            .env_remove("LD_PRELOAD")
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
+        command
+    }
+}
+
+/// One measured run of a workload.
+pub struct RunResult {
+    /// Per-exec wall times in nanoseconds (one per exec when the workload times each one,
+    /// else the single mean per exec of the whole loop).
+    pub per_exec_ns: Vec<f64>,
+    /// CPU time (user + system) of the loop's processes per exec, in nanoseconds: unlike
+    /// wall time, not inflated by waiting for a busy machine's CPUs.
+    pub cpu_ns_per_exec: f64,
+}
+
+impl RunResult {
+    pub fn mean_ns(&self) -> f64 {
+        crate::stats::mean(&self.per_exec_ns)
+    }
+}
+
+/// A loop of execs of `/bin/true`.
+#[derive(Clone)]
+pub enum Workload {
+    /// The C driver times each fork + execve + wait; `child_preload` goes into the child's
+    /// environment only (load-time measurement).
+    Driver {
+        exec_loop: PathBuf,
+        iterations: usize,
+        child_preload: Option<PathBuf>,
+    },
+    /// `bash -c 'for i in $(seq N); do /bin/true; done'`, timed by bash itself around the loop.
+    BashLoop { iterations: usize },
+}
+
+impl Workload {
+    pub fn iterations(&self) -> usize {
+        match self {
+            Workload::Driver { iterations, .. } | Workload::BashLoop { iterations } => *iterations,
+        }
+    }
+
+    pub fn run(&self, launcher: &Launcher) -> Result<RunResult, String> {
+        let mut command = match self {
+            Workload::Driver {
+                exec_loop,
+                iterations,
+                child_preload,
+            } => {
+                let mut args = vec![OsString::from(iterations.to_string())];
+                args.extend(child_preload.iter().map(OsString::from));
+                launcher.command(exec_loop, &args)
+            }
+            Workload::BashLoop { iterations } => {
+                let script = format!(
+                    "start=$EPOCHREALTIME; for i in $(seq {iterations}); do /bin/true; done; \
+                     end=$EPOCHREALTIME; echo \"$start $end\"; times"
+                );
+                launcher.command(Path::new("/bin/bash"), &["-c".into(), script.into()])
+            }
+        };
+        let output = command
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|err| format!("cannot start {command:?}: {err}"))?;
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        if !output.status.success() {
+            return Err(format!(
+                "{command:?} failed ({}): {}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr).trim()
+            ));
+        }
+        let parsed = match self {
+            Workload::Driver { iterations, .. } => parse_driver(&stdout, *iterations),
+            Workload::BashLoop { iterations } => parse_bash(&stdout, *iterations),
+        };
+        parsed.ok_or_else(|| format!("{command:?} printed unexpected output: {stdout:?}"))
+    }
+}
+
+/// One line per exec with its nanoseconds, then `cpu <ns>`.
+fn parse_driver(stdout: &str, iterations: usize) -> Option<RunResult> {
+    let (times, cpu) = stdout.trim_end().rsplit_once('\n')?;
+    let per_exec_ns: Vec<f64> = times
+        .lines()
+        .map(|line| line.trim().parse().ok())
+        .collect::<Option<_>>()?;
+    let cpu_ns: f64 = cpu.strip_prefix("cpu ")?.trim().parse().ok()?;
+    (per_exec_ns.len() == iterations).then(|| RunResult {
+        per_exec_ns,
+        cpu_ns_per_exec: cpu_ns / iterations as f64,
+    })
+}
+
+/// `<start> <end>` (`$EPOCHREALTIME`: seconds with a microsecond fraction), then the output
+/// of `times`: user and system time of the shell, then of its children (`1m2.345s`).
+fn parse_bash(stdout: &str, iterations: usize) -> Option<RunResult> {
+    let mut words = stdout.split_whitespace();
+    let start: f64 = words.next()?.parse().ok()?;
+    let end: f64 = words.next()?.parse().ok()?;
+    let cpu_seconds = words.map(minutes_seconds).sum::<Option<f64>>()?;
+    Some(RunResult {
+        per_exec_ns: vec![(end - start) * 1e9 / iterations as f64],
+        cpu_ns_per_exec: cpu_seconds * 1e9 / iterations as f64,
+    })
+}
+
+fn minutes_seconds(word: &str) -> Option<f64> {
+    let (minutes, seconds) = word.strip_suffix('s')?.split_once('m')?;
+    Some(minutes.parse::<f64>().ok()? * 60.0 + seconds.parse::<f64>().ok()?)
+}
+
+/// CPU time consumed so far by the live threads of process `pid`, in nanoseconds (first
+/// field of each `/proc/<pid>/task/<tid>/schedstat`); 0 when it cannot be read.
+pub fn process_cpu_ns(pid: u32) -> f64 {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .into_iter()
+        .flatten()
+        .flatten();
+    tasks
+        .filter_map(|task| std::fs::read_to_string(task.path().join("schedstat")).ok())
+        .filter_map(|stat| stat.split_whitespace().next()?.parse::<f64>().ok())
+        .sum()
+}
