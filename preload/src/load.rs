@@ -30,7 +30,7 @@ pub unsafe fn check(argv: *const *const c_char, envp: *const *const c_char) {
     }
     let mut path_storage = [0u8; PATH_MAX];
     let path = own_program(&mut path_storage);
-    let mut cwd_storage = [0u8; PATH_MAX];
+    let mut cwd_storage = crate::buf::uninit::<PATH_MAX>();
     let cwd = resolve::cwd(&mut cwd_storage);
     let exec = Exec {
         hook: "load",

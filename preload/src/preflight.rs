@@ -69,7 +69,7 @@ pub fn judge(exec: &Exec, starter: Starter, cwd: &[u8]) -> Verdict {
 }
 
 fn consult(exec: &Exec, body: &[u8]) -> Verdict {
-    let mut reply = [0u8; REPLY_MAX];
+    let mut reply = buf::uninit::<REPLY_MAX>();
     let outcome = http::exchange(
         &endpoint(),
         b"POST /v1/preflight/exec",
