@@ -12,11 +12,11 @@ use core::ptr;
 
 use libc::{pid_t, posix_spawn_file_actions_t, posix_spawnattr_t, FILE};
 
+use crate::buf;
 use crate::checked::Start;
 use crate::environ::SNAPSHOT;
 use crate::preflight::{self, Starter, Verdict};
 use crate::request::Exec;
-use crate::buf;
 use crate::resolve::{self, PathStorage, PATH_MAX};
 use crate::shell;
 use crate::sys::{self, bytes, current_environ, set_errno};

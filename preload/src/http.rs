@@ -55,7 +55,11 @@ pub fn exchange<'r>(
     read_reply(&conn, reply, deadline)
 }
 
-fn read_reply<'r>(conn: &Conn, reply: &'r mut [MaybeUninit<u8>; REPLY_MAX], deadline: i64) -> Outcome<'r> {
+fn read_reply<'r>(
+    conn: &Conn,
+    reply: &'r mut [MaybeUninit<u8>; REPLY_MAX],
+    deadline: i64,
+) -> Outcome<'r> {
     let mut len = 0;
     loop {
         let read = conn.read(&mut reply[len..], deadline);
@@ -73,8 +77,7 @@ fn read_reply<'r>(conn: &Conn, reply: &'r mut [MaybeUninit<u8>; REPLY_MAX], dead
         }
         // SAFETY: the reads so far initialised `..len`. The slice lives on past the loop only
         // when it is returned, after the last write into `reply`.
-        let received: &'r [u8] =
-            unsafe { &*(buf::assume_init(&reply[..len]) as *const [u8]) };
+        let received: &'r [u8] = unsafe { &*(buf::assume_init(&reply[..len]) as *const [u8]) };
         match reply::framing(received) {
             Framing::Complete { total } if len >= total => {
                 return Outcome::Answered(reply::parse(&received[..total]))

@@ -273,3 +273,68 @@ fn fresh_id(taken: &BTreeMap<String, Session>) -> String {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A session file in a fresh directory of its own.
+    fn sessions(name: &str) -> Sessions {
+        let dir =
+            std::env::temp_dir().join(format!("warden-sessions-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Sessions::load(dir.join("sessions.json")).unwrap()
+    }
+
+    fn request(root_pid: i32) -> SessionRequest {
+        SessionRequest {
+            agent: "test".into(),
+            root_pid,
+            cwd: Bytes(b"/".to_vec()),
+            mode: Mode::Monitor,
+            fail: FailMode::Open,
+        }
+    }
+
+    #[test]
+    fn a_child_is_in_its_parents_session_until_the_session_ends() {
+        let sessions = sessions("cache");
+        let own = std::process::id() as i32;
+        let child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let other = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let child_pid = Some(child.id() as i32);
+        // A session elsewhere: the child's parent is cached as in no session...
+        sessions
+            .register(&request(other.id() as i32), Some(own))
+            .unwrap();
+        assert!(sessions.for_process(child_pid).is_none());
+
+        // ...which a new session around it must not outlive.
+        let id = sessions.register(&request(own), Some(own)).unwrap();
+        // The first answer walks /proc, the second comes from the parent cache: both agree.
+        for _ in 0..2 {
+            let (found, view) = sessions.for_process(child_pid).expect("in the session");
+            assert_eq!(found, id);
+            assert_eq!(view.mode, Mode::Monitor);
+        }
+        assert_eq!(
+            sessions.session_containing(child_pid.unwrap()),
+            Some(id.clone())
+        );
+
+        assert!(sessions.end(&id).unwrap());
+        assert!(sessions.for_process(child_pid).is_none());
+        for mut process in [child, other] {
+            process.kill().unwrap();
+            process.wait().unwrap();
+        }
+        let _ = std::fs::remove_dir_all(sessions.file.parent().unwrap());
+    }
+}
