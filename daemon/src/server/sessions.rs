@@ -309,28 +309,27 @@ mod tests {
             .arg("30")
             .spawn()
             .unwrap();
-        let child_pid = Some(child.id() as i32);
+        let child_pid = child.id() as i32;
         // A session elsewhere: the child's parent is cached as in no session...
         sessions
             .register(&request(other.id() as i32), Some(own))
             .unwrap();
-        assert!(sessions.for_process(child_pid).is_none());
+        assert!(sessions.for_process(Some(child_pid)).is_none());
 
         // ...which a new session around it must not outlive.
         let id = sessions.register(&request(own), Some(own)).unwrap();
         // The first answer walks /proc, the second comes from the parent cache: both agree.
         for _ in 0..2 {
-            let (found, view) = sessions.for_process(child_pid).expect("in the session");
+            let (found, view) = sessions
+                .for_process(Some(child_pid))
+                .expect("in the session");
             assert_eq!(found, id);
             assert_eq!(view.mode, Mode::Monitor);
         }
-        assert_eq!(
-            sessions.session_containing(child_pid.unwrap()),
-            Some(id.clone())
-        );
+        assert_eq!(sessions.session_containing(child_pid), Some(id.clone()));
 
         assert!(sessions.end(&id).unwrap());
-        assert!(sessions.for_process(child_pid).is_none());
+        assert!(sessions.for_process(Some(child_pid)).is_none());
         for mut process in [child, other] {
             process.kill().unwrap();
             process.wait().unwrap();
