@@ -108,21 +108,25 @@ impl Snapshot {
                 .or_else(|| preload_entries(list).find(|e| same_file_name(e, library)))
         });
         let own_entry = preloaded.unwrap_or(library);
-        let state_dir = |file: &[u8], name: &[u8]| match (get(name), get(HOME), get(b"HOME")) {
-            (Some(path), _, _) => Entry::new(name, &[path]),
-            (None, Some(home), _) => Entry::new(name, &[home, b"/", file]),
-            (None, None, Some(home)) => Entry::new(name, &[home, b"/.warden/", file]),
-            (None, None, None) => Entry::new(name, &[b"/.warden/", file]),
+        let (socket, door, session) = (get(SOCKET), get(DOOR), get(SESSION));
+        // The default location only when no explicit path is set (each lookup scans envp).
+        let state_dir = |file: &[u8], name: &[u8], explicit: Option<&[u8]>| match explicit {
+            Some(path) => Entry::new(name, &[path]),
+            None => match (get(HOME), get(b"HOME")) {
+                (Some(home), _) => Entry::new(name, &[home, b"/", file]),
+                (None, Some(home)) => Entry::new(name, &[home, b"/.warden/", file]),
+                (None, None) => Entry::new(name, &[b"/.warden/", file]),
+            },
         };
-        let kept = |name: &[u8]| get(name).and_then(|v| Entry::new(name, &[v]));
+        let kept = |name: &[u8], value: Option<&[u8]>| value.and_then(|v| Entry::new(name, &[v]));
         Snapshot {
             library: Entry::new(LD_PRELOAD, &[own_entry]).unwrap_or(Entry::EMPTY),
-            socket: state_dir(b"warden.sock", SOCKET).unwrap_or(Entry::EMPTY),
-            door: state_dir(b"door.sock", DOOR).unwrap_or(Entry::EMPTY),
-            session: kept(SESSION).unwrap_or(Entry::EMPTY),
-            fail: kept(FAIL).unwrap_or(Entry::EMPTY),
+            socket: state_dir(b"warden.sock", SOCKET, socket).unwrap_or(Entry::EMPTY),
+            door: state_dir(b"door.sock", DOOR, door).unwrap_or(Entry::EMPTY),
+            session: kept(SESSION, session).unwrap_or(Entry::EMPTY),
+            fail: kept(FAIL, get(FAIL)).unwrap_or(Entry::EMPTY),
             guarded: preloaded.is_some()
-                && [SOCKET, DOOR, SESSION].iter().any(|n| get(n).is_some()),
+                && (socket.is_some() || door.is_some() || session.is_some()),
         }
     }
 
@@ -173,22 +177,21 @@ impl Snapshot {
                 .all(|((_, var), seen)| seen == usize::from(var.is_set()))
     }
 
-    /// Runs `run` with the environment a program started as `start` must get, derived from
-    /// `envp`. `None` when memory for a huge environment could not be had (the caller fails
-    /// with ENOMEM).
+    /// Runs `run` with the environment a program must get, derived from `envp`, with
+    /// `checked` (its `WARDEN_CHECKED` entry, see `checked.rs`). `None` when memory for a
+    /// huge environment could not be had (the caller fails with ENOMEM).
     pub fn with_restored<R>(
         &self,
         envp: *const *const c_char,
-        start: checked::Start,
+        checked: &Entry,
         run: impl FnOnce(*const *const c_char) -> R,
     ) -> Option<R> {
-        let checked = start.marker();
-        if self.is_restored(envp, &checked) {
+        if self.is_restored(envp, checked) {
             return Some(run(envp));
         }
         buf::build::<1024, _>(
             |b| self.write_preload(b, envp),
-            |preload| self.with_entries(envp, preload, &checked, run),
+            |preload| self.with_entries(envp, preload, checked, run),
         )?
     }
 
@@ -304,8 +307,11 @@ impl Global {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checked::Start;
     use std::ffi::{CStr, CString};
+
+    fn checked(value: &str) -> Entry {
+        Entry::new(checked::NAME, &[value.as_bytes()]).unwrap()
+    }
 
     fn array(items: &[&str]) -> (Vec<CString>, Vec<*const c_char>) {
         let owned: Vec<CString> = items.iter().map(|s| CString::new(*s).unwrap()).collect();
@@ -369,9 +375,8 @@ mod tests {
         let snap = snapshot();
         let (_o, envp) = array(&["A=1"]);
         let out = snap
-            .with_restored(envp.as_ptr(), Start::InPlace, collect)
+            .with_restored(envp.as_ptr(), &checked("e7.0.1"), collect)
             .unwrap();
-        let pid = std::process::id();
         assert_eq!(
             out,
             vec![
@@ -379,15 +384,15 @@ mod tests {
                 "WARDEN_SOCKET=/home/u/.warden/warden.sock".into(),
                 "WARDEN_DOOR=/home/u/.warden/door.sock".into(),
                 "WARDEN_SESSION=s1".into(),
-                format!("WARDEN_CHECKED=e{pid}"),
+                "WARDEN_CHECKED=e7.0.1".into(),
                 "A=1".into(),
             ]
         );
         let empty = snap
-            .with_restored(ptr::null(), Start::Child, collect)
+            .with_restored(ptr::null(), &checked("s7.0.1"), collect)
             .unwrap();
         assert_eq!(empty.len(), 5);
-        assert_eq!(empty[4], format!("WARDEN_CHECKED=s{pid}"));
+        assert_eq!(empty[4], "WARDEN_CHECKED=s7.0.1");
     }
 
     #[test]
@@ -402,7 +407,7 @@ mod tests {
             "B=2",
         ]);
         let out = snap
-            .with_restored(envp.as_ptr(), Start::InPlace, collect)
+            .with_restored(envp.as_ptr(), &checked("e7.0.1"), collect)
             .unwrap();
         assert_eq!(out[0], "LD_PRELOAD=/lib/warden/libwarden.so:/x/evil.so");
         assert!(out.contains(&"WARDEN_SESSION=s1".to_string()));
@@ -412,10 +417,7 @@ mod tests {
             .iter()
             .filter(|e| e.starts_with("WARDEN_CHECKED="))
             .collect();
-        assert_eq!(
-            checked,
-            [&format!("WARDEN_CHECKED=e{}", std::process::id())]
-        );
+        assert_eq!(checked, ["WARDEN_CHECKED=e7.0.1"]);
         assert!(!out
             .iter()
             .any(|e| e.contains("forged") || e.contains("fake")));
@@ -425,9 +427,8 @@ mod tests {
     #[test]
     fn a_correct_environment_passes_unchanged() {
         let snap = snapshot();
-        let checked = format!("WARDEN_CHECKED=s{}", std::process::id());
         let (_o, envp) = array(&[
-            &checked,
+            "WARDEN_CHECKED=s7.0.1",
             "X=1",
             "LD_PRELOAD=/lib/warden/libwarden.so:/opt/other.so",
             "WARDEN_SOCKET=/home/u/.warden/warden.sock",
@@ -435,17 +436,13 @@ mod tests {
             "WARDEN_SESSION=s1",
         ]);
         let passed = snap
-            .with_restored(envp.as_ptr(), Start::Child, |p| p)
+            .with_restored(envp.as_ptr(), &checked("s7.0.1"), |p| p)
             .unwrap();
         assert_eq!(passed, envp.as_ptr());
-        let exec = snap
-            .with_restored(envp.as_ptr(), Start::InPlace, |p| p)
+        let other = snap
+            .with_restored(envp.as_ptr(), &checked("e7.0.1"), |p| p)
             .unwrap();
-        assert_ne!(
-            exec,
-            envp.as_ptr(),
-            "a spawn's marker does not do for an exec"
-        );
+        assert_ne!(other, envp.as_ptr(), "another proof is put in");
     }
 
     #[test]
@@ -455,7 +452,7 @@ mod tests {
         let refs: Vec<&str> = items.iter().map(String::as_str).collect();
         let (_o, envp) = array(&refs);
         let out = snap
-            .with_restored(envp.as_ptr(), Start::InPlace, collect)
+            .with_restored(envp.as_ptr(), &checked("e7.0.1"), collect)
             .unwrap();
         assert_eq!(out.len(), 5005);
         assert_eq!(out[5], "V0=x");

@@ -104,10 +104,14 @@ fn allowed<R>(
 ) -> Result<R, c_int> {
     match preflight::judge(exec, Starter::ThisProcess, cwd) {
         Verdict::Deny => Err(libc::EPERM),
-        Verdict::Allow => SNAPSHOT
-            .get()
-            .with_restored(envp, start, run)
-            .ok_or(libc::ENOMEM),
+        Verdict::Allow => {
+            // SAFETY: `exec.argv` comes from the hooked call.
+            let checked = unsafe { start.marker(exec.argv) };
+            SNAPSHOT
+                .get()
+                .with_restored(envp, &checked, run)
+                .ok_or(libc::ENOMEM)
+        }
     }
 }
 

@@ -25,7 +25,7 @@ const REFUSED_STATUS: i32 = 126;
 /// # Safety
 /// Only from the library constructor, with the `argv` and `envp` it received.
 pub unsafe fn check(argv: *const *const c_char, envp: *const *const c_char) {
-    if !SNAPSHOT.get().guarded || checked::take_proof(envp) {
+    if !SNAPSHOT.get().guarded || checked::take_proof(argv, envp) {
         return;
     }
     let mut path_storage = [0u8; PATH_MAX];

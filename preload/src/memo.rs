@@ -7,7 +7,7 @@
 use core::ffi::c_char;
 use core::sync::atomic::{AtomicU64, Ordering};
 
-use crate::sys::{now_ms, strings};
+use crate::sys::{hash_args, now_ms, strings};
 
 /// How long a denial is remembered.
 const REMEMBER_MS: i64 = 2_000;
@@ -47,16 +47,9 @@ impl Key {
     }
 }
 
-/// FNV-1a over the arguments, each followed by a NUL.
 fn hash(argv: *const *const c_char) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     // SAFETY: argv comes from the hooked call.
-    for arg in unsafe { strings(argv) } {
-        for &b in arg.iter().chain(&[0]) {
-            h = (h ^ b as u64).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    h
+    hash_args(unsafe { strings(argv) })
 }
 
 pub fn remember_denial(key: Key) {

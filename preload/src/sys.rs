@@ -80,6 +80,17 @@ pub fn value_of<'a>(entry: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
     rest.strip_prefix(b"=")
 }
 
+/// FNV-1a over arguments, each followed by a NUL.
+pub fn hash_args<'a>(args: impl Iterator<Item = &'a [u8]>) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for arg in args {
+        for &b in arg.iter().chain(&[0]) {
+            hash = (hash ^ b as u64).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    hash
+}
+
 pub fn errno() -> c_int {
     // SAFETY: the thread's errno slot is always valid.
     unsafe { *libc::__errno_location() }

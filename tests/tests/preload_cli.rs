@@ -108,17 +108,18 @@ fn fail_closed_denies_once_the_daemon_is_gone() {
         .home
         .warden_command(&["preload", "--fail-closed", "--"]);
     command
-        .args(["bash", "-c", "read -r go; \"$0\" \"$1\""])
+        .args(["bash", "-c", "echo ready; read -r go; \"$0\" \"$1\""])
         .arg(probe("execve"))
         .arg(&marker)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = command.spawn().expect("start warden preload");
-    wait_until("the session", || {
-        let status = http(guarded.home.socket().as_path(), "GET", "/v1/status", None).json();
-        status["sessions"].as_array().is_some_and(|s| !s.is_empty())
-    });
+    // bash runs (it passed its own check at load) before the daemon goes.
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut ready = String::new();
+    stdout.read_line(&mut ready).unwrap();
+    assert_eq!(ready, "ready\n");
     let Guarded {
         home: _home,
         daemon,

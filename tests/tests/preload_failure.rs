@@ -15,8 +15,8 @@ const UNREACHABLE: &str = "warden: cannot reach the daemon at ";
 /// The execve probe with the library loaded directly against `socket` (no `warden preload`).
 fn probe_against(home: &TempHome, socket: &Path, marker: &Path, fail: Option<&str>) -> Output {
     let mut command: Command = home.command(probe("execve"));
+    command.arg(marker);
     judged_start(&mut command)
-        .arg(marker)
         .env("LD_PRELOAD", libwarden())
         .env("WARDEN_SOCKET", socket)
         .env("WARDEN_DOOR", home.path().join("no-door.sock"));
@@ -44,22 +44,23 @@ fn fail_open_without_daemon_allows_with_one_line() {
 #[test]
 fn fail_open_reports_once_per_process() {
     let home = TempHome::new();
-    let out = run(judged_start(&mut home.command("bash"))
-        .args(["-c", "/bin/true; /bin/true; /bin/true"])
-        .env("LD_PRELOAD", libwarden())
-        .env("WARDEN_SOCKET", home.socket()));
+    let out = run(judged_start(
+        home.command("bash")
+            .args(["-c", "/bin/true; /bin/true; /bin/true"]),
+    )
+    .env("LD_PRELOAD", libwarden())
+    .env("WARDEN_SOCKET", home.socket()));
     assert!(out.status.success(), "{}", describe(&out));
     // bash forks once per command; each fork is its own process and reports once.
     assert_eq!(count(&out.stderr, UNREACHABLE), 3, "{}", describe(&out));
     // One process starting three programs with posix_spawn: one line. (The interpreter is
     // started by path: a wrapper script would start processes of its own.)
-    let single = run(judged_start(&mut home.command(real_python()))
-        .args([
-            "-c",
-            "import os\nfor _ in range(3): os.waitpid(os.posix_spawn('/bin/true', ['true'], {}), 0)",
-        ])
-        .env("LD_PRELOAD", libwarden())
-        .env("WARDEN_SOCKET", home.socket()));
+    let single = run(judged_start(home.command(real_python()).args([
+        "-c",
+        "import os\nfor _ in range(3): os.waitpid(os.posix_spawn('/bin/true', ['true'], {}), 0)",
+    ]))
+    .env("LD_PRELOAD", libwarden())
+    .env("WARDEN_SOCKET", home.socket()));
     assert!(single.status.success(), "{}", describe(&single));
     assert_eq!(
         count(&single.stderr, UNREACHABLE),

@@ -302,3 +302,48 @@ fn a_proof_is_spent_by_the_program_it_was_made_for() {
         "{decisions:#?}"
     );
 }
+
+#[test]
+fn a_static_program_that_execs_another_command_in_place_passes_no_proof_on() {
+    // The static raw_exec keeps its pid when it becomes bash, but bash's arguments are not
+    // the ones judged when raw_exec started.
+    let guarded = guarded();
+    let file = guarded.marker("static-in-place");
+    let out = exec_in_place_then_bash(&guarded, &static_probe("raw_exec"), &file);
+    assert_eq!(out.status.code(), Some(126), "{}", describe(&out));
+    assert!(!file.exists(), "{}", describe(&out));
+    let loads = by_hook(&decisions_about(&guarded, "static-in-place"), "load");
+    assert_eq!(loads, [("/bin/bash".to_string(), "deny".to_string())]);
+}
+
+#[test]
+fn a_script_started_by_a_hook_is_not_asked_again_by_its_interpreter() {
+    let guarded = guarded();
+    let script = guarded.home.path().join("script-once.sh");
+    std::fs::write(&script, "#!/bin/bash\necho \"$1\" > \"$2\"\n").unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let file = guarded.marker("ok-script");
+    let out = run(&mut guarded.preload(&[
+        probe("run_child").as_os_str(),
+        script.as_os_str(),
+        OsStr::new("a b"),
+        file.as_os_str(),
+    ]));
+    assert_eq!(
+        std::fs::read_to_string(&file).ok().as_deref(),
+        Some("a b\n"),
+        "{}",
+        describe(&out)
+    );
+    let decisions = decisions_about(&guarded, "script-once");
+    assert_eq!(
+        by_hook(&decisions, "execve"),
+        [(script.display().to_string(), "allow".to_string())],
+        "{decisions:#?}"
+    );
+    assert_eq!(
+        decisions.len(),
+        2,
+        "the agent at load, the script at execve: {decisions:#?}"
+    );
+}
