@@ -20,6 +20,10 @@ use super::unwrap::{self, Inner};
 pub(crate) const MAX_LEN: usize = 256 * 1024;
 /// Deepest nesting of shells, substitutions and wrappers the engine follows.
 pub(crate) const MAX_DEPTH: usize = 32;
+/// Deepest nesting of subshells and `case` the parser is given: on input that turns out
+/// invalid, brush-parser 0.4 backtracks over them in time exponential in their depth
+/// (found by fuzzing: 24 unclosed `(` take a second).
+const MAX_BACKTRACKING_DEPTH: usize = 10;
 /// Most simple commands one evaluation looks at.
 const MAX_UNITS: usize = 4096;
 /// Most distinct programs feeding one pipeline stage.
@@ -88,14 +92,11 @@ impl Walker {
         let text = String::from_utf8_lossy(text);
         let tokens = brush_parser::uncached_tokenize_str(&text, &self.options.tokenizer_options())
             .map_err(|e| ShellError::Syntax(e.to_string()))?;
-        if command_nesting(&tokens) > MAX_DEPTH {
+        let nesting = command_nesting(&tokens);
+        if nesting.all > MAX_DEPTH || nesting.backtracking > MAX_BACKTRACKING_DEPTH {
             return Err(ShellError::TooDeep);
         }
-        if io_number_overflow(&tokens) {
-            return Err(ShellError::Syntax(
-                "file descriptor number too large".to_string(),
-            ));
-        }
+        refuse_parser_traps(&tokens)?;
         let program = brush_parser::parse_tokens(&tokens, &self.options)
             .map_err(|e| ShellError::Syntax(e.to_string()))?;
         for list in &program.complete_commands {
@@ -383,12 +384,6 @@ impl Walker {
         depth: usize,
         feeders: &mut Vec<Vec<u8>>,
     ) -> Result<Vec<Vec<u8>>, ShellError> {
-        if tilde_number_overflow(&word.value) {
-            return Err(ShellError::Syntax(format!(
-                "directory stack number too large in {:?}",
-                word.value
-            )));
-        }
         let pieces = word::parse(&word.value, &self.options)
             .map_err(|e| ShellError::Syntax(e.to_string()))?;
         if let Some(words) = simple_brace_list(&word.value) {
@@ -608,6 +603,32 @@ fn carriage_return_delimiter(text: &[u8]) -> bool {
     })
 }
 
+/// Input on which brush-parser 0.4 panics or takes exponential time (found by fuzzing) is
+/// refused before it reaches the parser, which looks at every word while parsing.
+fn refuse_parser_traps(tokens: &[Token]) -> Result<(), ShellError> {
+    if io_number_overflow(tokens) {
+        return Err(ShellError::Syntax(
+            "file descriptor number too large".to_string(),
+        ));
+    }
+    for token in tokens {
+        let Token::Word(word, _) = token else {
+            continue;
+        };
+        if unclosed_array_indexes(word) > 1 {
+            return Err(ShellError::Syntax(format!(
+                "unclosed array indexes in {word:?}"
+            )));
+        }
+        if tilde_number_overflow(word) {
+            return Err(ShellError::Syntax(format!(
+                "directory stack number too large in {word:?}"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// `99999999999>f`: brush-parser 0.4 panics on an I/O number that does not fit an `i32`.
 fn io_number_overflow(tokens: &[Token]) -> bool {
     tokens.windows(2).any(|pair| match pair {
@@ -619,6 +640,21 @@ fn io_number_overflow(tokens: &[Token]) -> bool {
         }
         _ => false,
     })
+}
+
+/// How many `${NAME[` have no `]` before the next `}`: brush-parser 0.4's word parser takes
+/// time exponential in their number (found by fuzzing; five take seconds).
+fn unclosed_array_indexes(word: &str) -> usize {
+    word.match_indices("${")
+        .filter(|&(at, _)| {
+            let rest = word[at + 2..].trim_start_matches(['#', '!']);
+            let rest = rest.trim_start_matches(|c: char| c.is_ascii_alphanumeric() || c == '_');
+            rest.strip_prefix('[').is_some_and(|index| {
+                let end = index.find('}').unwrap_or(index.len());
+                !index[..end].contains(']')
+            })
+        })
+        .count()
 }
 
 /// `~+99999999999999999999`: brush-parser 0.4 panics on a directory stack index that does
@@ -647,10 +683,18 @@ fn bracket_depth(text: &[u8]) -> usize {
     deepest
 }
 
-/// The deepest nesting of compound commands (`if`, loops, groups, `[[`…) in a token stream,
-/// checked before parsing because the parser recurses once per level. Keywords count only
-/// where the shell reads them as keywords (in command position), as the parser does.
-fn command_nesting(tokens: &[Token]) -> usize {
+/// How deeply compound commands nest in a token stream.
+struct Nesting {
+    /// All compound commands (`if`, loops, groups, `[[`, subshells…).
+    all: usize,
+    /// Subshells and `case`, on which the parser backtracks.
+    backtracking: usize,
+}
+
+/// The nesting of compound commands in a token stream, checked before parsing because the
+/// parser recurses once per level. Keywords count only where the shell reads them as
+/// keywords (in command position), as the parser does.
+fn command_nesting(tokens: &[Token]) -> Nesting {
     const OPENERS: &[&str] = &[
         "if", "while", "until", "for", "select", "case", "{", "[[", "!", "function", "coproc",
         "time",
@@ -659,7 +703,11 @@ fn command_nesting(tokens: &[Token]) -> usize {
     const BEFORE_COMMAND: &[&str] = &[
         "then", "do", "else", "elif", "if", "while", "until", "!", "{", "time", "coproc",
     ];
-    let (mut depth, mut deepest, mut parens) = (0usize, 0usize, 0usize);
+    let (mut depth, mut parens, mut cases) = (0usize, 0usize, 0usize);
+    let mut deepest = Nesting {
+        all: 0,
+        backtracking: 0,
+    };
     let mut command_position = true;
     for token in tokens {
         match token {
@@ -681,13 +729,18 @@ fn command_nesting(tokens: &[Token]) -> usize {
                 let word = word.as_str();
                 if command_position && OPENERS.contains(&word) {
                     depth += 1;
+                    cases += usize::from(word == "case");
                 } else if command_position && CLOSERS.contains(&word) {
                     depth = depth.saturating_sub(1);
+                    if word == "esac" {
+                        cases = cases.saturating_sub(1);
+                    }
                 }
                 command_position = BEFORE_COMMAND.contains(&word);
             }
         }
-        deepest = deepest.max(depth);
+        deepest.all = deepest.all.max(depth);
+        deepest.backtracking = deepest.backtracking.max(parens + cases);
     }
     deepest
 }
@@ -852,6 +905,22 @@ mod tests {
             Err(ShellError::Syntax(_))
         ));
         assert!(parse(b"cd ~+1", 0).is_ok());
+        let parens = format!("{} x", "( ".repeat(MAX_BACKTRACKING_DEPTH + 1));
+        assert_eq!(parse(parens.as_bytes(), 0).err(), Some(ShellError::TooDeep));
+        let cases = "case x in y) ".repeat(MAX_BACKTRACKING_DEPTH + 1);
+        assert_eq!(parse(cases.as_bytes(), 0).err(), Some(ShellError::TooDeep));
+        let ok = format!(
+            "{} x {}",
+            "( ".repeat(MAX_BACKTRACKING_DEPTH),
+            ") ".repeat(MAX_BACKTRACKING_DEPTH)
+        );
+        assert!(parse(ok.as_bytes(), 0).is_ok());
+        let slow = format!("echo {}", "${a[}".repeat(8));
+        assert!(matches!(
+            parse(slow.as_bytes(), 0),
+            Err(ShellError::Syntax(_))
+        ));
+        assert!(parse(b"echo ${a[0]}${b[1]}${c[@]}", 0).is_ok());
         assert_eq!(
             parse("x;".repeat(MAX_UNITS + 1).as_bytes(), 0).err(),
             Some(ShellError::TooMany)
