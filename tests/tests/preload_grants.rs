@@ -46,8 +46,9 @@ fn an_approved_shell_string_asks_once_for_the_commands_it_starts() {
     std::fs::write(&fake, "#!/bin/sh\n: > \"$1\"\n").unwrap();
     std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
     let (first, second) = (guarded.marker("first"), guarded.marker("second"));
-    // The outer bash starts the inner one (asked: it runs fake-deploy twice); the inner bash
-    // then starts fake-deploy from a forked child and, for the last command, possibly in place.
+    // The outer bash is asked about at its own load (nothing judged its start: `warden
+    // preload` starts it); its approval grants the inner bash and both fake-deploy runs, which
+    // the inner bash starts from a forked child and, for the last one, possibly in place.
     let inner = format!(
         "fake-deploy {}; fake-deploy {}",
         first.display(),
@@ -66,7 +67,7 @@ fn an_approved_shell_string_asks_once_for_the_commands_it_starts() {
         1,
         "{stderr}"
     );
-    assert_one_ask(&guarded, 2);
+    assert_one_ask(&guarded, 3);
 }
 
 #[test]
