@@ -2,7 +2,7 @@
 //! `GET /v1/approvals/{id}/wait` until the operator decides. A dropped connection (daemon
 //! restart) is retried with a bounded backoff; only the operator's answer can allow.
 
-use crate::buf::Buf;
+use crate::buf::{self, Buf};
 use crate::http::{self, Outcome, REPLY_MAX};
 use crate::preflight::{self, endpoint, push_display, Verdict};
 use crate::reply::{Answer, Decision};
@@ -40,7 +40,7 @@ pub fn wait(id: u64, exec: &Exec) -> Verdict {
     let mut backoff = BACKOFF_MIN_MS;
     let mut away_since = None;
     loop {
-        let mut reply = [0u8; REPLY_MAX];
+        let mut reply = buf::uninit::<REPLY_MAX>();
         match http::exchange(&endpoint(), path, None, &mut reply, POLL_MS) {
             Outcome::Answered(Answer::Decided {
                 decision: Decision::Ask,

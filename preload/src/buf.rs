@@ -3,26 +3,62 @@
 //! A [`Buf`] keeps counting past its end instead of truncating, so a caller can build into a
 //! small stack buffer first and, when that overflowed, build again into an `mmap` region of
 //! exactly the measured size ([`build`]). Nothing is ever silently cut short.
+//!
+//! Stack storage is left uninitialised ([`uninit`]): the hooks run in fresh fork children,
+//! where zeroing a buffer faults in and clears every stack page it spans, most of which the
+//! few bytes actually written would never reach.
 
+use core::mem::MaybeUninit;
 use core::ptr;
 
 /// The largest region [`build`] maps: bigger requests than this are refused (and so denied).
 const MAX_MAPPED: usize = 16 << 20;
 
+/// `N` bytes of stack storage that nothing has written yet.
+pub fn uninit<const N: usize>() -> [MaybeUninit<u8>; N] {
+    [MaybeUninit::uninit(); N]
+}
+
+/// The bytes of `bytes`.
+///
+/// # Safety
+/// Every byte of `bytes` must have been written.
+pub unsafe fn assume_init(bytes: &[MaybeUninit<u8>]) -> &[u8] {
+    // SAFETY: same layout; the caller vouches that all of it is initialised.
+    unsafe { &*(bytes as *const [MaybeUninit<u8>] as *const [u8]) }
+}
+
 pub struct Buf<'a> {
-    bytes: &'a mut [u8],
+    /// Initialised up to `min(len, bytes.len())`.
+    bytes: &'a mut [MaybeUninit<u8>],
     len: usize,
 }
 
 impl<'a> Buf<'a> {
     pub fn new(bytes: &'a mut [u8]) -> Self {
+        // SAFETY: same layout, and a Buf only ever writes initialised bytes, so the caller's
+        // slice stays initialised.
+        let bytes = unsafe { &mut *(bytes as *mut [u8] as *mut [MaybeUninit<u8>]) };
+        Buf { bytes, len: 0 }
+    }
+
+    /// A Buf over storage that need not be initialised (see [`uninit`]).
+    pub fn uninit(bytes: &'a mut [MaybeUninit<u8>]) -> Self {
         Buf { bytes, len: 0 }
     }
 
     pub fn push(&mut self, data: &[u8]) {
         let end = self.len + data.len();
         if end <= self.bytes.len() {
-            self.bytes[self.len..end].copy_from_slice(data);
+            // SAFETY: `len..end` lies inside `bytes` (checked above) and `data` is another
+            // object, so the ranges do not overlap.
+            unsafe {
+                ptr::copy_nonoverlapping(
+                    data.as_ptr(),
+                    self.bytes.as_mut_ptr().add(self.len).cast::<u8>(),
+                    data.len(),
+                )
+            };
         }
         self.len = end;
     }
@@ -56,7 +92,8 @@ impl<'a> Buf<'a> {
 
     /// The content, or `None` when it did not fit.
     pub fn bytes(&self) -> Option<&[u8]> {
-        (!self.overflowed()).then(|| &self.bytes[..self.len])
+        // SAFETY: without overflow, `push` wrote every byte of `..len`.
+        (!self.overflowed()).then(|| unsafe { assume_init(&self.bytes[..self.len]) })
     }
 }
 
@@ -108,8 +145,8 @@ pub fn build<const N: usize, R>(
     write: impl Fn(&mut Buf),
     consume: impl FnOnce(&[u8]) -> R,
 ) -> Option<R> {
-    let mut stack = [0u8; N];
-    let mut buf = Buf::new(&mut stack);
+    let mut stack = uninit::<N>();
+    let mut buf = Buf::uninit(&mut stack);
     write(&mut buf);
     if let Some(bytes) = buf.bytes() {
         return Some(consume(bytes));

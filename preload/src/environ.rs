@@ -10,6 +10,7 @@
 
 use core::cell::UnsafeCell;
 use core::ffi::c_char;
+use core::mem::MaybeUninit;
 use core::ptr;
 
 use crate::buf::{self, Buf, Mapping};
@@ -223,9 +224,10 @@ impl Snapshot {
         const STACK_ENTRIES: usize = 256;
         // SAFETY: envp comes from the hooked call.
         let count = unsafe { strings(envp) }.count() + 7;
-        let mut stack = [ptr::null::<c_char>(); STACK_ENTRIES];
+        // Uninitialised: only the slots written below (up to the final null) are read.
+        let mut stack = [MaybeUninit::<*const c_char>::uninit(); STACK_ENTRIES];
         let mut mapping;
-        let slots: &mut [*const c_char] = if count <= STACK_ENTRIES {
+        let slots: &mut [MaybeUninit<*const c_char>] = if count <= STACK_ENTRIES {
             &mut stack
         } else {
             // Only for environments of hundreds of variables. (In a vfork child whose exec
@@ -237,7 +239,7 @@ impl Snapshot {
         };
         let mut n = 0;
         let mut put = |p: *const c_char| {
-            slots[n] = p;
+            slots[n].write(p);
             n += 1;
         };
         let own_preload = preload.len() > 1;
@@ -260,7 +262,8 @@ impl Snapshot {
             entry = unsafe { entry.add(1) };
         }
         put(ptr::null());
-        Some(run(slots.as_ptr()))
+        // The array handed on ends at the null just written; nothing reads past it.
+        Some(run(slots.as_ptr().cast()))
     }
 }
 

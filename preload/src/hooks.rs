@@ -12,11 +12,12 @@ use core::ptr;
 
 use libc::{pid_t, posix_spawn_file_actions_t, posix_spawnattr_t, FILE};
 
+use crate::buf;
 use crate::checked::Start;
 use crate::environ::SNAPSHOT;
 use crate::preflight::{self, Starter, Verdict};
 use crate::request::Exec;
-use crate::resolve::{self, PATH_MAX};
+use crate::resolve::{self, PathStorage, PATH_MAX};
 use crate::shell;
 use crate::sys::{self, bytes, current_environ, set_errno};
 use crate::{ensure_initialised, memo, real};
@@ -51,9 +52,9 @@ unsafe fn guard<R>(
     run: impl FnOnce(Argv) -> R,
 ) -> Result<R, c_int> {
     ensure_initialised();
-    let mut cwd_storage = [0u8; PATH_MAX];
+    let mut cwd_storage = buf::uninit::<PATH_MAX>();
     let cwd = resolve::cwd(&mut cwd_storage);
-    let mut path_storage = [0u8; PATH_MAX];
+    let mut path_storage = buf::uninit::<PATH_MAX>();
     let path = match target {
         Target::File { file, search } => {
             let path_var = search.then(|| sys::lookup(current_environ(), b"PATH"));
@@ -74,7 +75,8 @@ unsafe fn guard<R>(
     };
     // The resolver leaves a NUL after the path.
     let path_len = path.len();
-    let path_with_nul = &path_storage[..path_len + 1];
+    // SAFETY: `path` is what the resolver just returned from `path_storage`.
+    let path_with_nul = unsafe { resolve::with_nul(&path_storage, path_len) };
     let path = &path_with_nul[..path_len];
     let key = memo::Key::of(path_with_nul, argv);
     if key.is_some_and(memo::recently_denied) {
@@ -119,7 +121,7 @@ fn at_path<'o>(
     name: &[u8],
     flags: c_int,
     cwd: &[u8],
-    out: &'o mut [u8; PATH_MAX],
+    out: &'o mut PathStorage,
 ) -> Option<&'o [u8]> {
     if name.is_empty() && flags & libc::AT_EMPTY_PATH != 0 {
         return resolve::executable_fd(dirfd)
@@ -129,7 +131,7 @@ fn at_path<'o>(
     if name.starts_with(b"/") || dirfd == libc::AT_FDCWD {
         return resolve::program(name, None, cwd, out);
     }
-    let mut dir_storage = [0u8; PATH_MAX];
+    let mut dir_storage = buf::uninit::<PATH_MAX>();
     let dir = resolve::fd_path(dirfd, &mut dir_storage)?;
     resolve::program(name, None, dir, out)
 }
@@ -310,7 +312,7 @@ fn shell_allowed<R>(
 ) -> Result<R, c_int> {
     ensure_initialised();
     let argv = [c"sh".as_ptr(), c"-c".as_ptr(), command, ptr::null()];
-    let mut cwd_storage = [0u8; PATH_MAX];
+    let mut cwd_storage = buf::uninit::<PATH_MAX>();
     let cwd = resolve::cwd(&mut cwd_storage);
     let exec = Exec {
         hook,

@@ -1,7 +1,9 @@
 //! One HTTP/1.1 exchange with the daemon per connection: write the request, read a bounded
 //! reply, classify it.
 
-use crate::buf::Buf;
+use core::mem::MaybeUninit;
+
+use crate::buf::{self, Buf};
 use crate::reply::{self, Answer, Framing};
 use crate::transport::{Conn, IoEnd};
 
@@ -27,7 +29,7 @@ pub fn exchange<'r>(
     endpoint: &Endpoint,
     method_and_path: &[u8],
     body: Option<&[u8]>,
-    reply: &'r mut [u8; REPLY_MAX],
+    reply: &'r mut [MaybeUninit<u8>; REPLY_MAX],
     timeout_ms: i64,
 ) -> Outcome<'r> {
     let deadline = crate::sys::now_ms() + timeout_ms;
@@ -49,11 +51,15 @@ pub fn exchange<'r>(
     };
     // A failed write still gets a read, within the same deadline: the daemon may have answered
     // early (413 for a body over its limit) and closed before taking the rest.
-    let _ = conn.write_all(&[head, body.unwrap_or_default()], deadline);
+    let _ = conn.write_all(head, body.unwrap_or_default(), deadline);
     read_reply(&conn, reply, deadline)
 }
 
-fn read_reply<'r>(conn: &Conn, reply: &'r mut [u8; REPLY_MAX], deadline: i64) -> Outcome<'r> {
+fn read_reply<'r>(
+    conn: &Conn,
+    reply: &'r mut [MaybeUninit<u8>; REPLY_MAX],
+    deadline: i64,
+) -> Outcome<'r> {
     let mut len = 0;
     loop {
         let read = conn.read(&mut reply[len..], deadline);
@@ -69,11 +75,14 @@ fn read_reply<'r>(conn: &Conn, reply: &'r mut [u8; REPLY_MAX], deadline: i64) ->
         if ended && len == 0 {
             return Outcome::Unreachable;
         }
-        match reply::framing(&reply[..len]) {
+        // SAFETY: the reads so far initialised `..len`. The slice lives on past the loop only
+        // when it is returned, after the last write into `reply`.
+        let received: &'r [u8] = unsafe { &*(buf::assume_init(&reply[..len]) as *const [u8]) };
+        match reply::framing(received) {
             Framing::Complete { total } if len >= total => {
-                return Outcome::Answered(reply::parse(&reply[..total]))
+                return Outcome::Answered(reply::parse(&received[..total]))
             }
-            Framing::UntilClose if ended => return Outcome::Answered(reply::parse(&reply[..len])),
+            Framing::UntilClose if ended => return Outcome::Answered(reply::parse(received)),
             Framing::Malformed => return Outcome::Answered(Answer::Malformed),
             _ if ended || len == REPLY_MAX => return Outcome::Answered(Answer::Malformed),
             _ => {}

@@ -54,26 +54,22 @@ fn ensure_initialised() {
 }
 
 fn initialise(envp: *const *const c_char) {
-    let mut library_storage = [0u8; resolve::PATH_MAX];
-    let library = own_path(&mut library_storage);
-    let snapshot = environ::Snapshot::take(envp, library);
+    let snapshot = environ::Snapshot::take(envp, own_path());
     // SAFETY: runs in the constructor, before main and before other threads exist.
     unsafe { environ::SNAPSHOT.set(snapshot) };
     real::resolve_all();
     INITIALISED.store(true, Ordering::Release);
 }
 
-/// The path the dynamic loader loaded this library from.
-fn own_path(out: &mut [u8; resolve::PATH_MAX]) -> &[u8] {
+/// The path the dynamic loader loaded this library from (the loader's own copy, which lives
+/// as long as the library is mapped; the snapshot copies it).
+fn own_path() -> &'static [u8] {
     // SAFETY: dladdr only reads loader state; Dl_info is plain data.
-    let name = unsafe {
+    unsafe {
         let mut info: libc::Dl_info = core::mem::zeroed();
         if libc::dladdr(constructor as *const libc::c_void, &mut info) == 0 {
             return &[];
         }
         sys::bytes(info.dli_fname)
-    };
-    let len = name.len().min(out.len());
-    out[..len].copy_from_slice(&name[..len]);
-    &out[..len]
+    }
 }

@@ -10,11 +10,12 @@
 
 use core::ffi::c_char;
 
+use crate::buf;
 use crate::checked;
 use crate::environ::SNAPSHOT;
 use crate::preflight::{self, Starter, Verdict};
 use crate::request::Exec;
-use crate::resolve::{self, PATH_MAX};
+use crate::resolve::{self, PathStorage, PATH_MAX};
 use crate::sys;
 
 /// The exit status of a program refused at load (the shell's "cannot execute").
@@ -28,9 +29,9 @@ pub unsafe fn check(argv: *const *const c_char, envp: *const *const c_char) {
     if !SNAPSHOT.get().guarded || checked::take_proof(argv, envp) {
         return;
     }
-    let mut path_storage = [0u8; PATH_MAX];
+    let mut path_storage = buf::uninit::<PATH_MAX>();
     let path = own_program(&mut path_storage);
-    let mut cwd_storage = [0u8; PATH_MAX];
+    let mut cwd_storage = buf::uninit::<PATH_MAX>();
     let cwd = resolve::cwd(&mut cwd_storage);
     let exec = Exec {
         hook: "load",
@@ -44,7 +45,7 @@ pub unsafe fn check(argv: *const *const c_char, envp: *const *const c_char) {
 }
 
 /// The program this process runs: `/proc/self/exe`, else the name given to `execve`.
-fn own_program(out: &mut [u8; PATH_MAX]) -> &[u8] {
+fn own_program(out: &mut PathStorage) -> &[u8] {
     // SAFETY: readlink writes at most `out.len()` bytes into the buffer.
     let len = unsafe {
         libc::readlink(
@@ -54,7 +55,8 @@ fn own_program(out: &mut [u8; PATH_MAX]) -> &[u8] {
         )
     };
     if len > 0 && (len as usize) < out.len() {
-        return &out[..len as usize];
+        // SAFETY: readlink wrote the first `len` bytes.
+        return unsafe { buf::assume_init(&out[..len as usize]) };
     }
     // SAFETY: AT_EXECFN is the kernel's NUL-terminated copy of the execve name (or 0).
     unsafe { sys::bytes(libc::getauxval(libc::AT_EXECFN) as *const c_char) }

@@ -42,9 +42,15 @@ pub enum Starter {
     Parent,
 }
 
+/// Stack room for the caller's command line and for the request body.
+const CMDLINE_STACK: usize = 1024;
+const BODY_STACK: usize = 2048;
+
 /// Asks the daemon whether `exec` may run; `cwd` is the caller's working directory.
 pub fn judge(exec: &Exec, starter: Starter, cwd: &[u8]) -> Verdict {
-    let verdict = buf::build::<4096, _>(
+    // Sized for the common case: every stack page a hook touches is a page fault in the
+    // fork child that runs it. Longer ones are built again in a mapping.
+    let verdict = buf::build::<CMDLINE_STACK, _>(
         |b| read_cmdline(b, starter),
         |cmdline| {
             let snapshot = SNAPSHOT.get();
@@ -56,7 +62,7 @@ pub fn judge(exec: &Exec, starter: Starter, cwd: &[u8]) -> Verdict {
                 ppid: unsafe { libc::getppid() },
                 cmdline,
             };
-            buf::build::<4096, _>(
+            buf::build::<BODY_STACK, _>(
                 |b| request::write_body(b, exec, &caller),
                 |body| consult(exec, body),
             )
@@ -69,7 +75,7 @@ pub fn judge(exec: &Exec, starter: Starter, cwd: &[u8]) -> Verdict {
 }
 
 fn consult(exec: &Exec, body: &[u8]) -> Verdict {
-    let mut reply = [0u8; REPLY_MAX];
+    let mut reply = buf::uninit::<REPLY_MAX>();
     let outcome = http::exchange(
         &endpoint(),
         b"POST /v1/preflight/exec",

@@ -27,6 +27,27 @@ fn lookup(slot: &AtomicUsize, name: &CStr) -> Option<usize> {
     (addr != ABSENT).then_some(addr)
 }
 
+/// Whether the running glibc is `major.minor` or newer.
+fn glibc_at_least(major: u32, minor: u32) -> bool {
+    // SAFETY: gnu_get_libc_version returns a static NUL-terminated string like "2.36".
+    let version = unsafe { crate::sys::bytes(libc::gnu_get_libc_version()) };
+    let mut parts = version.split(|&b| b == b'.').map(decimal);
+    match (parts.next().flatten(), parts.next().flatten()) {
+        (Some(have_major), Some(have_minor)) => (have_major, have_minor) >= (major, minor),
+        _ => false,
+    }
+}
+
+/// A short decimal number; `None` when `digits` is empty or holds anything else.
+fn decimal(digits: &[u8]) -> Option<u32> {
+    if digits.is_empty() || digits.len() > 9 {
+        return None;
+    }
+    digits.iter().try_fold(0u32, |n, &d| {
+        d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+    })
+}
+
 macro_rules! real_functions {
     ($($name:ident: fn($($arg:ty),*) -> $ret:ty;)*) => {
         $(
@@ -43,9 +64,16 @@ macro_rules! real_functions {
             }
         )*
 
-        /// Resolves every real function now (from the constructor).
+        /// Resolves every real function this glibc has now (from the constructor).
         pub fn resolve_all() {
-            $( let _ = $name(); )*
+            let has_pidfd_spawn = glibc_at_least(2, 39);
+            $(
+                // A failed dlsym formats an error message, which sets up malloc in every
+                // process: what this glibc lacks stays unresolved until (unlikely) first use.
+                if has_pidfd_spawn || !stringify!($name).starts_with("pidfd_spawn") {
+                    let _ = $name();
+                }
+            )*
         }
     };
 }
@@ -65,4 +93,18 @@ real_functions! {
         *const posix_spawnattr_t, Argv, Argv) -> c_int;
     system: fn(*const c_char) -> c_int;
     popen: fn(*const c_char, *const c_char) -> *mut FILE;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_numbers() {
+        assert_eq!(decimal(b"39"), Some(39));
+        assert_eq!(decimal(b""), None);
+        assert_eq!(decimal(b"3a"), None);
+        assert!(glibc_at_least(2, 0));
+        assert!(!glibc_at_least(99, 0));
+    }
 }

@@ -3,11 +3,16 @@
 //! will fail anyway (Python tries `execve` once per `PATH` entry) goes straight through.
 
 use core::ffi::{c_char, c_int};
+use core::mem::MaybeUninit;
 
-use crate::buf::Buf;
+use crate::buf::{self, Buf};
 
 /// Longest path handled; longer ones cannot be executed by path anyway.
 pub const PATH_MAX: usize = 4096;
+
+/// Storage for one path; the functions below initialise only what they return (and the NUL
+/// after it), so callers keep it uninitialised (see [`buf::uninit`]).
+pub type PathStorage = [MaybeUninit<u8>; PATH_MAX];
 
 /// glibc's search path when `PATH` is unset.
 const DEFAULT_PATH: &[u8] = b"/bin:/usr/bin";
@@ -19,33 +24,55 @@ pub fn program<'o>(
     file: &[u8],
     path_var: Option<Option<&[u8]>>,
     cwd: &[u8],
-    out: &'o mut [u8; PATH_MAX],
+    out: &'o mut PathStorage,
 ) -> Option<&'o [u8]> {
     if file.is_empty() {
         return None;
     }
     let search = match path_var {
         Some(path) if !file.contains(&b'/') => path.unwrap_or(DEFAULT_PATH),
-        _ => return candidate(&[file], cwd, out),
+        _ => {
+            let len = candidate(&[file], cwd, out)?;
+            // SAFETY: `candidate` just wrote `len` bytes and a NUL.
+            return Some(unsafe { written(out, len) });
+        }
     };
     for dir in search.split(|&b| b == b':') {
         // An empty PATH element means the current directory, as in glibc.
         let found = if dir.is_empty() {
-            candidate(&[file], cwd, out).is_some()
+            candidate(&[file], cwd, out)
         } else {
-            candidate(&[dir, b"/", file], cwd, out).is_some()
+            candidate(&[dir, b"/", file], cwd, out)
         };
-        if found {
-            let len = out.iter().position(|&b| b == 0)?;
-            return Some(&out[..len]);
+        if let Some(len) = found {
+            // SAFETY: `candidate` just wrote `len` bytes and a NUL.
+            return Some(unsafe { written(out, len) });
         }
     }
     None
 }
 
-/// Joins `parts` (made absolute against `cwd`) into `out` and checks it is executable.
-fn candidate<'o>(parts: &[&[u8]], cwd: &[u8], out: &'o mut [u8; PATH_MAX]) -> Option<&'o [u8]> {
-    let mut buf = Buf::new(&mut out[..PATH_MAX - 1]);
+/// The path of `len` bytes a function of this module wrote into `out`, and the NUL after it.
+///
+/// # Safety
+/// `len` must be the length of the path such a function last returned from `out` (they all
+/// write a NUL right after it, so `len < PATH_MAX`).
+pub unsafe fn with_nul(out: &PathStorage, len: usize) -> &[u8] {
+    // SAFETY: the caller's contract: `..=len` was written.
+    unsafe { buf::assume_init(&out[..len + 1]) }
+}
+
+/// # Safety
+/// As [`with_nul`], for the path just written.
+unsafe fn written(out: &PathStorage, len: usize) -> &[u8] {
+    // SAFETY: passed on from the caller.
+    unsafe { &with_nul(out, len)[..len] }
+}
+
+/// Joins `parts` (made absolute against `cwd`) into `out`, NUL-terminated, and checks it is
+/// executable: the length of the path when it is.
+fn candidate(parts: &[&[u8]], cwd: &[u8], out: &mut PathStorage) -> Option<usize> {
+    let mut buf = Buf::uninit(&mut out[..PATH_MAX - 1]);
     if parts.first().is_some_and(|p| !p.starts_with(b"/")) {
         buf.push(cwd);
         if !cwd.ends_with(b"/") {
@@ -56,8 +83,8 @@ fn candidate<'o>(parts: &[&[u8]], cwd: &[u8], out: &'o mut [u8; PATH_MAX]) -> Op
         buf.push(part);
     }
     let len = buf.bytes()?.len();
-    out[len] = 0;
-    executable(out.as_ptr().cast()).then(|| &out[..len])
+    out[len].write(0);
+    executable(out.as_ptr().cast()).then_some(len)
 }
 
 /// An existing regular file the caller may execute.
@@ -84,7 +111,7 @@ pub fn executable_fd(fd: c_int) -> bool {
 
 /// The path behind a descriptor (`/proc/self/fd/N`), written into `out` (NUL-terminated
 /// there, like every path this module returns).
-pub fn fd_path(fd: c_int, out: &mut [u8; PATH_MAX]) -> Option<&[u8]> {
+pub fn fd_path(fd: c_int, out: &mut PathStorage) -> Option<&[u8]> {
     let mut link_storage = [0u8; 32];
     let mut link = Buf::new(&mut link_storage);
     link.push(b"/proc/self/fd/");
@@ -96,19 +123,20 @@ pub fn fd_path(fd: c_int, out: &mut [u8; PATH_MAX]) -> Option<&[u8]> {
     if n <= 0 {
         return None;
     }
-    out[n as usize] = 0;
-    Some(&out[..n as usize])
+    out[n as usize].write(0);
+    // SAFETY: readlink wrote `n` bytes, then the NUL above.
+    Some(unsafe { written(out, n as usize) })
 }
 
 /// The working directory, written into `out` (empty when it cannot be had).
-pub fn cwd(out: &mut [u8; PATH_MAX]) -> &[u8] {
+pub fn cwd(out: &mut PathStorage) -> &[u8] {
     // SAFETY: getcwd writes at most PATH_MAX bytes into `out`; with a buffer it never mallocs.
     let ok = unsafe { !libc::getcwd(out.as_mut_ptr().cast(), PATH_MAX).is_null() };
     if !ok {
         return &[];
     }
-    let len = out.iter().position(|&b| b == 0).unwrap_or(0);
-    &out[..len]
+    // SAFETY: on success getcwd wrote a NUL-terminated string of fewer than PATH_MAX bytes.
+    unsafe { written(out, libc::strlen(out.as_ptr().cast())) }
 }
 
 #[cfg(test)]
@@ -117,7 +145,7 @@ mod tests {
 
     #[test]
     fn absolute_and_relative_paths() {
-        let mut out = [0u8; PATH_MAX];
+        let mut out = buf::uninit::<PATH_MAX>();
         assert_eq!(
             program(b"/bin/sh", None, b"/", &mut out),
             Some(&b"/bin/sh"[..])
@@ -138,7 +166,7 @@ mod tests {
 
     #[test]
     fn path_search_like_libc() {
-        let mut out = [0u8; PATH_MAX];
+        let mut out = buf::uninit::<PATH_MAX>();
         let path = Some(Some(&b"/nonexistent:/usr/bin:/bin"[..]));
         assert_eq!(
             program(b"env", path, b"/", &mut out),
@@ -165,7 +193,7 @@ mod tests {
     fn descriptors() {
         use std::os::fd::AsRawFd;
         let file = std::fs::File::open("/bin/sh").unwrap();
-        let mut out = [0u8; PATH_MAX];
+        let mut out = buf::uninit::<PATH_MAX>();
         assert!(fd_path(file.as_raw_fd(), &mut out)
             .unwrap()
             .ends_with(b"sh"));

@@ -112,13 +112,30 @@ fn defines_variable(block: &[u8], name: &[u8]) -> bool {
 /// A process's parent and start time (clock ticks since boot), from `/proc/<pid>/stat`.
 /// The start time tells a live process apart from a later one that reuses its pid.
 pub fn proc_stat(pid: i32) -> Option<(i32, u64)> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    use std::io::Read;
+    // One open and one read (this runs for every preflight; `read_to_string` would stat the
+    // file and read it in growing chunks). A line that fills the buffer is refused, not cut.
+    let mut file = std::fs::File::open(format!("/proc/{pid}/stat")).ok()?;
+    let mut storage = [0u8; STAT_MAX];
+    let len = file.read(&mut storage).ok()?;
+    if len == storage.len() {
+        return None;
+    }
+    parse_stat(std::str::from_utf8(&storage[..len]).ok()?)
+}
+
+/// Room for one `/proc/<pid>/stat` line (52 numeric fields of at most 20 digits, plus the
+/// name).
+const STAT_MAX: usize = 1536;
+
+/// Parent and start time from the text of `/proc/<pid>/stat`.
+fn parse_stat(stat: &str) -> Option<(i32, u64)> {
     // The command name (field 2) may contain spaces and parentheses: parse after the last ')'.
     let rest = &stat[stat.rfind(')')? + 1..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
     // rest starts at field 3 (state): ppid is field 4, starttime field 22.
-    let ppid = fields.get(1)?.parse().ok()?;
-    let start = fields.get(19)?.parse().ok()?;
+    let mut fields = rest.split_ascii_whitespace();
+    let ppid = fields.nth(1)?.parse().ok()?;
+    let start = fields.nth(17)?.parse().ok()?;
     Some((ppid, start))
 }
 
@@ -186,6 +203,13 @@ mod tests {
         if std::env::var_os(SESSION_VARIABLE).is_none() {
             assert!(!started_in_a_session(std::process::id() as i32));
         }
+    }
+
+    #[test]
+    fn stat_is_parsed_after_the_last_parenthesis() {
+        let line = "42 (a) b) (c) S 7 42 42 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 987654 1 2 3\n";
+        assert_eq!(parse_stat(line), Some((7, 987654)));
+        assert_eq!(parse_stat("42 (x) S 7"), None);
     }
 
     #[test]

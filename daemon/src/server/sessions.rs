@@ -1,13 +1,13 @@
 //! Guarded sessions registered by `warden preload`. They are persisted so that a daemon
 //! restart neither forgets a session's mode nor lets its processes call operator endpoints.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
-use super::access::{is_self_or_ancestor, proc_stat};
+use super::access::{ancestry, is_self_or_ancestor, proc_stat};
 use super::persist;
 use crate::wire::{Bytes, FailMode, Mode, SessionInfo, SessionRequest};
 
@@ -34,6 +34,27 @@ pub struct SessionView {
 pub struct Sessions {
     file: PathBuf,
     inner: Mutex<BTreeMap<String, Session>>,
+    parents: Mutex<ParentCache>,
+}
+
+/// The session each recently seen parent process belongs to, so that the execs of one shell
+/// cost two `/proc` reads instead of a walk up to the session root. Keyed by pid and start
+/// time, so a recycled pid is a different entry; emptied whenever the sessions change.
+#[derive(Default)]
+struct ParentCache {
+    by_parent: HashMap<(i32, u64), Option<String>>,
+    /// Bumped on every change of the sessions, so a walk that raced one is not stored.
+    generation: u64,
+}
+
+/// Entries kept before the cache starts over.
+const PARENT_CACHE_MAX: usize = 4096;
+
+impl ParentCache {
+    fn invalidate(&mut self) {
+        self.by_parent.clear();
+        self.generation += 1;
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +79,7 @@ impl Sessions {
         let sessions = Sessions {
             file,
             inner: Mutex::new(saved.into_iter().map(|s| (s.id.clone(), s)).collect()),
+            parents: Mutex::default(),
         };
         sessions.prune();
         Ok(sessions)
@@ -89,6 +111,7 @@ impl Sessions {
                 started_ms: super::audit::now_ms(),
             },
         );
+        self.parents.lock().unwrap().invalidate();
         self.save(&inner)?;
         Ok(id)
     }
@@ -98,6 +121,7 @@ impl Sessions {
         let mut inner = self.inner.lock().unwrap();
         let existed = inner.remove(id).is_some();
         if existed {
+            self.parents.lock().unwrap().invalidate();
             self.save(&inner)?;
         }
         Ok(existed)
@@ -105,49 +129,69 @@ impl Sessions {
 
     /// The session a request really belongs to: the nearest registered root among the
     /// calling process and its ancestors. What the request claims does not matter, so a
-    /// process cannot borrow another session's mode.
+    /// process cannot borrow another session's mode. The answer for the caller's parent is
+    /// cached (see [`ParentCache`]).
     pub fn for_process(&self, pid: Option<i32>) -> Option<(String, SessionView)> {
         let pid = pid?;
-        let roots: Vec<(i32, u64, String, SessionView)> = {
-            let inner = self.inner.lock().unwrap();
-            if inner.is_empty() {
-                return None;
-            }
-            inner
-                .values()
-                .map(|s| {
-                    let view = SessionView {
-                        agent: s.agent.clone(),
-                        mode: s.mode,
-                    };
-                    (s.root_pid, s.root_start, s.id.clone(), view)
-                })
-                .collect()
-        };
-        let mut current = pid;
-        for _ in 0..4096 {
-            let (ppid, start) = proc_stat(current)?;
-            if let Some((_, _, id, view)) = roots
-                .iter()
-                .find(|(root, root_start, _, _)| *root == current && *root_start == start)
-            {
-                return Some((id.clone(), view.clone()));
-            }
-            if ppid <= 0 || ppid == current {
-                return None;
-            }
-            current = ppid;
+        let generation = self.parents.lock().unwrap().generation;
+        let roots = self.roots();
+        if roots.is_empty() {
+            return None;
         }
-        None
+        let (ppid, start) = proc_stat(pid)?;
+        let found = match find_root(&roots, pid, start) {
+            Some(id) => Some(id),
+            None if ppid <= 0 || ppid == pid => None,
+            None => self.parent_session(&roots, ppid, generation)?,
+        };
+        let id = found?;
+        let view = roots.into_iter().find(|r| r.id == id)?.view;
+        Some((id, view))
+    }
+
+    /// The session of the parent process `ppid`, from the cache or by walking its ancestry.
+    /// `None` when `ppid` cannot be read; `Some(None)` when it is in no session.
+    fn parent_session(&self, roots: &[Root], ppid: i32, generation: u64) -> Option<Option<String>> {
+        let (_, parent_start) = proc_stat(ppid)?;
+        let key = (ppid, parent_start);
+        if let Some(cached) = self.parents.lock().unwrap().by_parent.get(&key) {
+            return Some(cached.clone());
+        }
+        let found = walk_to_root(roots, ppid);
+        let mut cache = self.parents.lock().unwrap();
+        if cache.generation == generation {
+            if cache.by_parent.len() >= PARENT_CACHE_MAX {
+                cache.by_parent.clear();
+            }
+            cache.by_parent.insert(key, found.clone());
+        }
+        Some(found)
+    }
+
+    fn roots(&self) -> Vec<Root> {
+        let inner = self.inner.lock().unwrap();
+        inner
+            .values()
+            .map(|s| Root {
+                pid: s.root_pid,
+                start: s.root_start,
+                id: s.id.clone(),
+                view: SessionView {
+                    agent: s.agent.clone(),
+                    mode: s.mode,
+                },
+            })
+            .collect()
     }
 
     pub fn root_pid(&self, id: &str) -> Option<i32> {
         self.inner.lock().unwrap().get(id).map(|s| s.root_pid)
     }
 
-    /// The id of a live session whose root is `pid` or one of its ancestors.
+    /// The id of a live session whose root is `pid` or one of its ancestors, always from a
+    /// fresh walk (operator checks are rare and must see re-parenting at once).
     pub fn session_containing(&self, pid: i32) -> Option<String> {
-        self.for_process(Some(pid)).map(|(id, _)| id)
+        walk_to_root(&self.roots(), pid)
     }
 
     pub fn list(&self) -> Vec<SessionInfo> {
@@ -172,6 +216,7 @@ impl Sessions {
         let before = inner.len();
         inner.retain(|_, s| proc_stat(s.root_pid).map(|(_, start)| start) == Some(s.root_start));
         if inner.len() != before {
+            self.parents.lock().unwrap().invalidate();
             if let Err(e) = self.save(&inner) {
                 eprintln!("warden serve: {e}");
             }
@@ -185,6 +230,29 @@ impl Sessions {
             source,
         })
     }
+}
+
+/// A registered session root, copied out of the lock for a walk.
+struct Root {
+    pid: i32,
+    start: u64,
+    id: String,
+    view: SessionView,
+}
+
+fn find_root(roots: &[Root], pid: i32, start: u64) -> Option<String> {
+    roots
+        .iter()
+        .find(|r| r.pid == pid && r.start == start)
+        .map(|r| r.id.clone())
+}
+
+/// The session of the nearest root among `pid` and its ancestors, reading `/proc`.
+fn walk_to_root(roots: &[Root], pid: i32) -> Option<String> {
+    if roots.is_empty() {
+        return None;
+    }
+    ancestry(pid).find_map(|(current, start)| find_root(roots, current, start))
 }
 
 /// A short random id: 8 hex digits from the kernel's random source.
@@ -203,5 +271,69 @@ fn fresh_id(taken: &BTreeMap<String, Session>) -> String {
         if !taken.contains_key(&id) {
             return id;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A session file in a fresh directory of its own.
+    fn sessions(name: &str) -> Sessions {
+        let dir =
+            std::env::temp_dir().join(format!("warden-sessions-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Sessions::load(dir.join("sessions.json")).unwrap()
+    }
+
+    fn request(root_pid: i32) -> SessionRequest {
+        SessionRequest {
+            agent: "test".into(),
+            root_pid,
+            cwd: Bytes(b"/".to_vec()),
+            mode: Mode::Monitor,
+            fail: FailMode::Open,
+        }
+    }
+
+    #[test]
+    fn a_child_is_in_its_parents_session_until_the_session_ends() {
+        let sessions = sessions("cache");
+        let own = std::process::id() as i32;
+        let child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let other = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let child_pid = child.id() as i32;
+        // A session elsewhere: the child's parent is cached as in no session...
+        sessions
+            .register(&request(other.id() as i32), Some(own))
+            .unwrap();
+        assert!(sessions.for_process(Some(child_pid)).is_none());
+
+        // ...which a new session around it must not outlive.
+        let id = sessions.register(&request(own), Some(own)).unwrap();
+        // The first answer walks /proc, the second comes from the parent cache: both agree.
+        for _ in 0..2 {
+            let (found, view) = sessions
+                .for_process(Some(child_pid))
+                .expect("in the session");
+            assert_eq!(found, id);
+            assert_eq!(view.mode, Mode::Monitor);
+        }
+        assert_eq!(sessions.session_containing(child_pid), Some(id.clone()));
+
+        assert!(sessions.end(&id).unwrap());
+        assert!(sessions.for_process(Some(child_pid)).is_none());
+        for mut process in [child, other] {
+            process.kill().unwrap();
+            process.wait().unwrap();
+        }
+        let _ = std::fs::remove_dir_all(sessions.file.parent().unwrap());
     }
 }
