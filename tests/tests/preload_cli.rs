@@ -125,8 +125,13 @@ fn fail_closed_denies_once_the_daemon_is_gone() {
         daemon,
     } = guarded;
     daemon.kill9();
-    writeln!(child.stdin.take().unwrap(), "go").unwrap();
+    let told = writeln!(child.stdin.take().unwrap(), "go");
     let out = child.wait_with_output().unwrap();
+    assert!(
+        told.is_ok(),
+        "bash was gone before it was told to go ({told:?}): {}",
+        describe(&out)
+    );
     // bash's own exec of the probe is refused: "Operation not permitted", status 126.
     assert_eq!(out.status.code(), Some(126), "{}", describe(&out));
     assert!(text(&out.stderr).contains("Operation not permitted"));

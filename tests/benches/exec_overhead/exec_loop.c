@@ -8,7 +8,11 @@
  * Without CHILD_PRELOAD the child execs with the driver's own environment: run the driver
  * under LD_PRELOAD to measure a hooked exec. With CHILD_PRELOAD the driver (itself not
  * preloaded) adds LD_PRELOAD=CHILD_PRELOAD to the child's envp only, so /bin/true loads the
- * library but no hooked exec runs: that measures the library's load time alone. */
+ * library but no hooked exec runs: that measures the library's load time alone. The child
+ * also gets the proof a guarded parent gives a program it judged and spawned
+ * (WARDEN_CHECKED=s<parent pid>.<n>.<FNV-1a of the n arguments>, see
+ * preload/src/checked.rs), so the library takes the path of every guarded process and does
+ * not ask the daemon about itself at load. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,19 +36,28 @@ static long long cpu_ns(int who) {
            ((long long)usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) * 1000LL;
 }
 
-/* environ without any LD_PRELOAD entry, plus LD_PRELOAD=lib. */
+/* FNV-1a of no bytes: the proof's hash for a child started with no arguments. */
+#define FNV_OF_NO_ARGUMENTS "14695981039346656037"
+
+/* environ without LD_PRELOAD or WARDEN_CHECKED, plus LD_PRELOAD=lib and the proof of a
+ * judged start of /bin/true (no arguments) by this process. */
 static char **env_with_preload(const char *lib) {
     size_t count = 0;
     while (environ[count]) count++;
-    char **env = calloc(count + 2, sizeof *env);
+    char **env = calloc(count + 3, sizeof *env);
     size_t size = strlen("LD_PRELOAD=") + strlen(lib) + 1;
     char *entry = malloc(size);
-    if (!env || !entry) return NULL;
+    char *proof = malloc(64);
+    if (!env || !entry || !proof) return NULL;
     snprintf(entry, size, "LD_PRELOAD=%s", lib);
+    snprintf(proof, 64, "WARDEN_CHECKED=s%ld.0." FNV_OF_NO_ARGUMENTS, (long)getpid());
     size_t out = 0;
     env[out++] = entry;
+    env[out++] = proof;
     for (size_t i = 0; i < count; i++)
-        if (strncmp(environ[i], "LD_PRELOAD=", 11) != 0) env[out++] = environ[i];
+        if (strncmp(environ[i], "LD_PRELOAD=", 11) != 0 &&
+            strncmp(environ[i], "WARDEN_CHECKED=", 15) != 0)
+            env[out++] = environ[i];
     env[out] = NULL;
     return env;
 }
