@@ -68,10 +68,12 @@ pub struct EngineBench {
 }
 
 impl EngineBench {
-    /// Evaluations per iteration: `N` for a function named "… (mean of N …)", else 1.
+    /// Evaluations per iteration: `N` for a function named "…, N commands per iteration",
+    /// else 1.
     pub fn evaluations(&self) -> f64 {
         self.function
-            .split_once("mean of ")
+            .split_once(", ")
+            .filter(|(_, rest)| rest.ends_with(" per iteration"))
             .and_then(|(_, rest)| first_number(rest))
             .unwrap_or(1.0)
     }
