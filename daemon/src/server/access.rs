@@ -72,19 +72,18 @@ const ENVIRON_LIMIT: u64 = 32 << 20;
 /// Fails closed: a caller whose own environment cannot be read counts as guarded. Ancestors
 /// that cannot be read (another user's, such as init) are skipped: they are not the agent's.
 fn started_in_a_session(pid: i32) -> bool {
-    let mut current = pid;
-    for _ in 0..4096 {
-        match environ_has_session(current) {
-            Some(true) => return true,
-            None if current == pid => return true,
-            _ => {}
-        }
-        match proc_stat(current) {
-            Some((ppid, _)) if ppid > 0 && ppid != current => current = ppid,
-            _ => return false,
-        }
+    if environ_has_session(pid) != Some(false) {
+        return true;
     }
-    true
+    let mut ancestors = 0;
+    for (ancestor, _) in ancestry(pid).skip(1) {
+        if environ_has_session(ancestor) == Some(true) {
+            return true;
+        }
+        ancestors += 1;
+    }
+    // A chain as long as the walk's bound was cut short, not ended: count it as guarded.
+    ancestors + 1 >= ANCESTRY_LIMIT
 }
 
 /// `Some(true)` when the process's initial environment defines the session variable; `None`
@@ -153,9 +152,11 @@ pub fn ancestry(pid: i32) -> impl Iterator<Item = (i32, u64)> {
         next = (ppid > 0 && ppid != current).then_some(ppid);
         Some((current, start))
     });
-    // A bound on the walk keeps a corrupt or racing /proc from looping forever.
-    walk.take(4096)
+    walk.take(ANCESTRY_LIMIT)
 }
+
+/// Most processes an ancestry walk visits, so a corrupt or racing /proc cannot loop forever.
+const ANCESTRY_LIMIT: usize = 4096;
 
 #[cfg(test)]
 mod tests {
