@@ -190,3 +190,76 @@ fn a_connection_flood_is_bounded_and_service_resumes() {
         .is_ok_and(|reply| reply.status == 200)
     });
 }
+
+/// Sends `pieces` with a pause between them, then reads until the daemon closes.
+fn send_in_pieces(home: &TempHome, pieces: &[&[u8]], pause: Duration) -> Vec<u8> {
+    let mut stream = UnixStream::connect(home.socket()).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    for (i, piece) in pieces.iter().enumerate() {
+        if i > 0 {
+            std::thread::sleep(pause);
+        }
+        stream.write_all(piece).unwrap();
+    }
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    raw
+}
+
+/// The head of a preflight for `argv` and its body.
+fn preflight_parts(argv: &[&str], connection: &str) -> (Vec<u8>, Vec<u8>) {
+    let body = exec_request(argv);
+    let head = format!(
+        "POST /v1/preflight/exec HTTP/1.1\r\nHost: w\r\n{connection}Content-Type: \
+         application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    (head.into_bytes(), body)
+}
+
+#[test]
+fn a_request_that_arrives_slowly_or_pipelined_gets_the_same_answers() {
+    let home = TempHome::new();
+    let _daemon = Daemon::start(&home, TEST_POLICY);
+    // In one piece: the daemon's express lane answers it.
+    let (head, body) = preflight_parts(&["rm", "x"], "Connection: close\r\n");
+    let whole = send_in_pieces(
+        &home,
+        &[&[head.clone(), body.clone()].concat()],
+        Duration::ZERO,
+    );
+    // The body a while after the head, and a head cut in the middle: past the express lane's
+    // wait, so the HTTP server takes over with what was already read.
+    let late_body = send_in_pieces(&home, &[&head, &body], Duration::from_millis(50));
+    let cut_head = send_in_pieces(
+        &home,
+        &[&head[..10], &[&head[10..], &body[..]].concat()],
+        Duration::from_millis(50),
+    );
+    for raw in [&whole, &late_body, &cut_head] {
+        let reply = warden_tests::parse_reply(raw);
+        assert_eq!(reply.status, 200, "{reply:?}");
+        assert_eq!(reply.json()["decision"], "deny", "{reply:?}");
+    }
+    // Two requests in one write, the first on a kept-alive connection: both answered, in
+    // order.
+    let (deny_head, deny_body) = preflight_parts(&["rm", "x"], "");
+    let (allow_head, allow_body) = preflight_parts(&["ls"], "Connection: close\r\n");
+    let both = [deny_head, deny_body, allow_head, allow_body].concat();
+    let raw = String::from_utf8(send_in_pieces(&home, &[&both], Duration::ZERO)).unwrap();
+    let replies: Vec<_> = raw
+        .match_indices("HTTP/1.1 ")
+        .map(|(at, _)| at)
+        .chain([raw.len()])
+        .collect::<Vec<_>>()
+        .windows(2)
+        .map(|pair| warden_tests::parse_reply(raw[pair[0]..pair[1]].as_bytes()).json())
+        .collect();
+    let decisions: Vec<_> = replies.iter().map(|r| r["decision"].clone()).collect();
+    assert_eq!(decisions, ["deny", "allow"], "{raw}");
+    // Every one of them was judged and recorded once.
+    let recorded = warden_tests::decision_records(&home).len();
+    assert_eq!(recorded, 5, "audit records");
+}

@@ -2,6 +2,8 @@
 //! endpoints are refused on door connections and to any process inside a guarded session,
 //! so an agent can never approve its own request or switch warden off.
 
+use std::os::fd::AsRawFd;
+
 use super::sessions::Sessions;
 
 /// How a connection reached the daemon.
@@ -22,6 +24,33 @@ pub struct Peer {
 }
 
 impl Peer {
+    /// The process at the other end of `stream` (`SO_PEERCRED`); unknown when the kernel
+    /// does not say.
+    pub fn of(stream: &impl AsRawFd, channel: Channel) -> Peer {
+        let mut cred = libc::ucred {
+            pid: 0,
+            uid: 0,
+            gid: 0,
+        };
+        let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+        // SAFETY: getsockopt writes at most `len` bytes into a local ucred we own.
+        let known = unsafe {
+            libc::getsockopt(
+                stream.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_PEERCRED,
+                (&mut cred as *mut libc::ucred).cast(),
+                &mut len,
+            )
+        } == 0
+            && len as usize == std::mem::size_of::<libc::ucred>();
+        Peer {
+            channel,
+            pid: (known && cred.pid > 0).then_some(cred.pid),
+            uid: known.then_some(cred.uid),
+        }
+    }
+
     /// Every endpoint requires the daemon's own uid (the socket is 0600 anyway; this also
     /// covers door connections, whose socketpair carries its creator's credentials).
     pub fn check_same_user(&self) -> Result<(), String> {

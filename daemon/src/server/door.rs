@@ -4,16 +4,13 @@
 //! accepted connection, limited to the agent-side endpoints.
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::net::{UnixDatagram, UnixStream};
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::Interest;
-use tokio::net::UnixDatagram;
-
 use super::access::{Channel, Peer};
-use super::listener::{prepare, restrict, serve_connection};
-use super::{io_error, Daemon, ServeError};
+use super::listener::{prepare, restrict};
+use super::{io_error, ServeError};
 
 /// Descriptors accepted per datagram: one is valid, the room for more lets us close extras.
 const MAX_FDS: usize = 8;
@@ -25,49 +22,33 @@ pub fn bind(path: &Path) -> Result<UnixDatagram, ServeError> {
     Ok(door)
 }
 
-pub async fn receive_loop(daemon: Arc<Daemon>, door: UnixDatagram) {
-    loop {
-        let received = door
-            .async_io(Interest::READABLE, || receive_fds(door.as_raw_fd()))
-            .await;
-        let mut fds = match received {
-            Ok(fds) => fds,
-            Err(e) => {
-                eprintln!("warden serve: door receive failed: {e}");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
-        // Exactly one descriptor per datagram; anything else is closed (by drop).
-        if fds.len() != 1 {
-            continue;
+/// The next connection handed over through the door and its peer, blocking; `None` for a
+/// datagram that did not carry exactly one stream socket (its descriptors are closed).
+pub fn next_connection(door: &UnixDatagram) -> Option<(UnixStream, Peer)> {
+    let mut fds = match receive_fds(door.as_raw_fd()) {
+        Ok(fds) => fds,
+        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => return None,
+        Err(e) => {
+            eprintln!("warden serve: door receive failed: {e}");
+            std::thread::sleep(Duration::from_millis(50));
+            return None;
         }
-        let fd = fds.remove(0);
-        if !is_stream_socket(&fd) {
-            continue;
-        }
-        let Ok(permit) = daemon.connections.clone().try_acquire_owned() else {
-            continue;
-        };
-        let std_stream = std::os::unix::net::UnixStream::from(fd);
-        if std_stream.set_nonblocking(true).is_err() {
-            continue;
-        }
-        let Ok(stream) = tokio::net::UnixStream::from_std(std_stream) else {
-            continue;
-        };
-        // The socketpair carries the credentials of the process that created it.
-        let cred = stream.peer_cred().ok();
-        let peer = Peer {
-            channel: Channel::Door,
-            pid: cred.and_then(|c| c.pid()),
-            uid: cred.map(|c| c.uid()),
-        };
-        tokio::spawn(serve_connection(daemon.clone(), peer, stream, permit));
+    };
+    // Exactly one descriptor per datagram; anything else is closed (by drop).
+    if fds.len() != 1 {
+        return None;
     }
+    let fd = fds.remove(0);
+    if !is_stream_socket(&fd) {
+        return None;
+    }
+    let stream = UnixStream::from(fd);
+    // The socketpair carries the credentials of the process that created it.
+    let peer = Peer::of(&stream, Channel::Door);
+    Some((stream, peer))
 }
 
-/// One `recvmsg` on the door: the descriptors it carried (the payload is ignored).
+/// One blocking `recvmsg` on the door: the descriptors it carried (the payload is ignored).
 fn receive_fds(door: RawFd) -> std::io::Result<Vec<OwnedFd>> {
     let mut payload = [0u8; 64];
     let mut iov = libc::iovec {
@@ -87,13 +68,7 @@ fn receive_fds(door: RawFd) -> std::io::Result<Vec<OwnedFd>> {
     header.msg_controllen = control_len as _;
     // SAFETY: header points at buffers that live for the whole call; MSG_CMSG_CLOEXEC keeps
     // received descriptors from leaking into anything we might spawn.
-    let received = unsafe {
-        libc::recvmsg(
-            door,
-            &mut header,
-            libc::MSG_DONTWAIT | libc::MSG_CMSG_CLOEXEC,
-        )
-    };
+    let received = unsafe { libc::recvmsg(door, &mut header, libc::MSG_CMSG_CLOEXEC) };
     if received < 0 {
         return Err(std::io::Error::last_os_error());
     }

@@ -1,16 +1,18 @@
 //! The stream socket: binding it safely, accepting connections with their peer credentials,
-//! and serving each connection as HTTP/1.1 with bounded header reads.
+//! and serving a connection as HTTP/1.1 with bounded header reads.
 
 use std::os::unix::fs::{DirBuilderExt, FileTypeExt, PermissionsExt};
+use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::UnixListener;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::OwnedSemaphorePermit;
 
 use super::access::{Channel, Peer};
@@ -60,34 +62,19 @@ pub fn bind(path: &Path) -> Result<UnixListener, ServeError> {
     Ok(listener)
 }
 
-pub async fn accept_loop(daemon: Arc<Daemon>, listener: UnixListener) {
-    loop {
-        let stream = match listener.accept().await {
-            Ok((stream, _)) => stream,
-            Err(e) => {
-                // Typically EMFILE under a flood: back off briefly instead of spinning.
-                eprintln!("warden serve: accept failed: {e}");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
-        // Over the connection cap the connection is dropped at once.
-        let Ok(permit) = daemon.connections.clone().try_acquire_owned() else {
-            continue;
-        };
-        let peer = match stream.peer_cred() {
-            Ok(cred) => Peer {
-                channel: Channel::Socket,
-                pid: cred.pid(),
-                uid: Some(cred.uid()),
-            },
-            Err(_) => Peer {
-                channel: Channel::Socket,
-                pid: None,
-                uid: None,
-            },
-        };
-        tokio::spawn(serve_connection(daemon.clone(), peer, stream, permit));
+/// The next accepted connection and its peer, blocking; `None` when accepting failed.
+pub fn next_connection(listener: &UnixListener) -> Option<(UnixStream, Peer)> {
+    match listener.accept() {
+        Ok((stream, _)) => {
+            let peer = Peer::of(&stream, Channel::Socket);
+            Some((stream, peer))
+        }
+        Err(e) => {
+            // Typically EMFILE under a flood: back off briefly instead of spinning.
+            eprintln!("warden serve: accept failed: {e}");
+            std::thread::sleep(Duration::from_millis(50));
+            None
+        }
     }
 }
 
@@ -108,4 +95,70 @@ pub async fn serve_connection<S>(
         .max_buf_size(64 * 1024)
         .serve_connection(TokioIo::new(stream), service)
         .await;
+}
+
+/// A connection whose first bytes were already read (by the express lane): they are read
+/// again first, then the stream itself.
+pub struct Replay<S> {
+    received: Vec<u8>,
+    replayed: usize,
+    stream: S,
+}
+
+impl<S> Replay<S> {
+    pub fn new(received: Vec<u8>, stream: S) -> Self {
+        Replay {
+            received,
+            replayed: 0,
+            stream,
+        }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Replay<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let this = &mut *self;
+        let rest = &this.received[this.replayed..];
+        if rest.is_empty() {
+            return Pin::new(&mut this.stream).poll_read(cx, buf);
+        }
+        let n = rest.len().min(buf.remaining());
+        buf.put_slice(&rest[..n]);
+        this.replayed += n;
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Replay<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
 }

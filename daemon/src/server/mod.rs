@@ -1,8 +1,10 @@
 //! `warden serve`: sockets, door, sessions, approvals, audit and policy reload around the engine.
 //!
 //! One concern per module:
-//! - [`listener`]: the stream socket, its peer credentials and the HTTP connection loop;
+//! - [`listener`]: the stream socket, its peer credentials and the HTTP connection;
 //! - [`door`]: the datagram door that receives socketpair ends (`SCM_RIGHTS`);
+//! - [`express`]: the threads that accept on both and answer preflights on the spot,
+//!   handing everything else to the HTTP server;
 //! - [`routes`]: HTTP routing, bounded body reading, JSON replies;
 //! - [`preflight`]: judging a program start (policy, mode, approvals, audit);
 //! - [`access`]: who may call what; [`sessions`]: guarded sessions;
@@ -16,6 +18,7 @@ pub mod approvals;
 pub mod audit;
 mod door;
 mod events;
+mod express;
 mod grants;
 mod listener;
 mod persist;
@@ -232,8 +235,12 @@ async fn serve(daemon: Arc<Daemon>) -> Result<(), ServeError> {
         current.sources.join(", ")
     );
     drop(current);
-    tokio::spawn(listener::accept_loop(daemon.clone(), listener));
-    tokio::spawn(door::receive_loop(daemon.clone(), door));
+    express::start(
+        daemon.clone(),
+        listener,
+        door,
+        tokio::runtime::Handle::current(),
+    )?;
     tokio::spawn(housekeeping(daemon.clone()));
 
     stop.await;

@@ -142,8 +142,11 @@ async fn dispatch(
     match route {
         Route::Wait(id) => wait(shared.clone(), id).await,
         Route::Events => event_stream(daemon),
-        Route::Preflight => match read_json::<ExecRequest>(request).await {
-            Ok(exec) => json(StatusCode::OK, &preflight::judge(daemon, peer, &exec)),
+        Route::Preflight => match read_body(request).await {
+            Ok(body) => {
+                let (status, answer) = preflight_answer(daemon, peer, &body);
+                text_reply(status, "application/json", answer)
+            }
             Err(BodyError::TooLarge) => json(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 &preflight::oversized(daemon, peer),
@@ -347,25 +350,47 @@ enum BodyError {
     Invalid(String),
 }
 
+/// The status and JSON body answering a preflight whose whole body has arrived (the caller
+/// already checked the peer's uid). Shared by the HTTP route and the express lane.
+pub fn preflight_answer(daemon: &Daemon, peer: &Peer, body: &[u8]) -> (StatusCode, String) {
+    match parse_json::<ExecRequest>(body) {
+        Ok(exec) => (
+            StatusCode::OK,
+            to_json(&preflight::judge(daemon, peer, &exec)),
+        ),
+        Err(e) => e.status_and_body(),
+    }
+}
+
+/// The status and JSON body refusing a request for `reason`.
+pub fn refusal(status: StatusCode, reason: String) -> (StatusCode, String) {
+    (status, to_json(&ErrorReply { error: reason }))
+}
+
 impl BodyError {
     fn reply(self) -> Reply {
+        let (status, body) = self.status_and_body();
+        text_reply(status, "application/json", body)
+    }
+
+    fn status_and_body(self) -> (StatusCode, String) {
         match self {
-            BodyError::TooLarge => error(
+            BodyError::TooLarge => refusal(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 format!("request body larger than {BODY_LIMIT} bytes"),
             ),
-            BodyError::Timeout => error(
+            BodyError::Timeout => refusal(
                 StatusCode::REQUEST_TIMEOUT,
                 format!(
                     "request body not received within {} s",
                     BODY_TIMEOUT.as_secs()
                 ),
             ),
-            BodyError::Unreadable(reason) => error(
+            BodyError::Unreadable(reason) => refusal(
                 StatusCode::BAD_REQUEST,
                 format!("cannot read the request body: {reason}"),
             ),
-            BodyError::Invalid(reason) => error(
+            BodyError::Invalid(reason) => refusal(
                 StatusCode::BAD_REQUEST,
                 format!("invalid request body: {reason}"),
             ),
@@ -421,13 +446,17 @@ fn text_reply(status: StatusCode, content_type: &'static str, body: String) -> R
     reply
 }
 
+fn to_json<T: Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("replies always serialise")
+}
+
 fn json<T: Serialize>(status: StatusCode, value: &T) -> Reply {
-    let body = serde_json::to_string(value).expect("replies always serialise");
-    text_reply(status, "application/json", body)
+    text_reply(status, "application/json", to_json(value))
 }
 
 fn error(status: StatusCode, reason: String) -> Reply {
-    json(status, &ErrorReply { error: reason })
+    let (status, body) = refusal(status, reason);
+    text_reply(status, "application/json", body)
 }
 
 fn event_stream(daemon: &Daemon) -> Reply {
