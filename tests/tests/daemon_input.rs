@@ -255,7 +255,7 @@ fn a_request_that_arrives_slowly_or_pipelined_gets_the_same_answers() {
         .chain([raw.len()])
         .collect::<Vec<_>>()
         .windows(2)
-        .map(|pair| warden_tests::parse_reply(raw[pair[0]..pair[1]].as_bytes()).json())
+        .map(|pair| warden_tests::parse_reply(&raw.as_bytes()[pair[0]..pair[1]]).json())
         .collect();
     let decisions: Vec<_> = replies.iter().map(|r| r["decision"].clone()).collect();
     assert_eq!(decisions, ["deny", "allow"], "{raw}");
