@@ -7,7 +7,8 @@
 //!   handing everything else to the HTTP server;
 //! - [`routes`]: HTTP routing, bounded body reading, JSON replies;
 //! - [`preflight`]: judging a program start (policy, mode, approvals, audit);
-//! - [`access`]: who may call what; [`sessions`]: guarded sessions;
+//! - [`access`]: who may call what; [`sessions`]: guarded sessions; [`process`]: telling
+//!   processes apart (pidfds, `/proc`);
 //! - [`approvals`]: pending approvals; [`grants`]: what an approval lets its process run;
 //! - [`audit`]: the hash-chained log;
 //! - [`events`]: the live event stream; [`reload`]: the policy in force and its reload;
@@ -24,6 +25,7 @@ mod listener;
 mod persist;
 mod policy_edit;
 mod preflight;
+mod process;
 mod reload;
 mod routes;
 pub mod sessions;

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::access::{ancestry, is_self_or_ancestor, proc_stat};
 use super::persist;
+use super::process::{parent_of, Identity};
 use crate::wire::{Bytes, FailMode, Mode, SessionInfo, SessionRequest};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -38,17 +39,18 @@ pub struct Sessions {
 }
 
 /// The session each recently seen parent process belongs to, so that the execs of one shell
-/// cost two `/proc` reads instead of a walk up to the session root. Keyed by pid and start
-/// time, so a recycled pid is a different entry; emptied whenever the sessions change.
+/// cost a pidfd check instead of a walk up to the session root. Keyed by pid, each entry
+/// holding the parent's [`Identity`], so a recycled pid is a miss; emptied whenever the
+/// sessions change.
 #[derive(Default)]
 struct ParentCache {
-    by_parent: HashMap<(i32, u64), Option<String>>,
+    by_parent: HashMap<i32, (Identity, Option<String>)>,
     /// Bumped on every change of the sessions, so a walk that raced one is not stored.
     generation: u64,
 }
 
-/// Entries kept before the cache starts over.
-const PARENT_CACHE_MAX: usize = 4096;
+/// Entries kept before the cache starts over (each may hold a pidfd).
+const PARENT_CACHE_MAX: usize = 512;
 
 impl ParentCache {
     fn invalidate(&mut self) {
@@ -138,11 +140,17 @@ impl Sessions {
         if roots.is_empty() {
             return None;
         }
-        let (ppid, start) = proc_stat(pid)?;
-        let found = match find_root(&roots, pid, start) {
+        // Only a caller whose pid is a root's can be that root (then its start time tells).
+        let own = match roots.iter().any(|r| r.pid == pid) {
+            true => proc_stat(pid).and_then(|(_, start)| find_root(&roots, pid, start)),
+            false => None,
+        };
+        let found = match own {
             Some(id) => Some(id),
-            None if ppid <= 0 || ppid == pid => None,
-            None => self.parent_session(&roots, ppid, generation)?,
+            None => match parent_of(pid)? {
+                ppid if ppid <= 0 || ppid == pid => None,
+                ppid => self.parent_session(&roots, ppid, generation)?,
+            },
         };
         let id = found?;
         let view = roots.into_iter().find(|r| r.id == id)?.view;
@@ -150,20 +158,26 @@ impl Sessions {
     }
 
     /// The session of the parent process `ppid`, from the cache or by walking its ancestry.
-    /// `None` when `ppid` cannot be read; `Some(None)` when it is in no session.
+    /// `None` when `ppid` is gone; `Some(None)` when it is in no session.
     fn parent_session(&self, roots: &[Root], ppid: i32, generation: u64) -> Option<Option<String>> {
-        let (_, parent_start) = proc_stat(ppid)?;
-        let key = (ppid, parent_start);
-        if let Some(cached) = self.parents.lock().unwrap().by_parent.get(&key) {
-            return Some(cached.clone());
+        if let Some((parent, session)) = self.parents.lock().unwrap().by_parent.get(&ppid) {
+            if parent.is(ppid) {
+                return Some(session.clone());
+            }
         }
+        // The identity first: the walk then describes that process or a later one, and a
+        // later one fails the check below, so the entry never pairs two different processes.
+        let parent = Identity::of(ppid)?;
         let found = walk_to_root(roots, ppid);
+        if !parent.is(ppid) {
+            return Some(found);
+        }
         let mut cache = self.parents.lock().unwrap();
         if cache.generation == generation {
             if cache.by_parent.len() >= PARENT_CACHE_MAX {
                 cache.by_parent.clear();
             }
-            cache.by_parent.insert(key, found.clone());
+            cache.by_parent.insert(ppid, (parent, found.clone()));
         }
         Some(found)
     }
