@@ -112,6 +112,9 @@ impl Experiment {
             "\n### {} ({rounds} rounds, {samples} samples per configuration)\n",
             self.title
         );
+        if !self.cases.iter().any(|case| case.name == BASELINE) {
+            return self.print_absolute();
+        }
         let mut table = Table::new(&[
             "configuration",
             "p50 µs",
@@ -138,6 +141,20 @@ impl Experiment {
                 format!("{:.3}", base.ratio),
                 micros(self.cpu_ns_per_exec(case.name)),
                 micros_signed(self.cpu_ns_per_exec(case.name) - self.cpu_ns_per_exec(FLOOR)),
+            ]);
+        }
+        table.print();
+    }
+
+    /// A reference measurement without configurations to compare: times only.
+    fn print_absolute(&self) {
+        let mut table = Table::new(&["configuration", "p50 µs", "p99 µs", "CPU µs/exec"]);
+        for case in &self.cases {
+            table.row(vec![
+                case.name.to_string(),
+                micros(self.quantile(case.name, 0.5)),
+                micros(self.quantile(case.name, 0.99)),
+                micros(self.cpu_ns_per_exec(case.name)),
             ]);
         }
         table.print();

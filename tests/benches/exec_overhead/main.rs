@@ -4,6 +4,8 @@
 //! overhead (the library loaded into a `/bin/true` that execs nothing), each under no preload
 //! (baseline), a forward-only C library (the floor of the LD_PRELOAD approach) and warden.
 //! Configurations are interleaved round by round so the machine's drift hits them alike.
+//! A reference row measures one socket round trip to a C server that does no work: the least
+//! any design pays that asks a daemon per exec.
 //! Ends with the table of issue 7's targets, including the daemon's and engine's results.
 
 mod checks;
@@ -30,6 +32,8 @@ use workload::{Launcher, Workload};
 pub const ENFORCE: &str = "warden enforce";
 pub const MONITOR: &str = "warden monitor";
 pub const LIBWARDEN: &str = "libwarden.so";
+/// The reference: what asking any daemon over a fresh connection costs at least here.
+pub const ROUND_TRIP: &str = "C client ↔ C server";
 
 fn main() -> ExitCode {
     match run() {
@@ -119,8 +123,22 @@ fn run() -> Result<(), String> {
         daemon.pid(),
     );
 
+    let mut reference = Experiment::new(
+        "reference: one round trip to a C server that answers at once, fresh connection",
+        vec![Case {
+            name: ROUND_TRIP,
+            launcher: Launcher::default(),
+            workload: Workload::RoundTrip {
+                program: natives.round_trip.clone(),
+                iterations: options.iterations,
+                socket: scratch.path().join("round_trip.sock"),
+            },
+        }],
+        daemon.pid(),
+    );
+
     print_machine(&options);
-    let mut experiments = [&mut exec_driver, &mut exec_bash, &mut load];
+    let mut experiments = [&mut exec_driver, &mut exec_bash, &mut load, &mut reference];
     for round in 0..=options.rounds {
         eprint!("\rround {round}/{}", options.rounds);
         for experiment in experiments.iter_mut() {

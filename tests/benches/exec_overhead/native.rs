@@ -26,10 +26,12 @@ impl Drop for TempDir {
     }
 }
 
-/// The compiled helpers: the exec loop driver and the forward-only "floor" preload library.
+/// The compiled helpers: the exec loop driver, the forward-only "floor" preload library and
+/// the socket round trip to a server that does no work.
 pub struct Natives {
     pub exec_loop: PathBuf,
     pub floor_lib: PathBuf,
+    pub round_trip: PathBuf,
 }
 
 impl Natives {
@@ -43,9 +45,12 @@ impl Natives {
             "forward_execve.c",
             &["-ldl"],
         )?;
+        let round_trip = dir.join("round_trip");
+        compile(&["-O2", "-o"], &round_trip, "round_trip.c", &[])?;
         Ok(Natives {
             exec_loop,
             floor_lib,
+            round_trip,
         })
     }
 }

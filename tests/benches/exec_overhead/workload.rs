@@ -66,12 +66,21 @@ pub enum Workload {
     },
     /// `bash -c 'for i in $(seq N); do /bin/true; done'`, timed by bash itself around the loop.
     BashLoop { iterations: usize },
+    /// N round trips to a C server that answers at once, on a fresh connection each, over a
+    /// socket at `socket`; timed like the driver.
+    RoundTrip {
+        program: PathBuf,
+        iterations: usize,
+        socket: PathBuf,
+    },
 }
 
 impl Workload {
     pub fn iterations(&self) -> usize {
         match self {
-            Workload::Driver { iterations, .. } | Workload::BashLoop { iterations } => *iterations,
+            Workload::Driver { iterations, .. }
+            | Workload::BashLoop { iterations }
+            | Workload::RoundTrip { iterations, .. } => *iterations,
         }
     }
 
@@ -93,6 +102,14 @@ impl Workload {
                 );
                 launcher.command(Path::new("/bin/bash"), &["-c".into(), script.into()])
             }
+            Workload::RoundTrip {
+                program,
+                iterations,
+                socket,
+            } => launcher.command(
+                program,
+                &[iterations.to_string().into(), socket.clone().into()],
+            ),
         };
         let output = command
             .stdin(Stdio::null())
@@ -107,14 +124,16 @@ impl Workload {
             ));
         }
         let parsed = match self {
-            Workload::Driver { iterations, .. } => parse_driver(&stdout, *iterations),
+            Workload::Driver { iterations, .. } | Workload::RoundTrip { iterations, .. } => {
+                parse_driver(&stdout, *iterations)
+            }
             Workload::BashLoop { iterations } => parse_bash(&stdout, *iterations),
         };
         parsed.ok_or_else(|| format!("{command:?} printed unexpected output: {stdout:?}"))
     }
 }
 
-/// One line per exec with its nanoseconds, then `cpu <ns>`.
+/// One line per exec (or round trip) with its nanoseconds, then `cpu <ns>`.
 fn parse_driver(stdout: &str, iterations: usize) -> Option<RunResult> {
     let (times, cpu) = stdout.trim_end().rsplit_once('\n')?;
     let per_exec_ns: Vec<f64> = times
