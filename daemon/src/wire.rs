@@ -304,6 +304,35 @@ pub struct AuditRecord {
     pub hash: String,
 }
 
+impl AuditRecord {
+    /// A record of `kind` saying nothing else yet. `seq`, `time`, `prev` and `hash` stay
+    /// blank: the audit log fills them in when it appends the record.
+    pub fn new(kind: &str, mode: Mode, decision: Decision) -> AuditRecord {
+        AuditRecord {
+            seq: 0,
+            time: String::new(),
+            kind: kind.to_string(),
+            session: None,
+            agent: None,
+            pid: None,
+            hook: None,
+            cwd: None,
+            path: None,
+            argv: None,
+            mode,
+            decision,
+            action: None,
+            would: None,
+            rule: None,
+            message: None,
+            approval: None,
+            resolver: None,
+            prev: String::new(),
+            hash: String::new(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -332,26 +332,12 @@ mod tests {
 
     fn record() -> AuditRecord {
         AuditRecord {
-            seq: 0,
-            time: String::new(),
-            kind: "decision".into(),
-            session: None,
-            agent: None,
             pid: Some(1),
             hook: Some("execve".into()),
-            cwd: None,
-            path: None,
             argv: Some(vec!["rm".into(), "-rf".into()]),
-            mode: Mode::Enforce,
-            decision: Decision::Deny,
             action: Some("deny".into()),
-            would: None,
             rule: Some("no-rm".into()),
-            message: None,
-            approval: None,
-            resolver: None,
-            prev: String::new(),
-            hash: String::new(),
+            ..AuditRecord::new("decision", Mode::Enforce, Decision::Deny)
         }
     }
 

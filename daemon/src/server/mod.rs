@@ -132,26 +132,17 @@ impl Daemon {
             Decision::Deny
         };
         let record = AuditRecord {
-            seq: 0,
-            time: String::new(),
-            kind: "resolution".into(),
             session: approval.session.clone(),
             agent: approval.agent.clone(),
             pid: Some(approval.pid),
-            hook: None,
             cwd: Some(approval.cwd.clone()),
             path: Some(approval.path.clone()),
             argv: Some(approval.argv.clone()),
-            mode: Mode::Enforce,
-            decision,
-            action: None,
-            would: None,
             rule: approval.rule.clone(),
             message: approval.message.clone(),
             approval: Some(id),
             resolver: approval.resolver.clone(),
-            prev: String::new(),
-            hash: String::new(),
+            ..AuditRecord::new("resolution", Mode::Enforce, decision)
         };
         if let Err(e) = self.audit.append(record) {
             eprintln!("warden serve: {e}");

@@ -4,6 +4,7 @@
 use super::access::Peer;
 use super::approvals::NewApproval;
 use super::audit::now_ms;
+use super::sessions::SessionView;
 use super::Daemon;
 use crate::engine::{Action, Query};
 use crate::wire::{AuditRecord, Decision, ExecReply, ExecRequest, Mode};
@@ -11,10 +12,7 @@ use crate::wire::{AuditRecord, Decision, ExecReply, ExecRequest, Mode};
 /// The reply a preflight gets.
 pub fn judge(daemon: &Daemon, peer: &Peer, request: &ExecRequest) -> ExecReply {
     let session = daemon.sessions.for_process(peer.pid);
-    let mode = session
-        .as_ref()
-        .map(|(_, view)| view.mode)
-        .unwrap_or_else(|| daemon.default_mode());
+    let mode = mode_in(daemon, session.as_ref());
     let session_id = session.as_ref().map(|(id, _)| id.clone());
     let agent = session.map(|(_, view)| view.agent);
 
@@ -65,9 +63,6 @@ pub fn judge(daemon: &Daemon, peer: &Peer, request: &ExecRequest) -> ExecReply {
     }
 
     let record = AuditRecord {
-        seq: 0,
-        time: String::new(),
-        kind: "decision".into(),
         session: session_id,
         agent,
         pid: Some(request.pid),
@@ -75,16 +70,13 @@ pub fn judge(daemon: &Daemon, peer: &Peer, request: &ExecRequest) -> ExecReply {
         cwd: Some(request.cwd.clone()),
         path: Some(request.path.clone()),
         argv: Some(request.argv.clone()),
-        mode,
-        decision: reply.decision,
         action: Some(verdict.action.as_str().into()),
         would,
         rule: reply.rule.clone(),
         message: reply.message.clone(),
         approval: reply.id.or(granted_by),
         resolver: granted_by.map(|_| "grant".to_string()),
-        prev: String::new(),
-        hash: String::new(),
+        ..AuditRecord::new("decision", mode, reply.decision)
     };
     audit_or_deny(daemon, record, reply)
 }
@@ -116,11 +108,7 @@ fn ask(daemon: &Daemon, peer: &Peer, request: &ExecRequest, query: &Query, reply
 
 /// A request too large to evaluate: denied in enforce mode, never truncated and allowed.
 pub fn oversized(daemon: &Daemon, peer: &Peer) -> ExecReply {
-    let mode = daemon
-        .sessions
-        .for_process(peer.pid)
-        .map(|(_, view)| view.mode)
-        .unwrap_or_else(|| daemon.default_mode());
+    let mode = mode_in(daemon, daemon.sessions.for_process(peer.pid).as_ref());
     let message = format!(
         "request larger than {} bytes cannot be evaluated",
         super::BODY_LIMIT
@@ -137,28 +125,19 @@ pub fn oversized(daemon: &Daemon, peer: &Peer) -> ExecReply {
         message: Some(format!("denied: {message}")),
     };
     let record = AuditRecord {
-        seq: 0,
-        time: String::new(),
-        kind: "decision".into(),
-        session: None,
-        agent: None,
         pid: peer.pid,
-        hook: None,
-        cwd: None,
-        path: None,
-        argv: None,
-        mode,
-        decision,
-        action: None,
         would: (mode == Mode::Monitor).then_some(Decision::Deny),
-        rule: None,
         message: Some(message),
-        approval: None,
-        resolver: None,
-        prev: String::new(),
-        hash: String::new(),
+        ..AuditRecord::new("decision", mode, decision)
     };
     audit_or_deny(daemon, record, reply)
+}
+
+/// The mode of the caller's session, or the daemon's own outside every session.
+fn mode_in(daemon: &Daemon, session: Option<&(String, SessionView)>) -> Mode {
+    session
+        .map(|(_, view)| view.mode)
+        .unwrap_or_else(|| daemon.default_mode())
 }
 
 /// A decision that cannot be recorded is not acknowledged as allowed in enforce mode.
