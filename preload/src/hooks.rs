@@ -17,7 +17,7 @@ use crate::checked::Start;
 use crate::environ::SNAPSHOT;
 use crate::preflight::{self, Starter, Verdict};
 use crate::request::Exec;
-use crate::resolve::{self, PathStorage, PATH_MAX};
+use crate::resolve::{self, PathStorage, Program, PATH_MAX};
 use crate::shell;
 use crate::sys::{self, bytes, current_environ, set_errno};
 use crate::{ensure_initialised, memo, real};
@@ -55,7 +55,7 @@ unsafe fn guard<R>(
     let mut cwd_storage = buf::uninit::<PATH_MAX>();
     let cwd = resolve::cwd(&mut cwd_storage);
     let mut path_storage = buf::uninit::<PATH_MAX>();
-    let path = match target {
+    let program = match target {
         Target::File { file, search } => {
             let path_var = search.then(|| sys::lookup(current_environ(), b"PATH"));
             resolve::program(bytes(file), path_var, cwd, &mut path_storage)
@@ -64,32 +64,25 @@ unsafe fn guard<R>(
             dirfd,
             pathname,
             flags,
-        } => at_path(dirfd, bytes(pathname), flags, cwd, &mut path_storage),
-        Target::Fd(fd) => resolve::executable_fd(fd)
-            .then(|| resolve::fd_path(fd, &mut path_storage))
-            .flatten(),
+        } => at_program(dirfd, bytes(pathname), flags, cwd, &mut path_storage),
+        Target::Fd(fd) => resolve::fd_program(fd, &mut path_storage),
     };
-    let Some(path) = path else {
+    let Some(program) = program else {
         // Nothing executable there: the real call fails by itself, no question needed.
         return Ok(run(envp));
     };
-    // The resolver leaves a NUL after the path.
-    let path_len = path.len();
-    // SAFETY: `path` is what the resolver just returned from `path_storage`.
-    let path_with_nul = unsafe { resolve::with_nul(&path_storage, path_len) };
-    let path = &path_with_nul[..path_len];
-    let key = memo::Key::of(path_with_nul, argv);
-    if key.is_some_and(memo::recently_denied) {
+    let key = memo::Key::of(program.file, argv);
+    if memo::recently_denied(key) {
         return Err(libc::EPERM);
     }
     let exec = Exec {
         hook,
-        path,
+        path: program.path,
         argv,
         shell: None,
     };
     let result = allowed(&exec, start, cwd, envp, run);
-    if let (Err(libc::EPERM), Some(key)) = (&result, key) {
+    if let Err(libc::EPERM) = result {
         memo::remember_denial(key);
     }
     result
@@ -116,17 +109,15 @@ fn allowed<R>(
 }
 
 /// The program `execveat` would run, if it is executable.
-fn at_path<'o>(
+fn at_program<'o>(
     dirfd: c_int,
     name: &[u8],
     flags: c_int,
     cwd: &[u8],
     out: &'o mut PathStorage,
-) -> Option<&'o [u8]> {
+) -> Option<Program<'o>> {
     if name.is_empty() && flags & libc::AT_EMPTY_PATH != 0 {
-        return resolve::executable_fd(dirfd)
-            .then(|| resolve::fd_path(dirfd, out))
-            .flatten();
+        return resolve::fd_program(dirfd, out);
     }
     if name.starts_with(b"/") || dirfd == libc::AT_FDCWD {
         return resolve::program(name, None, cwd, out);

@@ -21,6 +21,7 @@ mod request;
 mod resolve;
 mod shell;
 mod sys;
+mod syscall;
 mod transport;
 
 use core::ffi::{c_char, c_int};

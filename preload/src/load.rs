@@ -17,6 +17,7 @@ use crate::preflight::{self, Starter, Verdict};
 use crate::request::Exec;
 use crate::resolve::{self, PathStorage, PATH_MAX};
 use crate::sys;
+use crate::syscall;
 
 /// The exit status of a program refused at load (the shell's "cannot execute").
 const REFUSED_STATUS: i32 = 126;
@@ -46,17 +47,10 @@ pub unsafe fn check(argv: *const *const c_char, envp: *const *const c_char) {
 
 /// The program this process runs: `/proc/self/exe`, else the name given to `execve`.
 fn own_program(out: &mut PathStorage) -> &[u8] {
-    // SAFETY: readlink writes at most `out.len()` bytes into the buffer.
-    let len = unsafe {
-        libc::readlink(
-            c"/proc/self/exe".as_ptr(),
-            out.as_mut_ptr().cast(),
-            out.len(),
-        )
-    };
-    if len > 0 && (len as usize) < out.len() {
+    let len = syscall::readlink(c"/proc/self/exe".as_ptr(), out).unwrap_or(0);
+    if len > 0 && len < out.len() {
         // SAFETY: readlink wrote the first `len` bytes.
-        return unsafe { buf::assume_init(&out[..len as usize]) };
+        return unsafe { buf::assume_init(&out[..len]) };
     }
     // SAFETY: AT_EXECFN is the kernel's NUL-terminated copy of the execve name (or 0).
     unsafe { sys::bytes(libc::getauxval(libc::AT_EXECFN) as *const c_char) }

@@ -6,6 +6,7 @@ use core::ffi::{c_char, c_int};
 use core::mem::MaybeUninit;
 
 use crate::buf::{self, Buf};
+use crate::syscall;
 
 /// Longest path handled; longer ones cannot be executed by path anyway.
 pub const PATH_MAX: usize = 4096;
@@ -17,6 +18,29 @@ pub type PathStorage = [MaybeUninit<u8>; PATH_MAX];
 /// glibc's search path when `PATH` is unset.
 const DEFAULT_PATH: &[u8] = b"/bin:/usr/bin";
 
+/// The file a program runs from (device and inode).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileId {
+    pub device: u64,
+    pub inode: u64,
+}
+
+impl FileId {
+    fn of(st: &libc::stat) -> FileId {
+        FileId {
+            device: st.st_dev,
+            inode: st.st_ino,
+        }
+    }
+}
+
+/// An executable program: its absolute path and its file, from the same look-up.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Program<'o> {
+    pub path: &'o [u8],
+    pub file: FileId,
+}
+
 /// Finds the program `file` names. `path_var` is the caller's `PATH` (for the `p` variants,
 /// which search it when `file` has no slash). Returns the absolute path written into `out`
 /// (followed there by a NUL), or `None` when nothing executable is there.
@@ -25,16 +49,17 @@ pub fn program<'o>(
     path_var: Option<Option<&[u8]>>,
     cwd: &[u8],
     out: &'o mut PathStorage,
-) -> Option<&'o [u8]> {
+) -> Option<Program<'o>> {
     if file.is_empty() {
         return None;
     }
     let search = match path_var {
         Some(path) if !file.contains(&b'/') => path.unwrap_or(DEFAULT_PATH),
         _ => {
-            let len = candidate(&[file], cwd, out)?;
+            let (len, file) = candidate(&[file], cwd, out)?;
             // SAFETY: `candidate` just wrote `len` bytes and a NUL.
-            return Some(unsafe { written(out, len) });
+            let path = unsafe { written(out, len) };
+            return Some(Program { path, file });
         }
     };
     for dir in search.split(|&b| b == b':') {
@@ -44,34 +69,27 @@ pub fn program<'o>(
         } else {
             candidate(&[dir, b"/", file], cwd, out)
         };
-        if let Some(len) = found {
+        if let Some((len, file)) = found {
             // SAFETY: `candidate` just wrote `len` bytes and a NUL.
-            return Some(unsafe { written(out, len) });
+            let path = unsafe { written(out, len) };
+            return Some(Program { path, file });
         }
     }
     None
 }
 
-/// The path of `len` bytes a function of this module wrote into `out`, and the NUL after it.
+/// The path of `len` bytes just written into `out`.
 ///
 /// # Safety
-/// `len` must be the length of the path such a function last returned from `out` (they all
-/// write a NUL right after it, so `len < PATH_MAX`).
-pub unsafe fn with_nul(out: &PathStorage, len: usize) -> &[u8] {
-    // SAFETY: the caller's contract: `..=len` was written.
-    unsafe { buf::assume_init(&out[..len + 1]) }
-}
-
-/// # Safety
-/// As [`with_nul`], for the path just written.
+/// `..len` of `out` must be initialised.
 unsafe fn written(out: &PathStorage, len: usize) -> &[u8] {
-    // SAFETY: passed on from the caller.
-    unsafe { &with_nul(out, len)[..len] }
+    // SAFETY: the caller's contract.
+    unsafe { buf::assume_init(&out[..len]) }
 }
 
 /// Joins `parts` (made absolute against `cwd`) into `out`, NUL-terminated, and checks it is
-/// executable: the length of the path when it is.
-fn candidate(parts: &[&[u8]], cwd: &[u8], out: &mut PathStorage) -> Option<usize> {
+/// executable: the length of the path and its file when it is.
+fn candidate(parts: &[&[u8]], cwd: &[u8], out: &mut PathStorage) -> Option<(usize, FileId)> {
     let mut buf = Buf::uninit(&mut out[..PATH_MAX - 1]);
     if parts.first().is_some_and(|p| !p.starts_with(b"/")) {
         buf.push(cwd);
@@ -84,29 +102,28 @@ fn candidate(parts: &[&[u8]], cwd: &[u8], out: &mut PathStorage) -> Option<usize
     }
     let len = buf.bytes()?.len();
     out[len].write(0);
-    executable(out.as_ptr().cast()).then_some(len)
+    executable(out.as_ptr().cast()).map(|file| (len, file))
 }
 
-/// An existing regular file the caller may execute.
-pub fn executable(path: *const c_char) -> bool {
-    // SAFETY: `path` is NUL-terminated; `st` is a valid out-pointer.
-    unsafe {
-        let mut st: libc::stat = core::mem::zeroed();
-        libc::stat(path, &mut st) == 0
-            && st.st_mode & libc::S_IFMT == libc::S_IFREG
-            && libc::access(path, libc::X_OK) == 0
-    }
+/// An existing regular file the caller may execute; `path` is NUL-terminated.
+fn executable(path: *const c_char) -> Option<FileId> {
+    let st = syscall::stat(path)?;
+    (st.st_mode & libc::S_IFMT == libc::S_IFREG && syscall::may_execute(path))
+        .then(|| FileId::of(&st))
 }
 
-/// An open descriptor of an executable regular file.
-pub fn executable_fd(fd: c_int) -> bool {
-    // SAFETY: `st` is a valid out-pointer; a bad fd just fails.
-    unsafe {
-        let mut st: libc::stat = core::mem::zeroed();
-        libc::fstat(fd, &mut st) == 0
-            && st.st_mode & libc::S_IFMT == libc::S_IFREG
-            && st.st_mode & 0o111 != 0
+/// The program behind an open descriptor of an executable regular file, its path written
+/// into `out`.
+pub fn fd_program(fd: c_int, out: &mut PathStorage) -> Option<Program<'_>> {
+    let st = syscall::fstat(fd)?;
+    if st.st_mode & libc::S_IFMT != libc::S_IFREG || st.st_mode & 0o111 == 0 {
+        return None;
     }
+    let path = fd_path(fd, out)?;
+    Some(Program {
+        path,
+        file: FileId::of(&st),
+    })
 }
 
 /// The path behind a descriptor (`/proc/self/fd/N`), written into `out` (NUL-terminated
@@ -118,50 +135,70 @@ pub fn fd_path(fd: c_int, out: &mut PathStorage) -> Option<&[u8]> {
     link.num(fd as u64);
     link.byte(0);
     let link = link.bytes()?;
-    // SAFETY: `link` is NUL-terminated; readlink writes at most PATH_MAX - 1 bytes.
-    let n = unsafe { libc::readlink(link.as_ptr().cast(), out.as_mut_ptr().cast(), PATH_MAX - 1) };
-    if n <= 0 {
+    let n = syscall::readlink(link.as_ptr().cast(), &mut out[..PATH_MAX - 1]).ok()?;
+    if n == 0 {
         return None;
     }
-    out[n as usize].write(0);
-    // SAFETY: readlink wrote `n` bytes, then the NUL above.
-    Some(unsafe { written(out, n as usize) })
+    out[n].write(0);
+    // SAFETY: readlink wrote `n` bytes.
+    Some(unsafe { written(out, n) })
 }
 
 /// The working directory, written into `out` (empty when it cannot be had).
 pub fn cwd(out: &mut PathStorage) -> &[u8] {
-    // SAFETY: getcwd writes at most PATH_MAX bytes into `out`; with a buffer it never mallocs.
-    let ok = unsafe { !libc::getcwd(out.as_mut_ptr().cast(), PATH_MAX).is_null() };
-    if !ok {
-        return &[];
+    // The kernel counts the NUL it writes. A directory outside this process's root comes
+    // back as "(unreachable)/…", which libc's getcwd reports as an error.
+    match syscall::getcwd(out) {
+        // SAFETY: the kernel wrote `len` bytes, the last one the NUL.
+        Ok(len) if len > 1 => match unsafe { written(out, len - 1) } {
+            cwd if cwd.starts_with(b"/") => cwd,
+            _ => &[],
+        },
+        _ => &[],
     }
-    // SAFETY: on success getcwd wrote a NUL-terminated string of fewer than PATH_MAX bytes.
-    unsafe { written(out, libc::strlen(out.as_ptr().cast())) }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    fn path_of<'o>(
+        file: &[u8],
+        path_var: Option<Option<&[u8]>>,
+        cwd: &[u8],
+        out: &'o mut PathStorage,
+    ) -> Option<&'o [u8]> {
+        program(file, path_var, cwd, out).map(|found| found.path)
+    }
+
+    #[test]
+    fn the_file_is_the_one_at_the_path() {
+        let mut out = buf::uninit::<PATH_MAX>();
+        let found = program(b"/bin/sh", None, b"/", &mut out).unwrap();
+        let meta = std::fs::metadata("/bin/sh").unwrap();
+        assert_eq!((found.file.device, found.file.inode), (meta.dev(), meta.ino()));
+    }
 
     #[test]
     fn absolute_and_relative_paths() {
         let mut out = buf::uninit::<PATH_MAX>();
         assert_eq!(
-            program(b"/bin/sh", None, b"/", &mut out),
+            path_of(b"/bin/sh", None, b"/", &mut out),
             Some(&b"/bin/sh"[..])
         );
         assert_eq!(
-            program(b"sh", None, b"/bin", &mut out),
+            path_of(b"sh", None, b"/bin", &mut out),
             Some(&b"/bin/sh"[..])
         );
         assert_eq!(
-            program(b"./sh", None, b"/bin/", &mut out),
+            path_of(b"./sh", None, b"/bin/", &mut out),
             Some(&b"/bin/./sh"[..])
         );
-        assert_eq!(program(b"/nonexistent/x", None, b"/", &mut out), None);
-        assert_eq!(program(b"/etc/passwd", None, b"/", &mut out), None);
-        assert_eq!(program(b"/bin", None, b"/", &mut out), None);
-        assert_eq!(program(b"", Some(None), b"/", &mut out), None);
+        assert_eq!(path_of(b"/nonexistent/x", None, b"/", &mut out), None);
+        assert_eq!(path_of(b"/etc/passwd", None, b"/", &mut out), None);
+        assert_eq!(path_of(b"/bin", None, b"/", &mut out), None);
+        assert_eq!(path_of(b"", Some(None), b"/", &mut out), None);
     }
 
     #[test]
@@ -169,22 +206,22 @@ mod tests {
         let mut out = buf::uninit::<PATH_MAX>();
         let path = Some(Some(&b"/nonexistent:/usr/bin:/bin"[..]));
         assert_eq!(
-            program(b"env", path, b"/", &mut out),
+            path_of(b"env", path, b"/", &mut out),
             Some(&b"/usr/bin/env"[..])
         );
-        assert_eq!(program(b"no-such-program-x", path, b"/", &mut out), None);
+        assert_eq!(path_of(b"no-such-program-x", path, b"/", &mut out), None);
         assert_eq!(
-            program(b"sh", Some(None), b"/", &mut out),
+            path_of(b"sh", Some(None), b"/", &mut out),
             Some(&b"/bin/sh"[..])
         );
         // An empty element is the working directory.
         assert_eq!(
-            program(b"sh", Some(Some(b":/x")), b"/bin", &mut out),
+            path_of(b"sh", Some(Some(b":/x")), b"/bin", &mut out),
             Some(&b"/bin/sh"[..])
         );
         // With a slash, PATH is not searched.
         assert_eq!(
-            program(b"bin/sh", path, b"/", &mut out),
+            path_of(b"bin/sh", path, b"/", &mut out),
             Some(&b"/bin/sh"[..])
         );
     }
@@ -194,12 +231,12 @@ mod tests {
         use std::os::fd::AsRawFd;
         let file = std::fs::File::open("/bin/sh").unwrap();
         let mut out = buf::uninit::<PATH_MAX>();
-        assert!(fd_path(file.as_raw_fd(), &mut out)
-            .unwrap()
-            .ends_with(b"sh"));
-        assert!(executable_fd(file.as_raw_fd()));
+        let found = fd_program(file.as_raw_fd(), &mut out).unwrap();
+        assert!(found.path.ends_with(b"sh"));
+        let meta = std::fs::metadata("/bin/sh").unwrap();
+        assert_eq!(found.file.inode, meta.ino());
         let text = std::fs::File::open("/etc/passwd").unwrap();
-        assert!(!executable_fd(text.as_raw_fd()));
+        assert!(fd_program(text.as_raw_fd(), &mut out).is_none());
         assert!(!cwd(&mut out).is_empty());
     }
 }

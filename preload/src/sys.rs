@@ -1,9 +1,10 @@
 //! Small raw helpers over libc for the hook path: C strings, argv/envp arrays, `environ`,
 //! the monotonic clock and stderr. Nothing here allocates or locks.
 
-use core::ffi::{c_char, c_int, CStr};
+use core::ffi::{c_char, c_int};
 
 use crate::buf::Buf;
+use crate::syscall;
 
 extern "C" {
     /// The process environment that `getenv` and the `environ`-using exec calls read.
@@ -34,7 +35,14 @@ pub unsafe fn bytes<'a>(ptr: *const c_char) -> &'a [u8] {
     if ptr.is_null() {
         return &[];
     }
-    CStr::from_ptr(ptr).to_bytes()
+    // Counted here rather than with libc's `strlen` (which `CStr` calls): one page of libc
+    // code less to fault in inside a fork child. A volatile read, because the optimiser
+    // turns a plain loop back into a call to `strlen`.
+    let mut len = 0;
+    while ptr.add(len).read_volatile() != 0 {
+        len += 1;
+    }
+    core::slice::from_raw_parts(ptr.cast(), len)
 }
 
 /// Iterates a NULL-terminated array of C strings (argv or envp); a null array is empty.
@@ -103,12 +111,7 @@ pub fn set_errno(value: c_int) {
 
 /// Milliseconds on the monotonic clock.
 pub fn now_ms() -> i64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid out-pointer; CLOCK_MONOTONIC always exists on Linux.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    let ts = syscall::monotonic();
     ts.tv_sec * 1000 + ts.tv_nsec / 1_000_000
 }
 
@@ -117,8 +120,7 @@ pub fn sleep_ms(ms: i64) {
         tv_sec: ms / 1000,
         tv_nsec: (ms % 1000) * 1_000_000,
     };
-    // SAFETY: plain nanosleep with a valid timespec; an early wake-up is harmless.
-    unsafe { libc::nanosleep(&ts, core::ptr::null_mut()) };
+    syscall::nanosleep(&ts);
 }
 
 /// Longest line warden writes to a program's stderr; longer commands are shortened for display.
@@ -139,8 +141,8 @@ pub fn stderr_line(write: impl Fn(&mut Buf)) {
         end += 3;
     }
     storage[end] = b'\n';
-    // SAFETY: writes initialised bytes of a stack buffer; a failed write to stderr is ignored.
-    unsafe { libc::write(2, storage.as_ptr().cast(), end + 1) };
+    // A failed write to stderr is ignored.
+    let _ = syscall::write(2, &storage[..end + 1]);
 }
 
 /// A command for people: argv joined with spaces.
