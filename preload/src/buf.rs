@@ -113,6 +113,13 @@ impl Mapping {
         syscall::map(len).map(|addr| Mapping { addr, len })
     }
 
+    /// The mapping as storage for functions that write before they read (see [`uninit`]).
+    pub fn as_uninit_mut(&mut self) -> &mut [MaybeUninit<u8>] {
+        // SAFETY: the mapping is `len` writable bytes owned by `self` (zero-filled by the
+        // kernel, so initialised too).
+        unsafe { core::slice::from_raw_parts_mut(self.addr.cast(), self.len) }
+    }
+
     pub fn as_mut_slice(&mut self) -> &mut [u8] {
         // SAFETY: the mapping is `len` writable bytes owned by `self`.
         unsafe { core::slice::from_raw_parts_mut(self.addr, self.len) }

@@ -17,14 +17,20 @@ use crate::checked::Start;
 use crate::environ::SNAPSHOT;
 use crate::preflight::{self, Starter, Verdict};
 use crate::request::Exec;
-use crate::resolve::{self, PathStorage, Program, PATH_MAX};
+use crate::resolve::{self, PathStorage, Program, TooLong};
 use crate::shell;
 use crate::sys::{self, bytes, current_environ, set_errno};
 use crate::{ensure_initialised, memo, real};
 
 type Argv = *const *const c_char;
 
+/// Stack room for the working directory and the program's path, enough for the usual
+/// lengths: every stack page a hook touches is a page fault in a fork child. Longer paths
+/// are looked up again in a mapping.
+const PATHS_STACK: usize = 512;
+
 /// Where the program comes from, for resolving its absolute path.
+#[derive(Clone, Copy)]
 enum Target {
     /// A path, searched in the caller's `PATH` when `search` is set and it has no slash.
     File { file: *const c_char, search: bool },
@@ -52,21 +58,24 @@ unsafe fn guard<R>(
     run: impl FnOnce(Argv) -> R,
 ) -> Result<R, c_int> {
     ensure_initialised();
-    let mut cwd_storage = buf::uninit::<PATH_MAX>();
-    let cwd = resolve::cwd(&mut cwd_storage);
-    let mut path_storage = buf::uninit::<PATH_MAX>();
-    let program = match target {
-        Target::File { file, search } => {
-            let path_var = search.then(|| sys::lookup(current_environ(), b"PATH"));
-            resolve::program(bytes(file), path_var, cwd, &mut path_storage)
-        }
-        Target::At {
-            dirfd,
-            pathname,
-            flags,
-        } => at_program(dirfd, bytes(pathname), flags, cwd, &mut path_storage),
-        Target::Fd(fd) => resolve::fd_program(fd, &mut path_storage),
-    };
+    let mut stack = buf::uninit::<PATHS_STACK>();
+    let mut mapping = None;
+    let (cwd, program) = resolve::in_storage(&mut stack, &mut mapping, |storage| {
+        let (cwd, rest) = resolve::cwd(storage)?;
+        let program = match target {
+            Target::File { file, search } => {
+                let path_var = search.then(|| sys::lookup(current_environ(), b"PATH"));
+                resolve::program(bytes(file), path_var, cwd, rest)
+            }
+            Target::At {
+                dirfd,
+                pathname,
+                flags,
+            } => at_program(dirfd, bytes(pathname), flags, cwd, rest),
+            Target::Fd(fd) => resolve::fd_program(fd, rest),
+        };
+        Ok((cwd, program?))
+    })?;
     let Some(program) = program else {
         // Nothing executable there: the real call fails by itself, no question needed.
         return Ok(run(envp));
@@ -115,16 +124,18 @@ fn at_program<'o>(
     flags: c_int,
     cwd: &[u8],
     out: &'o mut PathStorage,
-) -> Option<Program<'o>> {
+) -> Result<Option<Program<'o>>, TooLong> {
     if name.is_empty() && flags & libc::AT_EMPTY_PATH != 0 {
         return resolve::fd_program(dirfd, out);
     }
     if name.starts_with(b"/") || dirfd == libc::AT_FDCWD {
         return resolve::program(name, None, cwd, out);
     }
-    let mut dir_storage = buf::uninit::<PATH_MAX>();
-    let dir = resolve::fd_path(dirfd, &mut dir_storage)?;
-    resolve::program(name, None, dir, out)
+    let (dir_storage, out) = out.split_at_mut(out.len() / 2);
+    match resolve::fd_path(dirfd, dir_storage)? {
+        Some(dir) => resolve::program(name, None, dir, out),
+        None => Ok(None),
+    }
 }
 
 /// The exec family's convention: -1 with errno.
@@ -303,8 +314,11 @@ fn shell_allowed<R>(
 ) -> Result<R, c_int> {
     ensure_initialised();
     let argv = [c"sh".as_ptr(), c"-c".as_ptr(), command, ptr::null()];
-    let mut cwd_storage = buf::uninit::<PATH_MAX>();
-    let cwd = resolve::cwd(&mut cwd_storage);
+    let mut stack = buf::uninit::<PATHS_STACK>();
+    let mut mapping = None;
+    let cwd = resolve::in_storage(&mut stack, &mut mapping, |storage| {
+        resolve::cwd(storage).map(|(cwd, _)| cwd)
+    })?;
     let exec = Exec {
         hook,
         path: b"/bin/sh",

@@ -30,10 +30,11 @@ pub unsafe fn check(argv: *const *const c_char, envp: *const *const c_char) {
     if !SNAPSHOT.get().guarded || checked::take_proof(argv, envp) {
         return;
     }
-    let mut path_storage = buf::uninit::<PATH_MAX>();
-    let path = own_program(&mut path_storage);
-    let mut cwd_storage = buf::uninit::<PATH_MAX>();
-    let cwd = resolve::cwd(&mut cwd_storage);
+    // Room for PATH_MAX-long paths: this runs once per process, and only when unchecked.
+    let mut storage = buf::uninit::<{ 2 * PATH_MAX }>();
+    let (path_storage, cwd_storage) = storage.split_at_mut(PATH_MAX);
+    let path = own_program(path_storage);
+    let cwd = resolve::cwd(cwd_storage).map_or(&[][..], |(cwd, _)| cwd);
     let exec = Exec {
         hook: "load",
         path,

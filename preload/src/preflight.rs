@@ -133,6 +133,8 @@ pub fn act(answer: Answer, exec: &Exec) -> Verdict {
 }
 
 /// The fail mode, with one line per process saying so.
+#[cold]
+#[inline(never)]
 fn unreachable() -> Verdict {
     let snapshot = SNAPSHOT.get();
     let closed = snapshot.fail_closed();
@@ -154,7 +156,10 @@ fn unreachable() -> Verdict {
     }
 }
 
-/// `warden: denied: <command> — <reason>`.
+/// `warden: denied: <command> — <reason>`. Cold and out of line, so that its buffers stay
+/// out of the frames of allowed execs.
+#[cold]
+#[inline(never)]
 fn refuse(exec: &Exec, reason: impl Fn(&mut Buf)) {
     stderr_line(|b| {
         b.push(b"denied: ");
