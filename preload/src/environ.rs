@@ -27,17 +27,20 @@ const HOME: &[u8] = b"WARDEN_HOME";
 /// Room for one `NAME=value` entry kept from load time (with its NUL).
 const ENTRY_MAX: usize = 512;
 
-/// One `NAME=value\0` kept from load time.
+/// One `NAME=value\0` kept from load time. Its bytes stay uninitialised past the NUL: an
+/// entry lives on the hook's stack too (`checked.rs`), where zeroing it would touch pages
+/// for nothing.
 #[derive(Clone, Copy)]
 pub struct Entry {
-    bytes: [u8; ENTRY_MAX],
+    /// Initialised up to and including the NUL at `len` when set.
+    bytes: [MaybeUninit<u8>; ENTRY_MAX],
     len: usize,
     name_len: usize,
 }
 
 impl Entry {
     pub const EMPTY: Entry = Entry {
-        bytes: [0; ENTRY_MAX],
+        bytes: [MaybeUninit::uninit(); ENTRY_MAX],
         len: 0,
         name_len: 0,
     };
@@ -45,16 +48,25 @@ impl Entry {
     /// Builds `name=<parts…>`; `None` when it would not fit.
     pub fn new(name: &[u8], parts: &[&[u8]]) -> Option<Entry> {
         let mut entry = Entry::EMPTY;
-        let mut buf = Buf::new(&mut entry.bytes[..ENTRY_MAX - 1]);
+        entry.set(name, parts).then_some(entry)
+    }
+
+    /// Makes this entry `name=<parts…>` in place; false (and unset) when it would not fit.
+    fn set(&mut self, name: &[u8], parts: &[&[u8]]) -> bool {
+        self.len = 0;
+        let mut buf = Buf::uninit(&mut self.bytes[..ENTRY_MAX - 1]);
         buf.push(name);
         buf.byte(b'=');
         for part in parts {
             buf.push(part);
         }
-        let len = buf.bytes()?.len();
-        entry.len = len;
-        entry.name_len = name.len();
-        Some(entry)
+        let Some(len) = buf.bytes().map(<[u8]>::len) else {
+            return false;
+        };
+        self.bytes[len].write(0);
+        self.len = len;
+        self.name_len = name.len();
+        true
     }
 
     pub fn is_set(&self) -> bool {
@@ -63,7 +75,8 @@ impl Entry {
 
     pub fn value(&self) -> &[u8] {
         if self.is_set() {
-            &self.bytes[self.name_len + 1..self.len]
+            // SAFETY: `set` initialised everything up to `len`.
+            unsafe { buf::assume_init(&self.bytes[self.name_len + 1..self.len]) }
         } else {
             &[]
         }
@@ -97,10 +110,11 @@ impl Snapshot {
         guarded: false,
     };
 
-    /// Reads the load-time environment. `library` is the path the dynamic loader reports for
-    /// this library; the `LD_PRELOAD` entry naming the same file wins, since that is the
-    /// spelling children must inherit.
-    pub fn take(envp: *const *const c_char, library: &[u8]) -> Snapshot {
+    /// Reads the load-time environment into this (empty) snapshot, in place: the snapshot is
+    /// a few kilobytes that a copy would write twice. `library` is the path the dynamic
+    /// loader reports for this library; the `LD_PRELOAD` entry naming the same file wins,
+    /// since that is the spelling children must inherit.
+    fn fill(&mut self, envp: *const *const c_char, library: &[u8]) {
         let get = |name: &[u8]| sys::lookup(envp, name).filter(|v| !v.is_empty());
         let preloaded = get(LD_PRELOAD).and_then(|list| {
             preload_entries(list)
@@ -110,24 +124,30 @@ impl Snapshot {
         let own_entry = preloaded.unwrap_or(library);
         let (socket, door, session) = (get(SOCKET), get(DOOR), get(SESSION));
         // The default location only when no explicit path is set (each lookup scans envp).
-        let state_dir = |file: &[u8], name: &[u8], explicit: Option<&[u8]>| match explicit {
-            Some(path) => Entry::new(name, &[path]),
-            None => match (get(HOME), get(b"HOME")) {
-                (Some(home), _) => Entry::new(name, &[home, b"/", file]),
-                (None, Some(home)) => Entry::new(name, &[home, b"/.warden/", file]),
-                (None, None) => Entry::new(name, &[b"/.warden/", file]),
-            },
+        let state_dir = |entry: &mut Entry, name: &[u8], file: &[u8], explicit: Option<&[u8]>| {
+            match explicit {
+                Some(path) => entry.set(name, &[path]),
+                None => match (get(HOME), get(b"HOME")) {
+                    (Some(home), _) => entry.set(name, &[home, b"/", file]),
+                    (None, Some(home)) => entry.set(name, &[home, b"/.warden/", file]),
+                    (None, None) => entry.set(name, &[b"/.warden/", file]),
+                },
+            }
         };
-        let kept = |name: &[u8], value: Option<&[u8]>| value.and_then(|v| Entry::new(name, &[v]));
-        Snapshot {
-            library: Entry::new(LD_PRELOAD, &[own_entry]).unwrap_or(Entry::EMPTY),
-            socket: state_dir(b"warden.sock", SOCKET, socket).unwrap_or(Entry::EMPTY),
-            door: state_dir(b"door.sock", DOOR, door).unwrap_or(Entry::EMPTY),
-            session: kept(SESSION, session).unwrap_or(Entry::EMPTY),
-            fail: kept(FAIL, get(FAIL)).unwrap_or(Entry::EMPTY),
-            guarded: preloaded.is_some()
-                && (socket.is_some() || door.is_some() || session.is_some()),
-        }
+        self.library.set(LD_PRELOAD, &[own_entry]);
+        state_dir(&mut self.socket, SOCKET, b"warden.sock", socket);
+        state_dir(&mut self.door, DOOR, b"door.sock", door);
+        // (A hook that ran before the constructor filled the snapshot once already.)
+        let kept = |entry: &mut Entry, name: &[u8], value: Option<&[u8]>| match value {
+            Some(value) => {
+                entry.set(name, &[value]);
+            }
+            None => entry.len = 0,
+        };
+        kept(&mut self.session, SESSION, session);
+        kept(&mut self.fail, FAIL, get(FAIL));
+        self.guarded =
+            preloaded.is_some() && (socket.is_some() || door.is_some() || session.is_some());
     }
 
     pub fn fail_closed(&self) -> bool {
@@ -297,10 +317,13 @@ impl Global {
         unsafe { &*self.0.get() }
     }
 
+    /// Reads the load-time environment `envp` (see [`Snapshot::fill`]).
+    ///
     /// # Safety
-    /// Only from the library constructor, before other threads exist.
-    pub unsafe fn set(&self, snapshot: Snapshot) {
-        *self.0.get() = snapshot;
+    /// Only from the library constructor, once, before other threads exist.
+    pub unsafe fn fill(&self, envp: *const *const c_char, library: &[u8]) {
+        // SAFETY: the caller's contract: nothing else reads or writes the snapshot now.
+        unsafe { (*self.0.get()).fill(envp, library) };
     }
 }
 
@@ -308,6 +331,12 @@ impl Global {
 mod tests {
     use super::*;
     use std::ffi::{CStr, CString};
+
+    fn take(envp: *const *const c_char, library: &[u8]) -> Snapshot {
+        let mut snapshot = Snapshot::EMPTY;
+        snapshot.fill(envp, library);
+        snapshot
+    }
 
     fn checked(value: &str) -> Entry {
         Entry::new(checked::NAME, &[value.as_bytes()]).unwrap()
@@ -333,7 +362,7 @@ mod tests {
             "WARDEN_SESSION=s1",
             "PATH=/bin",
         ]);
-        Snapshot::take(load.as_ptr(), b"/lib/warden/libwarden.so")
+        take(load.as_ptr(), b"/lib/warden/libwarden.so")
     }
 
     #[test]
@@ -353,7 +382,7 @@ mod tests {
     #[test]
     fn guarded_needs_the_preload_and_a_warden_variable() {
         let lib = b"/lib/warden/libwarden.so";
-        let guarded = |env: &[&str]| Snapshot::take(array(env).1.as_ptr(), lib).guarded;
+        let guarded = |env: &[&str]| take(array(env).1.as_ptr(), lib).guarded;
         assert!(guarded(&[
             "LD_PRELOAD=/lib/warden/libwarden.so",
             "WARDEN_SOCKET=/s"
@@ -465,7 +494,7 @@ mod tests {
             "WARDEN_DOOR=/d/door",
             "WARDEN_FAIL=closed",
         ]);
-        let snap = Snapshot::take(load.as_ptr(), b"/l/libwarden.so");
+        let snap = take(load.as_ptr(), b"/l/libwarden.so");
         assert_eq!(snap.socket.value(), b"/w/warden.sock");
         assert_eq!(snap.door.value(), b"/d/door");
         assert!(snap.fail_closed());

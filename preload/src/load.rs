@@ -27,9 +27,15 @@ const REFUSED_STATUS: i32 = 126;
 /// # Safety
 /// Only from the library constructor, with the `argv` and `envp` it received.
 pub unsafe fn check(argv: *const *const c_char, envp: *const *const c_char) {
-    if !SNAPSHOT.get().guarded || checked::take_proof(argv, envp) {
-        return;
+    if SNAPSHOT.get().guarded && !checked::take_proof(argv, envp) {
+        judge_self(argv);
     }
+}
+
+/// Out of line: its buffers would otherwise be in the constructor's frame (and their stack
+/// pages touched) in every process, checked or not.
+#[inline(never)]
+fn judge_self(argv: *const *const c_char) {
     // Room for PATH_MAX-long paths: this runs once per process, and only when unchecked.
     let mut storage = buf::uninit::<{ 2 * PATH_MAX }>();
     let (path_storage, cwd_storage) = storage.split_at_mut(PATH_MAX);
@@ -42,7 +48,8 @@ pub unsafe fn check(argv: *const *const c_char, envp: *const *const c_char) {
         shell: None,
     };
     if preflight::judge(&exec, Starter::Parent, cwd) == Verdict::Deny {
-        libc::_exit(REFUSED_STATUS);
+        // SAFETY: ends the process before main, as a refused start must.
+        unsafe { libc::_exit(REFUSED_STATUS) };
     }
 }
 
