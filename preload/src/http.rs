@@ -3,12 +3,16 @@
 
 use core::mem::MaybeUninit;
 
-use crate::buf::{self, Buf};
+use crate::buf::{self, Buf, Mapping};
 use crate::reply::{self, Answer, Framing};
 use crate::transport::{Conn, IoEnd};
 
 /// Replies longer than this are malformed: the daemon's answers are a few hundred bytes.
-pub const REPLY_MAX: usize = 4096;
+const REPLY_MAX: usize = 4096;
+
+/// Stack room for a reply, enough for the usual ones (every stack page a hook touches is a
+/// page fault in a fork child); a longer reply continues in a mapping of REPLY_MAX bytes.
+const REPLY_STACK: usize = 512;
 
 /// The result of one exchange.
 #[derive(Debug, PartialEq, Eq)]
@@ -24,17 +28,18 @@ pub struct Endpoint<'a> {
     pub door: &'a [u8],
 }
 
-/// `POST path` with a JSON body, or `GET path` when `body` is `None`.
-pub fn exchange<'r>(
+/// `POST path` with a JSON body, or `GET path` when `body` is `None`; hands the outcome
+/// (which borrows the reply's storage) to `consume`.
+pub fn exchange<R>(
     endpoint: &Endpoint,
     method_and_path: &[u8],
     body: Option<&[u8]>,
-    reply: &'r mut [MaybeUninit<u8>; REPLY_MAX],
     timeout_ms: i64,
-) -> Outcome<'r> {
+    consume: impl FnOnce(Outcome) -> R,
+) -> R {
     let deadline = crate::sys::now_ms() + timeout_ms;
     let Some(conn) = Conn::open(endpoint.socket, endpoint.door, deadline) else {
-        return Outcome::Unreachable;
+        return consume(Outcome::Unreachable);
     };
     let mut head_storage = [0u8; 256];
     let mut head = Buf::new(&mut head_storage);
@@ -47,21 +52,36 @@ pub fn exchange<'r>(
     }
     head.push(b"\r\n");
     let Some(head) = head.bytes() else {
-        return Outcome::Unreachable;
+        return consume(Outcome::Unreachable);
     };
     // A failed write still gets a read, within the same deadline: the daemon may have answered
     // early (413 for a body over its limit) and closed before taking the rest.
     let _ = conn.write_all(head, body.unwrap_or_default(), deadline);
-    read_reply(&conn, reply, deadline)
+    let mut stack = buf::uninit::<REPLY_STACK>();
+    let mut mapping = None;
+    consume(read_reply(&conn, &mut stack, &mut mapping, deadline))
 }
 
+/// Reads a reply into `stack`, continuing in a mapping kept in `mapping` when it is longer.
 fn read_reply<'r>(
     conn: &Conn,
-    reply: &'r mut [MaybeUninit<u8>; REPLY_MAX],
+    stack: &'r mut [MaybeUninit<u8>],
+    mapping: &'r mut Option<Mapping>,
     deadline: i64,
 ) -> Outcome<'r> {
+    let mut reply = stack;
+    let mut spare = Some(mapping);
     let mut len = 0;
     loop {
+        if len == reply.len() {
+            let (Some(slot), Some(mapped)) = (spare.take(), Mapping::new(REPLY_MAX)) else {
+                // Longer than any answer of the daemon (or no memory to read it in).
+                return Outcome::Answered(Answer::Malformed);
+            };
+            let mapped = slot.insert(mapped).as_uninit_mut();
+            mapped[..len].copy_from_slice(&reply[..len]);
+            reply = mapped;
+        }
         let read = conn.read(&mut reply[len..], deadline);
         let ended = match read {
             Ok(0) | Err(IoEnd::Closed) => true,
@@ -84,7 +104,7 @@ fn read_reply<'r>(
             }
             Framing::UntilClose if ended => return Outcome::Answered(reply::parse(received)),
             Framing::Malformed => return Outcome::Answered(Answer::Malformed),
-            _ if ended || len == REPLY_MAX => return Outcome::Answered(Answer::Malformed),
+            _ if ended => return Outcome::Answered(Answer::Malformed),
             _ => {}
         }
     }

@@ -7,7 +7,7 @@ use core::sync::atomic::{AtomicBool, Ordering};
 
 use crate::buf::{self, Buf};
 use crate::environ::SNAPSHOT;
-use crate::http::{self, Endpoint, Outcome, REPLY_MAX};
+use crate::http::{self, Endpoint, Outcome};
 use crate::reply::{push_unescaped, Answer, Decision};
 use crate::request::{self, Caller, Exec};
 use crate::sys::{self, stderr_line};
@@ -76,18 +76,16 @@ pub fn judge(exec: &Exec, starter: Starter, cwd: &[u8]) -> Verdict {
 }
 
 fn consult(exec: &Exec, body: &[u8]) -> Verdict {
-    let mut reply = buf::uninit::<REPLY_MAX>();
-    let outcome = http::exchange(
+    http::exchange(
         &endpoint(),
         b"POST /v1/preflight/exec",
         Some(body),
-        &mut reply,
         PREFLIGHT_TIMEOUT_MS,
-    );
-    match outcome {
-        Outcome::Unreachable => unreachable(),
-        Outcome::Answered(answer) => act(answer, exec),
-    }
+        |outcome| match outcome {
+            Outcome::Unreachable => unreachable(),
+            Outcome::Answered(answer) => act(answer, exec),
+        },
+    )
 }
 
 /// Acts on a final answer; `Ask` starts waiting for the operator.
