@@ -17,7 +17,7 @@ use core::ffi::c_char;
 use crate::buf::Buf;
 use crate::environ::Entry;
 use crate::syscall;
-use crate::sys::{bytes, hash_args, strings, value_of};
+use crate::sys::{hash_args, strings, value_of};
 
 pub const NAME: &[u8] = b"WARDEN_CHECKED";
 
@@ -130,7 +130,7 @@ pub unsafe fn take_proof(argv: Argv, envp: Argv) -> bool {
     let mut proven = None;
     let mut entry = envp;
     while !entry.is_null() && !(*entry).is_null() {
-        if let Some(value) = value_of(bytes(*entry), NAME) {
+        if let Some(value) = value_of(*entry, NAME) {
             if proven.is_none() {
                 proven = Some(proves(value, syscall::getpid(), syscall::getppid(), argv));
             }

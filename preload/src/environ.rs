@@ -15,7 +15,7 @@ use core::ptr;
 
 use crate::buf::{self, Buf, Mapping};
 use crate::checked;
-use crate::sys::{self, strings, value_of};
+use crate::sys::{self, pointers, value_of};
 
 const LD_PRELOAD: &[u8] = b"LD_PRELOAD";
 const SOCKET: &[u8] = b"WARDEN_SOCKET";
@@ -173,15 +173,17 @@ impl Snapshot {
         let mut preload_seen = 0;
         let mut vars_seen = [0usize; 5];
         // SAFETY: envp comes from the hooked call (or `environ`).
-        for entry in unsafe { strings(envp) } {
-            if let Some(list) = value_of(entry, LD_PRELOAD) {
+        for entry in unsafe { pointers(envp) } {
+            // SAFETY: entries of envp are C strings.
+            if let Some(list) = unsafe { value_of(entry, LD_PRELOAD) } {
                 preload_seen += 1;
                 if library.is_empty() || preload_entries(list).next() != Some(library) {
                     return false;
                 }
             }
             for ((name, var), seen) in self.warden_vars(checked).into_iter().zip(&mut vars_seen) {
-                if let Some(value) = value_of(entry, name) {
+                // SAFETY: as above.
+                if let Some(value) = unsafe { value_of(entry, name) } {
                     *seen += 1;
                     if !var.is_set() || value != var.value() {
                         return false;
@@ -224,7 +226,8 @@ impl Snapshot {
             buf.byte(b'=');
             buf.push(library);
             // SAFETY: envp comes from the hooked call.
-            for list in unsafe { strings(envp) }.filter_map(|e| value_of(e, LD_PRELOAD)) {
+            // SAFETY: envp comes from the hooked call.
+            for list in unsafe { pointers(envp).filter_map(|e| value_of(e, LD_PRELOAD)) } {
                 for other in preload_entries(list).filter(|e| *e != library) {
                     buf.byte(b':');
                     buf.push(other);
@@ -243,7 +246,7 @@ impl Snapshot {
     ) -> Option<R> {
         const STACK_ENTRIES: usize = 256;
         // SAFETY: envp comes from the hooked call.
-        let count = unsafe { strings(envp) }.count() + 7;
+        let count = unsafe { pointers(envp) }.count() + 7;
         // Uninitialised: only the slots written below (up to the final null) are read.
         let mut stack = [MaybeUninit::<*const c_char>::uninit(); STACK_ENTRIES];
         let mut mapping;
@@ -270,16 +273,16 @@ impl Snapshot {
         for (_, var) in vars.iter().filter(|(_, v)| v.is_set()) {
             put(var.c_str());
         }
-        // SAFETY: envp comes from the hooked call; the pointers stay valid during `run`.
-        let mut entry = envp;
-        while !entry.is_null() && unsafe { !(*entry).is_null() } {
-            let text = unsafe { sys::bytes(*entry) };
-            let replaced = vars.iter().any(|(name, _)| value_of(text, name).is_some())
-                || (own_preload && value_of(text, LD_PRELOAD).is_some());
+        // SAFETY: envp comes from the hooked call; its entries are C strings that stay valid
+        // during `run`.
+        for entry in unsafe { pointers(envp) } {
+            let replaced = unsafe {
+                vars.iter().any(|(name, _)| value_of(entry, name).is_some())
+                    || (own_preload && value_of(entry, LD_PRELOAD).is_some())
+            };
             if !replaced {
-                put(unsafe { *entry });
+                put(entry);
             }
-            entry = unsafe { entry.add(1) };
         }
         put(ptr::null());
         // The array handed on ends at the null just written; nothing reads past it.
@@ -330,6 +333,7 @@ impl Global {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sys::strings;
     use std::ffi::{CStr, CString};
 
     fn take(envp: *const *const c_char, library: &[u8]) -> Snapshot {

@@ -45,25 +45,26 @@ pub unsafe fn bytes<'a>(ptr: *const c_char) -> &'a [u8] {
     core::slice::from_raw_parts(ptr.cast(), len)
 }
 
-/// Iterates a NULL-terminated array of C strings (argv or envp); a null array is empty.
-pub struct Strings {
+/// Iterates the entries of a NULL-terminated array of C strings (argv or envp) without
+/// measuring them; a null array is empty.
+pub struct Pointers {
     next: *const *const c_char,
 }
 
 /// # Safety
 /// `array` is null or a NULL-terminated array of valid C strings that outlives the iterator.
-pub unsafe fn strings(array: *const *const c_char) -> Strings {
-    Strings { next: array }
+pub unsafe fn pointers(array: *const *const c_char) -> Pointers {
+    Pointers { next: array }
 }
 
-impl Iterator for Strings {
-    type Item = &'static [u8];
+impl Iterator for Pointers {
+    type Item = *const c_char;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.next.is_null() {
             return None;
         }
-        // SAFETY: `strings` requires a NULL-terminated array; we stop at the NULL.
+        // SAFETY: `pointers` requires a NULL-terminated array; we stop at the NULL.
         unsafe {
             let item = *self.next;
             if item.is_null() {
@@ -71,21 +72,41 @@ impl Iterator for Strings {
                 return None;
             }
             self.next = self.next.add(1);
-            Some(bytes(item))
+            Some(item)
         }
     }
+}
+
+/// The strings of a NULL-terminated array, as [`pointers`].
+///
+/// # Safety
+/// As [`pointers`].
+pub unsafe fn strings(array: *const *const c_char) -> impl Iterator<Item = &'static [u8]> {
+    // SAFETY: the caller's contract: every entry is a valid C string.
+    pointers(array).map(|entry| unsafe { bytes(entry) })
 }
 
 /// The value of `name` in an envp-style array.
 pub fn lookup(envp: *const *const c_char, name: &[u8]) -> Option<&'static [u8]> {
     // SAFETY: callers pass `environ` or an envp handed to an exec function.
-    unsafe { strings(envp) }.find_map(|entry| value_of(entry, name))
+    unsafe { pointers(envp).find_map(|entry| value_of(entry, name)) }
 }
 
-/// `Some(value)` when `entry` is `name=value`.
-pub fn value_of<'a>(entry: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
-    let rest = entry.strip_prefix(name)?;
-    rest.strip_prefix(b"=")
+/// `Some(value)` when the C string `entry` is `name=value`. Compares no further than
+/// `name=` before measuring the value: environments hold long entries (LS_COLORS), and most
+/// are not the one sought.
+///
+/// # Safety
+/// `entry` is a valid C string that outlives the result.
+pub unsafe fn value_of(entry: *const c_char, name: &[u8]) -> Option<&'static [u8]> {
+    let entry = entry.cast::<u8>();
+    for (i, &expected) in name.iter().chain(b"=").enumerate() {
+        // A shorter entry stops here at its NUL, which no name contains.
+        if *entry.add(i) != expected {
+            return None;
+        }
+    }
+    Some(bytes(entry.add(name.len() + 1).cast()))
 }
 
 /// FNV-1a over arguments, each followed by a NUL.
@@ -177,5 +198,7 @@ mod tests {
         let array = [p.as_ptr(), q.as_ptr(), core::ptr::null()];
         assert_eq!(lookup(array.as_ptr(), b"PATH"), Some(&b"/bin"[..]));
         assert_eq!(lookup(array.as_ptr(), b"HOME"), None);
+        assert_eq!(lookup(array.as_ptr(), b"PATHXY"), None);
+        assert_eq!(lookup(array.as_ptr(), b"PATH="), None);
     }
 }
