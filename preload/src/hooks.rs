@@ -20,6 +20,7 @@ use crate::request::Exec;
 use crate::resolve::{self, PathStorage, Program, TooLong};
 use crate::shell;
 use crate::sys::{self, bytes, current_environ, set_errno};
+use crate::syscall;
 use crate::{ensure_initialised, memo, real};
 
 type Argv = *const *const c_char;
@@ -106,15 +107,26 @@ fn allowed<R>(
 ) -> Result<R, c_int> {
     match preflight::judge(exec, Starter::ThisProcess, cwd) {
         Verdict::Deny => Err(libc::EPERM),
-        Verdict::Allow => {
-            // SAFETY: `exec.argv` comes from the hooked call.
-            let checked = unsafe { start.marker(exec.argv) };
-            SNAPSHOT
-                .get()
-                .with_restored(envp, &checked, run)
-                .ok_or(libc::ENOMEM)
-        }
+        Verdict::Allow => start_restored(exec.argv, start, envp, run),
     }
+}
+
+/// Runs `run` with the environment the allowed program gets. Out of line, so that the
+/// storage for that environment is no part of the frame the daemon exchange runs under
+/// (every stack page a hook touches is a page fault in a fork child).
+#[inline(never)]
+fn start_restored<R>(
+    argv: Argv,
+    start: Start,
+    envp: Argv,
+    run: impl FnOnce(Argv) -> R,
+) -> Result<R, c_int> {
+    // SAFETY: `argv` comes from the hooked call.
+    let checked = unsafe { start.marker(argv) };
+    SNAPSHOT
+        .get()
+        .with_restored(envp, &checked, run)
+        .ok_or(libc::ENOMEM)
 }
 
 /// The program `execveat` would run, if it is executable.
@@ -246,7 +258,13 @@ pub unsafe extern "C" fn execveat(
         |envp| match real::execveat() {
             Some(f) => f(dirfd, pathname, argv, envp, flags),
             // glibc before 2.34 has no wrapper; the system call is the same.
-            None => libc::syscall(libc::SYS_execveat, dirfd, pathname, argv, envp, flags) as c_int,
+            None => match syscall::execveat(dirfd, pathname, argv, envp, flags) {
+                Ok(_) => 0,
+                Err(err) => {
+                    set_errno(err);
+                    -1
+                }
+            },
         },
     ))
 }

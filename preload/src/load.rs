@@ -48,8 +48,7 @@ fn judge_self(argv: *const *const c_char) {
         shell: None,
     };
     if preflight::judge(&exec, Starter::Parent, cwd) == Verdict::Deny {
-        // SAFETY: ends the process before main, as a refused start must.
-        unsafe { libc::_exit(REFUSED_STATUS) };
+        syscall::exit(REFUSED_STATUS);
     }
 }
 

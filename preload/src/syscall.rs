@@ -352,6 +352,41 @@ pub fn nanosleep(ts: &libc::timespec) {
     };
 }
 
+/// `execveat(2)`, for a glibc without its wrapper (before 2.34); returns only on failure.
+///
+/// # Safety
+/// As `execveat(2)`: valid C strings and NULL-terminated arrays.
+pub unsafe fn execveat(
+    dirfd: c_int,
+    path: *const c_char,
+    argv: *const *const c_char,
+    envp: *const *const c_char,
+    flags: c_int,
+) -> SysResult {
+    // SAFETY: passed on from the caller.
+    unsafe {
+        call(
+            libc::SYS_execveat,
+            [
+                dirfd as usize,
+                path as usize,
+                argv as usize,
+                envp as usize,
+                flags as usize,
+                0,
+            ],
+        )
+    }
+}
+
+/// Ends the process at once (`_exit`).
+pub fn exit(status: c_int) -> ! {
+    loop {
+        // SAFETY: exit_group takes a status and does not return.
+        unsafe { raw(libc::SYS_exit_group, [status as usize, 0, 0, 0, 0, 0]) };
+    }
+}
+
 /// A private anonymous read-write mapping of `len` bytes.
 pub fn map(len: usize) -> Option<*mut u8> {
     let prot = (libc::PROT_READ | libc::PROT_WRITE) as usize;
