@@ -41,8 +41,8 @@ pub fn exchange<R>(
     let Some(conn) = Conn::open(endpoint.socket, endpoint.door, deadline) else {
         return consume(Outcome::Unreachable);
     };
-    let mut head_storage = [0u8; 256];
-    let mut head = Buf::new(&mut head_storage);
+    let mut head_storage = buf::uninit::<256>();
+    let mut head = Buf::uninit(&mut head_storage);
     head.push(method_and_path);
     head.push(b" HTTP/1.1\r\nHost: warden\r\nConnection: close\r\n");
     if let Some(body) = body {
@@ -59,7 +59,11 @@ pub fn exchange<R>(
     let _ = conn.write_all(head, body.unwrap_or_default(), deadline);
     let mut stack = buf::uninit::<REPLY_STACK>();
     let mut mapping = None;
-    consume(read_reply(&conn, &mut stack, &mut mapping, deadline))
+    let outcome = read_reply(&conn, &mut stack, &mut mapping, deadline);
+    // Closed before the outcome is acted on: in a process that closed its stderr, the
+    // connection may be fd 2, where a refusal's message must not go.
+    drop(conn);
+    consume(outcome)
 }
 
 /// Reads a reply into `stack`, continuing in a mapping kept in `mapping` when it is longer.
