@@ -100,11 +100,14 @@ pub fn lookup(envp: *const *const c_char, name: &[u8]) -> Option<&'static [u8]> 
 /// `entry` is a valid C string that outlives the result.
 pub unsafe fn value_of(entry: *const c_char, name: &[u8]) -> Option<&'static [u8]> {
     let entry = entry.cast::<u8>();
-    for (i, &expected) in name.iter().chain(b"=").enumerate() {
+    for (i, &expected) in name.iter().enumerate() {
         // A shorter entry stops here at its NUL, which no name contains.
         if *entry.add(i) != expected {
             return None;
         }
+    }
+    if *entry.add(name.len()) != b'=' {
+        return None;
     }
     Some(bytes(entry.add(name.len() + 1).cast()))
 }
