@@ -50,14 +50,14 @@ enum Target {
 ///
 /// # Safety
 /// The pointers come from the hooked call and follow its contract.
-unsafe fn guard<R>(
+unsafe fn guard(
     hook: &str,
     start: Start,
     target: Target,
     argv: Argv,
     envp: Argv,
-    run: impl FnOnce(Argv) -> R,
-) -> Result<R, c_int> {
+    run: &mut dyn FnMut(Argv) -> c_int,
+) -> Result<c_int, c_int> {
     ensure_initialised();
     let mut stack = buf::uninit::<PATHS_STACK>();
     let mut mapping = None;
@@ -103,7 +103,7 @@ fn allowed<R>(
     start: Start,
     cwd: &[u8],
     envp: Argv,
-    run: impl FnOnce(Argv) -> R,
+    run: &mut dyn FnMut(Argv) -> R,
 ) -> Result<R, c_int> {
     match preflight::judge(exec, Starter::ThisProcess, cwd) {
         Verdict::Deny => Err(libc::EPERM),
@@ -119,7 +119,7 @@ fn start_restored<R>(
     argv: Argv,
     start: Start,
     envp: Argv,
-    run: impl FnOnce(Argv) -> R,
+    run: &mut dyn FnMut(Argv) -> R,
 ) -> Result<R, c_int> {
     // SAFETY: `argv` comes from the hooked call.
     let checked = unsafe { start.marker(argv) };
@@ -182,7 +182,7 @@ pub unsafe extern "C" fn execve(path: *const c_char, argv: Argv, envp: Argv) -> 
         target,
         argv,
         envp,
-        |envp| real::execve().map_or_else(missing, |f| f(path, argv, envp)),
+        &mut |envp| real::execve().map_or_else(missing, |f| f(path, argv, envp)),
     ))
 }
 
@@ -200,7 +200,7 @@ pub unsafe extern "C" fn execv(path: *const c_char, argv: Argv) -> c_int {
         target,
         argv,
         current_environ(),
-        |envp| real::execve().map_or_else(missing, |f| f(path, argv, envp)),
+        &mut |envp| real::execve().map_or_else(missing, |f| f(path, argv, envp)),
     ))
 }
 
@@ -215,7 +215,7 @@ pub unsafe extern "C" fn execvp(file: *const c_char, argv: Argv) -> c_int {
         target,
         argv,
         current_environ(),
-        |envp| real::execvpe().map_or_else(missing, |f| f(file, argv, envp)),
+        &mut |envp| real::execvpe().map_or_else(missing, |f| f(file, argv, envp)),
     ))
 }
 
@@ -230,7 +230,7 @@ pub unsafe extern "C" fn execvpe(file: *const c_char, argv: Argv, envp: Argv) ->
         target,
         argv,
         envp,
-        |envp| real::execvpe().map_or_else(missing, |f| f(file, argv, envp)),
+        &mut |envp| real::execvpe().map_or_else(missing, |f| f(file, argv, envp)),
     ))
 }
 
@@ -255,7 +255,7 @@ pub unsafe extern "C" fn execveat(
         target,
         argv,
         envp,
-        |envp| match real::execveat() {
+        &mut |envp| match real::execveat() {
             Some(f) => f(dirfd, pathname, argv, envp, flags),
             // glibc before 2.34 has no wrapper; the system call is the same.
             None => match syscall::execveat(dirfd, pathname, argv, envp, flags) {
@@ -279,7 +279,7 @@ pub unsafe extern "C" fn fexecve(fd: c_int, argv: Argv, envp: Argv) -> c_int {
         Target::Fd(fd),
         argv,
         envp,
-        |envp| real::fexecve().map_or_else(missing, |f| f(fd, argv, envp)),
+        &mut |envp| real::fexecve().map_or_else(missing, |f| f(fd, argv, envp)),
     ))
 }
 
@@ -313,7 +313,7 @@ macro_rules! spawn_hook {
                 target,
                 argv,
                 envp,
-                |envp| real(out, file, actions, attr, argv, envp),
+                &mut |envp| real(out, file, actions, attr, argv, envp),
             ))
         }
     };
@@ -328,7 +328,7 @@ spawn_hook!(pidfd_spawnp, c_int, true);
 fn shell_allowed<R>(
     hook: &str,
     command: *const c_char,
-    run: impl FnOnce(Argv) -> R,
+    run: &mut dyn FnMut(Argv) -> R,
 ) -> Result<R, c_int> {
     ensure_initialised();
     let argv = [c"sh".as_ptr(), c"-c".as_ptr(), command, ptr::null()];
@@ -355,7 +355,7 @@ pub unsafe extern "C" fn system(command: *const c_char) -> c_int {
         // Only asks whether a shell exists; nothing runs.
         return real::system().map_or(0, |f| f(command));
     }
-    shell_allowed("system", command, |envp| shell::system(command, envp)).unwrap_or_else(|err| {
+    shell_allowed("system", command, &mut |envp| shell::system(command, envp)).unwrap_or_else(|err| {
         set_errno(err);
         shell::NO_SHELL
     })
@@ -377,7 +377,7 @@ pub unsafe extern "C" fn popen(command: *const c_char, mode: *const c_char) -> *
     if command.is_null() {
         return real_popen(command, mode);
     }
-    let result = shell_allowed("popen", command, |envp| {
+    let result = shell_allowed("popen", command, &mut |envp| {
         let previous = sys::swap_environ(envp);
         let file = real_popen(command, mode);
         let errno = sys::errno();
