@@ -5,7 +5,7 @@ use core::mem::MaybeUninit;
 
 use crate::buf::{self, Buf, Mapping};
 use crate::reply::{self, Answer, Framing};
-use crate::transport::{Conn, IoEnd};
+use crate::transport::{Conn, Deadline, IoEnd};
 
 /// Replies longer than this are malformed: the daemon's answers are a few hundred bytes.
 const REPLY_MAX: usize = 4096;
@@ -37,8 +37,8 @@ pub fn exchange<R>(
     timeout_ms: i64,
     consume: impl FnOnce(Outcome) -> R,
 ) -> R {
-    let deadline = crate::sys::now_ms() + timeout_ms;
-    let Some(conn) = Conn::open(endpoint.socket, endpoint.door, deadline) else {
+    let deadline = Deadline::after(timeout_ms);
+    let Some(conn) = Conn::open(endpoint.socket, endpoint.door, &deadline) else {
         return consume(Outcome::Unreachable);
     };
     let mut head_storage = buf::uninit::<256>();
@@ -56,10 +56,10 @@ pub fn exchange<R>(
     };
     // A failed write still gets a read, within the same deadline: the daemon may have answered
     // early (413 for a body over its limit) and closed before taking the rest.
-    let _ = conn.write_all(head, body.unwrap_or_default(), deadline);
+    let _ = conn.write_all(head, body.unwrap_or_default(), &deadline);
     let mut stack = buf::uninit::<REPLY_STACK>();
     let mut mapping = None;
-    let outcome = read_reply(&conn, &mut stack, &mut mapping, deadline);
+    let outcome = read_reply(&conn, &mut stack, &mut mapping, &deadline);
     // Closed before the outcome is acted on: in a process that closed its stderr, the
     // connection may be fd 2, where a refusal's message must not go.
     drop(conn);
@@ -71,8 +71,13 @@ fn read_reply<'r>(
     conn: &Conn,
     stack: &'r mut [MaybeUninit<u8>],
     mapping: &'r mut Option<Mapping>,
-    deadline: i64,
+    deadline: &Deadline,
 ) -> Outcome<'r> {
+    // Right after the request went out the daemon has not answered yet: wait first rather
+    // than make a read that would only say EAGAIN.
+    if let Err(IoEnd::Timeout) = conn.wait_readable(deadline) {
+        return Outcome::Unreachable;
+    }
     let mut reply = stack;
     let mut spare = Some(mapping);
     let mut len = 0;

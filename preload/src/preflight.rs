@@ -217,8 +217,15 @@ fn read_cmdline(buf: &mut Buf, starter: Starter) {
         match syscall::read(fd, &mut chunk) {
             Err(libc::EINTR) => continue,
             Ok(0) | Err(_) => break,
-            // SAFETY: the read initialised the first `n` bytes.
-            Ok(n) => buf.push(unsafe { buf::assume_init(&chunk[..n]) }),
+            Ok(n) => {
+                // SAFETY: the read initialised the first `n` bytes.
+                buf.push(unsafe { buf::assume_init(&chunk[..n]) });
+                // procfs hands over all of the command line that fits: a short read is its
+                // end, and saves the read that would say so.
+                if n < chunk.len() {
+                    break;
+                }
+            }
         }
     }
     syscall::close(fd);

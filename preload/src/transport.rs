@@ -6,8 +6,37 @@
 use core::ffi::c_int;
 use core::mem::{self, MaybeUninit};
 
+use core::cell::Cell;
+
 use crate::sys::{now_ms, sleep_ms};
 use crate::syscall::{self, SysResult};
+
+/// The time limit of one exchange. It starts at its first use: what comes before (socket,
+/// a Unix connect, a send) does not block, and an exchange then reads the clock once, not
+/// twice (a system call each: see `syscall::monotonic`).
+pub struct Deadline {
+    timeout_ms: i64,
+    /// When it ends, on the monotonic clock; 0 until first used.
+    end: Cell<i64>,
+}
+
+impl Deadline {
+    pub fn after(timeout_ms: i64) -> Deadline {
+        Deadline {
+            timeout_ms,
+            end: Cell::new(0),
+        }
+    }
+
+    /// Milliseconds left (0 or less once it passed).
+    fn left_ms(&self) -> i64 {
+        let now = now_ms();
+        if self.end.get() == 0 {
+            self.end.set(now + self.timeout_ms);
+        }
+        self.end.get() - now
+    }
+}
 
 /// An open stream to the daemon, closed on drop.
 pub struct Conn {
@@ -23,13 +52,13 @@ pub enum IoEnd {
 
 impl Conn {
     /// Connects through the socket, falling back to the door.
-    pub fn open(socket: &[u8], door: &[u8], deadline: i64) -> Option<Conn> {
+    pub fn open(socket: &[u8], door: &[u8], deadline: &Deadline) -> Option<Conn> {
         connect_stream(socket, deadline).or_else(|| through_door(door, deadline))
     }
 
     /// Writes all of `head` then `body`, both in one `sendmsg` when the socket takes them
     /// (one system call and one wakeup of the daemon instead of two).
-    pub fn write_all(&self, head: &[u8], body: &[u8], deadline: i64) -> Result<(), IoEnd> {
+    pub fn write_all(&self, head: &[u8], body: &[u8], deadline: &Deadline) -> Result<(), IoEnd> {
         let (mut head, mut body) = (head, body);
         while !head.is_empty() || !body.is_empty() {
             match send(self.fd, head, body) {
@@ -47,7 +76,7 @@ impl Conn {
 
     /// Reads some bytes into `buf`: `Ok(0)` only at end of stream. The first `n` bytes of
     /// `buf` are initialised when this returns `Ok(n)`.
-    pub fn read(&self, buf: &mut [MaybeUninit<u8>], deadline: i64) -> Result<usize, IoEnd> {
+    pub fn read(&self, buf: &mut [MaybeUninit<u8>], deadline: &Deadline) -> Result<usize, IoEnd> {
         loop {
             match syscall::read(self.fd, buf) {
                 Ok(n) => return Ok(n),
@@ -57,9 +86,14 @@ impl Conn {
         }
     }
 
-    fn wait(&self, events: i16, deadline: i64) -> Result<(), IoEnd> {
+    /// Waits until a read would not block (data, end of stream or an error).
+    pub fn wait_readable(&self, deadline: &Deadline) -> Result<(), IoEnd> {
+        self.wait(libc::POLLIN, deadline)
+    }
+
+    fn wait(&self, events: i16, deadline: &Deadline) -> Result<(), IoEnd> {
         loop {
-            let left = deadline - now_ms();
+            let left = deadline.left_ms();
             if left <= 0 {
                 return Err(IoEnd::Timeout);
             }
@@ -120,7 +154,7 @@ fn unix_socket(kind: c_int) -> Option<c_int> {
     Some(fd as c_int)
 }
 
-fn connect_stream(path: &[u8], deadline: i64) -> Option<Conn> {
+fn connect_stream(path: &[u8], deadline: &Deadline) -> Option<Conn> {
     let (addr, len) = address(path)?;
     let conn = Conn {
         fd: unix_socket(libc::SOCK_STREAM)?,
@@ -130,14 +164,14 @@ fn connect_stream(path: &[u8], deadline: i64) -> Option<Conn> {
             Ok(_) => return Some(conn),
             Err(libc::EINTR) => continue,
             // A Unix stream socket answers EAGAIN while its backlog is full: retry briefly.
-            Err(libc::EAGAIN) if now_ms() < deadline => sleep_ms(1),
+            Err(libc::EAGAIN) if deadline.left_ms() > 0 => sleep_ms(1),
             Err(libc::EINPROGRESS) => return conn.wait(libc::POLLOUT, deadline).ok().map(|_| conn),
             Err(_) => return None,
         }
     }
 }
 
-fn through_door(path: &[u8], deadline: i64) -> Option<Conn> {
+fn through_door(path: &[u8], deadline: &Deadline) -> Option<Conn> {
     let (addr, len) = address(path)?;
     let mut pair = [0 as c_int; 2];
     let kind = libc::SOCK_STREAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK;
@@ -156,7 +190,7 @@ fn send_fd(
     addr: &libc::sockaddr_un,
     len: libc::socklen_t,
     fd: c_int,
-    deadline: i64,
+    deadline: &Deadline,
 ) -> bool {
     let mut payload = *b"W";
     let mut iov = libc::iovec {
