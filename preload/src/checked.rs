@@ -16,8 +16,8 @@ use core::ffi::c_char;
 
 use crate::buf::Buf;
 use crate::environ::Entry;
-use crate::syscall;
 use crate::sys::{hash_args, strings, value_of};
+use crate::syscall;
 
 pub const NAME: &[u8] = b"WARDEN_CHECKED";
 

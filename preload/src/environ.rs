@@ -124,16 +124,15 @@ impl Snapshot {
         let own_entry = preloaded.unwrap_or(library);
         let (socket, door, session) = (get(SOCKET), get(DOOR), get(SESSION));
         // The default location only when no explicit path is set (each lookup scans envp).
-        let state_dir = |entry: &mut Entry, name: &[u8], file: &[u8], explicit: Option<&[u8]>| {
-            match explicit {
+        let state_dir =
+            |entry: &mut Entry, name: &[u8], file: &[u8], explicit: Option<&[u8]>| match explicit {
                 Some(path) => entry.set(name, &[path]),
                 None => match (get(HOME), get(b"HOME")) {
                     (Some(home), _) => entry.set(name, &[home, b"/", file]),
                     (None, Some(home)) => entry.set(name, &[home, b"/.warden/", file]),
                     (None, None) => entry.set(name, &[b"/.warden/", file]),
                 },
-            }
-        };
+            };
         self.library.set(LD_PRELOAD, &[own_entry]);
         state_dir(&mut self.socket, SOCKET, b"warden.sock", socket);
         state_dir(&mut self.door, DOOR, b"door.sock", door);

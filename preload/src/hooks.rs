@@ -355,10 +355,12 @@ pub unsafe extern "C" fn system(command: *const c_char) -> c_int {
         // Only asks whether a shell exists; nothing runs.
         return real::system().map_or(0, |f| f(command));
     }
-    shell_allowed("system", command, &mut |envp| shell::system(command, envp)).unwrap_or_else(|err| {
-        set_errno(err);
-        shell::NO_SHELL
-    })
+    shell_allowed("system", command, &mut |envp| shell::system(command, envp)).unwrap_or_else(
+        |err| {
+            set_errno(err);
+            shell::NO_SHELL
+        },
+    )
 }
 
 /// `popen` must come from the real function so that `pclose` works on its FILE. It reads

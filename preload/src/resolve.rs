@@ -255,7 +255,10 @@ mod tests {
         let mut out = buf::uninit::<PATH_MAX>();
         let found = program(b"/bin/sh", None, b"/", &mut out).unwrap().unwrap();
         let meta = std::fs::metadata("/bin/sh").unwrap();
-        assert_eq!((found.file.device, found.file.inode), (meta.dev(), meta.ino()));
+        assert_eq!(
+            (found.file.device, found.file.inode),
+            (meta.dev(), meta.ino())
+        );
     }
 
     #[test]
@@ -316,14 +319,22 @@ mod tests {
         let text = std::fs::File::open("/etc/passwd").unwrap();
         assert_eq!(fd_program(text.as_raw_fd(), &mut out), Ok(None));
         let (dir, rest) = cwd(&mut out).unwrap();
-        assert_eq!(dir, std::env::current_dir().unwrap().as_os_str().as_encoded_bytes());
+        assert_eq!(
+            dir,
+            std::env::current_dir()
+                .unwrap()
+                .as_os_str()
+                .as_encoded_bytes()
+        );
         assert_eq!(rest.len(), PATH_MAX - dir.len() - 1);
     }
 
     #[test]
     fn small_storage_asks_for_more_room() {
         let mut small = buf::uninit::<8>();
-        let sh = program(b"/bin/sh", None, b"/", &mut small).unwrap().unwrap();
+        let sh = program(b"/bin/sh", None, b"/", &mut small)
+            .unwrap()
+            .unwrap();
         assert_eq!(sh.path, b"/bin/sh");
         assert_eq!(
             program(b"/usr/bin/env", None, b"/", &mut small),

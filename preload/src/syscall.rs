@@ -115,7 +115,14 @@ pub fn open(path: *const c_char, flags: c_int) -> SysResult {
     again(|| unsafe {
         call(
             libc::SYS_openat,
-            [libc::AT_FDCWD as usize, path as usize, flags as usize, 0, 0, 0],
+            [
+                libc::AT_FDCWD as usize,
+                path as usize,
+                flags as usize,
+                0,
+                0,
+                0,
+            ],
         )
     })
 }
@@ -311,7 +318,14 @@ pub fn poll(fd: c_int, events: i16, timeout_ms: c_int) -> SysResult {
             };
             call(
                 libc::SYS_ppoll,
-                [&mut pfd as *mut _ as usize, 1, &ts as *const _ as usize, 0, 0, 0],
+                [
+                    &mut pfd as *mut _ as usize,
+                    1,
+                    &ts as *const _ as usize,
+                    0,
+                    0,
+                    0,
+                ],
             )
         };
         ret
@@ -412,7 +426,10 @@ mod tests {
     fn results_and_errors() {
         assert_eq!(getpid(), std::process::id() as i32);
         assert_eq!(getppid(), std::os::unix::process::parent_id() as i32);
-        assert_eq!(open(c"/nonexistent/x".as_ptr(), libc::O_RDONLY), Err(libc::ENOENT));
+        assert_eq!(
+            open(c"/nonexistent/x".as_ptr(), libc::O_RDONLY),
+            Err(libc::ENOENT)
+        );
         let fd = open(c"/proc/self/cmdline".as_ptr(), libc::O_RDONLY).unwrap() as c_int;
         let mut buf = [MaybeUninit::uninit(); 64];
         assert!(read(fd, &mut buf).unwrap() > 0);
