@@ -224,8 +224,7 @@ impl Snapshot {
             buf.push(LD_PRELOAD);
             buf.byte(b'=');
             buf.push(library);
-            // SAFETY: envp comes from the hooked call.
-            // SAFETY: envp comes from the hooked call.
+            // SAFETY: envp comes from the hooked call; its entries are C strings.
             for list in unsafe { pointers(envp).filter_map(|e| value_of(e, LD_PRELOAD)) } {
                 for other in preload_entries(list).filter(|e| *e != library) {
                     buf.byte(b':');
@@ -275,6 +274,7 @@ impl Snapshot {
         // SAFETY: envp comes from the hooked call; its entries are C strings that stay valid
         // during `run`.
         for entry in unsafe { pointers(envp) } {
+            // SAFETY: `entry` is one of those C strings.
             let replaced = unsafe {
                 vars.iter().any(|(name, _)| value_of(entry, name).is_some())
                     || (own_preload && value_of(entry, LD_PRELOAD).is_some())
