@@ -118,3 +118,75 @@ fn read_reply<'r>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reply::Decision;
+    use std::io::{Read, Write};
+    use std::os::unix::net::UnixListener;
+
+    /// Answers one request on a fresh socket with `reply`, then runs an exchange against it.
+    fn exchange_with(reply: Vec<u8>, check: impl FnOnce(Outcome)) {
+        let dir = std::env::temp_dir().join(format!(
+            "warden-http-{}-{}",
+            std::process::id(),
+            reply.len()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("daemon.sock");
+        let listener = UnixListener::bind(&path).unwrap();
+        let server = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut request = [0u8; 1024];
+            let _ = stream.read(&mut request).unwrap();
+            // The client stops reading at its limit: a broken pipe here is expected then.
+            let _ = stream.write_all(&reply);
+        });
+        let socket = path.as_os_str().as_encoded_bytes();
+        let endpoint = Endpoint { socket, door: b"" };
+        exchange(
+            &endpoint,
+            b"POST /v1/preflight/exec",
+            Some(b"{}"),
+            5_000,
+            check,
+        );
+        server.join().unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn deny_with_message(len: usize) -> (Vec<u8>, String) {
+        let message = "m".repeat(len);
+        let body = format!(r#"{{"decision":"deny","id":null,"rule":"r","message":"{message}"}}"#);
+        let reply = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        (reply.into_bytes(), message)
+    }
+
+    #[test]
+    fn replies_longer_than_the_stack_room_are_read_whole() {
+        let (reply, message) = deny_with_message(3 * REPLY_STACK);
+        assert!(reply.len() > REPLY_STACK && reply.len() < REPLY_MAX);
+        exchange_with(reply, |outcome| {
+            assert_eq!(
+                outcome,
+                Outcome::Answered(Answer::Decided {
+                    decision: Decision::Deny,
+                    id: None,
+                    message: Some(message.as_bytes()),
+                })
+            )
+        });
+    }
+
+    #[test]
+    fn replies_longer_than_the_limit_are_malformed() {
+        let (reply, _) = deny_with_message(REPLY_MAX);
+        exchange_with(reply, |outcome| {
+            assert_eq!(outcome, Outcome::Answered(Answer::Malformed))
+        });
+    }
+}
