@@ -2,8 +2,8 @@
 //! `GET /v1/approvals/{id}/wait` until the operator decides. A dropped connection (daemon
 //! restart) is retried with a bounded backoff; only the operator's answer can allow.
 
-use crate::buf::{self, Buf};
-use crate::http::{self, Outcome, REPLY_MAX};
+use crate::buf::Buf;
+use crate::http::{self, Outcome};
 use crate::preflight::{self, endpoint, push_display, Verdict};
 use crate::reply::{Answer, Decision};
 use crate::request::Exec;
@@ -17,6 +17,17 @@ const BACKOFF_MAX_MS: i64 = 2_000;
 /// After the daemon has been unreachable this long, the request is denied.
 const GIVE_UP_MS: i64 = 10 * 60 * 1000;
 
+/// What one long poll brought.
+enum Poll {
+    /// Still waiting for the operator.
+    Pending,
+    Decided(Verdict),
+    /// The daemon could not be reached.
+    Away,
+}
+
+// Never inlined: its buffers would sit in the frame of every allowed exec.
+#[inline(never)]
 pub fn wait(id: u64, exec: &Exec) -> Verdict {
     stderr_line(|b| {
         b.push(b"waiting for approval #");
@@ -40,17 +51,21 @@ pub fn wait(id: u64, exec: &Exec) -> Verdict {
     let mut backoff = BACKOFF_MIN_MS;
     let mut away_since = None;
     loop {
-        let mut reply = buf::uninit::<REPLY_MAX>();
-        match http::exchange(&endpoint(), path, None, &mut reply, POLL_MS) {
+        let poll = http::exchange(&endpoint(), path, None, POLL_MS, |outcome| match outcome {
             Outcome::Answered(Answer::Decided {
                 decision: Decision::Ask,
                 ..
-            }) => {
+            }) => Poll::Pending,
+            Outcome::Answered(answer) => Poll::Decided(preflight::act(answer, exec)),
+            Outcome::Unreachable => Poll::Away,
+        });
+        match poll {
+            Poll::Pending => {
                 away_since = None;
                 backoff = BACKOFF_MIN_MS;
             }
-            Outcome::Answered(answer) => return preflight::act(answer, exec),
-            Outcome::Unreachable => {
+            Poll::Decided(verdict) => return verdict,
+            Poll::Away => {
                 let since = *away_since.get_or_insert_with(now_ms);
                 if now_ms() - since > GIVE_UP_MS {
                     stderr_line(|b| {

@@ -11,6 +11,8 @@
 use core::mem::MaybeUninit;
 use core::ptr;
 
+use crate::syscall;
+
 /// The largest region [`build`] maps: bigger requests than this are refused (and so denied).
 const MAX_MAPPED: usize = 16 << 20;
 
@@ -108,21 +110,14 @@ impl Mapping {
         if len == 0 || len > MAX_MAPPED {
             return None;
         }
-        // SAFETY: a fresh anonymous mapping aliases nothing; failure is checked.
-        let addr = unsafe {
-            libc::mmap(
-                ptr::null_mut(),
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        (addr != libc::MAP_FAILED).then_some(Mapping {
-            addr: addr.cast(),
-            len,
-        })
+        syscall::map(len).map(|addr| Mapping { addr, len })
+    }
+
+    /// The mapping as storage for functions that write before they read (see [`uninit`]).
+    pub fn as_uninit_mut(&mut self) -> &mut [MaybeUninit<u8>] {
+        // SAFETY: the mapping is `len` writable bytes owned by `self` (zero-filled by the
+        // kernel, so initialised too).
+        unsafe { core::slice::from_raw_parts_mut(self.addr.cast(), self.len) }
     }
 
     pub fn as_mut_slice(&mut self) -> &mut [u8] {
@@ -133,8 +128,8 @@ impl Mapping {
 
 impl Drop for Mapping {
     fn drop(&mut self) {
-        // SAFETY: unmaps exactly the region mapped in `new`.
-        unsafe { libc::munmap(self.addr.cast(), self.len) };
+        // SAFETY: unmaps exactly the region mapped in `new`, which dies with `self`.
+        unsafe { syscall::unmap(self.addr, self.len) };
     }
 }
 

@@ -16,7 +16,8 @@ use core::ffi::c_char;
 
 use crate::buf::Buf;
 use crate::environ::Entry;
-use crate::sys::{bytes, hash_args, strings, value_of};
+use crate::sys::{hash_args, strings, value_of};
+use crate::syscall;
 
 pub const NAME: &[u8] = b"WARDEN_CHECKED";
 
@@ -84,7 +85,7 @@ impl Start {
         };
         let mut storage = [0u8; TAG_MAX];
         // getpid is not cached, so it is right in vfork children too.
-        let tag = tag(prefix, libc::getpid(), &tail, &mut storage);
+        let tag = tag(prefix, syscall::getpid(), &tail, &mut storage);
         Entry::new(NAME, &[tag]).unwrap_or(Entry::EMPTY)
     }
 }
@@ -129,9 +130,9 @@ pub unsafe fn take_proof(argv: Argv, envp: Argv) -> bool {
     let mut proven = None;
     let mut entry = envp;
     while !entry.is_null() && !(*entry).is_null() {
-        if let Some(value) = value_of(bytes(*entry), NAME) {
+        if let Some(value) = value_of(*entry, NAME) {
             if proven.is_none() {
-                proven = Some(proves(value, libc::getpid(), libc::getppid(), argv));
+                proven = Some(proves(value, syscall::getpid(), syscall::getppid(), argv));
             }
             if !value.is_empty() {
                 // The value starts right after `NAME=` in the same string.

@@ -15,7 +15,7 @@ use core::ptr;
 
 use crate::buf::{self, Buf, Mapping};
 use crate::checked;
-use crate::sys::{self, strings, value_of};
+use crate::sys::{self, pointers, value_of};
 
 const LD_PRELOAD: &[u8] = b"LD_PRELOAD";
 const SOCKET: &[u8] = b"WARDEN_SOCKET";
@@ -27,17 +27,20 @@ const HOME: &[u8] = b"WARDEN_HOME";
 /// Room for one `NAME=value` entry kept from load time (with its NUL).
 const ENTRY_MAX: usize = 512;
 
-/// One `NAME=value\0` kept from load time.
+/// One `NAME=value\0` kept from load time. Its bytes stay uninitialised past the NUL: an
+/// entry lives on the hook's stack too (`checked.rs`), where zeroing it would touch pages
+/// for nothing.
 #[derive(Clone, Copy)]
 pub struct Entry {
-    bytes: [u8; ENTRY_MAX],
+    /// Initialised up to and including the NUL at `len` when set.
+    bytes: [MaybeUninit<u8>; ENTRY_MAX],
     len: usize,
     name_len: usize,
 }
 
 impl Entry {
     pub const EMPTY: Entry = Entry {
-        bytes: [0; ENTRY_MAX],
+        bytes: [MaybeUninit::uninit(); ENTRY_MAX],
         len: 0,
         name_len: 0,
     };
@@ -45,16 +48,25 @@ impl Entry {
     /// Builds `name=<parts…>`; `None` when it would not fit.
     pub fn new(name: &[u8], parts: &[&[u8]]) -> Option<Entry> {
         let mut entry = Entry::EMPTY;
-        let mut buf = Buf::new(&mut entry.bytes[..ENTRY_MAX - 1]);
+        entry.set(name, parts).then_some(entry)
+    }
+
+    /// Makes this entry `name=<parts…>` in place; false (and unset) when it would not fit.
+    fn set(&mut self, name: &[u8], parts: &[&[u8]]) -> bool {
+        self.len = 0;
+        let mut buf = Buf::uninit(&mut self.bytes[..ENTRY_MAX - 1]);
         buf.push(name);
         buf.byte(b'=');
         for part in parts {
             buf.push(part);
         }
-        let len = buf.bytes()?.len();
-        entry.len = len;
-        entry.name_len = name.len();
-        Some(entry)
+        let Some(len) = buf.bytes().map(<[u8]>::len) else {
+            return false;
+        };
+        self.bytes[len].write(0);
+        self.len = len;
+        self.name_len = name.len();
+        true
     }
 
     pub fn is_set(&self) -> bool {
@@ -63,7 +75,8 @@ impl Entry {
 
     pub fn value(&self) -> &[u8] {
         if self.is_set() {
-            &self.bytes[self.name_len + 1..self.len]
+            // SAFETY: `set` initialised everything up to `len`.
+            unsafe { buf::assume_init(&self.bytes[self.name_len + 1..self.len]) }
         } else {
             &[]
         }
@@ -97,10 +110,11 @@ impl Snapshot {
         guarded: false,
     };
 
-    /// Reads the load-time environment. `library` is the path the dynamic loader reports for
-    /// this library; the `LD_PRELOAD` entry naming the same file wins, since that is the
-    /// spelling children must inherit.
-    pub fn take(envp: *const *const c_char, library: &[u8]) -> Snapshot {
+    /// Reads the load-time environment into this (empty) snapshot, in place: the snapshot is
+    /// a few kilobytes that a copy would write twice. `library` is the path the dynamic
+    /// loader reports for this library; the `LD_PRELOAD` entry naming the same file wins,
+    /// since that is the spelling children must inherit.
+    fn fill(&mut self, envp: *const *const c_char, library: &[u8]) {
         let get = |name: &[u8]| sys::lookup(envp, name).filter(|v| !v.is_empty());
         let preloaded = get(LD_PRELOAD).and_then(|list| {
             preload_entries(list)
@@ -110,24 +124,29 @@ impl Snapshot {
         let own_entry = preloaded.unwrap_or(library);
         let (socket, door, session) = (get(SOCKET), get(DOOR), get(SESSION));
         // The default location only when no explicit path is set (each lookup scans envp).
-        let state_dir = |file: &[u8], name: &[u8], explicit: Option<&[u8]>| match explicit {
-            Some(path) => Entry::new(name, &[path]),
-            None => match (get(HOME), get(b"HOME")) {
-                (Some(home), _) => Entry::new(name, &[home, b"/", file]),
-                (None, Some(home)) => Entry::new(name, &[home, b"/.warden/", file]),
-                (None, None) => Entry::new(name, &[b"/.warden/", file]),
-            },
+        let state_dir =
+            |entry: &mut Entry, name: &[u8], file: &[u8], explicit: Option<&[u8]>| match explicit {
+                Some(path) => entry.set(name, &[path]),
+                None => match (get(HOME), get(b"HOME")) {
+                    (Some(home), _) => entry.set(name, &[home, b"/", file]),
+                    (None, Some(home)) => entry.set(name, &[home, b"/.warden/", file]),
+                    (None, None) => entry.set(name, &[b"/.warden/", file]),
+                },
+            };
+        self.library.set(LD_PRELOAD, &[own_entry]);
+        state_dir(&mut self.socket, SOCKET, b"warden.sock", socket);
+        state_dir(&mut self.door, DOOR, b"door.sock", door);
+        // (A hook that ran before the constructor filled the snapshot once already.)
+        let kept = |entry: &mut Entry, name: &[u8], value: Option<&[u8]>| match value {
+            Some(value) => {
+                entry.set(name, &[value]);
+            }
+            None => entry.len = 0,
         };
-        let kept = |name: &[u8], value: Option<&[u8]>| value.and_then(|v| Entry::new(name, &[v]));
-        Snapshot {
-            library: Entry::new(LD_PRELOAD, &[own_entry]).unwrap_or(Entry::EMPTY),
-            socket: state_dir(b"warden.sock", SOCKET, socket).unwrap_or(Entry::EMPTY),
-            door: state_dir(b"door.sock", DOOR, door).unwrap_or(Entry::EMPTY),
-            session: kept(SESSION, session).unwrap_or(Entry::EMPTY),
-            fail: kept(FAIL, get(FAIL)).unwrap_or(Entry::EMPTY),
-            guarded: preloaded.is_some()
-                && (socket.is_some() || door.is_some() || session.is_some()),
-        }
+        kept(&mut self.session, SESSION, session);
+        kept(&mut self.fail, FAIL, get(FAIL));
+        self.guarded =
+            preloaded.is_some() && (socket.is_some() || door.is_some() || session.is_some());
     }
 
     pub fn fail_closed(&self) -> bool {
@@ -153,15 +172,17 @@ impl Snapshot {
         let mut preload_seen = 0;
         let mut vars_seen = [0usize; 5];
         // SAFETY: envp comes from the hooked call (or `environ`).
-        for entry in unsafe { strings(envp) } {
-            if let Some(list) = value_of(entry, LD_PRELOAD) {
+        for entry in unsafe { pointers(envp) } {
+            // SAFETY: entries of envp are C strings.
+            if let Some(list) = unsafe { value_of(entry, LD_PRELOAD) } {
                 preload_seen += 1;
                 if library.is_empty() || preload_entries(list).next() != Some(library) {
                     return false;
                 }
             }
             for ((name, var), seen) in self.warden_vars(checked).into_iter().zip(&mut vars_seen) {
-                if let Some(value) = value_of(entry, name) {
+                // SAFETY: as above.
+                if let Some(value) = unsafe { value_of(entry, name) } {
                     *seen += 1;
                     if !var.is_set() || value != var.value() {
                         return false;
@@ -203,8 +224,8 @@ impl Snapshot {
             buf.push(LD_PRELOAD);
             buf.byte(b'=');
             buf.push(library);
-            // SAFETY: envp comes from the hooked call.
-            for list in unsafe { strings(envp) }.filter_map(|e| value_of(e, LD_PRELOAD)) {
+            // SAFETY: envp comes from the hooked call; its entries are C strings.
+            for list in unsafe { pointers(envp).filter_map(|e| value_of(e, LD_PRELOAD)) } {
                 for other in preload_entries(list).filter(|e| *e != library) {
                     buf.byte(b':');
                     buf.push(other);
@@ -223,7 +244,7 @@ impl Snapshot {
     ) -> Option<R> {
         const STACK_ENTRIES: usize = 256;
         // SAFETY: envp comes from the hooked call.
-        let count = unsafe { strings(envp) }.count() + 7;
+        let count = unsafe { pointers(envp) }.count() + 7;
         // Uninitialised: only the slots written below (up to the final null) are read.
         let mut stack = [MaybeUninit::<*const c_char>::uninit(); STACK_ENTRIES];
         let mut mapping;
@@ -250,16 +271,17 @@ impl Snapshot {
         for (_, var) in vars.iter().filter(|(_, v)| v.is_set()) {
             put(var.c_str());
         }
-        // SAFETY: envp comes from the hooked call; the pointers stay valid during `run`.
-        let mut entry = envp;
-        while !entry.is_null() && unsafe { !(*entry).is_null() } {
-            let text = unsafe { sys::bytes(*entry) };
-            let replaced = vars.iter().any(|(name, _)| value_of(text, name).is_some())
-                || (own_preload && value_of(text, LD_PRELOAD).is_some());
+        // SAFETY: envp comes from the hooked call; its entries are C strings that stay valid
+        // during `run`.
+        for entry in unsafe { pointers(envp) } {
+            // SAFETY: `entry` is one of those C strings.
+            let replaced = unsafe {
+                vars.iter().any(|(name, _)| value_of(entry, name).is_some())
+                    || (own_preload && value_of(entry, LD_PRELOAD).is_some())
+            };
             if !replaced {
-                put(unsafe { *entry });
+                put(entry);
             }
-            entry = unsafe { entry.add(1) };
         }
         put(ptr::null());
         // The array handed on ends at the null just written; nothing reads past it.
@@ -297,17 +319,27 @@ impl Global {
         unsafe { &*self.0.get() }
     }
 
+    /// Reads the load-time environment `envp` (see [`Snapshot::fill`]).
+    ///
     /// # Safety
-    /// Only from the library constructor, before other threads exist.
-    pub unsafe fn set(&self, snapshot: Snapshot) {
-        *self.0.get() = snapshot;
+    /// Only from the library constructor, once, before other threads exist.
+    pub unsafe fn fill(&self, envp: *const *const c_char, library: &[u8]) {
+        // SAFETY: the caller's contract: nothing else reads or writes the snapshot now.
+        unsafe { (*self.0.get()).fill(envp, library) };
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sys::strings;
     use std::ffi::{CStr, CString};
+
+    fn take(envp: *const *const c_char, library: &[u8]) -> Snapshot {
+        let mut snapshot = Snapshot::EMPTY;
+        snapshot.fill(envp, library);
+        snapshot
+    }
 
     fn checked(value: &str) -> Entry {
         Entry::new(checked::NAME, &[value.as_bytes()]).unwrap()
@@ -333,7 +365,7 @@ mod tests {
             "WARDEN_SESSION=s1",
             "PATH=/bin",
         ]);
-        Snapshot::take(load.as_ptr(), b"/lib/warden/libwarden.so")
+        take(load.as_ptr(), b"/lib/warden/libwarden.so")
     }
 
     #[test]
@@ -353,7 +385,7 @@ mod tests {
     #[test]
     fn guarded_needs_the_preload_and_a_warden_variable() {
         let lib = b"/lib/warden/libwarden.so";
-        let guarded = |env: &[&str]| Snapshot::take(array(env).1.as_ptr(), lib).guarded;
+        let guarded = |env: &[&str]| take(array(env).1.as_ptr(), lib).guarded;
         assert!(guarded(&[
             "LD_PRELOAD=/lib/warden/libwarden.so",
             "WARDEN_SOCKET=/s"
@@ -465,7 +497,7 @@ mod tests {
             "WARDEN_DOOR=/d/door",
             "WARDEN_FAIL=closed",
         ]);
-        let snap = Snapshot::take(load.as_ptr(), b"/l/libwarden.so");
+        let snap = take(load.as_ptr(), b"/l/libwarden.so");
         assert_eq!(snap.socket.value(), b"/w/warden.sock");
         assert_eq!(snap.door.value(), b"/d/door");
         assert!(snap.fail_closed());

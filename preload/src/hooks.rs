@@ -17,14 +17,21 @@ use crate::checked::Start;
 use crate::environ::SNAPSHOT;
 use crate::preflight::{self, Starter, Verdict};
 use crate::request::Exec;
-use crate::resolve::{self, PathStorage, PATH_MAX};
+use crate::resolve::{self, PathStorage, Program, TooLong};
 use crate::shell;
 use crate::sys::{self, bytes, current_environ, set_errno};
+use crate::syscall;
 use crate::{ensure_initialised, memo, real};
 
 type Argv = *const *const c_char;
 
+/// Stack room for the working directory and the program's path, enough for the usual
+/// lengths: every stack page a hook touches is a page fault in a fork child. Longer paths
+/// are looked up again in a mapping.
+const PATHS_STACK: usize = 512;
+
 /// Where the program comes from, for resolving its absolute path.
+#[derive(Clone, Copy)]
 enum Target {
     /// A path, searched in the caller's `PATH` when `search` is set and it has no slash.
     File { file: *const c_char, search: bool },
@@ -43,53 +50,49 @@ enum Target {
 ///
 /// # Safety
 /// The pointers come from the hooked call and follow its contract.
-unsafe fn guard<R>(
+unsafe fn guard(
     hook: &str,
     start: Start,
     target: Target,
     argv: Argv,
     envp: Argv,
-    run: impl FnOnce(Argv) -> R,
-) -> Result<R, c_int> {
+    run: &mut dyn FnMut(Argv) -> c_int,
+) -> Result<c_int, c_int> {
     ensure_initialised();
-    let mut cwd_storage = buf::uninit::<PATH_MAX>();
-    let cwd = resolve::cwd(&mut cwd_storage);
-    let mut path_storage = buf::uninit::<PATH_MAX>();
-    let path = match target {
-        Target::File { file, search } => {
-            let path_var = search.then(|| sys::lookup(current_environ(), b"PATH"));
-            resolve::program(bytes(file), path_var, cwd, &mut path_storage)
-        }
-        Target::At {
-            dirfd,
-            pathname,
-            flags,
-        } => at_path(dirfd, bytes(pathname), flags, cwd, &mut path_storage),
-        Target::Fd(fd) => resolve::executable_fd(fd)
-            .then(|| resolve::fd_path(fd, &mut path_storage))
-            .flatten(),
-    };
-    let Some(path) = path else {
+    let mut stack = buf::uninit::<PATHS_STACK>();
+    let mut mapping = None;
+    let (cwd, program) = resolve::in_storage(&mut stack, &mut mapping, |storage| {
+        let (cwd, rest) = resolve::cwd(storage)?;
+        let program = match target {
+            Target::File { file, search } => {
+                let path_var = search.then(|| sys::lookup(current_environ(), b"PATH"));
+                resolve::program(bytes(file), path_var, cwd, rest)
+            }
+            Target::At {
+                dirfd,
+                pathname,
+                flags,
+            } => at_program(dirfd, bytes(pathname), flags, cwd, rest),
+            Target::Fd(fd) => resolve::fd_program(fd, rest),
+        };
+        Ok((cwd, program?))
+    })?;
+    let Some(program) = program else {
         // Nothing executable there: the real call fails by itself, no question needed.
         return Ok(run(envp));
     };
-    // The resolver leaves a NUL after the path.
-    let path_len = path.len();
-    // SAFETY: `path` is what the resolver just returned from `path_storage`.
-    let path_with_nul = unsafe { resolve::with_nul(&path_storage, path_len) };
-    let path = &path_with_nul[..path_len];
-    let key = memo::Key::of(path_with_nul, argv);
-    if key.is_some_and(memo::recently_denied) {
+    let key = memo::Key::of(program.file, argv);
+    if memo::recently_denied(key) {
         return Err(libc::EPERM);
     }
     let exec = Exec {
         hook,
-        path,
+        path: program.path,
         argv,
         shell: None,
     };
     let result = allowed(&exec, start, cwd, envp, run);
-    if let (Err(libc::EPERM), Some(key)) = (&result, key) {
+    if let Err(libc::EPERM) = result {
         memo::remember_denial(key);
     }
     result
@@ -100,40 +103,51 @@ fn allowed<R>(
     start: Start,
     cwd: &[u8],
     envp: Argv,
-    run: impl FnOnce(Argv) -> R,
+    run: &mut dyn FnMut(Argv) -> R,
 ) -> Result<R, c_int> {
     match preflight::judge(exec, Starter::ThisProcess, cwd) {
         Verdict::Deny => Err(libc::EPERM),
-        Verdict::Allow => {
-            // SAFETY: `exec.argv` comes from the hooked call.
-            let checked = unsafe { start.marker(exec.argv) };
-            SNAPSHOT
-                .get()
-                .with_restored(envp, &checked, run)
-                .ok_or(libc::ENOMEM)
-        }
+        Verdict::Allow => start_restored(exec.argv, start, envp, run),
     }
 }
 
+/// Runs `run` with the environment the allowed program gets. Out of line, so that the
+/// storage for that environment is no part of the frame the daemon exchange runs under
+/// (every stack page a hook touches is a page fault in a fork child).
+#[inline(never)]
+fn start_restored<R>(
+    argv: Argv,
+    start: Start,
+    envp: Argv,
+    run: &mut dyn FnMut(Argv) -> R,
+) -> Result<R, c_int> {
+    // SAFETY: `argv` comes from the hooked call.
+    let checked = unsafe { start.marker(argv) };
+    SNAPSHOT
+        .get()
+        .with_restored(envp, &checked, run)
+        .ok_or(libc::ENOMEM)
+}
+
 /// The program `execveat` would run, if it is executable.
-fn at_path<'o>(
+fn at_program<'o>(
     dirfd: c_int,
     name: &[u8],
     flags: c_int,
     cwd: &[u8],
     out: &'o mut PathStorage,
-) -> Option<&'o [u8]> {
+) -> Result<Option<Program<'o>>, TooLong> {
     if name.is_empty() && flags & libc::AT_EMPTY_PATH != 0 {
-        return resolve::executable_fd(dirfd)
-            .then(|| resolve::fd_path(dirfd, out))
-            .flatten();
+        return resolve::fd_program(dirfd, out);
     }
     if name.starts_with(b"/") || dirfd == libc::AT_FDCWD {
         return resolve::program(name, None, cwd, out);
     }
-    let mut dir_storage = buf::uninit::<PATH_MAX>();
-    let dir = resolve::fd_path(dirfd, &mut dir_storage)?;
-    resolve::program(name, None, dir, out)
+    let (dir_storage, out) = out.split_at_mut(out.len() / 2);
+    match resolve::fd_path(dirfd, dir_storage)? {
+        Some(dir) => resolve::program(name, None, dir, out),
+        None => Ok(None),
+    }
 }
 
 /// The exec family's convention: -1 with errno.
@@ -168,7 +182,7 @@ pub unsafe extern "C" fn execve(path: *const c_char, argv: Argv, envp: Argv) -> 
         target,
         argv,
         envp,
-        |envp| real::execve().map_or_else(missing, |f| f(path, argv, envp)),
+        &mut |envp| real::execve().map_or_else(missing, |f| f(path, argv, envp)),
     ))
 }
 
@@ -186,7 +200,7 @@ pub unsafe extern "C" fn execv(path: *const c_char, argv: Argv) -> c_int {
         target,
         argv,
         current_environ(),
-        |envp| real::execve().map_or_else(missing, |f| f(path, argv, envp)),
+        &mut |envp| real::execve().map_or_else(missing, |f| f(path, argv, envp)),
     ))
 }
 
@@ -201,7 +215,7 @@ pub unsafe extern "C" fn execvp(file: *const c_char, argv: Argv) -> c_int {
         target,
         argv,
         current_environ(),
-        |envp| real::execvpe().map_or_else(missing, |f| f(file, argv, envp)),
+        &mut |envp| real::execvpe().map_or_else(missing, |f| f(file, argv, envp)),
     ))
 }
 
@@ -216,7 +230,7 @@ pub unsafe extern "C" fn execvpe(file: *const c_char, argv: Argv, envp: Argv) ->
         target,
         argv,
         envp,
-        |envp| real::execvpe().map_or_else(missing, |f| f(file, argv, envp)),
+        &mut |envp| real::execvpe().map_or_else(missing, |f| f(file, argv, envp)),
     ))
 }
 
@@ -241,10 +255,16 @@ pub unsafe extern "C" fn execveat(
         target,
         argv,
         envp,
-        |envp| match real::execveat() {
+        &mut |envp| match real::execveat() {
             Some(f) => f(dirfd, pathname, argv, envp, flags),
             // glibc before 2.34 has no wrapper; the system call is the same.
-            None => libc::syscall(libc::SYS_execveat, dirfd, pathname, argv, envp, flags) as c_int,
+            None => match syscall::execveat(dirfd, pathname, argv, envp, flags) {
+                Ok(_) => 0,
+                Err(err) => {
+                    set_errno(err);
+                    -1
+                }
+            },
         },
     ))
 }
@@ -259,7 +279,7 @@ pub unsafe extern "C" fn fexecve(fd: c_int, argv: Argv, envp: Argv) -> c_int {
         Target::Fd(fd),
         argv,
         envp,
-        |envp| real::fexecve().map_or_else(missing, |f| f(fd, argv, envp)),
+        &mut |envp| real::fexecve().map_or_else(missing, |f| f(fd, argv, envp)),
     ))
 }
 
@@ -293,7 +313,7 @@ macro_rules! spawn_hook {
                 target,
                 argv,
                 envp,
-                |envp| real(out, file, actions, attr, argv, envp),
+                &mut |envp| real(out, file, actions, attr, argv, envp),
             ))
         }
     };
@@ -308,12 +328,15 @@ spawn_hook!(pidfd_spawnp, c_int, true);
 fn shell_allowed<R>(
     hook: &str,
     command: *const c_char,
-    run: impl FnOnce(Argv) -> R,
+    run: &mut dyn FnMut(Argv) -> R,
 ) -> Result<R, c_int> {
     ensure_initialised();
     let argv = [c"sh".as_ptr(), c"-c".as_ptr(), command, ptr::null()];
-    let mut cwd_storage = buf::uninit::<PATH_MAX>();
-    let cwd = resolve::cwd(&mut cwd_storage);
+    let mut stack = buf::uninit::<PATHS_STACK>();
+    let mut mapping = None;
+    let cwd = resolve::in_storage(&mut stack, &mut mapping, |storage| {
+        resolve::cwd(storage).map(|(cwd, _)| cwd)
+    })?;
     let exec = Exec {
         hook,
         path: b"/bin/sh",
@@ -332,10 +355,12 @@ pub unsafe extern "C" fn system(command: *const c_char) -> c_int {
         // Only asks whether a shell exists; nothing runs.
         return real::system().map_or(0, |f| f(command));
     }
-    shell_allowed("system", command, |envp| shell::system(command, envp)).unwrap_or_else(|err| {
-        set_errno(err);
-        shell::NO_SHELL
-    })
+    shell_allowed("system", command, &mut |envp| shell::system(command, envp)).unwrap_or_else(
+        |err| {
+            set_errno(err);
+            shell::NO_SHELL
+        },
+    )
 }
 
 /// `popen` must come from the real function so that `pclose` works on its FILE. It reads
@@ -354,7 +379,7 @@ pub unsafe extern "C" fn popen(command: *const c_char, mode: *const c_char) -> *
     if command.is_null() {
         return real_popen(command, mode);
     }
-    let result = shell_allowed("popen", command, |envp| {
+    let result = shell_allowed("popen", command, &mut |envp| {
         let previous = sys::swap_environ(envp);
         let file = real_popen(command, mode);
         let errno = sys::errno();

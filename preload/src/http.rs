@@ -3,12 +3,16 @@
 
 use core::mem::MaybeUninit;
 
-use crate::buf::{self, Buf};
+use crate::buf::{self, Buf, Mapping};
 use crate::reply::{self, Answer, Framing};
-use crate::transport::{Conn, IoEnd};
+use crate::transport::{Conn, Deadline, IoEnd};
 
 /// Replies longer than this are malformed: the daemon's answers are a few hundred bytes.
-pub const REPLY_MAX: usize = 4096;
+const REPLY_MAX: usize = 4096;
+
+/// Stack room for a reply, enough for the usual ones (every stack page a hook touches is a
+/// page fault in a fork child); a longer reply continues in a mapping of REPLY_MAX bytes.
+const REPLY_STACK: usize = 512;
 
 /// The result of one exchange.
 #[derive(Debug, PartialEq, Eq)]
@@ -24,20 +28,21 @@ pub struct Endpoint<'a> {
     pub door: &'a [u8],
 }
 
-/// `POST path` with a JSON body, or `GET path` when `body` is `None`.
-pub fn exchange<'r>(
+/// `POST path` with a JSON body, or `GET path` when `body` is `None`; hands the outcome
+/// (which borrows the reply's storage) to `consume`.
+pub fn exchange<R>(
     endpoint: &Endpoint,
     method_and_path: &[u8],
     body: Option<&[u8]>,
-    reply: &'r mut [MaybeUninit<u8>; REPLY_MAX],
     timeout_ms: i64,
-) -> Outcome<'r> {
-    let deadline = crate::sys::now_ms() + timeout_ms;
-    let Some(conn) = Conn::open(endpoint.socket, endpoint.door, deadline) else {
-        return Outcome::Unreachable;
+    consume: impl FnOnce(Outcome) -> R,
+) -> R {
+    let deadline = Deadline::after(timeout_ms);
+    let Some(conn) = Conn::open(endpoint.socket, endpoint.door, &deadline) else {
+        return consume(Outcome::Unreachable);
     };
-    let mut head_storage = [0u8; 256];
-    let mut head = Buf::new(&mut head_storage);
+    let mut head_storage = buf::uninit::<256>();
+    let mut head = Buf::uninit(&mut head_storage);
     head.push(method_and_path);
     head.push(b" HTTP/1.1\r\nHost: warden\r\nConnection: close\r\n");
     if let Some(body) = body {
@@ -47,21 +52,45 @@ pub fn exchange<'r>(
     }
     head.push(b"\r\n");
     let Some(head) = head.bytes() else {
-        return Outcome::Unreachable;
+        return consume(Outcome::Unreachable);
     };
     // A failed write still gets a read, within the same deadline: the daemon may have answered
     // early (413 for a body over its limit) and closed before taking the rest.
-    let _ = conn.write_all(head, body.unwrap_or_default(), deadline);
-    read_reply(&conn, reply, deadline)
+    let _ = conn.write_all(head, body.unwrap_or_default(), &deadline);
+    let mut stack = buf::uninit::<REPLY_STACK>();
+    let mut mapping = None;
+    let outcome = read_reply(&conn, &mut stack, &mut mapping, &deadline);
+    // Closed before the outcome is acted on: in a process that closed its stderr, the
+    // connection may be fd 2, where a refusal's message must not go.
+    drop(conn);
+    consume(outcome)
 }
 
+/// Reads a reply into `stack`, continuing in a mapping kept in `mapping` when it is longer.
 fn read_reply<'r>(
     conn: &Conn,
-    reply: &'r mut [MaybeUninit<u8>; REPLY_MAX],
-    deadline: i64,
+    stack: &'r mut [MaybeUninit<u8>],
+    mapping: &'r mut Option<Mapping>,
+    deadline: &Deadline,
 ) -> Outcome<'r> {
+    // Right after the request went out the daemon has not answered yet: wait first rather
+    // than make a read that would only say EAGAIN.
+    if let Err(IoEnd::Timeout) = conn.wait_readable(deadline) {
+        return Outcome::Unreachable;
+    }
+    let mut reply = stack;
+    let mut spare = Some(mapping);
     let mut len = 0;
     loop {
+        if len == reply.len() {
+            let (Some(slot), Some(mapped)) = (spare.take(), Mapping::new(REPLY_MAX)) else {
+                // Longer than any answer of the daemon (or no memory to read it in).
+                return Outcome::Answered(Answer::Malformed);
+            };
+            let mapped = slot.insert(mapped).as_uninit_mut();
+            mapped[..len].copy_from_slice(&reply[..len]);
+            reply = mapped;
+        }
         let read = conn.read(&mut reply[len..], deadline);
         let ended = match read {
             Ok(0) | Err(IoEnd::Closed) => true,
@@ -84,8 +113,80 @@ fn read_reply<'r>(
             }
             Framing::UntilClose if ended => return Outcome::Answered(reply::parse(received)),
             Framing::Malformed => return Outcome::Answered(Answer::Malformed),
-            _ if ended || len == REPLY_MAX => return Outcome::Answered(Answer::Malformed),
+            _ if ended => return Outcome::Answered(Answer::Malformed),
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reply::Decision;
+    use std::io::{Read, Write};
+    use std::os::unix::net::UnixListener;
+
+    /// Answers one request on a fresh socket with `reply`, then runs an exchange against it.
+    fn exchange_with(reply: Vec<u8>, check: impl FnOnce(Outcome)) {
+        let dir = std::env::temp_dir().join(format!(
+            "warden-http-{}-{}",
+            std::process::id(),
+            reply.len()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("daemon.sock");
+        let listener = UnixListener::bind(&path).unwrap();
+        let server = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut request = [0u8; 1024];
+            let _ = stream.read(&mut request).unwrap();
+            // The client stops reading at its limit: a broken pipe here is expected then.
+            let _ = stream.write_all(&reply);
+        });
+        let socket = path.as_os_str().as_encoded_bytes();
+        let endpoint = Endpoint { socket, door: b"" };
+        exchange(
+            &endpoint,
+            b"POST /v1/preflight/exec",
+            Some(b"{}"),
+            5_000,
+            check,
+        );
+        server.join().unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn deny_with_message(len: usize) -> (Vec<u8>, String) {
+        let message = "m".repeat(len);
+        let body = format!(r#"{{"decision":"deny","id":null,"rule":"r","message":"{message}"}}"#);
+        let reply = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        (reply.into_bytes(), message)
+    }
+
+    #[test]
+    fn replies_longer_than_the_stack_room_are_read_whole() {
+        let (reply, message) = deny_with_message(3 * REPLY_STACK);
+        assert!(reply.len() > REPLY_STACK && reply.len() < REPLY_MAX);
+        exchange_with(reply, |outcome| {
+            assert_eq!(
+                outcome,
+                Outcome::Answered(Answer::Decided {
+                    decision: Decision::Deny,
+                    id: None,
+                    message: Some(message.as_bytes()),
+                })
+            )
+        });
+    }
+
+    #[test]
+    fn replies_longer_than_the_limit_are_malformed() {
+        let (reply, _) = deny_with_message(REPLY_MAX);
+        exchange_with(reply, |outcome| {
+            assert_eq!(outcome, Outcome::Answered(Answer::Malformed))
+        });
     }
 }

@@ -21,6 +21,7 @@ mod request;
 mod resolve;
 mod shell;
 mod sys;
+mod syscall;
 mod transport;
 
 use core::ffi::{c_char, c_int};
@@ -54,9 +55,8 @@ fn ensure_initialised() {
 }
 
 fn initialise(envp: *const *const c_char) {
-    let snapshot = environ::Snapshot::take(envp, own_path());
     // SAFETY: runs in the constructor, before main and before other threads exist.
-    unsafe { environ::SNAPSHOT.set(snapshot) };
+    unsafe { environ::SNAPSHOT.fill(envp, own_path()) };
     real::resolve_all();
     INITIALISED.store(true, Ordering::Release);
 }

@@ -17,6 +17,7 @@ use crate::preflight::{self, Starter, Verdict};
 use crate::request::Exec;
 use crate::resolve::{self, PathStorage, PATH_MAX};
 use crate::sys;
+use crate::syscall;
 
 /// The exit status of a program refused at load (the shell's "cannot execute").
 const REFUSED_STATUS: i32 = 126;
@@ -26,13 +27,20 @@ const REFUSED_STATUS: i32 = 126;
 /// # Safety
 /// Only from the library constructor, with the `argv` and `envp` it received.
 pub unsafe fn check(argv: *const *const c_char, envp: *const *const c_char) {
-    if !SNAPSHOT.get().guarded || checked::take_proof(argv, envp) {
-        return;
+    if SNAPSHOT.get().guarded && !checked::take_proof(argv, envp) {
+        judge_self(argv);
     }
-    let mut path_storage = buf::uninit::<PATH_MAX>();
-    let path = own_program(&mut path_storage);
-    let mut cwd_storage = buf::uninit::<PATH_MAX>();
-    let cwd = resolve::cwd(&mut cwd_storage);
+}
+
+/// Out of line: its buffers would otherwise be in the constructor's frame (and their stack
+/// pages touched) in every process, checked or not.
+#[inline(never)]
+fn judge_self(argv: *const *const c_char) {
+    // Room for PATH_MAX-long paths: this runs once per process, and only when unchecked.
+    let mut storage = buf::uninit::<{ 2 * PATH_MAX }>();
+    let (path_storage, cwd_storage) = storage.split_at_mut(PATH_MAX);
+    let path = own_program(path_storage);
+    let cwd = resolve::cwd(cwd_storage).map_or(&[][..], |(cwd, _)| cwd);
     let exec = Exec {
         hook: "load",
         path,
@@ -40,23 +48,16 @@ pub unsafe fn check(argv: *const *const c_char, envp: *const *const c_char) {
         shell: None,
     };
     if preflight::judge(&exec, Starter::Parent, cwd) == Verdict::Deny {
-        libc::_exit(REFUSED_STATUS);
+        syscall::exit(REFUSED_STATUS);
     }
 }
 
 /// The program this process runs: `/proc/self/exe`, else the name given to `execve`.
 fn own_program(out: &mut PathStorage) -> &[u8] {
-    // SAFETY: readlink writes at most `out.len()` bytes into the buffer.
-    let len = unsafe {
-        libc::readlink(
-            c"/proc/self/exe".as_ptr(),
-            out.as_mut_ptr().cast(),
-            out.len(),
-        )
-    };
-    if len > 0 && (len as usize) < out.len() {
+    let len = syscall::readlink(c"/proc/self/exe".as_ptr(), out).unwrap_or(0);
+    if len > 0 && len < out.len() {
         // SAFETY: readlink wrote the first `len` bytes.
-        return unsafe { buf::assume_init(&out[..len as usize]) };
+        return unsafe { buf::assume_init(&out[..len]) };
     }
     // SAFETY: AT_EXECFN is the kernel's NUL-terminated copy of the execve name (or 0).
     unsafe { sys::bytes(libc::getauxval(libc::AT_EXECFN) as *const c_char) }

@@ -7,6 +7,7 @@
 use core::ffi::c_char;
 use core::sync::atomic::{AtomicU64, Ordering};
 
+use crate::resolve::FileId;
 use crate::sys::{hash_args, now_ms, strings};
 
 /// How long a denial is remembered.
@@ -29,21 +30,13 @@ pub struct Key {
 }
 
 impl Key {
-    /// The key of running `path` (NUL-terminated) with `argv`; `None` when it cannot be had.
-    pub fn of(path: &[u8], argv: *const *const c_char) -> Option<Key> {
-        if path.last() != Some(&0) {
-            return None;
-        }
-        // SAFETY: `path` is NUL-terminated (checked above); `st` is a valid out-pointer.
-        let st = unsafe {
-            let mut st: libc::stat = core::mem::zeroed();
-            (libc::stat(path.as_ptr().cast(), &mut st) == 0).then_some(st)
-        }?;
-        Some(Key {
-            device: st.st_dev,
-            inode: st.st_ino,
+    /// The key of running `file` with `argv`.
+    pub fn of(file: FileId, argv: *const *const c_char) -> Key {
+        Key {
+            device: file.device,
+            inode: file.inode,
             argv: hash(argv),
-        })
+        }
     }
 }
 
@@ -62,7 +55,9 @@ pub fn remember_denial(key: Key) {
 
 pub fn recently_denied(key: Key) -> bool {
     let expires = LAST[3].load(Ordering::Acquire) as i64;
-    expires > now_ms()
+    // The clock only when a denial is remembered at all (the usual case is none).
+    expires != 0
+        && expires > now_ms()
         && LAST[0].load(Ordering::Relaxed) == key.device
         && LAST[1].load(Ordering::Relaxed) == key.inode
         && LAST[2].load(Ordering::Relaxed) == key.argv
@@ -79,17 +74,19 @@ mod tests {
         let y = c"y";
         let argv_x = [touch.as_ptr(), x.as_ptr(), core::ptr::null()];
         let argv_y = [touch.as_ptr(), y.as_ptr(), core::ptr::null()];
-        let key = Key::of(b"/bin/sh\0", argv_x.as_ptr()).unwrap();
-        assert!(Key::of(b"/nonexistent\0", argv_x.as_ptr()).is_none());
-        assert!(Key::of(b"/bin/sh", argv_x.as_ptr()).is_none());
+        let sh = FileId {
+            device: 1,
+            inode: 2,
+        };
+        let other = FileId {
+            device: 1,
+            inode: 3,
+        };
+        let key = Key::of(sh, argv_x.as_ptr());
         assert!(!recently_denied(key));
         remember_denial(key);
         assert!(recently_denied(key));
-        assert!(!recently_denied(
-            Key::of(b"/bin/sh\0", argv_y.as_ptr()).unwrap()
-        ));
-        assert!(!recently_denied(
-            Key::of(b"/etc/passwd\0", argv_x.as_ptr()).unwrap()
-        ));
+        assert!(!recently_denied(Key::of(sh, argv_y.as_ptr())));
+        assert!(!recently_denied(Key::of(other, argv_x.as_ptr())));
     }
 }

@@ -2,14 +2,16 @@
 //! allow, deny (with one line on stderr saying why), wait for an approval, or — when the daemon
 //! cannot be reached — the session's fail mode. A malformed answer never allows.
 
+use core::ffi::c_int;
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use crate::buf::{self, Buf};
 use crate::environ::SNAPSHOT;
-use crate::http::{self, Endpoint, Outcome, REPLY_MAX};
+use crate::http::{self, Endpoint, Outcome};
 use crate::reply::{push_unescaped, Answer, Decision};
 use crate::request::{self, Caller, Exec};
 use crate::sys::{self, stderr_line};
+use crate::syscall;
 
 /// A verdict the hook acts on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,9 +59,8 @@ pub fn judge(exec: &Exec, starter: Starter, cwd: &[u8]) -> Verdict {
             let caller = Caller {
                 session: snapshot.session.is_set().then(|| snapshot.session.value()),
                 cwd,
-                // SAFETY: getpid/getppid cannot fail.
-                pid: unsafe { libc::getpid() },
-                ppid: unsafe { libc::getppid() },
+                pid: syscall::getpid(),
+                ppid: syscall::getppid(),
                 cmdline,
             };
             buf::build::<BODY_STACK, _>(
@@ -75,18 +76,16 @@ pub fn judge(exec: &Exec, starter: Starter, cwd: &[u8]) -> Verdict {
 }
 
 fn consult(exec: &Exec, body: &[u8]) -> Verdict {
-    let mut reply = buf::uninit::<REPLY_MAX>();
-    let outcome = http::exchange(
+    http::exchange(
         &endpoint(),
         b"POST /v1/preflight/exec",
         Some(body),
-        &mut reply,
         PREFLIGHT_TIMEOUT_MS,
-    );
-    match outcome {
-        Outcome::Unreachable => unreachable(),
-        Outcome::Answered(answer) => act(answer, exec),
-    }
+        |outcome| match outcome {
+            Outcome::Unreachable => unreachable(),
+            Outcome::Answered(answer) => act(answer, exec),
+        },
+    )
 }
 
 /// Acts on a final answer; `Ask` starts waiting for the operator.
@@ -132,6 +131,8 @@ pub fn act(answer: Answer, exec: &Exec) -> Verdict {
 }
 
 /// The fail mode, with one line per process saying so.
+#[cold]
+#[inline(never)]
 fn unreachable() -> Verdict {
     let snapshot = SNAPSHOT.get();
     let closed = snapshot.fail_closed();
@@ -153,7 +154,10 @@ fn unreachable() -> Verdict {
     }
 }
 
-/// `warden: denied: <command> — <reason>`.
+/// `warden: denied: <command> — <reason>`. Cold and out of line, so that its buffers stay
+/// out of the frames of allowed execs.
+#[cold]
+#[inline(never)]
 fn refuse(exec: &Exec, reason: impl Fn(&mut Buf)) {
     stderr_line(|b| {
         b.push(b"denied: ");
@@ -197,33 +201,34 @@ fn read_cmdline(buf: &mut Buf, starter: Starter) {
         Starter::ThisProcess => path.push(b"/proc/self"),
         Starter::Parent => {
             path.push(b"/proc/");
-            // SAFETY: getppid cannot fail.
-            path.num(unsafe { libc::getppid() }.unsigned_abs() as u64);
+            path.num(syscall::getppid().unsigned_abs() as u64);
         }
     }
     path.push(b"/cmdline\0");
     let Some(path) = path.bytes() else {
         return;
     };
-    // SAFETY: opens a NUL-terminated path; the fd is closed below.
-    let fd = unsafe { libc::open(path.as_ptr().cast(), libc::O_RDONLY | libc::O_CLOEXEC) };
-    if fd < 0 {
+    let Ok(fd) = syscall::open(path.as_ptr().cast(), libc::O_RDONLY | libc::O_CLOEXEC) else {
         return;
-    }
-    let mut chunk = [0u8; 512];
+    };
+    let fd = fd as c_int;
+    let mut chunk = buf::uninit::<512>();
     loop {
-        // SAFETY: reads into a stack buffer of the given size.
-        let n = unsafe { libc::read(fd, chunk.as_mut_ptr().cast(), chunk.len()) };
-        if n < 0 && sys::errno() == libc::EINTR {
-            continue;
+        match syscall::read(fd, &mut chunk) {
+            Err(libc::EINTR) => continue,
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                // SAFETY: the read initialised the first `n` bytes.
+                buf.push(unsafe { buf::assume_init(&chunk[..n]) });
+                // procfs hands over all of the command line that fits: a short read is its
+                // end, and saves the read that would say so.
+                if n < chunk.len() {
+                    break;
+                }
+            }
         }
-        if n <= 0 {
-            break;
-        }
-        buf.push(&chunk[..n as usize]);
     }
-    // SAFETY: closes the fd opened above.
-    unsafe { libc::close(fd) };
+    syscall::close(fd);
 }
 
 #[cfg(test)]

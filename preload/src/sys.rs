@@ -1,9 +1,10 @@
 //! Small raw helpers over libc for the hook path: C strings, argv/envp arrays, `environ`,
 //! the monotonic clock and stderr. Nothing here allocates or locks.
 
-use core::ffi::{c_char, c_int, CStr};
+use core::ffi::{c_char, c_int};
 
 use crate::buf::Buf;
+use crate::syscall;
 
 extern "C" {
     /// The process environment that `getenv` and the `environ`-using exec calls read.
@@ -34,28 +35,36 @@ pub unsafe fn bytes<'a>(ptr: *const c_char) -> &'a [u8] {
     if ptr.is_null() {
         return &[];
     }
-    CStr::from_ptr(ptr).to_bytes()
+    // Counted here rather than with libc's `strlen` (which `CStr` calls): one page of libc
+    // code less to fault in inside a fork child. A volatile read, because the optimiser
+    // turns a plain loop back into a call to `strlen`.
+    let mut len = 0;
+    while ptr.add(len).read_volatile() != 0 {
+        len += 1;
+    }
+    core::slice::from_raw_parts(ptr.cast(), len)
 }
 
-/// Iterates a NULL-terminated array of C strings (argv or envp); a null array is empty.
-pub struct Strings {
+/// Iterates the entries of a NULL-terminated array of C strings (argv or envp) without
+/// measuring them; a null array is empty.
+pub struct Pointers {
     next: *const *const c_char,
 }
 
 /// # Safety
 /// `array` is null or a NULL-terminated array of valid C strings that outlives the iterator.
-pub unsafe fn strings(array: *const *const c_char) -> Strings {
-    Strings { next: array }
+pub unsafe fn pointers(array: *const *const c_char) -> Pointers {
+    Pointers { next: array }
 }
 
-impl Iterator for Strings {
-    type Item = &'static [u8];
+impl Iterator for Pointers {
+    type Item = *const c_char;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.next.is_null() {
             return None;
         }
-        // SAFETY: `strings` requires a NULL-terminated array; we stop at the NULL.
+        // SAFETY: `pointers` requires a NULL-terminated array; we stop at the NULL.
         unsafe {
             let item = *self.next;
             if item.is_null() {
@@ -63,21 +72,44 @@ impl Iterator for Strings {
                 return None;
             }
             self.next = self.next.add(1);
-            Some(bytes(item))
+            Some(item)
         }
     }
+}
+
+/// The strings of a NULL-terminated array, as [`pointers`].
+///
+/// # Safety
+/// As [`pointers`].
+pub unsafe fn strings(array: *const *const c_char) -> impl Iterator<Item = &'static [u8]> {
+    // SAFETY: the caller's contract: every entry is a valid C string.
+    pointers(array).map(|entry| unsafe { bytes(entry) })
 }
 
 /// The value of `name` in an envp-style array.
 pub fn lookup(envp: *const *const c_char, name: &[u8]) -> Option<&'static [u8]> {
     // SAFETY: callers pass `environ` or an envp handed to an exec function.
-    unsafe { strings(envp) }.find_map(|entry| value_of(entry, name))
+    unsafe { pointers(envp).find_map(|entry| value_of(entry, name)) }
 }
 
-/// `Some(value)` when `entry` is `name=value`.
-pub fn value_of<'a>(entry: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
-    let rest = entry.strip_prefix(name)?;
-    rest.strip_prefix(b"=")
+/// `Some(value)` when the C string `entry` is `name=value`. Compares no further than
+/// `name=` before measuring the value: environments hold long entries (LS_COLORS), and most
+/// are not the one sought.
+///
+/// # Safety
+/// `entry` is a valid C string that outlives the result.
+pub unsafe fn value_of(entry: *const c_char, name: &[u8]) -> Option<&'static [u8]> {
+    let entry = entry.cast::<u8>();
+    for (i, &expected) in name.iter().enumerate() {
+        // A shorter entry stops here at its NUL, which no name contains.
+        if *entry.add(i) != expected {
+            return None;
+        }
+    }
+    if *entry.add(name.len()) != b'=' {
+        return None;
+    }
+    Some(bytes(entry.add(name.len() + 1).cast()))
 }
 
 /// FNV-1a over arguments, each followed by a NUL.
@@ -103,12 +135,7 @@ pub fn set_errno(value: c_int) {
 
 /// Milliseconds on the monotonic clock.
 pub fn now_ms() -> i64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid out-pointer; CLOCK_MONOTONIC always exists on Linux.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    let ts = syscall::monotonic();
     ts.tv_sec * 1000 + ts.tv_nsec / 1_000_000
 }
 
@@ -117,8 +144,7 @@ pub fn sleep_ms(ms: i64) {
         tv_sec: ms / 1000,
         tv_nsec: (ms % 1000) * 1_000_000,
     };
-    // SAFETY: plain nanosleep with a valid timespec; an early wake-up is harmless.
-    unsafe { libc::nanosleep(&ts, core::ptr::null_mut()) };
+    syscall::nanosleep(&ts);
 }
 
 /// Longest line warden writes to a program's stderr; longer commands are shortened for display.
@@ -139,8 +165,8 @@ pub fn stderr_line(write: impl Fn(&mut Buf)) {
         end += 3;
     }
     storage[end] = b'\n';
-    // SAFETY: writes initialised bytes of a stack buffer; a failed write to stderr is ignored.
-    unsafe { libc::write(2, storage.as_ptr().cast(), end + 1) };
+    // A failed write to stderr is ignored.
+    let _ = syscall::write(2, &storage[..end + 1]);
 }
 
 /// A command for people: argv joined with spaces.
@@ -175,5 +201,7 @@ mod tests {
         let array = [p.as_ptr(), q.as_ptr(), core::ptr::null()];
         assert_eq!(lookup(array.as_ptr(), b"PATH"), Some(&b"/bin"[..]));
         assert_eq!(lookup(array.as_ptr(), b"HOME"), None);
+        assert_eq!(lookup(array.as_ptr(), b"PATHXY"), None);
+        assert_eq!(lookup(array.as_ptr(), b"PATH="), None);
     }
 }

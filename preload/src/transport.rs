@@ -6,7 +6,37 @@
 use core::ffi::c_int;
 use core::mem::{self, MaybeUninit};
 
-use crate::sys::{errno, now_ms, sleep_ms};
+use core::cell::Cell;
+
+use crate::sys::{now_ms, sleep_ms};
+use crate::syscall::{self, SysResult};
+
+/// The time limit of one exchange. It starts at its first use: what comes before (socket,
+/// a Unix connect, a send) does not block, and an exchange then reads the clock once, not
+/// twice (a system call each: see `syscall::monotonic`).
+pub struct Deadline {
+    timeout_ms: i64,
+    /// When it ends, on the monotonic clock; 0 until first used.
+    end: Cell<i64>,
+}
+
+impl Deadline {
+    pub fn after(timeout_ms: i64) -> Deadline {
+        Deadline {
+            timeout_ms,
+            end: Cell::new(0),
+        }
+    }
+
+    /// Milliseconds left (0 or less once it passed).
+    fn left_ms(&self) -> i64 {
+        let now = now_ms();
+        if self.end.get() == 0 {
+            self.end.set(now + self.timeout_ms);
+        }
+        self.end.get() - now
+    }
+}
 
 /// An open stream to the daemon, closed on drop.
 pub struct Conn {
@@ -22,25 +52,23 @@ pub enum IoEnd {
 
 impl Conn {
     /// Connects through the socket, falling back to the door.
-    pub fn open(socket: &[u8], door: &[u8], deadline: i64) -> Option<Conn> {
+    pub fn open(socket: &[u8], door: &[u8], deadline: &Deadline) -> Option<Conn> {
         connect_stream(socket, deadline).or_else(|| through_door(door, deadline))
     }
 
     /// Writes all of `head` then `body`, both in one `sendmsg` when the socket takes them
     /// (one system call and one wakeup of the daemon instead of two).
-    pub fn write_all(&self, head: &[u8], body: &[u8], deadline: i64) -> Result<(), IoEnd> {
+    pub fn write_all(&self, head: &[u8], body: &[u8], deadline: &Deadline) -> Result<(), IoEnd> {
         let (mut head, mut body) = (head, body);
         while !head.is_empty() || !body.is_empty() {
-            let n = send(self.fd, head, body);
-            if n > 0 {
-                let n = n as usize;
-                let from_head = n.min(head.len());
-                head = &head[from_head..];
-                body = &body[n - from_head..];
-            } else if n < 0 && retryable(errno()) {
-                self.wait(libc::POLLOUT, deadline)?;
-            } else {
-                return Err(IoEnd::Closed);
+            match send(self.fd, head, body) {
+                Ok(n) if n > 0 => {
+                    let from_head = n.min(head.len());
+                    head = &head[from_head..];
+                    body = &body[n - from_head..];
+                }
+                Err(err) if retryable(err) => self.wait(libc::POLLOUT, deadline)?,
+                _ => return Err(IoEnd::Closed),
             }
         }
         Ok(())
@@ -48,38 +76,31 @@ impl Conn {
 
     /// Reads some bytes into `buf`: `Ok(0)` only at end of stream. The first `n` bytes of
     /// `buf` are initialised when this returns `Ok(n)`.
-    pub fn read(&self, buf: &mut [MaybeUninit<u8>], deadline: i64) -> Result<usize, IoEnd> {
+    pub fn read(&self, buf: &mut [MaybeUninit<u8>], deadline: &Deadline) -> Result<usize, IoEnd> {
         loop {
-            // SAFETY: reads into a writable buffer of the given length.
-            let n = unsafe { libc::read(self.fd, buf.as_mut_ptr().cast(), buf.len()) };
-            if n >= 0 {
-                return Ok(n as usize);
+            match syscall::read(self.fd, buf) {
+                Ok(n) => return Ok(n),
+                Err(err) if retryable(err) => self.wait(libc::POLLIN, deadline)?,
+                Err(_) => return Err(IoEnd::Closed),
             }
-            if !retryable(errno()) {
-                return Err(IoEnd::Closed);
-            }
-            self.wait(libc::POLLIN, deadline)?;
         }
     }
 
-    fn wait(&self, events: i16, deadline: i64) -> Result<(), IoEnd> {
+    /// Waits until a read would not block (data, end of stream or an error).
+    pub fn wait_readable(&self, deadline: &Deadline) -> Result<(), IoEnd> {
+        self.wait(libc::POLLIN, deadline)
+    }
+
+    fn wait(&self, events: i16, deadline: &Deadline) -> Result<(), IoEnd> {
         loop {
-            let left = deadline - now_ms();
+            let left = deadline.left_ms();
             if left <= 0 {
                 return Err(IoEnd::Timeout);
             }
-            let mut pfd = libc::pollfd {
-                fd: self.fd,
-                events,
-                revents: 0,
-            };
-            // SAFETY: polls one valid pollfd.
-            let n = unsafe { libc::poll(&mut pfd, 1, left.min(i32::MAX as i64) as c_int) };
-            if n > 0 {
-                return Ok(());
-            }
-            if n < 0 && errno() != libc::EINTR {
-                return Err(IoEnd::Closed);
+            match syscall::poll(self.fd, events, left.min(i32::MAX as i64) as c_int) {
+                Ok(n) if n > 0 => return Ok(()),
+                Ok(_) | Err(libc::EINTR) => {}
+                Err(_) => return Err(IoEnd::Closed),
             }
         }
     }
@@ -87,15 +108,14 @@ impl Conn {
 
 impl Drop for Conn {
     fn drop(&mut self) {
-        // SAFETY: closes the descriptor this Conn owns.
-        unsafe { libc::close(self.fd) };
+        syscall::close(self.fd);
     }
 }
 
 /// One `sendmsg` of `first` then `second`. Not `send`: Codex's seccomp filter refuses `sendto` (which `send`
 /// is) but allows `sendmsg`; MSG_NOSIGNAL turns a closed peer into EPIPE instead of killing the
 /// calling program with SIGPIPE, which a plain `write` would do.
-fn send(fd: c_int, first: &[u8], second: &[u8]) -> isize {
+fn send(fd: c_int, first: &[u8], second: &[u8]) -> SysResult {
     let mut iov = [first, second].map(|data| libc::iovec {
         iov_base: data.as_ptr().cast_mut().cast(),
         iov_len: data.len(),
@@ -106,7 +126,7 @@ fn send(fd: c_int, first: &[u8], second: &[u8]) -> isize {
         let mut msg: libc::msghdr = mem::zeroed();
         msg.msg_iov = iov.as_mut_ptr();
         msg.msg_iovlen = iov.len();
-        libc::sendmsg(fd, &msg, libc::MSG_NOSIGNAL)
+        syscall::sendmsg(fd, &msg, libc::MSG_NOSIGNAL)
     }
 }
 
@@ -130,53 +150,32 @@ fn address(path: &[u8]) -> Option<(libc::sockaddr_un, libc::socklen_t)> {
 }
 
 fn unix_socket(kind: c_int) -> Option<c_int> {
-    // SAFETY: plain socket(2); failure is checked.
-    let fd = unsafe {
-        libc::socket(
-            libc::AF_UNIX,
-            kind | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
-            0,
-        )
-    };
-    (fd >= 0).then_some(fd)
+    let fd = syscall::socket(kind | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK).ok()?;
+    Some(fd as c_int)
 }
 
-fn connect_stream(path: &[u8], deadline: i64) -> Option<Conn> {
+fn connect_stream(path: &[u8], deadline: &Deadline) -> Option<Conn> {
     let (addr, len) = address(path)?;
     let conn = Conn {
         fd: unix_socket(libc::SOCK_STREAM)?,
     };
     loop {
-        // SAFETY: connects a socket we own to a valid sockaddr_un of `len` bytes.
-        let rc = unsafe { libc::connect(conn.fd, (&addr as *const libc::sockaddr_un).cast(), len) };
-        if rc == 0 {
-            return Some(conn);
-        }
-        match errno() {
-            libc::EINTR => continue,
+        match syscall::connect(conn.fd, &addr, len) {
+            Ok(_) => return Some(conn),
+            Err(libc::EINTR) => continue,
             // A Unix stream socket answers EAGAIN while its backlog is full: retry briefly.
-            libc::EAGAIN if now_ms() < deadline => sleep_ms(1),
-            libc::EINPROGRESS => return conn.wait(libc::POLLOUT, deadline).ok().map(|_| conn),
-            _ => return None,
+            Err(libc::EAGAIN) if deadline.left_ms() > 0 => sleep_ms(1),
+            Err(libc::EINPROGRESS) => return conn.wait(libc::POLLOUT, deadline).ok().map(|_| conn),
+            Err(_) => return None,
         }
     }
 }
 
-fn through_door(path: &[u8], deadline: i64) -> Option<Conn> {
+fn through_door(path: &[u8], deadline: &Deadline) -> Option<Conn> {
     let (addr, len) = address(path)?;
     let mut pair = [0 as c_int; 2];
-    // SAFETY: socketpair fills `pair` on success; failure is checked.
-    let rc = unsafe {
-        libc::socketpair(
-            libc::AF_UNIX,
-            libc::SOCK_STREAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
-            0,
-            pair.as_mut_ptr(),
-        )
-    };
-    if rc != 0 {
-        return None;
-    }
+    let kind = libc::SOCK_STREAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK;
+    syscall::socketpair(kind, &mut pair).ok()?;
     let ours = Conn { fd: pair[0] };
     let theirs = Conn { fd: pair[1] };
     let door = Conn {
@@ -191,7 +190,7 @@ fn send_fd(
     addr: &libc::sockaddr_un,
     len: libc::socklen_t,
     fd: c_int,
-    deadline: i64,
+    deadline: &Deadline,
 ) -> bool {
     let mut payload = *b"W";
     let mut iov = libc::iovec {
@@ -221,14 +220,11 @@ fn send_fd(
     }
     loop {
         // SAFETY: `msg` is fully initialised above.
-        let n = unsafe { libc::sendmsg(door.fd, &msg, libc::MSG_NOSIGNAL) };
-        if n >= 0 {
-            return true;
-        }
-        match errno() {
-            libc::EINTR => continue,
-            libc::EAGAIN if door.wait(libc::POLLOUT, deadline).is_ok() => continue,
-            _ => return false,
+        match unsafe { syscall::sendmsg(door.fd, &msg, libc::MSG_NOSIGNAL) } {
+            Ok(_) => return true,
+            Err(libc::EINTR) => continue,
+            Err(libc::EAGAIN) if door.wait(libc::POLLOUT, deadline).is_ok() => continue,
+            Err(_) => return false,
         }
     }
 }
