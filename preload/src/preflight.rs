@@ -5,6 +5,7 @@
 use core::ffi::c_int;
 use core::sync::atomic::{AtomicBool, Ordering};
 
+use crate::args;
 use crate::buf::{self, Buf};
 use crate::environ::SNAPSHOT;
 use crate::http::{self, Endpoint, Outcome};
@@ -193,11 +194,13 @@ pub fn push_display(buf: &mut Buf, exec: &Exec) {
     }
 }
 
-/// The starting process's command line.
+/// The starting process's command line: this process's from its own memory where the
+/// constructor could tell where it lies, else from `/proc`.
 fn read_cmdline(buf: &mut Buf, starter: Starter) {
     let mut path_storage = [0u8; 32];
     let mut path = Buf::new(&mut path_storage);
     match starter {
+        Starter::ThisProcess if args::copy(buf) => return,
         Starter::ThisProcess => path.push(b"/proc/self"),
         Starter::Parent => {
             path.push(b"/proc/");

@@ -1,0 +1,160 @@
+//! This process's command line, as `/proc/self/cmdline` shows it, read from its own memory.
+//!
+//! Every hook sends the caller's command line. Reading `/proc/self/cmdline` costs an open, a
+//! read, a close and a procfs lookup of a pid directory that is new in every fork child:
+//! about 10 µs per exec here. The kernel reads that text from the process's memory, between
+//! the addresses where it laid out the argument strings; the constructor is handed the same
+//! strings (glibc passes `argc`, `argv` and `envp` to every constructor), so it records their
+//! range and a hook copies it, following the kernel's rules:
+//! - normally the arguments, each ended by a NUL;
+//! - when the last byte of that range is no longer a NUL (a `setproctitle` wrote a longer
+//!   title over the arguments and into the environment), the text up to the first NUL, at
+//!   most to the end of the environment strings.
+//!
+//! When the strings do not lie where the kernel puts them (one after another), nothing is
+//! recorded and the hook reads `/proc/self/cmdline` as before.
+
+use core::ffi::{c_char, c_int};
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::buf::Buf;
+
+/// Start and end of the argument strings, end of the environment strings (0: unknown).
+static ARGS_START: AtomicUsize = AtomicUsize::new(0);
+static ARGS_END: AtomicUsize = AtomicUsize::new(0);
+static ENV_END: AtomicUsize = AtomicUsize::new(0);
+
+/// Records where the argument strings lie.
+///
+/// # Safety
+/// `argv` (with `argc` entries) and `envp` are the vectors the loader handed the constructor:
+/// null or NULL-terminated arrays of NUL-terminated strings.
+pub unsafe fn record(argc: c_int, argv: *const *const c_char, envp: *const *const c_char) {
+    // SAFETY: passed on from the caller.
+    let Some((start, end)) = (unsafe { contiguous(argv, argc.max(0) as usize) }) else {
+        return;
+    };
+    // The environment strings follow the arguments; a title may run on into them.
+    // SAFETY: passed on from the caller.
+    let env_end = match unsafe { contiguous(envp, count(envp)) } {
+        Some((env_start, env_end)) if env_start == end => env_end,
+        _ => end,
+    };
+    ENV_END.store(env_end, Ordering::Relaxed);
+    ARGS_END.store(end, Ordering::Relaxed);
+    ARGS_START.store(start, Ordering::Release);
+}
+
+/// Appends this process's command line to `buf`; `false` when it is not known here.
+pub fn copy(buf: &mut Buf) -> bool {
+    let start = ARGS_START.load(Ordering::Acquire);
+    let (end, env_end) = (
+        ARGS_END.load(Ordering::Relaxed),
+        ENV_END.load(Ordering::Relaxed),
+    );
+    if start == 0 || end <= start {
+        return false;
+    }
+    // SAFETY: `record` saw these bytes as the program's argument and environment strings,
+    // which live in the initial stack area for the whole life of the process.
+    let area = unsafe { core::slice::from_raw_parts(start as *const u8, env_end - start) };
+    let args = &area[..end - start];
+    if args.last() == Some(&0) {
+        buf.push(args);
+    } else {
+        let title = area.iter().position(|&b| b == 0).unwrap_or(area.len());
+        buf.push(&area[..title]);
+    }
+    true
+}
+
+/// The range `[first string, end of the last)` of `strings[..n]` when each string starts
+/// right after the previous one's NUL, as the kernel lays them out.
+///
+/// # Safety
+/// `strings` is null or has at least `n` valid pointers to NUL-terminated strings.
+unsafe fn contiguous(strings: *const *const c_char, n: usize) -> Option<(usize, usize)> {
+    if strings.is_null() || n == 0 {
+        return None;
+    }
+    // SAFETY: `n` entries exist (caller).
+    let first = unsafe { *strings } as usize;
+    let mut end = first;
+    for i in 0..n {
+        // SAFETY: entry `i < n` exists and points to a NUL-terminated string (caller).
+        let string = unsafe { *strings.add(i) };
+        if string.is_null() || string as usize != end {
+            return None;
+        }
+        // SAFETY: as above.
+        end += unsafe { crate::sys::bytes(string) }.len() + 1;
+    }
+    (first != 0).then_some((first, end))
+}
+
+/// Entries of a NULL-terminated vector (0 for a null one).
+fn count(strings: *const *const c_char) -> usize {
+    if strings.is_null() {
+        return 0;
+    }
+    let mut n = 0;
+    // SAFETY: a NULL-terminated vector: every entry up to the NULL exists.
+    while !unsafe { *strings.add(n) }.is_null() {
+        n += 1;
+    }
+    n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Strings laid out one after another in `area`, with a vector pointing at them.
+    fn vector(area: &[u8], split: &[usize]) -> Vec<*const c_char> {
+        split
+            .iter()
+            .map(|&at| area[at..].as_ptr().cast())
+            .chain([core::ptr::null()])
+            .collect()
+    }
+
+    #[test]
+    fn contiguous_strings_give_their_range() {
+        let area = b"bash\0-c\0ls\0A=1\0";
+        let argv = vector(area, &[0, 5, 8]);
+        let (start, end) = unsafe { contiguous(argv.as_ptr(), 3) }.unwrap();
+        assert_eq!(start, area.as_ptr() as usize);
+        assert_eq!(end - start, 11);
+        assert_eq!(count(argv.as_ptr()), 3);
+        // Strings elsewhere (a vector the program built itself) are not the kernel's layout.
+        let apart = vector(area, &[0, 8]);
+        assert!(unsafe { contiguous(apart.as_ptr(), 2) }.is_none());
+        assert!(unsafe { contiguous(core::ptr::null(), 0) }.is_none());
+    }
+
+    #[test]
+    fn the_recorded_line_is_what_procfs_shows() {
+        // This test process's own vectors are not at hand; the area below stands in for the
+        // initial stack: arguments, then the environment.
+        let area: &'static mut [u8] = Box::leak(b"prog\0--flag\0HOME=/root\0".to_vec().into());
+        let argv = vector(area, &[0, 5]);
+        let envp = vector(area, &[12]);
+        unsafe { record(2, argv.as_ptr(), envp.as_ptr()) };
+        let mut storage = [0u8; 64];
+        let mut buf = Buf::new(&mut storage);
+        assert!(copy(&mut buf));
+        assert_eq!(buf.bytes().unwrap(), b"prog\0--flag\0");
+        // A title written over the arguments and into the environment ends at its NUL.
+        area[..18].copy_from_slice(b"worker: idle state");
+        let mut storage = [0u8; 64];
+        let mut buf = Buf::new(&mut storage);
+        assert!(copy(&mut buf));
+        assert_eq!(buf.bytes().unwrap(), b"worker: idle stateroot");
+        // Without the environment's NUL the title stops at the end of the environment.
+        area[22] = b'!';
+        let mut storage = [0u8; 64];
+        let mut buf = Buf::new(&mut storage);
+        assert!(copy(&mut buf));
+        assert_eq!(buf.bytes().unwrap(), b"worker: idle stateroot!");
+    }
+}
