@@ -19,26 +19,50 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::buf::Buf;
 
-/// Start and end of the argument strings, end of the environment strings (0: unknown).
+/// Start and end of the argument strings and end of the environment strings (0: unknown).
 static ARGS_START: AtomicUsize = AtomicUsize::new(0);
 static ARGS_END: AtomicUsize = AtomicUsize::new(0);
 static ENV_END: AtomicUsize = AtomicUsize::new(0);
 
-/// Records where the argument strings lie.
+/// Records where the argument strings lie. Only the arguments are measured (every process
+/// pays for this at load): the environment strings end where the kernel put the program's
+/// path right behind them, which the auxiliary vector names (`AT_EXECFN`).
 ///
 /// # Safety
 /// `argv` (with `argc` entries) and `envp` are the vectors the loader handed the constructor:
 /// null or NULL-terminated arrays of NUL-terminated strings.
 pub unsafe fn record(argc: c_int, argv: *const *const c_char, envp: *const *const c_char) {
+    // SAFETY: getauxval only reads the auxiliary vector.
+    let program_path = unsafe { libc::getauxval(libc::AT_EXECFN) } as usize;
+    // SAFETY: passed on from the caller.
+    unsafe { record_layout(argc, argv, envp, program_path) }
+}
+
+/// [`record`] with the address of the program's path string given.
+///
+/// # Safety
+/// As [`record`]; `program_path` is 0 or the address of the string right behind the
+/// environment strings.
+unsafe fn record_layout(
+    argc: c_int,
+    argv: *const *const c_char,
+    envp: *const *const c_char,
+    program_path: usize,
+) {
     // SAFETY: passed on from the caller.
     let Some((start, end)) = (unsafe { contiguous(argv, argc.max(0) as usize) }) else {
         return;
     };
-    // The environment strings follow the arguments; a title may run on into them.
-    // SAFETY: passed on from the caller.
-    let env_end = match unsafe { contiguous(envp, count(envp)) } {
-        Some((env_start, env_end)) if env_start == end => env_end,
-        _ => end,
+    // SAFETY: `envp` is null or has at least its terminating entry (caller).
+    let env_start = if envp.is_null() {
+        0
+    } else {
+        (unsafe { *envp }) as usize
+    };
+    let env_end = if env_start == end && program_path > end {
+        program_path
+    } else {
+        end
     };
     ENV_END.store(env_end, Ordering::Relaxed);
     ARGS_END.store(end, Ordering::Relaxed);
@@ -52,16 +76,18 @@ pub fn copy(buf: &mut Buf) -> bool {
         ARGS_END.load(Ordering::Relaxed),
         ENV_END.load(Ordering::Relaxed),
     );
-    if start == 0 || end <= start {
+    if start == 0 || end <= start || env_end < end {
         return false;
     }
-    // SAFETY: `record` saw these bytes as the program's argument and environment strings,
-    // which live in the initial stack area for the whole life of the process.
+    // SAFETY: `record` saw these bytes as the program's argument strings and the
+    // environment strings right behind them, which live in the initial stack area for the
+    // whole life of the process.
     let area = unsafe { core::slice::from_raw_parts(start as *const u8, env_end - start) };
     let args = &area[..end - start];
     if args.last() == Some(&0) {
         buf.push(args);
     } else {
+        // A title ran over the end of the arguments: up to its NUL, within the environment.
         let title = area.iter().position(|&b| b == 0).unwrap_or(area.len());
         buf.push(&area[..title]);
     }
@@ -92,19 +118,6 @@ unsafe fn contiguous(strings: *const *const c_char, n: usize) -> Option<(usize, 
     (first != 0).then_some((first, end))
 }
 
-/// Entries of a NULL-terminated vector (0 for a null one).
-fn count(strings: *const *const c_char) -> usize {
-    if strings.is_null() {
-        return 0;
-    }
-    let mut n = 0;
-    // SAFETY: a NULL-terminated vector: every entry up to the NULL exists.
-    while !unsafe { *strings.add(n) }.is_null() {
-        n += 1;
-    }
-    n
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,7 +138,6 @@ mod tests {
         let (start, end) = unsafe { contiguous(argv.as_ptr(), 3) }.unwrap();
         assert_eq!(start, area.as_ptr() as usize);
         assert_eq!(end - start, 11);
-        assert_eq!(count(argv.as_ptr()), 3);
         // Strings elsewhere (a vector the program built itself) are not the kernel's layout.
         let apart = vector(area, &[0, 8]);
         assert!(unsafe { contiguous(apart.as_ptr(), 2) }.is_none());
@@ -135,26 +147,32 @@ mod tests {
     #[test]
     fn the_recorded_line_is_what_procfs_shows() {
         // This test process's own vectors are not at hand; the area below stands in for the
-        // initial stack: arguments, then the environment.
-        let area: &'static mut [u8] = Box::leak(b"prog\0--flag\0HOME=/root\0".to_vec().into());
+        // initial stack: arguments, environment, then the program's path (AT_EXECFN).
+        let area: &'static mut [u8] =
+            Box::leak(b"prog\0--flag\0HOME=/root\0/bin/prog\0".to_vec().into());
         let argv = vector(area, &[0, 5]);
         let envp = vector(area, &[12]);
-        unsafe { record(2, argv.as_ptr(), envp.as_ptr()) };
-        let mut storage = [0u8; 64];
-        let mut buf = Buf::new(&mut storage);
-        assert!(copy(&mut buf));
-        assert_eq!(buf.bytes().unwrap(), b"prog\0--flag\0");
+        unsafe {
+            record_layout(
+                2,
+                argv.as_ptr(),
+                envp.as_ptr(),
+                area[23..].as_ptr() as usize,
+            )
+        };
+        let line = || {
+            let mut storage = [0u8; 64];
+            let mut buf = Buf::new(&mut storage);
+            assert!(copy(&mut buf));
+            buf.bytes().unwrap().to_vec()
+        };
+        assert_eq!(line(), b"prog\0--flag\0");
         // A title written over the arguments and into the environment ends at its NUL.
         area[..18].copy_from_slice(b"worker: idle state");
-        let mut storage = [0u8; 64];
-        let mut buf = Buf::new(&mut storage);
-        assert!(copy(&mut buf));
-        assert_eq!(buf.bytes().unwrap(), b"worker: idle stateroot");
-        // Without the environment's NUL the title stops at the end of the environment.
+        assert_eq!(line(), b"worker: idle stateroot");
+        // One that also overwrote the environment's last NUL stops at the end of the
+        // environment, as the kernel's does.
         area[22] = b'!';
-        let mut storage = [0u8; 64];
-        let mut buf = Buf::new(&mut storage);
-        assert!(copy(&mut buf));
-        assert_eq!(buf.bytes().unwrap(), b"worker: idle stateroot!");
+        assert_eq!(line(), b"worker: idle stateroot!");
     }
 }
