@@ -29,3 +29,14 @@ pub fn median_ratio(numerators: &[f64], denominators: &[f64]) -> f64 {
         .collect();
     median(&ratios)
 }
+
+/// Median of the element-wise differences `minuends[i] - subtrahends[i]` (pairs measured in
+/// the same round).
+pub fn median_difference(minuends: &[f64], subtrahends: &[f64]) -> f64 {
+    let differences: Vec<f64> = minuends
+        .iter()
+        .zip(subtrahends)
+        .map(|(a, b)| a - b)
+        .collect();
+    median(&differences)
+}
