@@ -7,16 +7,25 @@
 //! Where the kernel lacks them, `/proc/<pid>/stat` answers as before.
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::access::proc_stat;
 
+/// Set once `PIDFD_GET_INFO` turned out unknown to this kernel (before Linux 6.13), so that
+/// later preflights go to `/proc` straight away instead of opening a pidfd for nothing.
+static NO_PIDFD_INFO: AtomicBool = AtomicBool::new(false);
+
 /// The parent of the live process `pid`.
 pub fn parent_of(pid: i32) -> Option<i32> {
-    match open_pidfd(pid).map(|pidfd| pidfd_info(&pidfd)) {
-        Some(Some(info)) if info.pid == pid as u32 => Some(info.ppid as i32),
-        // The process is gone, or the kernel cannot say: /proc decides.
-        _ => proc_stat(pid).map(|(ppid, _)| ppid),
+    if !NO_PIDFD_INFO.load(Ordering::Relaxed) {
+        if let Some(info) = open_pidfd(pid).and_then(|pidfd| pidfd_info(&pidfd)) {
+            if info.pid == pid as u32 {
+                return Some(info.ppid as i32);
+            }
+        }
     }
+    // The process is gone, or the kernel cannot say: /proc decides.
+    proc_stat(pid).map(|(ppid, _)| ppid)
 }
 
 /// One particular process, however long ago it was seen: its pid may since name another.
@@ -100,6 +109,15 @@ fn pidfd_info(pidfd: &OwnedFd) -> Option<PidfdInfo> {
     // SAFETY: the ioctl writes at most size_of::<PidfdInfo>() bytes (encoded in the request
     // number) into `info`, which we own.
     let done = unsafe { libc::ioctl(pidfd.as_raw_fd(), PIDFD_GET_INFO, &mut info) } == 0;
+    if !done {
+        let unknown = matches!(
+            std::io::Error::last_os_error().raw_os_error(),
+            Some(libc::ENOTTY | libc::EINVAL)
+        );
+        if unknown {
+            NO_PIDFD_INFO.store(true, Ordering::Relaxed);
+        }
+    }
     (done && info.mask & PIDFD_INFO_PID != 0).then_some(info)
 }
 
