@@ -143,10 +143,7 @@ async fn dispatch(
         Route::Wait(id) => wait(shared.clone(), id).await,
         Route::Events => event_stream(daemon),
         Route::Preflight => match read_body(request).await {
-            Ok(body) => {
-                let (status, answer) = preflight_answer(daemon, peer, &body);
-                text_reply(status, "application/json", answer)
-            }
+            Ok(body) => json_reply(preflight_answer(daemon, peer, &body)),
             Err(BodyError::TooLarge) => json(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 &preflight::oversized(daemon, peer),
@@ -185,7 +182,7 @@ async fn dispatch(
             let n = log_count(request.uri().query());
             let lines = daemon.audit.recent(n);
             let body = format!("[{}]", lines.join(","));
-            text_reply(StatusCode::OK, "application/json", body)
+            json_reply((StatusCode::OK, body))
         }
         Route::Reload => match daemon.policy.reload() {
             Ok(loaded) => json(
@@ -369,8 +366,7 @@ pub fn refusal(status: StatusCode, reason: String) -> (StatusCode, String) {
 
 impl BodyError {
     fn reply(self) -> Reply {
-        let (status, body) = self.status_and_body();
-        text_reply(status, "application/json", body)
+        json_reply(self.status_and_body())
     }
 
     fn status_and_body(self) -> (StatusCode, String) {
@@ -436,12 +432,13 @@ fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, BodyError> {
     serde_json::from_slice(body).map_err(|e| BodyError::Invalid(e.to_string()))
 }
 
-fn text_reply(status: StatusCode, content_type: &'static str, body: String) -> Reply {
+/// A reply of `status` whose body is the JSON text `body`.
+fn json_reply((status, body): (StatusCode, String)) -> Reply {
     let mut reply = Response::new(BodyExt::boxed(Full::new(Bytes::from(body))));
     *reply.status_mut() = status;
     reply.headers_mut().insert(
         header::CONTENT_TYPE,
-        header::HeaderValue::from_static(content_type),
+        header::HeaderValue::from_static("application/json"),
     );
     reply
 }
@@ -451,12 +448,11 @@ fn to_json<T: Serialize>(value: &T) -> String {
 }
 
 fn json<T: Serialize>(status: StatusCode, value: &T) -> Reply {
-    text_reply(status, "application/json", to_json(value))
+    json_reply((status, to_json(value)))
 }
 
 fn error(status: StatusCode, reason: String) -> Reply {
-    let (status, body) = refusal(status, reason);
-    text_reply(status, "application/json", body)
+    json_reply(refusal(status, reason))
 }
 
 fn event_stream(daemon: &Daemon) -> Reply {
