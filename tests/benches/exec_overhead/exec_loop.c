@@ -16,25 +16,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "timing.h"
+
 extern char **environ;
-
-static long long now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static long long cpu_ns(int who) {
-    struct rusage usage;
-    getrusage(who, &usage);
-    return ((long long)usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1000000000LL +
-           ((long long)usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) * 1000LL;
-}
 
 /* FNV-1a of no bytes: the proof's hash for a child started with no arguments. */
 #define FNV_OF_NO_ARGUMENTS "14695981039346656037"
@@ -94,7 +81,6 @@ int main(int argc, char **argv) {
         }
         elapsed[i] = now_ns() - start;
     }
-    for (long i = 0; i < iterations; i++) printf("%lld\n", elapsed[i]);
-    printf("cpu %lld\n", cpu_ns(RUSAGE_SELF) + cpu_ns(RUSAGE_CHILDREN));
+    print_samples(elapsed, iterations);
     return 0;
 }

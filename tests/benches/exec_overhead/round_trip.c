@@ -11,25 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-static long long now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static long long cpu_ns(int who) {
-    struct rusage usage;
-    getrusage(who, &usage);
-    return ((long long)usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1000000000LL +
-           ((long long)usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) * 1000LL;
-}
+#include "timing.h"
 
 static const char REPLY[] = "HTTP/1.1 200 OK\r\ncontent-length: 20\r\n\r\n{\"decision\":\"allow\"}";
 
@@ -84,7 +71,6 @@ int main(int argc, char **argv) {
     kill(server, SIGKILL);
     waitpid(server, NULL, 0);
     unlink(argv[2]);
-    for (int i = 0; i < n; i++) printf("%lld\n", times[i]);
-    printf("cpu %lld\n", cpu_ns(RUSAGE_SELF) + cpu_ns(RUSAGE_CHILDREN));
+    print_samples(times, n);
     return 0;
 }
