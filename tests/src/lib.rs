@@ -346,11 +346,7 @@ pub fn http(socket: &Path, method: &str, path: &str, body: Option<&[u8]>) -> Rep
 pub fn http_over(mut stream: UnixStream, method: &str, path: &str, body: Option<&[u8]>) -> Reply {
     stream.set_read_timeout(Some(DEADLINE)).unwrap();
     let body = body.unwrap_or_default();
-    let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: warden\r\nConnection: close\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    );
+    let head = request_head(method, path, body.len(), true);
     // The daemon may answer (413) and close before it read everything: the reply still
     // arrives, so a failed write is not an error here.
     let _ = stream
@@ -359,6 +355,16 @@ pub fn http_over(mut stream: UnixStream, method: &str, path: &str, body: Option<
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).expect("read the reply");
     parse_reply(&raw)
+}
+
+/// The head of an HTTP/1.1 request with a JSON body of `body_len` bytes; with `close` it asks
+/// the daemon to close the connection after its reply.
+pub fn request_head(method: &str, path: &str, body_len: usize, close: bool) -> String {
+    let connection = if close { "Connection: close\r\n" } else { "" };
+    format!(
+        "{method} {path} HTTP/1.1\r\nHost: warden\r\n{connection}\
+         Content-Type: application/json\r\nContent-Length: {body_len}\r\n\r\n"
+    )
 }
 
 /// Parses a complete HTTP/1.1 reply (Content-Length or chunked body).

@@ -208,14 +208,11 @@ fn send_in_pieces(home: &TempHome, pieces: &[&[u8]], pause: Duration) -> Vec<u8>
     raw
 }
 
-/// The head of a preflight for `argv` and its body.
-fn preflight_parts(argv: &[&str], connection: &str) -> (Vec<u8>, Vec<u8>) {
+/// The head of a preflight for `argv` (asking for the connection to close or not) and its
+/// body.
+fn preflight_parts(argv: &[&str], close: bool) -> (Vec<u8>, Vec<u8>) {
     let body = exec_request(argv);
-    let head = format!(
-        "POST /v1/preflight/exec HTTP/1.1\r\nHost: w\r\n{connection}Content-Type: \
-         application/json\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    );
+    let head = warden_tests::request_head("POST", "/v1/preflight/exec", body.len(), close);
     (head.into_bytes(), body)
 }
 
@@ -224,7 +221,7 @@ fn a_request_that_arrives_slowly_or_pipelined_gets_the_same_answers() {
     let home = TempHome::new();
     let _daemon = Daemon::start(&home, TEST_POLICY);
     // In one piece: the daemon's express lane answers it.
-    let (head, body) = preflight_parts(&["rm", "x"], "Connection: close\r\n");
+    let (head, body) = preflight_parts(&["rm", "x"], true);
     let whole = send_in_pieces(
         &home,
         &[&[head.clone(), body.clone()].concat()],
@@ -245,8 +242,8 @@ fn a_request_that_arrives_slowly_or_pipelined_gets_the_same_answers() {
     }
     // Two requests in one write, the first on a kept-alive connection: both answered, in
     // order.
-    let (deny_head, deny_body) = preflight_parts(&["rm", "x"], "");
-    let (allow_head, allow_body) = preflight_parts(&["ls"], "Connection: close\r\n");
+    let (deny_head, deny_body) = preflight_parts(&["rm", "x"], false);
+    let (allow_head, allow_body) = preflight_parts(&["ls"], true);
     let both = [deny_head, deny_body, allow_head, allow_body].concat();
     let raw = String::from_utf8(send_in_pieces(&home, &[&both], Duration::ZERO)).unwrap();
     let replies: Vec<_> = raw
