@@ -21,35 +21,31 @@ static LAST: [AtomicU64; 4] = [
     AtomicU64::new(0),
 ];
 
-/// What identifies a request for this purpose.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+/// What identifies a request for this purpose. The argv is hashed only when it matters (a
+/// denial to remember, or one remembered for the same file): most hooks need neither.
+#[derive(Clone, Copy, Debug)]
 pub struct Key {
-    device: u64,
-    inode: u64,
-    argv: u64,
+    file: FileId,
+    argv: *const *const c_char,
 }
 
 impl Key {
-    /// The key of running `file` with `argv`.
+    /// The key of running `file` with `argv` (the hooked call's).
     pub fn of(file: FileId, argv: *const *const c_char) -> Key {
-        Key {
-            device: file.device,
-            inode: file.inode,
-            argv: hash(argv),
-        }
+        Key { file, argv }
     }
-}
 
-fn hash(argv: *const *const c_char) -> u64 {
-    // SAFETY: argv comes from the hooked call.
-    hash_args(unsafe { strings(argv) })
+    fn argv_hash(&self) -> u64 {
+        // SAFETY: argv comes from the hooked call.
+        hash_args(unsafe { strings(self.argv) })
+    }
 }
 
 pub fn remember_denial(key: Key) {
     LAST[3].store(0, Ordering::Release);
-    LAST[0].store(key.device, Ordering::Relaxed);
-    LAST[1].store(key.inode, Ordering::Relaxed);
-    LAST[2].store(key.argv, Ordering::Relaxed);
+    LAST[0].store(key.file.device, Ordering::Relaxed);
+    LAST[1].store(key.file.inode, Ordering::Relaxed);
+    LAST[2].store(key.argv_hash(), Ordering::Relaxed);
     LAST[3].store((now_ms() + REMEMBER_MS) as u64, Ordering::Release);
 }
 
@@ -58,9 +54,9 @@ pub fn recently_denied(key: Key) -> bool {
     // The clock only when a denial is remembered at all (the usual case is none).
     expires != 0
         && expires > now_ms()
-        && LAST[0].load(Ordering::Relaxed) == key.device
-        && LAST[1].load(Ordering::Relaxed) == key.inode
-        && LAST[2].load(Ordering::Relaxed) == key.argv
+        && LAST[0].load(Ordering::Relaxed) == key.file.device
+        && LAST[1].load(Ordering::Relaxed) == key.file.inode
+        && LAST[2].load(Ordering::Relaxed) == key.argv_hash()
 }
 
 #[cfg(test)]
