@@ -16,7 +16,7 @@ use core::ffi::c_char;
 
 use crate::buf::Buf;
 use crate::environ::Entry;
-use crate::sys::{hash_args, strings, value_of};
+use crate::sys::{hash_args, pointers, strings, value_of};
 use crate::syscall;
 
 pub const NAME: &[u8] = b"WARDEN_CHECKED";
@@ -128,19 +128,17 @@ fn decimal(digits: &[u8]) -> Option<usize> {
 /// as the constructor gets them.
 pub unsafe fn take_proof(argv: Argv, envp: Argv) -> bool {
     let mut proven = None;
-    let mut entry = envp;
-    while !entry.is_null() && !(*entry).is_null() {
-        if let Some(value) = value_of(*entry, NAME) {
+    for entry in pointers(envp) {
+        if let Some(value) = value_of(entry, NAME) {
             if proven.is_none() {
                 proven = Some(proves(value, syscall::getpid(), syscall::getppid(), argv));
             }
             if !value.is_empty() {
                 // The value starts right after `NAME=` in the same string.
-                let first = (*entry).add(NAME.len() + 1) as *mut c_char;
+                let first = entry.add(NAME.len() + 1) as *mut c_char;
                 *first = b'-' as c_char;
             }
         }
-        entry = entry.add(1);
     }
     proven == Some(true)
 }
