@@ -14,10 +14,11 @@
 //! When the strings do not lie where the kernel puts them (one after another), nothing is
 //! recorded and the hook reads `/proc/self/cmdline` as before.
 
-use core::ffi::{c_char, c_int};
+use core::ffi::c_char;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::buf::Buf;
+use crate::sys::{bytes, pointers};
 
 /// Start and end of the argument strings and end of the environment strings (0: unknown).
 static ARGS_START: AtomicUsize = AtomicUsize::new(0);
@@ -29,13 +30,13 @@ static ENV_END: AtomicUsize = AtomicUsize::new(0);
 /// path right behind them, which the auxiliary vector names (`AT_EXECFN`).
 ///
 /// # Safety
-/// `argv` (with `argc` entries) and `envp` are the vectors the loader handed the constructor:
-/// null or NULL-terminated arrays of NUL-terminated strings.
-pub unsafe fn record(argc: c_int, argv: *const *const c_char, envp: *const *const c_char) {
+/// `argv` and `envp` are the vectors the loader handed the constructor: null or
+/// NULL-terminated arrays of NUL-terminated strings.
+pub unsafe fn record(argv: *const *const c_char, envp: *const *const c_char) {
     // SAFETY: getauxval only reads the auxiliary vector.
     let program_path = unsafe { libc::getauxval(libc::AT_EXECFN) } as usize;
     // SAFETY: passed on from the caller.
-    unsafe { record_layout(argc, argv, envp, program_path) }
+    unsafe { record_layout(argv, envp, program_path) }
 }
 
 /// [`record`] with the address of the program's path string given.
@@ -44,22 +45,17 @@ pub unsafe fn record(argc: c_int, argv: *const *const c_char, envp: *const *cons
 /// As [`record`]; `program_path` is 0 or the address of the string right behind the
 /// environment strings.
 unsafe fn record_layout(
-    argc: c_int,
     argv: *const *const c_char,
     envp: *const *const c_char,
     program_path: usize,
 ) {
     // SAFETY: passed on from the caller.
-    let Some((start, end)) = (unsafe { contiguous(argv, argc.max(0) as usize) }) else {
+    let Some((start, end)) = (unsafe { contiguous(argv) }) else {
         return;
     };
-    // SAFETY: `envp` is null or has at least its terminating entry (caller).
-    let env_start = if envp.is_null() {
-        0
-    } else {
-        (unsafe { *envp }) as usize
-    };
-    let env_end = if env_start == end && program_path > end {
+    // SAFETY: passed on from the caller.
+    let env_start = unsafe { pointers(envp) }.next().map(|first| first as usize);
+    let env_end = if env_start == Some(end) && program_path > end {
         program_path
     } else {
         end
@@ -94,28 +90,25 @@ pub fn copy(buf: &mut Buf) -> bool {
     true
 }
 
-/// The range `[first string, end of the last)` of `strings[..n]` when each string starts
-/// right after the previous one's NUL, as the kernel lays them out.
+/// The range `[first string, end of the last)` of a vector's strings when each starts right
+/// after the previous one's NUL, as the kernel lays them out; `None` for an empty vector.
 ///
 /// # Safety
-/// `strings` is null or has at least `n` valid pointers to NUL-terminated strings.
-unsafe fn contiguous(strings: *const *const c_char, n: usize) -> Option<(usize, usize)> {
-    if strings.is_null() || n == 0 {
-        return None;
-    }
-    // SAFETY: `n` entries exist (caller).
-    let first = unsafe { *strings } as usize;
-    let mut end = first;
-    for i in 0..n {
-        // SAFETY: entry `i < n` exists and points to a NUL-terminated string (caller).
-        let string = unsafe { *strings.add(i) };
-        if string.is_null() || string as usize != end {
+/// `strings` is null or a NULL-terminated array of NUL-terminated strings.
+unsafe fn contiguous(strings: *const *const c_char) -> Option<(usize, usize)> {
+    // SAFETY: passed on from the caller.
+    let mut entries = unsafe { pointers(strings) };
+    let first = entries.next()?;
+    // SAFETY: every entry is a NUL-terminated string (caller).
+    let after = |string| string as usize + unsafe { bytes(string) }.len() + 1;
+    let mut end = after(first);
+    for string in entries {
+        if string as usize != end {
             return None;
         }
-        // SAFETY: as above.
-        end += unsafe { crate::sys::bytes(string) }.len() + 1;
+        end = after(string);
     }
-    (first != 0).then_some((first, end))
+    Some((first as usize, end))
 }
 
 #[cfg(test)]
@@ -135,13 +128,13 @@ mod tests {
     fn contiguous_strings_give_their_range() {
         let area = b"bash\0-c\0ls\0A=1\0";
         let argv = vector(area, &[0, 5, 8]);
-        let (start, end) = unsafe { contiguous(argv.as_ptr(), 3) }.unwrap();
+        let (start, end) = unsafe { contiguous(argv.as_ptr()) }.unwrap();
         assert_eq!(start, area.as_ptr() as usize);
         assert_eq!(end - start, 11);
         // Strings elsewhere (a vector the program built itself) are not the kernel's layout.
         let apart = vector(area, &[0, 8]);
-        assert!(unsafe { contiguous(apart.as_ptr(), 2) }.is_none());
-        assert!(unsafe { contiguous(core::ptr::null(), 0) }.is_none());
+        assert!(unsafe { contiguous(apart.as_ptr()) }.is_none());
+        assert!(unsafe { contiguous(core::ptr::null()) }.is_none());
     }
 
     #[test]
@@ -152,14 +145,7 @@ mod tests {
             Box::leak(b"prog\0--flag\0HOME=/root\0/bin/prog\0".to_vec().into());
         let argv = vector(area, &[0, 5]);
         let envp = vector(area, &[12]);
-        unsafe {
-            record_layout(
-                2,
-                argv.as_ptr(),
-                envp.as_ptr(),
-                area[23..].as_ptr() as usize,
-            )
-        };
+        unsafe { record_layout(argv.as_ptr(), envp.as_ptr(), area[23..].as_ptr() as usize) };
         let line = || {
             let mut storage = [0u8; 64];
             let mut buf = Buf::new(&mut storage);

@@ -42,10 +42,10 @@ static INITIALISED: AtomicBool = AtomicBool::new(false);
 #[link_section = ".init_array"]
 static CONSTRUCTOR: extern "C" fn(c_int, *const *const c_char, *const *const c_char) = constructor;
 
-extern "C" fn constructor(argc: c_int, argv: *const *const c_char, envp: *const *const c_char) {
-    // SAFETY: glibc passes every constructor the program's argc, argv and initial
-    // environment, as the kernel laid them out.
-    unsafe { args::record(argc, argv, envp) };
+extern "C" fn constructor(_argc: c_int, argv: *const *const c_char, envp: *const *const c_char) {
+    // SAFETY: glibc passes every constructor the program's argv and initial environment, as
+    // the kernel laid them out.
+    unsafe { args::record(argv, envp) };
     initialise(envp);
     // SAFETY: glibc passes the constructor the program's argv and initial environment.
     unsafe { load::check(argv, envp) };
