@@ -258,13 +258,7 @@ pub unsafe extern "C" fn execveat(
         &mut |envp| match real::execveat() {
             Some(f) => f(dirfd, pathname, argv, envp, flags),
             // glibc before 2.34 has no wrapper; the system call is the same.
-            None => match syscall::execveat(dirfd, pathname, argv, envp, flags) {
-                Ok(_) => 0,
-                Err(err) => {
-                    set_errno(err);
-                    -1
-                }
-            },
+            None => exec_result(syscall::execveat(dirfd, pathname, argv, envp, flags).map(|_| 0)),
         },
     ))
 }
