@@ -9,11 +9,13 @@
 //!   approvals, audit, policy reload.
 //! - [`client`]: talks to a running daemon over its Unix socket.
 //! - [`cli`]: the `warden` command line, a thin shell around the client and the engine.
+//! - [`quote`]: argv shown as a person would type it (never used for matching).
 
 pub mod cli;
 pub mod client;
 pub mod engine;
 pub mod paths;
 pub mod policy_files;
+pub mod quote;
 pub mod server;
 pub mod wire;

@@ -41,6 +41,12 @@ impl std::fmt::Debug for Bytes {
     }
 }
 
+impl AsRef<[u8]> for Bytes {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
 impl From<&str> for Bytes {
     fn from(s: &str) -> Self {
         Bytes(s.as_bytes().to_vec())
@@ -132,6 +138,11 @@ pub struct ExecReply {
     /// The rule that decided, or null when the policy's default action did.
     pub rule: Option<String>,
     pub message: Option<String>,
+    /// The command that decided, shell-quoted and shortened for one line: the simple
+    /// command inside a long `bash -c` script rather than the script. Shown by the library
+    /// in its denial and waiting lines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
 }
 
 /// `enforce` blocks and asks; `monitor` computes and logs every decision but allows all.
@@ -244,6 +255,9 @@ pub struct Approval {
     pub argv: Vec<Bytes>,
     pub rule: Option<String>,
     pub message: Option<String>,
+    /// The argv of the command inside `argv` that decided the ask (see [`ExecReply`]).
+    #[serde(default)]
+    pub command: Option<Vec<Bytes>>,
     /// Who resolved it (`operator pid 123`, `timeout`, `waiter disconnected`).
     #[serde(default)]
     pub resolver: Option<String>,
@@ -297,6 +311,9 @@ pub struct AuditRecord {
     pub would: Option<Decision>,
     pub rule: Option<String>,
     pub message: Option<String>,
+    /// The argv of the command inside `argv` that decided (see [`ExecReply`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<Bytes>>,
     pub approval: Option<u64>,
     pub resolver: Option<String>,
     pub prev: String,
@@ -325,6 +342,7 @@ impl AuditRecord {
             would: None,
             rule: None,
             message: None,
+            command: None,
             approval: None,
             resolver: None,
             prev: String::new(),

@@ -1,8 +1,9 @@
 use std::process::ExitCode;
 
 use crate::client::Client;
+use crate::quote::command_line;
 use crate::server::audit::now_ms;
-use crate::wire::{ApprovalState, Bytes};
+use crate::wire::ApprovalState;
 
 #[derive(clap::Args)]
 pub struct PendingArgs {
@@ -87,24 +88,4 @@ fn age(ms: u64) -> String {
         60..=3599 => format!("{}m", secs / 60),
         _ => format!("{}h", secs / 3600),
     }
-}
-
-/// argv as a person would type it: words with shell-special characters single-quoted.
-pub(super) fn command_line(argv: &[Bytes]) -> String {
-    let words: Vec<String> = argv
-        .iter()
-        .map(|word| {
-            let text = word.display();
-            let plain = !text.is_empty()
-                && text
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
-            if plain {
-                text.into_owned()
-            } else {
-                format!("'{}'", text.replace('\'', r"'\''"))
-            }
-        })
-        .collect();
-    words.join(" ")
 }

@@ -1,8 +1,8 @@
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
-use super::approvals::command_line;
 use crate::client::Client;
+use crate::quote::command_line;
 use crate::wire::{AuditRecord, Decision};
 
 #[derive(clap::Args)]

@@ -23,6 +23,9 @@ struct Walk<'p> {
     policy: &'p Policy,
     scratch: Scratch,
     best: Option<(Action, Decider<'p>)>,
+    /// The argv of the command that `best` came from (the exec itself, or a command it
+    /// runs), so that a denial can name what matched rather than a whole shell script.
+    deciding: Option<Vec<Vec<u8>>>,
     unparsable: Option<ShellError>,
 }
 
@@ -95,13 +98,17 @@ impl<'p> Walk<'p> {
             policy,
             scratch: Scratch::default(),
             best: None,
+            deciding: None,
             unparsable: None,
         }
     }
 
-    fn offer(&mut self, action: Action, decider: Decider<'p>) {
+    /// Keeps `action` when it is stricter than what was found so far; `unit` is the
+    /// command it judged (none for a shell string that could not be read).
+    fn offer(&mut self, action: Action, decider: Decider<'p>, unit: Option<&Unit<'_>>) {
         if self.best.is_none_or(|(best, _)| action > best) {
             self.best = Some((action, decider));
+            self.deciding = unit.map(|u| u.argv.iter().map(|w| w.to_vec()).collect());
         }
     }
 
@@ -137,9 +144,9 @@ impl<'p> Walk<'p> {
         if let Some((action, decider)) = decided {
             match approved {
                 Some(name) if matches!(action, Action::Ask | Action::Log) => {
-                    self.offer(Action::Allow, Decider::Approved(name))
+                    self.offer(Action::Allow, Decider::Approved(name), Some(unit))
                 }
-                _ => self.offer(action, decider),
+                _ => self.offer(action, decider, Some(unit)),
             }
         }
         for run in inner {
@@ -166,7 +173,7 @@ impl<'p> Walk<'p> {
     }
 
     fn fail(&mut self, err: ShellError) {
-        self.offer(self.policy.unparsable, Decider::Unparsable);
+        self.offer(self.policy.unparsable, Decider::Unparsable, None);
         self.unparsable.get_or_insert(err);
     }
 
@@ -193,6 +200,7 @@ impl<'p> Walk<'p> {
             action,
             rule,
             message,
+            command: self.deciding,
         }
     }
 }

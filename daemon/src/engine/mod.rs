@@ -84,6 +84,10 @@ pub struct Verdict {
     /// decided or a shell string could not be parsed.
     pub rule: Option<String>,
     pub message: Option<String>,
+    /// The argv of the command that decided: the exec itself or a command it runs (the
+    /// `rm -rf ~` inside `bash -c '…; rm -rf ~'`). `None` when nothing was judged (an
+    /// unreadable shell string).
+    pub command: Option<Vec<Vec<u8>>>,
 }
 
 /// Origin name of the policy compiled into the binary.

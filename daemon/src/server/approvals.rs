@@ -64,6 +64,7 @@ pub struct NewApproval {
     pub argv: Vec<crate::wire::Bytes>,
     pub rule: Option<String>,
     pub message: Option<String>,
+    pub command: Option<Vec<crate::wire::Bytes>>,
     pub expires_ms: u64,
 }
 
@@ -115,6 +116,7 @@ impl Approvals {
             argv: new.argv,
             rule: new.rule,
             message: new.message,
+            command: new.command,
             resolver: None,
             resolved_ms: None,
             waiters: 0,

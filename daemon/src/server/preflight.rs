@@ -7,7 +7,8 @@ use super::audit::now_ms;
 use super::sessions::SessionView;
 use super::Daemon;
 use crate::engine::{Action, Query};
-use crate::wire::{AuditRecord, Decision, ExecReply, ExecRequest, Mode};
+use crate::quote;
+use crate::wire::{AuditRecord, Bytes, Decision, ExecReply, ExecRequest, Mode};
 
 /// The reply a preflight gets.
 pub fn judge(daemon: &Daemon, peer: &Peer, request: &ExecRequest) -> ExecReply {
@@ -33,11 +34,15 @@ pub fn judge(daemon: &Daemon, peer: &Peer, request: &ExecRequest) -> ExecReply {
         Action::Ask => Decision::Ask,
         Action::Deny => Decision::Deny,
     };
+    let command: Option<Vec<Bytes>> = verdict
+        .command
+        .map(|argv| argv.into_iter().map(Bytes).collect());
     let mut reply = ExecReply {
         decision: enforced,
         id: None,
         rule: verdict.rule,
         message: verdict.message,
+        command: command.as_deref().map(quote::brief),
     };
     let mut would = None;
     let mut granted_by = None;
@@ -58,7 +63,7 @@ pub fn judge(daemon: &Daemon, peer: &Peer, request: &ExecRequest) -> ExecReply {
                     daemon.grants.lifetime().as_secs()
                 ));
             }
-            None => ask(daemon, peer, request, &query, &mut reply),
+            None => ask(daemon, peer, request, &query, command.clone(), &mut reply),
         }
     }
 
@@ -74,6 +79,7 @@ pub fn judge(daemon: &Daemon, peer: &Peer, request: &ExecRequest) -> ExecReply {
         would,
         rule: reply.rule.clone(),
         message: reply.message.clone(),
+        command,
         approval: reply.id.or(granted_by),
         resolver: granted_by.map(|_| "grant".to_string()),
         ..AuditRecord::new("decision", mode, reply.decision)
@@ -83,7 +89,14 @@ pub fn judge(daemon: &Daemon, peer: &Peer, request: &ExecRequest) -> ExecReply {
 
 /// Creates the approval a person must resolve (and what approving it will grant); a full
 /// queue denies.
-fn ask(daemon: &Daemon, peer: &Peer, request: &ExecRequest, query: &Query, reply: &mut ExecReply) {
+fn ask(
+    daemon: &Daemon,
+    peer: &Peer,
+    request: &ExecRequest,
+    query: &Query,
+    command: Option<Vec<Bytes>>,
+    reply: &mut ExecReply,
+) {
     let created = daemon.grants.offer(peer.pid, query, || {
         daemon.approvals.create(NewApproval {
             session: query.session.map(str::to_string),
@@ -94,6 +107,7 @@ fn ask(daemon: &Daemon, peer: &Peer, request: &ExecRequest, query: &Query, reply
             argv: request.argv.clone(),
             rule: reply.rule.clone(),
             message: reply.message.clone(),
+            command,
             expires_ms: now_ms() + daemon.options.approval_timeout.as_millis() as u64,
         })
     });
@@ -123,6 +137,7 @@ pub fn oversized(daemon: &Daemon, peer: &Peer) -> ExecReply {
         id: None,
         rule: None,
         message: Some(format!("denied: {message}")),
+        command: None,
     };
     let record = AuditRecord {
         pid: peer.pid,

@@ -336,6 +336,7 @@ async fn wait(daemon: Arc<Daemon>, id: u64) -> Reply {
             id: Some(id),
             rule: approval.rule,
             message: Some(message),
+            command: approval.command.as_deref().map(crate::quote::brief),
         },
     )
 }
