@@ -127,6 +127,24 @@ impl Client {
         self.decode(reply)
     }
 
+    /// [`wait`](Self::wait), given up as soon as `abandon` completes (`Ok(None)`): the
+    /// connection closes, and the daemon marks the approval abandoned as it does when a
+    /// waiting process dies.
+    pub fn wait_unless(
+        &self,
+        id: u64,
+        abandon: impl std::future::Future<Output = ()>,
+    ) -> Result<Option<ExecReply>, ClientError> {
+        let path = format!("/v1/approvals/{id}/wait");
+        let reply = self.runtime.block_on(async {
+            tokio::select! {
+                reply = self.exchange_async(Method::GET, &path, None, WAIT_TIMEOUT) => Some(reply),
+                () = abandon => None,
+            }
+        });
+        reply.map(|reply| self.decode(reply?)).transpose()
+    }
+
     pub fn status(&self) -> Result<StatusReply, ClientError> {
         self.call::<(), _>(Method::GET, "/v1/status", None)
     }
@@ -224,22 +242,31 @@ impl Client {
         body: Option<Vec<u8>>,
         timeout: Duration,
     ) -> Result<Exchange, ClientError> {
-        self.runtime.block_on(async {
-            let work = async {
-                let response = self.send(method, path, body).await?;
-                let status = response.status();
-                let body = response
-                    .into_body()
-                    .collect()
-                    .await
-                    .map_err(|e| self.protocol(e.to_string()))?
-                    .to_bytes();
-                Ok(Exchange { status, body })
-            };
-            tokio::time::timeout(timeout, work)
+        self.runtime
+            .block_on(self.exchange_async(method, path, body, timeout))
+    }
+
+    async fn exchange_async(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+        timeout: Duration,
+    ) -> Result<Exchange, ClientError> {
+        let work = async {
+            let response = self.send(method, path, body).await?;
+            let status = response.status();
+            let body = response
+                .into_body()
+                .collect()
                 .await
-                .map_err(|_| self.timed_out(timeout))?
-        })
+                .map_err(|e| self.protocol(e.to_string()))?
+                .to_bytes();
+            Ok(Exchange { status, body })
+        };
+        tokio::time::timeout(timeout, work)
+            .await
+            .map_err(|_| self.timed_out(timeout))?
     }
 
     async fn send(

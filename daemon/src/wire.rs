@@ -174,6 +174,21 @@ pub struct SessionRequest {
     pub mode: Mode,
     #[serde(default)]
     pub fail: FailMode,
+    #[serde(default)]
+    pub supervision: Supervision,
+}
+
+/// How `warden preload` watches over the session's process tree.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Supervision {
+    /// A child subreaper that reaps orphans (which stay in the session's tree, where the
+    /// daemon recognises them) until the agent ends; the library judges what starts.
+    #[default]
+    Reap,
+    /// Strict mode: a ptrace supervisor that stops every exec of the tree and asks the
+    /// daemon about it (static programs and raw system calls included).
+    Trace,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -1,4 +1,4 @@
-//! `warden preload [--agent NAME] [--monitor] [--fail-closed] -- CMD ARGS…`: the flags,
+//! `warden preload [--agent NAME] [--monitor] [--fail-closed] [--strict] -- CMD ARGS…`: the flags,
 //! turned into a [`launch::Plan`]; [`launch::run`] does the rest.
 
 use std::ffi::OsString;
@@ -19,6 +19,11 @@ pub struct Args {
     /// Deny every program start while the daemon cannot be reached (default: allow them).
     #[arg(long)]
     fail_closed: bool,
+    /// Strict mode: trace the whole tree with ptrace and judge every program start, static
+    /// programs and raw execve system calls included (fails at once where ptrace is not
+    /// available).
+    #[arg(long)]
+    strict: bool,
     /// The command to run, with its arguments.
     #[arg(
         value_name = "CMD",
@@ -54,7 +59,11 @@ fn plan(args: Args) -> Plan {
         } else {
             FailMode::Open
         },
-        supervision: Supervision::Reap,
+        supervision: if args.strict {
+            Supervision::Trace
+        } else {
+            Supervision::Reap
+        },
         command: args.command,
     }
 }

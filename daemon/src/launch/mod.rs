@@ -10,13 +10,15 @@
 //! 4. register the session with the daemon;
 //! 5. start the agent with its environment ([`child_env`]) and wait for it: how it starts
 //!    and how it is waited for is the plan's [`Supervision`] ([`plain`]: a subreaper that
-//!    reaps until the agent ends);
+//!    reaps until the agent ends; [`strict`]: a ptrace supervisor that judges every exec of
+//!    the tree, which first makes sure ptrace works here, before step 1);
 //! 6. end the session and return the agent's exit status.
 
 mod child_env;
 mod library;
 mod plain;
 mod signals;
+mod strict;
 
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
@@ -43,15 +45,13 @@ pub struct Plan {
     pub supervision: Supervision,
 }
 
-/// How the agent's process tree is watched over.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Supervision {
-    /// A child subreaper that reaps orphans (which stay in the session's tree, where the
-    /// daemon recognises them) until the agent ends.
-    Reap,
-}
+pub use crate::wire::Supervision;
 
 pub fn run(plan: Plan) -> anyhow::Result<ExitCode> {
+    match plan.supervision {
+        Supervision::Reap => {}
+        Supervision::Trace => strict::probe()?,
+    }
     let library = library::find()?;
     library::check_loadable(&library)?;
     client::ensure_daemon().context("cannot start the warden daemon")?;
@@ -65,12 +65,20 @@ pub fn run(plan: Plan) -> anyhow::Result<ExitCode> {
             cwd: wire::Bytes(cwd.as_os_str().as_bytes().to_vec()),
             mode: plan.mode,
             fail: plan.fail,
+            supervision: plan.supervision,
         })
         .context("cannot register a session with the warden daemon")?;
 
     let environment = child_env::for_agent(&library, &session.id, plan.fail);
     let status = match plan.supervision {
         Supervision::Reap => plain::run(&plan.command, &environment, &forwarded),
+        Supervision::Trace => strict::run(
+            &plan.command,
+            &environment,
+            &forwarded,
+            &session.id,
+            plan.fail,
+        ),
     };
     if let Err(err) = Client::from_env().end_session(&session.id) {
         eprintln!("warden: could not end session {}: {err}", session.id);

@@ -17,13 +17,7 @@ pub fn run(
     environment: &[(&str, OsString)],
     forwarded: &libc::sigset_t,
 ) -> anyhow::Result<ExitCode> {
-    // SAFETY: prctl with integer arguments only.
-    if unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) } != 0 {
-        bail!(
-            "cannot become a child subreaper: {}",
-            std::io::Error::last_os_error()
-        );
-    }
+    become_subreaper()?;
     let mut child = Command::new(&command[0]);
     child
         .args(&command[1..])
@@ -45,6 +39,19 @@ pub fn run(
     let pid = child.id() as libc::pid_t;
     signals::forward_to(pid, *forwarded);
     Ok(ExitCode::from(reap_until(pid)?))
+}
+
+/// Orphans of the tree are re-parented to this process instead of init, so they stay in the
+/// session's tree, where the daemon recognises them.
+pub fn become_subreaper() -> anyhow::Result<()> {
+    // SAFETY: prctl with integer arguments only.
+    if unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) } != 0 {
+        bail!(
+            "cannot become a child subreaper: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+    Ok(())
 }
 
 /// Says why the agent did not start; returns the shell's status for it.

@@ -7,6 +7,8 @@
 //!   handing everything else to the HTTP server;
 //! - [`routes`]: HTTP routing, bounded body reading, JSON replies;
 //! - [`preflight`]: judging a program start (policy, mode, approvals, audit);
+//!   [`subject`]: which process a preflight is about (the caller, or a strict supervisor's
+//!   tracee); [`decided`]: starts decided a moment ago, so each is judged once;
 //! - [`access`]: who may call what; [`sessions`]: guarded sessions; [`process`]: telling
 //!   processes apart (pidfds, `/proc`);
 //! - [`approvals`]: pending approvals; [`grants`]: what an approval lets its process run;
@@ -17,6 +19,7 @@
 pub mod access;
 pub mod approvals;
 pub mod audit;
+mod decided;
 mod door;
 mod events;
 mod express;
@@ -29,6 +32,7 @@ mod process;
 mod reload;
 mod routes;
 pub mod sessions;
+mod subject;
 
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::os::unix::io::AsRawFd;
@@ -95,6 +99,7 @@ pub struct Daemon {
     pub sessions: sessions::Sessions,
     pub approvals: approvals::Approvals,
     grants: grants::Grants,
+    decided: decided::Decided,
     pub audit: audit::AuditLog,
     pub socket: PathBuf,
     pub door: PathBuf,
@@ -126,6 +131,7 @@ impl Daemon {
     ) -> Result<crate::wire::Approval, approvals::ApprovalError> {
         let approval = self.approvals.resolve(id, state, resolver)?;
         self.grants.settle(id, state == ApprovalState::Approved);
+        self.decided.settle(id, state == ApprovalState::Approved);
         let decision = if state == ApprovalState::Approved {
             Decision::Allow
         } else {
@@ -195,6 +201,7 @@ pub fn run(options: Options) -> Result<(), ServeError> {
         sessions,
         approvals,
         grants,
+        decided: decided::Decided::default(),
         audit,
         socket,
         door,

@@ -2,20 +2,50 @@
 //! policy asks, and the audit record, written before the reply leaves.
 
 use super::access::Peer;
-use super::approvals::NewApproval;
+use super::approvals::{ApprovalError, NewApproval};
 use super::audit::now_ms;
+use super::decided::{Decided, PreparedStart};
 use super::sessions::SessionView;
+use super::subject::Subject;
 use super::Daemon;
 use crate::engine::{Action, Query};
 use crate::quote;
-use crate::wire::{AuditRecord, Bytes, Decision, ExecReply, ExecRequest, Mode};
+use crate::wire::{AuditRecord, Bytes, Decision, ExecReply, ExecRequest, Mode, Supervision};
 
-/// The reply a preflight gets.
-pub fn judge(daemon: &Daemon, peer: &Peer, request: &ExecRequest) -> ExecReply {
-    let session = daemon.sessions.for_process(peer.pid);
+/// The reply to a preflight from `peer`; `Err` with the reason to refuse it.
+pub fn answer(daemon: &Daemon, peer: &Peer, request: &ExecRequest) -> Result<ExecReply, String> {
+    let subject = Subject::resolve(daemon, peer, request)?;
+    if daemon.decided.confirm(&subject, &request.argv) {
+        return Ok(confirmed());
+    }
+    Ok(judge(daemon, &subject, request))
+}
+
+/// The answer to a question about a start that was decided (and recorded) a moment ago.
+fn confirmed() -> ExecReply {
+    ExecReply {
+        decision: Decision::Allow,
+        id: None,
+        rule: None,
+        message: Some("allowed: decided when this start was first asked about".into()),
+        command: None,
+    }
+}
+
+/// The reply a preflight about `subject` gets.
+fn judge(daemon: &Daemon, subject: &Subject, request: &ExecRequest) -> ExecReply {
+    let pid = subject.pid();
+    let session = daemon.sessions.for_process(pid);
     let mode = mode_in(daemon, session.as_ref());
+    let traced = session
+        .as_ref()
+        .is_some_and(|(_, view)| view.supervision == Supervision::Trace);
     let session_id = session.as_ref().map(|(id, _)| id.clone());
     let agent = session.map(|(_, view)| view.agent);
+    // In a traced session, another observer will ask about this start again.
+    let mut start = traced
+        .then(|| Decided::prepare(subject, &request.path, &request.argv))
+        .flatten();
 
     let policy = daemon.policy.current();
     let query = Query {
@@ -50,9 +80,7 @@ pub fn judge(daemon: &Daemon, peer: &Peer, request: &ExecRequest) -> ExecReply {
         would = Some(enforced);
         reply.decision = Decision::Allow;
     } else if enforced == Decision::Ask {
-        granted_by = daemon
-            .grants
-            .covering(peer.pid, &request.path.0, &query.argv);
+        granted_by = daemon.grants.covering(pid, &request.path.0, &query.argv);
         match granted_by {
             Some(id) => {
                 reply.decision = Decision::Allow;
@@ -63,7 +91,15 @@ pub fn judge(daemon: &Daemon, peer: &Peer, request: &ExecRequest) -> ExecReply {
                     daemon.grants.lifetime().as_secs()
                 ));
             }
-            None => ask(daemon, peer, request, &query, command.clone(), &mut reply),
+            None => ask(
+                daemon,
+                pid,
+                request,
+                &query,
+                command.clone(),
+                &mut reply,
+                start.take(),
+            ),
         }
     }
 
@@ -84,21 +120,26 @@ pub fn judge(daemon: &Daemon, peer: &Peer, request: &ExecRequest) -> ExecReply {
         resolver: granted_by.map(|_| "grant".to_string()),
         ..AuditRecord::new("decision", mode, reply.decision)
     };
-    audit_or_deny(daemon, record, reply)
+    let reply = audit_or_deny(daemon, record, reply);
+    if let Some(start) = start.filter(|_| reply.decision == Decision::Allow) {
+        daemon.decided.remember(start);
+    }
+    reply
 }
 
-/// Creates the approval a person must resolve (and what approving it will grant); a full
-/// queue denies.
+/// Creates the approval a person must resolve (and what approving it will grant, and the
+/// start it will allow); a full queue denies.
 fn ask(
     daemon: &Daemon,
-    peer: &Peer,
+    pid: Option<i32>,
     request: &ExecRequest,
     query: &Query,
     command: Option<Vec<Bytes>>,
     reply: &mut ExecReply,
+    start: Option<PreparedStart>,
 ) {
-    let created = daemon.grants.offer(peer.pid, query, || {
-        daemon.approvals.create(NewApproval {
+    let created = daemon.grants.offer(pid, query, || {
+        let approval = daemon.approvals.create(NewApproval {
             session: query.session.map(str::to_string),
             agent: query.agent.map(str::to_string),
             pid: request.pid,
@@ -109,7 +150,11 @@ fn ask(
             message: reply.message.clone(),
             command,
             expires_ms: now_ms() + daemon.options.approval_timeout.as_millis() as u64,
-        })
+        })?;
+        if let Some(start) = start {
+            daemon.decided.offer(approval.id, start);
+        }
+        Ok::<_, ApprovalError>(approval)
     });
     match created {
         Ok(approval) => reply.id = Some(approval.id),

@@ -352,10 +352,10 @@ enum BodyError {
 /// already checked the peer's uid). Shared by the HTTP route and the express lane.
 pub fn preflight_answer(daemon: &Daemon, peer: &Peer, body: &[u8]) -> (StatusCode, String) {
     match parse_json::<ExecRequest>(body) {
-        Ok(exec) => (
-            StatusCode::OK,
-            to_json(&preflight::judge(daemon, peer, &exec)),
-        ),
+        Ok(exec) => match preflight::answer(daemon, peer, &exec) {
+            Ok(reply) => (StatusCode::OK, to_json(&reply)),
+            Err(reason) => refusal(StatusCode::FORBIDDEN, reason),
+        },
         Err(e) => e.status_and_body(),
     }
 }

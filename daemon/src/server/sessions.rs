@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::persist;
 use super::process::{parent_of, Identity};
 use crate::procfs::{ancestry, is_self_or_ancestor, proc_stat};
-use crate::wire::{Bytes, FailMode, Mode, SessionInfo, SessionRequest};
+use crate::wire::{Bytes, FailMode, Mode, SessionInfo, SessionRequest, Supervision};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct Session {
@@ -22,6 +22,8 @@ struct Session {
     cwd: Bytes,
     mode: Mode,
     fail: FailMode,
+    #[serde(default)]
+    supervision: Supervision,
     started_ms: u64,
 }
 
@@ -30,6 +32,7 @@ struct Session {
 pub struct SessionView {
     pub agent: String,
     pub mode: Mode,
+    pub supervision: Supervision,
 }
 
 pub struct Sessions {
@@ -110,6 +113,7 @@ impl Sessions {
                 cwd: request.cwd.clone(),
                 mode: request.mode,
                 fail: request.fail,
+                supervision: request.supervision,
                 started_ms: super::audit::now_ms(),
             },
         );
@@ -183,9 +187,15 @@ impl Sessions {
     }
 
     fn roots(&self) -> Vec<Root> {
+        self.roots_where(|_| true)
+    }
+
+    /// The roots of the sessions that pass `keep`, copied out of the lock.
+    fn roots_where(&self, keep: impl Fn(&Session) -> bool) -> Vec<Root> {
         let inner = self.inner.lock().unwrap();
         inner
             .values()
+            .filter(|s| keep(s))
             .map(|s| Root {
                 pid: s.root_pid,
                 start: s.root_start,
@@ -193,6 +203,7 @@ impl Sessions {
                 view: SessionView {
                     agent: s.agent.clone(),
                     mode: s.mode,
+                    supervision: s.supervision,
                 },
             })
             .collect()
@@ -200,6 +211,18 @@ impl Sessions {
 
     pub fn root_pid(&self, id: &str) -> Option<i32> {
         self.inner.lock().unwrap().get(id).map(|s| s.root_pid)
+    }
+
+    /// The session whose root is the live process `pid` (its start time tells it from a later
+    /// process reusing the pid). Only a pid that is some session's root costs a `/proc` read.
+    pub fn rooted_at(&self, pid: i32) -> Option<(String, SessionView)> {
+        let candidates = self.roots_where(|s| s.root_pid == pid);
+        if candidates.is_empty() {
+            return None;
+        }
+        let (_, start) = proc_stat(pid)?;
+        let root = candidates.into_iter().find(|r| r.start == start)?;
+        Some((root.id, root.view))
     }
 
     /// The id of a live session whose root is `pid` or one of its ancestors, always from a
@@ -308,6 +331,7 @@ mod tests {
             cwd: Bytes(b"/".to_vec()),
             mode: Mode::Monitor,
             fail: FailMode::Open,
+            supervision: Supervision::Reap,
         }
     }
 

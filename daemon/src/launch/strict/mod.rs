@@ -1,0 +1,159 @@
+//! [`Supervision::Trace`](super::Supervision::Trace), strict mode: `warden preload` traces
+//! the agent's whole tree with ptrace and judges every exec at the stop after it, where the
+//! new program is loaded and has not run one instruction: static programs, raw `execve`
+//! system calls and processes that lost the library included.
+//!
+//! One concern per module:
+//! - [`probe`]: whether ptrace works here (checked before anything starts);
+//! - [`start`]: the agent forked, seized, then released into its exec, traced from birth;
+//! - [`seccomp`]: the filter that keeps `clone(CLONE_UNTRACED)` from leaving the trace;
+//! - [`stop`]: each wait status decoded once into a stop, and the ways to resume each kind;
+//! - [`tracee`]: what a stopped tracee runs, from `/proc`, as a preflight;
+//! - [`judge`]: the preflight through the daemon, approvals waited for on threads;
+//! - [`deny`]: the library's own lines on a tracee's stderr, and the kill.
+//!
+//! The supervisor stays outside whatever namespaces the tree enters: a tracer attached from
+//! birth follows clone into new user, pid and mount namespaces, and the pids it waits for
+//! are its own view of them. It marks itself non-dumpable, so that no process of the tree
+//! (same user) can attach to it or read its memory.
+
+mod deny;
+mod judge;
+mod probe;
+mod seccomp;
+mod start;
+mod stop;
+mod tracee;
+
+use std::ffi::OsString;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+
+use super::{plain, signals};
+use crate::wire::FailMode;
+use judge::{Answer, Judge};
+use start::Started;
+use stop::{Stop, Wait};
+
+pub use probe::ptrace as probe;
+
+/// What the loop hears next.
+enum Event {
+    Traced(Wait),
+    Answered(Answer),
+}
+
+/// Starts `command` traced in `session`, judges every exec of its tree until it ends, and
+/// returns its status (128 + signal when killed, as [`plain`] does).
+pub fn run(
+    command: &[OsString],
+    environment: &[(&str, OsString)],
+    forwarded: &libc::sigset_t,
+    session: &str,
+    fail: FailMode,
+) -> anyhow::Result<ExitCode> {
+    plain::become_subreaper()?;
+    forbid_attaching()?;
+    let children = child_signals()?;
+    let mut unblock = *forwarded;
+    // SAFETY: sigaddset on a valid set we own.
+    unsafe { libc::sigaddset(&mut unblock, libc::SIGCHLD) };
+    let agent = match start::agent(command, environment, &unblock)? {
+        Started::Traced(pid) => pid,
+        Started::Failed(err) => return Ok(ExitCode::from(plain::not_started(&command[0], &err))),
+    };
+    signals::forward_to(agent, *forwarded);
+    let mut judge = Judge::new(session.to_string(), fail)?;
+    loop {
+        match next(&judge, &children).context("cannot wait for the agent's processes")? {
+            Event::Traced(Wait::Stopped(Stop::Exec(stop))) => judge.exec(stop),
+            Event::Traced(Wait::Stopped(Stop::Signal(stop))) => stop.deliver(),
+            Event::Traced(Wait::Stopped(Stop::Group(stop))) => stop.listen(),
+            Event::Traced(Wait::Stopped(Stop::Event(stop))) => stop.resume(),
+            Event::Traced(Wait::Ended { pid, status }) if pid == agent => {
+                return Ok(ExitCode::from(status))
+            }
+            Event::Traced(Wait::Ended { pid, .. }) => judge.forget(pid),
+            Event::Answered(answer) => judge.settle(answer),
+        }
+    }
+}
+
+/// The next event. While no exec stop waits for a person, only the tree can change, and a
+/// blocking wait is the cheapest way to hear of it; otherwise an answer may come first, so
+/// both are polled.
+fn next(judge: &Judge, children: &OwnedFd) -> std::io::Result<Event> {
+    loop {
+        if !judge.is_waiting() {
+            return stop::wait().map(Event::Traced);
+        }
+        if let Some(answer) = judge.answered() {
+            return Ok(Event::Answered(answer));
+        }
+        if let Some(wait) = stop::poll()? {
+            return Ok(Event::Traced(wait));
+        }
+        let mut fds = [children.as_raw_fd(), judge.wake_fd()].map(|fd| libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        });
+        // SAFETY: poll on an array of two pollfds we own.
+        if unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) } < 0 {
+            let err = std::io::Error::last_os_error();
+            if err.kind() != std::io::ErrorKind::Interrupted {
+                return Err(err);
+            }
+        }
+        drain(children);
+    }
+}
+
+/// A descriptor that becomes readable when a `SIGCHLD` is pending: the kernel sends one to
+/// the tracer at every stop and exit of a tracee. The signal is blocked in every thread
+/// (this one's mask is inherited by the threads started later), so it waits there.
+fn child_signals() -> anyhow::Result<OwnedFd> {
+    // SAFETY: sigemptyset/sigaddset on a set we own, then pthread_sigmask and signalfd with it.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGCHLD);
+        let rc = libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        if rc != 0 {
+            bail!(
+                "cannot block SIGCHLD: {}",
+                std::io::Error::from_raw_os_error(rc)
+            );
+        }
+        let fd = libc::signalfd(-1, &set, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK);
+        if fd < 0 {
+            bail!(
+                "cannot create a signalfd: {}",
+                std::io::Error::last_os_error()
+            );
+        }
+        Ok(OwnedFd::from_raw_fd(fd))
+    }
+}
+
+/// Reads every pending `SIGCHLD` off the signalfd, so it blocks `poll` again.
+fn drain(children: &OwnedFd) {
+    let mut info = [0u8; std::mem::size_of::<libc::signalfd_siginfo>()];
+    // SAFETY: non-blocking reads of whole signalfd_siginfo records into a local buffer.
+    while unsafe { libc::read(children.as_raw_fd(), info.as_mut_ptr().cast(), info.len()) } > 0 {}
+}
+
+/// The tree runs as the same user as the supervisor: a non-dumpable process cannot be
+/// attached to, nor its memory read, by processes without `CAP_SYS_PTRACE`.
+fn forbid_attaching() -> anyhow::Result<()> {
+    // SAFETY: prctl with integer arguments only.
+    if unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) } != 0 {
+        bail!(
+            "cannot make warden preload non-dumpable: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+    Ok(())
+}
