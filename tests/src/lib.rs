@@ -8,6 +8,7 @@
 
 pub mod probes;
 pub mod setup_support;
+pub mod strict_support;
 
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
@@ -231,6 +232,17 @@ impl Daemon {
     /// Starts `warden serve [--policy FILE] <extra args>`; `None` uses the default policy
     /// files (the built-in one plus `$WARDEN_HOME/policy.toml`).
     pub fn start_with(home: &TempHome, policy_text: Option<&str>, extra: &[&str]) -> Daemon {
+        Daemon::start_as(home, policy_text, extra, |command| command)
+    }
+
+    /// [`Daemon::start_with`], its command first passed through `wrap` (to run it as another
+    /// user, say).
+    pub fn start_as(
+        home: &TempHome,
+        policy_text: Option<&str>,
+        extra: &[&str],
+        wrap: impl FnOnce(Command) -> Command,
+    ) -> Daemon {
         let mut command = home.warden_command(&["serve"]);
         if let Some(text) = policy_text {
             let file = home.path().join("test-policy.toml");
@@ -238,6 +250,7 @@ impl Daemon {
             command.arg("--policy").arg(&file);
         }
         command.args(extra);
+        let mut command = wrap(command);
         let log = home.path().join("test-serve.log");
         let log_file = std::fs::OpenOptions::new()
             .create(true)

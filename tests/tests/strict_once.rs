@@ -1,0 +1,138 @@
+//! Every start is decided once, with one audit record, however many observers see it: a
+//! start a hook decided is not asked about again at its exec stop, a program judged at its
+//! exec stop is not judged again by the library's load check, an approved start is not asked
+//! about twice. And a refusal at the exec stop reads exactly like the library's.
+
+use warden_tests::probes::{describe, static_probe, Guarded};
+use warden_tests::strict_support::{decisions_about, strict, Secret};
+use warden_tests::{run, text};
+
+fn hooks_of(guarded: &Guarded, argv: &[&str]) -> Vec<(String, String)> {
+    decisions_about(guarded, |seen| seen == argv)
+}
+
+fn pair(hook: &str, decision: &str) -> (String, String) {
+    (hook.to_string(), decision.to_string())
+}
+
+#[test]
+fn a_start_a_hook_decided_is_not_asked_about_again() {
+    let secret = Secret::start();
+    let script = "/bin/true && /bin/echo once";
+    let out = run(&mut secret.strict(&["bash", "-c", script]));
+    assert!(out.status.success(), "{}", describe(&out));
+    let guarded = &secret.guarded;
+    assert_eq!(hooks_of(guarded, &["/bin/true"]), [pair("execve", "allow")]);
+    assert_eq!(
+        hooks_of(guarded, &["/bin/echo", "once"]),
+        [pair("execve", "allow")]
+    );
+    // The agent's own start: judged at its exec stop, not again by its load check.
+    assert_eq!(
+        hooks_of(guarded, &["bash", "-c", script]),
+        [pair("strict", "allow")]
+    );
+}
+
+#[test]
+fn a_program_judged_at_its_exec_stop_is_not_judged_again_at_load() {
+    let secret = Secret::start();
+    // A static parent keeps LD_PRELOAD in the environment it passes on, but gives no proof:
+    // the dynamic child's library would judge it at load.
+    let run_child = static_probe("run_child");
+    let out = run(&mut secret.strict(&[
+        run_child.as_os_str(),
+        "/bin/echo".as_ref(),
+        "judged-once".as_ref(),
+    ]));
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(
+        text(&out.stdout).contains("judged-once"),
+        "{}",
+        describe(&out)
+    );
+    assert_eq!(
+        hooks_of(&secret.guarded, &["/bin/echo", "judged-once"]),
+        [pair("strict", "allow")]
+    );
+}
+
+#[test]
+fn an_approved_start_is_not_asked_about_again() {
+    let guarded = Guarded::start();
+    let marker = guarded.marker("asked-once");
+    let marker_text = marker.to_str().unwrap();
+    let script = format!("/usr/bin/touch '{marker_text}'");
+    let out = guarded.resolve_ask(strict(&guarded, &["bash", "-c", &script]), "approve");
+    assert!(marker.exists(), "{}", describe(&out));
+    // The agent's bash -c asks (its command is the asked touch) and is approved; the touch it
+    // then starts is covered by the approval's grant.
+    let approvals = guarded
+        .decisions()
+        .iter()
+        .filter(|record| record["decision"] == "ask")
+        .count();
+    assert_eq!(approvals, 1, "{}", describe(&out));
+    assert_eq!(
+        hooks_of(&guarded, &["/usr/bin/touch", marker_text]),
+        [pair("execve", "allow")]
+    );
+}
+
+#[test]
+fn a_start_a_hook_asked_about_and_a_person_approved_is_not_asked_about_again() {
+    let guarded = Guarded::start();
+    let marker = guarded.marker("asked-by-hook");
+    let marker_text = marker.to_str().unwrap();
+    // A dynamic program whose execv hook asks; approved, the exec goes ahead and its exec
+    // stop finds the approved start in the daemon's memory.
+    let execv = warden_tests::probes::probe("execv");
+    let out = guarded.resolve_ask(
+        strict(&guarded, &[execv.as_os_str(), marker.as_os_str()]),
+        "approve",
+    );
+    assert!(marker.exists(), "{}", describe(&out));
+    assert_eq!(
+        hooks_of(&guarded, &["touch", marker_text]),
+        [pair("execv", "ask")],
+        "{}",
+        describe(&out)
+    );
+}
+
+/// The first `warden: denied: …` line of `stderr`.
+fn denial_line(stderr: &[u8]) -> String {
+    text(stderr)
+        .lines()
+        .find(|line| line.starts_with("warden: denied: "))
+        .unwrap_or_else(|| panic!("no denial line in {:?}", text(stderr)))
+        .to_string()
+}
+
+#[test]
+fn a_refusal_at_the_exec_stop_reads_exactly_like_the_librarys() {
+    let secret = Secret::start();
+    let key = secret.key.as_os_str();
+    // The library: a dynamic parent's hook refuses `/bin/cat <key>`.
+    let execv = warden_tests::probes::probe("run_child");
+    let mut by_library = secret
+        .guarded
+        .preload(&[execv.as_os_str(), "/bin/cat".as_ref(), key]);
+    let library = run(&mut by_library);
+    // Strict mode: the supervisor refuses the same argv, started where no hook runs.
+    let spawn_raw = static_probe("spawn_raw");
+    let supervisor = run(&mut secret.strict(&[spawn_raw.as_os_str(), "/bin/cat".as_ref(), key]));
+    assert_eq!(
+        denial_line(&library.stderr),
+        denial_line(&supervisor.stderr),
+        "library: {}\nsupervisor: {}",
+        describe(&library),
+        describe(&supervisor)
+    );
+    let hooks: Vec<String> = secret
+        .key_decisions()
+        .into_iter()
+        .map(|(hook, _)| hook)
+        .collect();
+    assert_eq!(hooks, ["execve", "strict"]);
+}

@@ -1,0 +1,160 @@
+//! Strict mode sees what LD_PRELOAD cannot: a static program's raw `execve` system call with
+//! an empty environment (no hook runs, and the new program gets neither the library nor its
+//! proof), a chain of such programs, and the same from Python through ctypes. Without
+//! `--strict`, the same starts go unseen: the tests show that too, as the reason strict mode
+//! exists.
+
+use warden_tests::probes::{describe, static_probe};
+use warden_tests::strict_support::{Secret, KEY_CONTENT};
+use warden_tests::{run, text};
+
+#[test]
+fn a_static_programs_raw_execve_of_cat_key_is_killed_before_it_runs() {
+    let secret = Secret::start();
+    let spawn_raw = static_probe("spawn_raw");
+    let out = run(&mut secret.strict(&[
+        spawn_raw.as_os_str(),
+        "/bin/cat".as_ref(),
+        secret.key.as_os_str(),
+    ]));
+    assert!(
+        !text(&out.stdout).contains(KEY_CONTENT),
+        "{}",
+        describe(&out)
+    );
+    assert!(
+        text(&out.stdout).contains(&format!("child signal={}", libc::SIGKILL)),
+        "{}",
+        describe(&out)
+    );
+    let line = format!(
+        "warden: denied: /bin/cat {} — test policy: keys stay secret\n",
+        secret.key.display()
+    );
+    assert!(text(&out.stderr).contains(&line), "{}", describe(&out));
+    assert_eq!(
+        secret.key_decisions(),
+        [("strict".to_string(), "deny".to_string())]
+    );
+}
+
+#[test]
+fn without_strict_the_same_raw_execve_goes_unseen() {
+    let secret = Secret::start();
+    let spawn_raw = static_probe("spawn_raw");
+    let mut preload = secret.guarded.preload(&[
+        spawn_raw.as_os_str(),
+        "/bin/cat".as_ref(),
+        secret.key.as_os_str(),
+    ]);
+    let out = run(&mut preload);
+    assert!(
+        text(&out.stdout).contains(KEY_CONTENT),
+        "{}",
+        describe(&out)
+    );
+    assert!(secret.key_decisions().is_empty());
+}
+
+#[test]
+fn a_chain_of_three_static_programs_is_judged_at_every_start() {
+    let secret = Secret::start();
+    let spawn_raw = static_probe("spawn_raw");
+    let raw = spawn_raw.as_os_str();
+    let out =
+        run(&mut secret.strict(&[raw, raw, raw, "/bin/cat".as_ref(), secret.key.as_os_str()]));
+    assert!(
+        !text(&out.stdout).contains(KEY_CONTENT),
+        "{}",
+        describe(&out)
+    );
+    let raw_text = spawn_raw.to_str().unwrap();
+    // Each start of the chain, asked about once: the first (the agent) with all the
+    // arguments after it, each later one with one program fewer.
+    for programs in [3, 2, 1] {
+        let starts = warden_tests::strict_support::decisions_about(&secret.guarded, |argv| {
+            argv.len() == programs + 2 && argv[..programs].iter().all(|a| a == raw_text)
+        });
+        assert_eq!(
+            starts,
+            [("strict".to_string(), "allow".to_string())],
+            "the start with {programs} spawn_raw: {}",
+            describe(&out)
+        );
+    }
+    assert_eq!(
+        secret.key_decisions(),
+        [("strict".to_string(), "deny".to_string())]
+    );
+}
+
+/// Python's ctypes reaches the system call directly: no libc exec function (so no hook) runs,
+/// and the empty environment leaves the new program without the library.
+fn ctypes_raw_execve(key: &std::path::Path) -> String {
+    let execve = if cfg!(target_arch = "aarch64") {
+        221
+    } else {
+        59
+    };
+    format!(
+        "import ctypes\n\
+         libc = ctypes.CDLL(None, use_errno=True)\n\
+         argv = (ctypes.c_char_p * 3)(b'/bin/cat', {key:?}.encode(), None)\n\
+         envp = (ctypes.c_char_p * 1)(None)\n\
+         libc.syscall({execve}, b'/bin/cat', argv, envp)\n\
+         print('execve failed', ctypes.get_errno())\n",
+        key = key.to_str().unwrap()
+    )
+}
+
+#[test]
+fn python_calling_the_raw_execve_system_call_with_an_empty_environment_is_judged() {
+    let secret = Secret::start();
+    let script = ctypes_raw_execve(&secret.key);
+    let out = run(&mut secret.strict(&["python3", "-c", &script]));
+    assert!(
+        !text(&out.stdout).contains(KEY_CONTENT),
+        "{}",
+        describe(&out)
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(128 + libc::SIGKILL),
+        "{}",
+        describe(&out)
+    );
+    assert_eq!(
+        secret.key_decisions(),
+        [("strict".to_string(), "deny".to_string())]
+    );
+
+    // The same without strict mode: the library never hears of it.
+    let mut unguarded = secret.guarded.preload(&["python3", "-c", &script]);
+    let out = run(&mut unguarded);
+    assert!(
+        text(&out.stdout).contains(KEY_CONTENT),
+        "{}",
+        describe(&out)
+    );
+}
+
+#[test]
+fn clone_untraced_cannot_leave_the_trace() {
+    let secret = Secret::start();
+    let clone_untraced = static_probe("clone_untraced");
+    let out = run(&mut secret.strict(&[
+        clone_untraced.as_os_str(),
+        "/bin/cat".as_ref(),
+        secret.key.as_os_str(),
+    ]));
+    assert!(
+        !text(&out.stdout).contains(KEY_CONTENT),
+        "{}",
+        describe(&out)
+    );
+    assert!(
+        text(&out.stdout).contains(&format!("clone_untraced errno={}", libc::EPERM)),
+        "{}",
+        describe(&out)
+    );
+}
