@@ -3,13 +3,12 @@
 //! (static C probes, a Go binary), and an unprivileged user to run everything as.
 
 use std::ffi::OsStr;
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
 
 use crate::probes::{Guarded, POLICY};
-use crate::{bin_dir, text, TempHome};
+use crate::{bin_dir, text};
 
 /// [`POLICY`] (markers denied, asked, allowed by name) plus: reading a file whose name ends
 /// in `.key` with `cat` is denied.
@@ -227,16 +226,4 @@ pub fn pid_in(file: &Path) -> u32 {
         pid.is_some()
     });
     pid.expect("set by wait_until")
-}
-
-/// A fresh [`TempHome`] given to `user`.
-pub fn home_of(user: &User) -> TempHome {
-    let home = TempHome::new();
-    user.own(home.path());
-    home
-}
-
-/// The bytes of `path`, for building command lines.
-pub fn bytes(path: &Path) -> &[u8] {
-    path.as_os_str().as_bytes()
 }

@@ -92,35 +92,60 @@ fn line(content: Vec<u8>) -> Vec<u8> {
     line
 }
 
-/// Writes `line` to the stderr of tracee `pid`, never blocking: a pipe or terminal is opened
-/// anew without blocking; a regular file is written through the tracee's own descriptor, so
-/// the line lands where its next write would (and later writes follow it); a socket gets a
-/// non-blocking send. A line that cannot be written is lost, never waited for.
+/// Writes `line` to the stderr of tracee `pid` without ever blocking: through a copy of the
+/// tracee's own descriptor (the same open file, so the line lands where its own write would,
+/// whoever owns a pipe), written in the non-blocking way its kind allows. A line that cannot
+/// be written at once is lost, never waited for: the supervisor must not hang on a full pipe.
 pub fn tell(pid: libc::pid_t, line: &[u8]) {
-    let stderr = format!("/proc/{pid}/fd/2");
-    let regular = std::fs::metadata(&stderr).is_ok_and(|meta| meta.is_file());
-    if !regular {
-        let reopened = std::fs::OpenOptions::new()
-            .write(true)
-            .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
-            .open(&stderr);
-        if let Ok(mut file) = reopened {
-            let _ = file.write(line);
+    let Some(fd) = their_stderr(pid) else {
+        return reopened(pid, line);
+    };
+    let fd = fd.as_raw_fd();
+    // SAFETY: fstat into a local; the writes below read `line` for its length through our
+    // own descriptor, and none of them blocks (a regular file's write waits for no reader).
+    unsafe {
+        let mut stat: libc::stat = std::mem::zeroed();
+        if libc::fstat(fd, &mut stat) != 0 {
             return;
         }
-    }
-    let Some(fd) = their_stderr(pid) else {
-        return;
-    };
-    // SAFETY: `fd` is our own descriptor for the tracee's stderr; `line` is valid for its
-    // length. MSG_DONTWAIT keeps a full socket from blocking us.
-    unsafe {
-        if regular {
-            libc::write(fd.as_raw_fd(), line.as_ptr().cast(), line.len());
-        } else {
-            let flags = libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL;
-            libc::send(fd.as_raw_fd(), line.as_ptr().cast(), line.len(), flags);
+        let iov = libc::iovec {
+            iov_base: line.as_ptr().cast_mut().cast(),
+            iov_len: line.len(),
+        };
+        match stat.st_mode & libc::S_IFMT {
+            libc::S_IFREG => {
+                libc::write(fd, iov.iov_base, iov.iov_len);
+            }
+            libc::S_IFSOCK => {
+                libc::send(
+                    fd,
+                    iov.iov_base,
+                    iov.iov_len,
+                    libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+                );
+            }
+            // Pipes take RWF_NOWAIT; a terminal does not, but is opened anew without harm.
+            _ => {
+                if libc::pwritev2(fd, &iov, 1, -1, libc::RWF_NOWAIT) < 0
+                    && *libc::__errno_location() == libc::EOPNOTSUPP
+                {
+                    reopened(pid, line);
+                }
+            }
         }
+    }
+}
+
+/// Writes `line` to the tracee's stderr opened anew, without blocking (where the kernel has
+/// no `pidfd_getfd`, or for a terminal).
+fn reopened(pid: libc::pid_t, line: &[u8]) {
+    let reopened = std::fs::OpenOptions::new()
+        .write(true)
+        .append(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(format!("/proc/{pid}/fd/2"));
+    if let Ok(mut file) = reopened {
+        let _ = file.write(line);
     }
 }
 

@@ -55,7 +55,6 @@ pub fn run(
     fail: FailMode,
 ) -> anyhow::Result<ExitCode> {
     plain::become_subreaper()?;
-    forbid_attaching()?;
     let children = child_signals()?;
     let mut unblock = *forwarded;
     // SAFETY: sigaddset on a valid set we own.
@@ -64,6 +63,9 @@ pub fn run(
         Started::Traced(pid) => pid,
         Started::Failed(err) => return Ok(ExitCode::from(plain::not_started(&command[0], &err))),
     };
+    // Only now: a child forked from a non-dumpable process is one too, and could not be
+    // seized without CAP_SYS_PTRACE.
+    forbid_attaching()?;
     signals::forward_to(agent, *forwarded);
     let mut judge = Judge::new(session.to_string(), fail)?;
     loop {

@@ -1,0 +1,123 @@
+//! The real Codex sandbox under strict mode: Codex (static) runs the command in bubblewrap
+//! with new user and pid namespaces; the supervisor, outside them, follows every process in
+//! and judges what starts there, a static program's raw `execve` included. As root and as an
+//! unprivileged user (created by the test), whose daemon runs as that user too.
+
+use std::ffi::OsStr;
+use std::path::PathBuf;
+use std::process::Output;
+
+use warden_tests::probes::{describe, static_probe, Guarded};
+use warden_tests::strict_support::{policy, Secret, User, KEY_CONTENT};
+use warden_tests::{run, text, Daemon, TempHome};
+
+fn codex() -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("node_modules/.bin/codex");
+    assert!(
+        path.exists(),
+        "{} is missing: run `npm ci` in tests/ (as .ci/run does)",
+        path.display()
+    );
+    path
+}
+
+/// A daemon and key file owned by `user` (root when `None`).
+fn secret_for(user: Option<&User>) -> Secret {
+    let Some(user) = user else {
+        return Secret::start();
+    };
+    let home = TempHome::new();
+    std::fs::create_dir_all(home.path().join("m")).unwrap();
+    let key = home.path().join("m").join("secret.key");
+    std::fs::write(&key, KEY_CONTENT).unwrap();
+    user.own(home.path());
+    let daemon = Daemon::start_as(&home, Some(&policy()), &[], |command| user.wrap(command));
+    Secret {
+        guarded: Guarded { home, daemon },
+        key,
+    }
+}
+
+/// `warden preload --strict -- codex sandbox -- bash -c SCRIPT`, as `user`, in the markers'
+/// directory (the sandbox lets the command write there only).
+fn sandboxed(secret: &Secret, user: Option<&User>, script: &str) -> Output {
+    let home = &secret.guarded.home;
+    let codex_home = home.path().join("codex-home");
+    std::fs::create_dir_all(&codex_home).unwrap();
+    if let Some(user) = user {
+        user.own(&codex_home);
+    }
+    let mut command = secret.strict(&[
+        codex().as_os_str(),
+        OsStr::new("sandbox"),
+        OsStr::new("-c"),
+        OsStr::new("sandbox_mode=\"workspace-write\""),
+        // Codex makes (and removes) mount targets in every writable root; in a shared /tmp,
+        // another user's concurrent run could own them.
+        OsStr::new("-c"),
+        OsStr::new("sandbox_workspace_write.exclude_slash_tmp=true"),
+        OsStr::new("-c"),
+        OsStr::new("sandbox_workspace_write.exclude_tmpdir_env_var=true"),
+        OsStr::new("--"),
+        OsStr::new("bash"),
+        OsStr::new("-c"),
+        OsStr::new(script),
+    ]);
+    command
+        .current_dir(home.path().join("m"))
+        .env("CODEX_HOME", &codex_home)
+        .env("HOME", home.path());
+    match user {
+        Some(user) => run(&mut user.wrap(command)),
+        None => run(&mut command),
+    }
+}
+
+fn denied_and_allowed_inside_the_sandbox(user: Option<&User>) {
+    let secret = secret_for(user);
+    let spawn_raw = static_probe("spawn_raw");
+    let key = secret.key.display();
+    for script in [
+        format!("cat {key}"),
+        format!("{} /bin/cat {key}", spawn_raw.display()),
+    ] {
+        let out = sandboxed(&secret, user, &script);
+        assert!(
+            !text(&out.stdout).contains(KEY_CONTENT),
+            "{script}: {}",
+            describe(&out)
+        );
+        assert!(
+            text(&out.stderr).contains("test policy: keys stay secret"),
+            "{script}: {}",
+            describe(&out)
+        );
+    }
+    // The raw execve of the static program inside the sandbox was judged at its exec stop.
+    assert!(
+        secret
+            .key_decisions()
+            .contains(&("strict".to_string(), "deny".to_string())),
+        "{:?}",
+        secret.key_decisions()
+    );
+    let marker = secret.guarded.marker("ok-codex");
+    let out = sandboxed(
+        &secret,
+        user,
+        &format!("/usr/bin/touch {}", marker.display()),
+    );
+    assert!(marker.exists(), "{}", describe(&out));
+    assert!(out.status.success(), "{}", describe(&out));
+}
+
+#[test]
+fn codex_sandbox_commands_are_judged_in_strict_mode_as_root() {
+    denied_and_allowed_inside_the_sandbox(None);
+}
+
+#[test]
+fn codex_sandbox_commands_are_judged_in_strict_mode_as_an_unprivileged_user() {
+    let user = User::get();
+    denied_and_allowed_inside_the_sandbox(Some(&user));
+}
