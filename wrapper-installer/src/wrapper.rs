@@ -14,8 +14,29 @@ pub const MARKER: &str = "# warden-wrapper: ";
 /// The marker only counts within the first lines, which are read with this bound.
 const MARKER_SEARCH_BYTES: u64 = 4096;
 
-/// The wrapper for `agent` that runs `real` under `warden preload`.
-pub fn render(agent: &Agent, warden: &Path, real: &Path) -> Vec<u8> {
+/// How the wrapper has `warden preload` watch over the agent (warden's `launch::Supervision`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Supervision {
+    /// The preload library judges what the agent starts.
+    Reap,
+    /// `--strict`: a ptrace supervisor judges every start, static programs included.
+    Trace,
+}
+
+impl Supervision {
+    const ALL: [Supervision; 2] = [Supervision::Reap, Supervision::Trace];
+
+    /// The `warden preload` flags before `--agent`.
+    pub fn flags(self) -> &'static str {
+        match self {
+            Supervision::Reap => "",
+            Supervision::Trace => " --strict",
+        }
+    }
+}
+
+/// The wrapper for `agent` that runs `real` under `warden preload` with `supervision`.
+pub fn render(agent: &Agent, warden: &Path, real: &Path, supervision: Supervision) -> Vec<u8> {
     let name = agent.name;
     let real_q = quote(real.as_os_str().as_bytes());
     let warden_q = quote(warden.as_os_str().as_bytes());
@@ -41,7 +62,7 @@ pub fn render(agent: &Agent, warden: &Path, real: &Path) -> Vec<u8> {
     for part in [
         b"exec ",
         &warden_q[..],
-        &preload_args(agent),
+        &preload_args(agent, supervision),
         &real_q,
         b" \"$@\"\n",
     ] {
@@ -68,8 +89,8 @@ fn push_missing_check(text: &mut Vec<u8>, path_q: &[u8], consequence: &str, fix:
 }
 
 /// What sits between the warden path and the real program on the `exec` line.
-fn preload_args(agent: &Agent) -> Vec<u8> {
-    format!(" preload --agent {} -- ", agent.name).into_bytes()
+fn preload_args(agent: &Agent, supervision: Supervision) -> Vec<u8> {
+    format!(" preload{} --agent {} -- ", supervision.flags(), agent.name).into_bytes()
 }
 
 /// What a wrapper records.
@@ -78,6 +99,7 @@ pub struct Recorded {
     pub agent: String,
     pub warden: PathBuf,
     pub real: PathBuf,
+    pub supervision: Supervision,
 }
 
 /// The agent name in the marker, when `text` starts like a warden wrapper.
@@ -97,11 +119,17 @@ pub fn parse(text: &[u8], agent: &Agent) -> Option<Recorded> {
     let recorded_agent = marker_agent(text)?;
     let exec_at = find(text, b"\nexec ")? + b"\nexec ".len();
     let (warden, rest) = unquote_prefix(&text[exec_at..])?;
-    let (real, rest) = unquote_prefix(rest.strip_prefix(preload_args(agent).as_slice())?)?;
+    let (supervision, rest) = Supervision::ALL.into_iter().find_map(|supervision| {
+        let args = preload_args(agent, supervision);
+        rest.strip_prefix(args.as_slice())
+            .map(|rest| (supervision, rest))
+    })?;
+    let (real, rest) = unquote_prefix(rest)?;
     rest.starts_with(b" \"$@\"").then(|| Recorded {
         agent: recorded_agent,
         warden: PathBuf::from(OsStr::from_bytes(&warden)),
         real: PathBuf::from(OsStr::from_bytes(&real)),
+        supervision,
     })
 }
 
@@ -145,6 +173,7 @@ mod tests {
             codex(),
             Path::new("/opt/w/warden"),
             Path::new("/usr/bin/codex"),
+            Supervision::Reap,
         );
         assert_eq!(marker_agent(&text).as_deref(), Some("codex"));
         let recorded = parse(&text, codex()).unwrap();
@@ -156,9 +185,32 @@ mod tests {
     }
 
     #[test]
+    fn a_strict_wrapper_runs_preload_strict_and_parses_back() {
+        let text = render(
+            codex(),
+            Path::new("/w"),
+            Path::new("/c"),
+            Supervision::Trace,
+        );
+        let recorded = parse(&text, codex()).unwrap();
+        assert_eq!(recorded.supervision, Supervision::Trace);
+        assert_eq!(recorded.real, Path::new("/c"));
+        let text = String::from_utf8(text).unwrap();
+        assert!(text.contains("exec '/w' preload --strict --agent codex -- '/c' \"$@\"\n"));
+        let plain = render(codex(), Path::new("/w"), Path::new("/c"), Supervision::Reap);
+        assert_eq!(
+            parse(&plain, codex()).unwrap().supervision,
+            Supervision::Reap
+        );
+    }
+
+    #[test]
     fn rendering_is_deterministic() {
-        let a = render(codex(), Path::new("/w"), Path::new("/c"));
-        assert_eq!(a, render(codex(), Path::new("/w"), Path::new("/c")));
+        let a = render(codex(), Path::new("/w"), Path::new("/c"), Supervision::Reap);
+        assert_eq!(
+            a,
+            render(codex(), Path::new("/w"), Path::new("/c"), Supervision::Reap)
+        );
     }
 
     #[test]
@@ -188,7 +240,7 @@ mod tests {
         );
         write_executable(&real, "#!/bin/sh\n");
         let wrapper = scratch.0.join("codex");
-        write_executable(&wrapper, render(codex(), &warden, &real));
+        write_executable(&wrapper, render(codex(), &warden, &real, Supervision::Reap));
 
         let out = Command::new(&wrapper)
             .args(["a b", "$x", "'q'"])
@@ -209,7 +261,10 @@ mod tests {
         let scratch = Scratch::new("gone");
         let wrapper = scratch.0.join("codex");
         let real = scratch.0.join("it's gone %s/codex");
-        write_executable(&wrapper, render(codex(), Path::new("/bin/true"), &real));
+        write_executable(
+            &wrapper,
+            render(codex(), Path::new("/bin/true"), &real, Supervision::Reap),
+        );
 
         let out = Command::new(&wrapper).output().unwrap();
         assert_eq!(out.status.code(), Some(127));
@@ -226,7 +281,10 @@ mod tests {
         let scratch = Scratch::new("nowarden");
         let wrapper = scratch.0.join("codex");
         let warden = scratch.0.join("missing-warden");
-        write_executable(&wrapper, render(codex(), &warden, Path::new("/bin/true")));
+        write_executable(
+            &wrapper,
+            render(codex(), &warden, Path::new("/bin/true"), Supervision::Reap),
+        );
 
         let out = Command::new(&wrapper).output().unwrap();
         assert_eq!(out.status.code(), Some(127));
@@ -238,7 +296,11 @@ mod tests {
     fn file_marker_reads_files_and_ignores_the_rest() {
         let scratch = Scratch::new("marker");
         let ours = scratch.0.join("ours");
-        std::fs::write(&ours, render(codex(), Path::new("/w"), Path::new("/c"))).unwrap();
+        std::fs::write(
+            &ours,
+            render(codex(), Path::new("/w"), Path::new("/c"), Supervision::Reap),
+        )
+        .unwrap();
         let theirs = scratch.0.join("theirs");
         std::fs::write(&theirs, "#!/bin/sh\necho hi\n").unwrap();
         assert_eq!(file_marker(&ours).as_deref(), Some("codex"));

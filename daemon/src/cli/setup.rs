@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use warden_wrapper_installer::shell::path_export_line;
 use warden_wrapper_installer::{
     by_name, default_bin_dir, install, list, remove, AgentStatus, Change, Context, InstallOptions,
-    InstallReport, PathOrder, RemoveReport, WrapperState,
+    InstallReport, PathOrder, RemoveReport, Supervision, WrapperState,
 };
 
 use crate::paths;
@@ -18,6 +18,7 @@ use crate::paths;
 #[command(after_help = "\
 Examples:
   warden setup codex                  wrap the first codex on PATH as ~/.local/bin/codex
+  warden setup codex --strict         the same, run in strict mode (every start judged)
   CODEX_REAL=/opt/codex warden setup codex   wrap that file instead
   warden setup codex --remove         take the wrapper away again
   warden setup --list                 supported agents: installed? wrapped?")]
@@ -40,6 +41,10 @@ pub struct Args {
     /// Remove warden's wrapper and restore the file a --force install replaced.
     #[arg(long)]
     remove: bool,
+    /// Run the agent in strict mode (`warden preload --strict`): every program start is
+    /// judged, static programs and raw system calls included.
+    #[arg(long, conflicts_with = "remove")]
+    strict: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -71,10 +76,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         real_override: std::env::var_os(agent.real_override_env)
             .filter(|v| !v.is_empty())
             .map(PathBuf::from),
+        supervision: if args.strict {
+            Supervision::Trace
+        } else {
+            Supervision::Reap
+        },
     };
     let report = install(agent, &ctx, &options)
         .with_context(|| format!("cannot install the {name} wrapper; nothing was changed"))?;
-    print_install(&mut out, agent.name, &report, args.dry_run)?;
+    print_install(&mut out, agent.name, &options, &report)?;
     print_path_order(&mut out, agent.program, &bin_dir, &report.path_order, &ctx)?;
     Ok(ExitCode::SUCCESS)
 }
@@ -93,8 +103,8 @@ fn context() -> anyhow::Result<Context> {
 fn print_install(
     out: &mut impl Write,
     name: &str,
+    options: &InstallOptions,
     report: &InstallReport,
-    dry_run: bool,
 ) -> anyhow::Result<()> {
     let wrapper = report.wrapper.display();
     let what = match &report.change {
@@ -108,7 +118,7 @@ fn print_install(
             format!("replaced the file there, kept at {}", backup.display())
         }
     };
-    if dry_run {
+    if options.dry_run {
         writeln!(out, "Would write {wrapper} ({what}), mode 0755:")?;
         out.write_all(&report.text)?;
         writeln!(out, "(dry run: nothing was changed)")?;
@@ -117,8 +127,9 @@ fn print_install(
     }
     writeln!(
         out,
-        "It runs {} under `warden preload --agent {name}`; library {} loads.",
+        "It runs {} under `warden preload{} --agent {name}`; library {} loads.",
         report.real.display(),
+        options.supervision.flags(),
         report.library.display()
     )?;
     Ok(())
