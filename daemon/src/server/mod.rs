@@ -28,7 +28,7 @@ mod listener;
 mod persist;
 mod policy_edit;
 mod preflight;
-mod process;
+pub(crate) mod process;
 mod reload;
 mod routes;
 pub mod sessions;

@@ -39,6 +39,9 @@ pub struct Sessions {
     file: PathBuf,
     inner: Mutex<BTreeMap<String, Session>>,
     parents: Mutex<ParentCache>,
+    /// Each root found alive by [`Sessions::rooted_at`], by session id, so that a strict
+    /// supervisor's question (one per exec) costs a pidfd check instead of a `/proc` read.
+    roots_seen: Mutex<HashMap<String, Identity>>,
 }
 
 /// The session each recently seen parent process belongs to, so that the execs of one shell
@@ -85,6 +88,7 @@ impl Sessions {
             file,
             inner: Mutex::new(saved.into_iter().map(|s| (s.id.clone(), s)).collect()),
             parents: Mutex::default(),
+            roots_seen: Mutex::default(),
         };
         sessions.prune();
         Ok(sessions)
@@ -128,6 +132,7 @@ impl Sessions {
         let existed = inner.remove(id).is_some();
         if existed {
             self.parents.lock().unwrap().invalidate();
+            self.roots_seen.lock().unwrap().remove(id);
             self.save(&inner)?;
         }
         Ok(existed)
@@ -214,15 +219,30 @@ impl Sessions {
     }
 
     /// The session whose root is the live process `pid` (its start time tells it from a later
-    /// process reusing the pid). Only a pid that is some session's root costs a `/proc` read.
+    /// process reusing the pid, once; a pidfd kept since then tells it at every later call).
+    /// Only a pid that is some session's root costs more than a look at the sessions.
     pub fn rooted_at(&self, pid: i32) -> Option<(String, SessionView)> {
         let candidates = self.roots_where(|s| s.root_pid == pid);
-        if candidates.is_empty() {
-            return None;
+        for root in candidates {
+            if let Some(seen) = self.roots_seen.lock().unwrap().get(&root.id) {
+                if seen.is(pid) {
+                    return Some((root.id, root.view));
+                }
+                continue;
+            }
+            // The identity first: the start time then describes that process or a later one,
+            // and a later one fails the identity's check.
+            let identity = Identity::of(pid)?;
+            let (_, start) = proc_stat(pid)?;
+            if start == root.start && identity.is(pid) {
+                self.roots_seen
+                    .lock()
+                    .unwrap()
+                    .insert(root.id.clone(), identity);
+                return Some((root.id, root.view));
+            }
         }
-        let (_, start) = proc_stat(pid)?;
-        let root = candidates.into_iter().find(|r| r.start == start)?;
-        Some((root.id, root.view))
+        None
     }
 
     /// The id of a live session whose root is `pid` or one of its ancestors, always from a
@@ -254,6 +274,10 @@ impl Sessions {
         inner.retain(|_, s| proc_stat(s.root_pid).map(|(_, start)| start) == Some(s.root_start));
         if inner.len() != before {
             self.parents.lock().unwrap().invalidate();
+            self.roots_seen
+                .lock()
+                .unwrap()
+                .retain(|id, _| inner.contains_key(id));
             if let Err(e) = self.save(&inner) {
                 eprintln!("warden serve: {e}");
             }
@@ -372,6 +396,27 @@ mod tests {
             process.kill().unwrap();
             process.wait().unwrap();
         }
+        let _ = std::fs::remove_dir_all(sessions.file.parent().unwrap());
+    }
+
+    #[test]
+    fn only_a_sessions_live_root_is_rooted_at_it() {
+        let sessions = sessions("rooted");
+        let own = std::process::id() as i32;
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let id = sessions.register(&request(own), Some(own)).unwrap();
+        for _ in 0..2 {
+            let (found, _) = sessions.rooted_at(own).expect("the root");
+            assert_eq!(found, id);
+        }
+        assert!(sessions.rooted_at(child.id() as i32).is_none());
+        assert!(sessions.end(&id).unwrap());
+        assert!(sessions.rooted_at(own).is_none());
+        child.kill().unwrap();
+        child.wait().unwrap();
         let _ = std::fs::remove_dir_all(sessions.file.parent().unwrap());
     }
 }

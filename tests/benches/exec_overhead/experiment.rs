@@ -87,7 +87,8 @@ impl Experiment {
         self.results[index].iter().map(RunResult::mean_ns).collect()
     }
 
-    /// Median over rounds of the CPU time per exec (the loop's processes and the daemon).
+    /// Median over rounds of the CPU time per exec (every process the run started, and the
+    /// daemon).
     pub fn cpu_ns_per_exec(&self, name: &str) -> f64 {
         let index = self.index(name);
         let cpu: Vec<f64> = self.results[index]
@@ -131,8 +132,11 @@ impl Experiment {
             "\n### {} ({rounds} rounds, {samples} samples per configuration)\n",
             self.title
         );
-        if !self.cases.iter().any(|case| case.name == BASELINE) {
+        if !self.has(BASELINE) {
             return self.print_absolute();
+        }
+        if !self.has(FLOOR) {
+            return self.print_against_baseline();
         }
         let mut table = Table::new(&[
             "configuration",
@@ -160,6 +164,36 @@ impl Experiment {
                 format!("{:.3}", base.ratio),
                 micros(self.cpu_ns_per_exec(case.name)),
                 micros_signed(self.cpu_ns_per_exec(case.name) - self.cpu_ns_per_exec(FLOOR)),
+            ]);
+        }
+        table.print();
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.cases.iter().any(|case| case.name == name)
+    }
+
+    /// Configurations compared with the baseline only (no floor: nothing is preloaded).
+    fn print_against_baseline(&self) {
+        let mut table = Table::new(&[
+            "configuration",
+            "p50 µs",
+            "p99 µs",
+            "+p50 vs baseline",
+            "+p99 vs baseline",
+            "× baseline",
+            "CPU µs/iteration",
+        ]);
+        for case in &self.cases {
+            let base = self.compare(case.name, BASELINE);
+            table.row(vec![
+                case.name.to_string(),
+                micros(self.quantile(case.name, 0.5)),
+                micros(self.quantile(case.name, 0.99)),
+                micros_signed(base.added_p50_ns),
+                micros_signed(base.added_p99_ns),
+                format!("{:.3}", base.ratio),
+                micros(self.cpu_ns_per_exec(case.name)),
             ]);
         }
         table.print();

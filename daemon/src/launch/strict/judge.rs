@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use super::deny;
 use super::stop::ExecStop;
-use super::tracee;
+use super::tracee::Tracees;
 use crate::client::{Client, ClientError};
 use crate::wire::{Bytes, Decision, ExecReply, FailMode};
 
@@ -44,6 +44,7 @@ struct Waiting {
 
 pub struct Judge {
     client: Client,
+    tracees: Tracees,
     session: String,
     fail: FailMode,
     waiting: HashMap<libc::pid_t, Waiting>,
@@ -69,6 +70,7 @@ impl Judge {
             unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
         Ok(Judge {
             client: Client::from_env(),
+            tracees: Tracees::default(),
             session,
             fail,
             waiting: HashMap::new(),
@@ -83,7 +85,7 @@ impl Judge {
 
     /// Decides the exec stop: lets it run, refuses it, or leaves it waiting for a person.
     pub fn exec(&mut self, stop: ExecStop) {
-        let request = match tracee::exec_request(stop.pid(), &self.session) {
+        let request = match self.tracees.exec_request(stop.pid(), &self.session) {
             Ok(request) => request,
             Err(err) => return deny::refuse(stop, &[], &err.to_string()),
         };
@@ -137,6 +139,7 @@ impl Judge {
     /// Tracee `pid` ended: a stop of it that waited for a person waits no more.
     pub fn forget(&mut self, pid: libc::pid_t) {
         self.waiting.remove(&pid);
+        self.tracees.forget(pid);
     }
 
     fn act(&mut self, stop: ExecStop, argv: Vec<Bytes>, reply: ExecReply) {

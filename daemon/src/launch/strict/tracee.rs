@@ -2,8 +2,15 @@
 //! the program (`exe`), its arguments (`cmdline`, the kernel's copy: no other thread can
 //! rewrite them between this read and the run), its working directory, and, as the caller,
 //! its parent's command line (as the library's load check sends it).
+//!
+//! The parents' command lines are remembered: a parent is usually a tracee whose own exec
+//! was read moments before (a shell running one command after another), and reading a
+//! `cmdline` costs about as much as the rest of the request together.
+
+use std::collections::HashMap;
 
 use crate::procfs;
+use crate::server::process::parent_of;
 use crate::server::BODY_LIMIT;
 use crate::wire::{Bytes, ExecRequest};
 
@@ -20,33 +27,56 @@ pub enum Unreadable {
     Proc { pid: i32, source: std::io::Error },
 }
 
-/// The preflight for the start of tracee `pid` in `session`.
-pub fn exec_request(pid: i32, session: &str) -> Result<ExecRequest, Unreadable> {
-    let proc_error = |source: std::io::Error| match source.kind() {
-        std::io::ErrorKind::FileTooLarge => Unreadable::TooLarge,
-        _ => Unreadable::Proc { pid, source },
-    };
-    let limit = BODY_LIMIT as u64;
-    let argv = procfs::cmdline(pid, limit).map_err(proc_error)?;
-    let path = procfs::exe(pid).map_err(proc_error)?;
-    let cwd = procfs::cwd(pid).map_err(proc_error)?;
-    let ppid = procfs::proc_stat(pid).map_or(0, |(ppid, _)| ppid);
-    // The parent may have gone already: then no caller, as for the load check.
-    let caller = match procfs::cmdline(ppid, limit) {
-        Err(e) if e.kind() == std::io::ErrorKind::FileTooLarge => return Err(Unreadable::TooLarge),
-        found => found.unwrap_or_default(),
-    };
-    Ok(ExecRequest {
-        session: Some(session.to_string()),
-        hook: HOOK.into(),
-        path: Bytes(path),
-        argv: argv.into_iter().map(Bytes).collect(),
-        cwd: Bytes(cwd),
-        pid,
-        ppid,
-        caller: caller.into_iter().map(Bytes).collect(),
-        shell: None,
-    })
+/// The command lines of the tree's processes as their last exec left them, by pid.
+#[derive(Default)]
+pub struct Tracees {
+    cmdlines: HashMap<i32, Vec<Bytes>>,
+}
+
+impl Tracees {
+    /// The preflight for the start of tracee `pid` in `session`.
+    pub fn exec_request(&mut self, pid: i32, session: &str) -> Result<ExecRequest, Unreadable> {
+        let proc_error = |source: std::io::Error| match source.kind() {
+            std::io::ErrorKind::FileTooLarge => Unreadable::TooLarge,
+            _ => Unreadable::Proc { pid, source },
+        };
+        let argv = cmdline(pid).map_err(proc_error)?;
+        let path = procfs::exe(pid).map_err(proc_error)?;
+        let cwd = procfs::cwd(pid).map_err(proc_error)?;
+        let ppid = parent_of(pid).unwrap_or(0);
+        let caller = match self.cmdlines.get(&ppid) {
+            Some(caller) => caller.clone(),
+            // The parent may have gone already: then no caller, as for the load check.
+            None => match cmdline(ppid) {
+                Err(e) if e.kind() == std::io::ErrorKind::FileTooLarge => {
+                    return Err(Unreadable::TooLarge)
+                }
+                found => found.unwrap_or_default(),
+            },
+        };
+        self.cmdlines.insert(pid, argv.clone());
+        Ok(ExecRequest {
+            session: Some(session.to_string()),
+            hook: HOOK.into(),
+            path: Bytes(path),
+            argv,
+            cwd: Bytes(cwd),
+            pid,
+            ppid,
+            caller,
+            shell: None,
+        })
+    }
+
+    /// Process `pid` ended: its pid may name another process next.
+    pub fn forget(&mut self, pid: i32) {
+        self.cmdlines.remove(&pid);
+    }
+}
+
+fn cmdline(pid: i32) -> std::io::Result<Vec<Bytes>> {
+    let args = procfs::cmdline(pid, BODY_LIMIT as u64)?;
+    Ok(args.into_iter().map(Bytes).collect())
 }
 
 #[cfg(test)]
@@ -56,7 +86,8 @@ mod tests {
     #[test]
     fn a_request_describes_the_running_program_and_its_parent() {
         let own = std::process::id() as i32;
-        let request = exec_request(own, "s1").unwrap();
+        let mut tracees = Tracees::default();
+        let request = tracees.exec_request(own, "s1").unwrap();
         let exe = std::env::current_exe().unwrap();
         assert_eq!(request.path.as_slice(), exe.as_os_str().as_encoded_bytes());
         let args: Vec<Bytes> = std::env::args().map(|a| Bytes::from(a.as_str())).collect();
@@ -68,8 +99,24 @@ mod tests {
             (HOOK, Some("s1"))
         );
         assert!(matches!(
-            exec_request(i32::MAX, "s1"),
+            tracees.exec_request(i32::MAX, "s1"),
             Err(Unreadable::Proc { .. })
         ));
+    }
+
+    #[test]
+    fn a_parent_seen_at_its_exec_is_the_caller_of_its_children() {
+        let own = std::process::id() as i32;
+        let parent = std::os::unix::process::parent_id() as i32;
+        let mut tracees = Tracees::default();
+        tracees
+            .cmdlines
+            .insert(parent, vec![Bytes::from("remembered")]);
+        let request = tracees.exec_request(own, "s1").unwrap();
+        assert_eq!(request.caller, [Bytes::from("remembered")]);
+        assert_eq!(tracees.cmdlines.get(&own), Some(&request.argv));
+        tracees.forget(parent);
+        let request = tracees.exec_request(own, "s1").unwrap();
+        assert_ne!(request.caller, [Bytes::from("remembered")]);
     }
 }
