@@ -417,43 +417,6 @@ impl Client {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_reply_is_read_up_to_its_length_and_a_short_one_is_refused() {
-        let client = Client::new(PathBuf::from("/nonexistent/warden.sock"));
-        let raw = b"HTTP/1.1 413 Payload Too Large\r\ncontent-length: 2\r\n\r\n{}tail";
-        let reply = client.parse_reply(raw).unwrap();
-        assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
-        assert_eq!(&reply.body[..], b"{}");
-        let short = b"HTTP/1.1 200 OK\r\ncontent-length: 9\r\n\r\n{}";
-        assert!(matches!(
-            client.parse_reply(short),
-            Err(ClientError::Protocol { .. })
-        ));
-        assert!(matches!(
-            client.parse_reply(b"HTTP/1.1 200"),
-            Err(ClientError::Protocol { .. })
-        ));
-        assert!(matches!(
-            client.preflight(&ExecRequest {
-                session: None,
-                hook: "execve".into(),
-                path: "/bin/true".into(),
-                argv: vec![],
-                cwd: "/".into(),
-                pid: 1,
-                ppid: 0,
-                caller: vec![],
-                shell: None,
-            }),
-            Err(ClientError::NotRunning(_))
-        ));
-    }
-}
-
 fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
     serde_json::to_vec(value).expect("wire types always serialise")
 }
@@ -495,4 +458,41 @@ pub fn ensure_daemon() -> Result<(), ClientError> {
         exe.display(),
         String::from_utf8_lossy(&output.stderr).trim()
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reply_is_read_up_to_its_length_and_a_short_one_is_refused() {
+        let client = Client::new(PathBuf::from("/nonexistent/warden.sock"));
+        let raw = b"HTTP/1.1 413 Payload Too Large\r\ncontent-length: 2\r\n\r\n{}tail";
+        let reply = client.parse_reply(raw).unwrap();
+        assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(&reply.body[..], b"{}");
+        let short = b"HTTP/1.1 200 OK\r\ncontent-length: 9\r\n\r\n{}";
+        assert!(matches!(
+            client.parse_reply(short),
+            Err(ClientError::Protocol { .. })
+        ));
+        assert!(matches!(
+            client.parse_reply(b"HTTP/1.1 200"),
+            Err(ClientError::Protocol { .. })
+        ));
+        assert!(matches!(
+            client.preflight(&ExecRequest {
+                session: None,
+                hook: "execve".into(),
+                path: "/bin/true".into(),
+                argv: vec![],
+                cwd: "/".into(),
+                pid: 1,
+                ppid: 0,
+                caller: vec![],
+                shell: None,
+            }),
+            Err(ClientError::NotRunning(_))
+        ));
+    }
 }

@@ -523,3 +523,14 @@ pub fn decision_records(home: &TempHome) -> Vec<serde_json::Value> {
         .filter(|record| record["kind"] == "decision")
         .collect()
 }
+
+/// The real Codex CLI, installed by `npm ci` in tests/ (pinned in tests/package.json).
+pub fn codex_cli() -> PathBuf {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("node_modules/.bin/codex");
+    assert!(
+        path.exists(),
+        "{} is missing: run `npm ci` in tests/ (as .ci/run does)",
+        path.display()
+    );
+    path
+}

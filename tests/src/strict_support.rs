@@ -2,12 +2,12 @@
 //! policy that keeps a key file secret, programs that start others where no hook can see
 //! (static C probes, a Go binary), and an unprivileged user to run everything as.
 
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
 
-use crate::probes::{Guarded, POLICY};
+use crate::probes::{static_probe, Guarded, POLICY};
 use crate::{bin_dir, text};
 
 /// [`POLICY`] (markers denied, asked, allowed by name) plus: reading a file whose name ends
@@ -42,6 +42,11 @@ impl Secret {
         Secret { guarded, key }
     }
 
+    /// `/bin/cat <key>`: what the policy denies.
+    pub fn cat_key(&self) -> Vec<OsString> {
+        vec!["/bin/cat".into(), self.key.clone().into()]
+    }
+
     /// `warden preload --strict -- <command>` in this home.
     pub fn strict<S: AsRef<OsStr>>(&self, command: &[S]) -> Command {
         strict(&self.guarded, command)
@@ -52,6 +57,13 @@ impl Secret {
         let key = self.key.to_str().expect("a UTF-8 path");
         decisions_about(&self.guarded, |argv| argv == ["/bin/cat", key])
     }
+}
+
+/// A static parent that starts what follows with the execve system call itself and an empty
+/// environment (`run_child --bare`, linked statically): no hook sees the start, and the program
+/// gets neither the library nor its proof.
+pub fn bare_start() -> Vec<OsString> {
+    vec![static_probe("run_child").into(), "--bare".into()]
 }
 
 /// `warden preload --strict -- <command>` in `guarded`'s home.

@@ -2,25 +2,19 @@
 //! person answers with `warden approve` (it runs) or `warden deny` (it is killed, never runs),
 //! started where no hook runs (a static program's raw `execve`).
 
+use std::ffi::OsString;
 use std::process::Command;
 
-use warden_tests::probes::{describe, static_probe, Guarded};
-use warden_tests::strict_support::{decisions_about, strict};
+use warden_tests::probes::{describe, Guarded};
+use warden_tests::strict_support::{bare_start, decisions_about, strict};
 use warden_tests::text;
 
-/// `warden preload --strict -- spawn_raw /usr/bin/touch MARKER` for an asked marker.
+/// `warden preload --strict -- run_child --bare /usr/bin/touch MARKER` for an asked marker.
 fn asking(guarded: &Guarded, name: &str) -> (Command, std::path::PathBuf) {
     let marker = guarded.marker(name);
-    let spawn_raw = static_probe("spawn_raw");
-    let command = strict(
-        guarded,
-        &[
-            spawn_raw.as_os_str(),
-            "/usr/bin/touch".as_ref(),
-            marker.as_os_str(),
-        ],
-    );
-    (command, marker)
+    let mut command = bare_start();
+    command.extend([OsString::from("/usr/bin/touch"), marker.clone().into()]);
+    (strict(guarded, &command), marker)
 }
 
 #[test]
@@ -62,12 +56,12 @@ fn a_denied_start_is_killed_and_never_runs() {
 #[test]
 fn only_the_asking_process_waits_and_its_death_abandons_the_approval() {
     let guarded = Guarded::start();
-    let spawn_raw = static_probe("spawn_raw");
+    let starter = bare_start().join(std::ffi::OsStr::new(" "));
     let [asked, go, other] = ["asked-abandoned", "go", "ok-meanwhile"].map(|m| guarded.marker(m));
     let script = format!(
         "{} /usr/bin/touch {} & p=$!; until [ -e {} ]; do sleep 0.02; done; /usr/bin/touch {}; \
          wait $p",
-        spawn_raw.display(),
+        starter.to_str().unwrap(),
         asked.display(),
         go.display(),
         other.display()
@@ -102,7 +96,7 @@ fn only_the_asking_process_waits_and_its_death_abandons_the_approval() {
     assert_eq!(
         status.code(),
         Some(128 + libc::SIGKILL),
-        "bash passes on spawn_raw's status"
+        "bash passes on its child's status"
     );
     assert!(!asked.exists());
 }

@@ -4,22 +4,11 @@
 //! unprivileged user (created by the test), whose daemon runs as that user too.
 
 use std::ffi::OsStr;
-use std::path::PathBuf;
 use std::process::Output;
 
-use warden_tests::probes::{describe, static_probe, Guarded};
-use warden_tests::strict_support::{policy, Secret, User, KEY_CONTENT};
-use warden_tests::{run, text, Daemon, TempHome};
-
-fn codex() -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("node_modules/.bin/codex");
-    assert!(
-        path.exists(),
-        "{} is missing: run `npm ci` in tests/ (as .ci/run does)",
-        path.display()
-    );
-    path
-}
+use warden_tests::probes::{describe, Guarded};
+use warden_tests::strict_support::{bare_start, policy, Secret, User, KEY_CONTENT};
+use warden_tests::{codex_cli, run, text, Daemon, TempHome};
 
 /// A daemon and key file owned by `user` (root when `None`).
 fn secret_for(user: Option<&User>) -> Secret {
@@ -48,7 +37,7 @@ fn sandboxed(secret: &Secret, user: Option<&User>, script: &str) -> Output {
         user.own(&codex_home);
     }
     let mut command = secret.strict(&[
-        codex().as_os_str(),
+        codex_cli().as_os_str(),
         OsStr::new("sandbox"),
         OsStr::new("-c"),
         OsStr::new("sandbox_mode=\"workspace-write\""),
@@ -75,11 +64,11 @@ fn sandboxed(secret: &Secret, user: Option<&User>, script: &str) -> Output {
 
 fn denied_and_allowed_inside_the_sandbox(user: Option<&User>) {
     let secret = secret_for(user);
-    let spawn_raw = static_probe("spawn_raw");
+    let starter = bare_start().join(OsStr::new(" "));
     let key = secret.key.display();
     for script in [
         format!("cat {key}"),
-        format!("{} /bin/cat {key}", spawn_raw.display()),
+        format!("{} /bin/cat {key}", starter.to_str().unwrap()),
     ] {
         let out = sandboxed(&secret, user, &script);
         assert!(

@@ -3,8 +3,10 @@
 //! exec stop is not judged again by the library's load check, an approved start is not asked
 //! about twice. And a refusal at the exec stop reads exactly like the library's.
 
+use std::ffi::OsString;
 use warden_tests::probes::{describe, static_probe, Guarded};
-use warden_tests::strict_support::{decisions_about, strict, Secret};
+
+use warden_tests::strict_support::{bare_start, decisions_about, strict, Secret};
 use warden_tests::{run, text};
 
 fn hooks_of(guarded: &Guarded, argv: &[&str]) -> Vec<(String, String)> {
@@ -112,16 +114,13 @@ fn denial_line(stderr: &[u8]) -> String {
 #[test]
 fn a_refusal_at_the_exec_stop_reads_exactly_like_the_librarys() {
     let secret = Secret::start();
-    let key = secret.key.as_os_str();
     // The library: a dynamic parent's hook refuses `/bin/cat <key>`.
-    let execv = warden_tests::probes::probe("run_child");
-    let mut by_library = secret
-        .guarded
-        .preload(&[execv.as_os_str(), "/bin/cat".as_ref(), key]);
-    let library = run(&mut by_library);
+    let run_child = warden_tests::probes::probe("run_child").into();
+    let by_library: Vec<OsString> = [vec![run_child], secret.cat_key()].concat();
+    let library = run(&mut secret.guarded.preload(&by_library));
     // Strict mode: the supervisor refuses the same argv, started where no hook runs.
-    let spawn_raw = static_probe("spawn_raw");
-    let supervisor = run(&mut secret.strict(&[spawn_raw.as_os_str(), "/bin/cat".as_ref(), key]));
+    let by_supervisor: Vec<OsString> = [bare_start(), secret.cat_key()].concat();
+    let supervisor = run(&mut secret.strict(&by_supervisor));
     assert_eq!(
         denial_line(&library.stderr),
         denial_line(&supervisor.stderr),

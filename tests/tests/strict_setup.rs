@@ -1,9 +1,8 @@
 //! `warden setup codex --strict`: the wrapper runs the agent in strict mode, so a plain
 //! `codex` has even what its static programs start judged.
 
-use warden_tests::probes::static_probe;
 use warden_tests::setup_support::{fake_codex, SetupHome};
-use warden_tests::strict_support::{policy, KEY_CONTENT};
+use warden_tests::strict_support::{bare_start, policy, KEY_CONTENT};
 use warden_tests::{run, text, Daemon};
 
 #[test]
@@ -29,11 +28,10 @@ fn a_plain_codex_wrapped_with_strict_runs_in_strict_mode() {
 
     let key = h.root.join("secret.key");
     std::fs::write(&key, KEY_CONTENT).unwrap();
-    let spawn_raw = static_probe("spawn_raw");
     let out = run(h
         .command("codex")
         .env("PATH", &path)
-        .arg(&spawn_raw)
+        .args(bare_start())
         .arg("/bin/cat")
         .arg(&key));
     assert!(!text(&out.stdout).contains(KEY_CONTENT), "{out:?}");

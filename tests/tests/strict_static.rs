@@ -4,24 +4,33 @@
 //! `--strict`, the same starts go unseen: the tests show that too, as the reason strict mode
 //! exists.
 
+use std::ffi::OsString;
+use std::process::Output;
+
 use warden_tests::probes::{describe, static_probe};
-use warden_tests::strict_support::{Secret, KEY_CONTENT};
+use warden_tests::strict_support::{bare_start, decisions_about, Secret, KEY_CONTENT};
 use warden_tests::{run, text};
 
-#[test]
-fn a_static_programs_raw_execve_of_cat_key_is_killed_before_it_runs() {
-    let secret = Secret::start();
-    let spawn_raw = static_probe("spawn_raw");
-    let out = run(&mut secret.strict(&[
-        spawn_raw.as_os_str(),
-        "/bin/cat".as_ref(),
-        secret.key.as_os_str(),
-    ]));
+/// Runs `starter… /bin/cat <key>` in strict mode; asserts the key stayed secret.
+fn strict_cat_key(secret: &Secret, starter: &[OsString]) -> Output {
+    let command: Vec<OsString> = starter.iter().cloned().chain(secret.cat_key()).collect();
+    let out = run(&mut secret.strict(&command));
     assert!(
         !text(&out.stdout).contains(KEY_CONTENT),
         "{}",
         describe(&out)
     );
+    out
+}
+
+fn denied_by_strict() -> [(String, String); 1] {
+    [("strict".to_string(), "deny".to_string())]
+}
+
+#[test]
+fn a_static_programs_raw_execve_of_cat_key_is_killed_before_it_runs() {
+    let secret = Secret::start();
+    let out = strict_cat_key(&secret, &bare_start());
     assert!(
         text(&out.stdout).contains(&format!("child signal={}", libc::SIGKILL)),
         "{}",
@@ -32,22 +41,14 @@ fn a_static_programs_raw_execve_of_cat_key_is_killed_before_it_runs() {
         secret.key.display()
     );
     assert!(text(&out.stderr).contains(&line), "{}", describe(&out));
-    assert_eq!(
-        secret.key_decisions(),
-        [("strict".to_string(), "deny".to_string())]
-    );
+    assert_eq!(secret.key_decisions(), denied_by_strict());
 }
 
 #[test]
 fn without_strict_the_same_raw_execve_goes_unseen() {
     let secret = Secret::start();
-    let spawn_raw = static_probe("spawn_raw");
-    let mut preload = secret.guarded.preload(&[
-        spawn_raw.as_os_str(),
-        "/bin/cat".as_ref(),
-        secret.key.as_os_str(),
-    ]);
-    let out = run(&mut preload);
+    let command: Vec<OsString> = bare_start().into_iter().chain(secret.cat_key()).collect();
+    let out = run(&mut secret.guarded.preload(&command));
     assert!(
         text(&out.stdout).contains(KEY_CONTENT),
         "{}",
@@ -59,33 +60,22 @@ fn without_strict_the_same_raw_execve_goes_unseen() {
 #[test]
 fn a_chain_of_three_static_programs_is_judged_at_every_start() {
     let secret = Secret::start();
-    let spawn_raw = static_probe("spawn_raw");
-    let raw = spawn_raw.as_os_str();
-    let out =
-        run(&mut secret.strict(&[raw, raw, raw, "/bin/cat".as_ref(), secret.key.as_os_str()]));
-    assert!(
-        !text(&out.stdout).contains(KEY_CONTENT),
-        "{}",
-        describe(&out)
-    );
-    let raw_text = spawn_raw.to_str().unwrap();
-    // Each start of the chain, asked about once: the first (the agent) with all the
-    // arguments after it, each later one with one program fewer.
-    for programs in [3, 2, 1] {
-        let starts = warden_tests::strict_support::decisions_about(&secret.guarded, |argv| {
-            argv.len() == programs + 2 && argv[..programs].iter().all(|a| a == raw_text)
-        });
-        assert_eq!(
-            starts,
-            [("strict".to_string(), "allow".to_string())],
-            "the start with {programs} spawn_raw: {}",
-            describe(&out)
-        );
+    let chain: Vec<OsString> = [bare_start(), bare_start(), bare_start()].concat();
+    strict_cat_key(&secret, &chain);
+    // Each start of the chain, asked about once: the first (the agent) with the whole chain
+    // after it, each later one with one starter fewer.
+    let all: Vec<String> = chain
+        .iter()
+        .chain(&secret.cat_key())
+        .map(|arg| arg.to_str().unwrap().to_string())
+        .collect();
+    for starters in [3, 2, 1] {
+        let argv = &all[(3 - starters) * 2..];
+        let starts = decisions_about(&secret.guarded, |seen| seen == argv);
+        let expected = [("strict".to_string(), "allow".to_string())];
+        assert_eq!(starts, expected, "the start of {argv:?}");
     }
-    assert_eq!(
-        secret.key_decisions(),
-        [("strict".to_string(), "deny".to_string())]
-    );
+    assert_eq!(secret.key_decisions(), denied_by_strict());
 }
 
 /// Python's ctypes reaches the system call directly: no libc exec function (so no hook) runs,
@@ -123,10 +113,7 @@ fn python_calling_the_raw_execve_system_call_with_an_empty_environment_is_judged
         "{}",
         describe(&out)
     );
-    assert_eq!(
-        secret.key_decisions(),
-        [("strict".to_string(), "deny".to_string())]
-    );
+    assert_eq!(secret.key_decisions(), denied_by_strict());
 
     // The same without strict mode: the library never hears of it.
     let mut unguarded = secret.guarded.preload(&["python3", "-c", &script]);
@@ -142,16 +129,7 @@ fn python_calling_the_raw_execve_system_call_with_an_empty_environment_is_judged
 fn clone_untraced_cannot_leave_the_trace() {
     let secret = Secret::start();
     let clone_untraced = static_probe("clone_untraced");
-    let out = run(&mut secret.strict(&[
-        clone_untraced.as_os_str(),
-        "/bin/cat".as_ref(),
-        secret.key.as_os_str(),
-    ]));
-    assert!(
-        !text(&out.stdout).contains(KEY_CONTENT),
-        "{}",
-        describe(&out)
-    );
+    let out = strict_cat_key(&secret, &[clone_untraced.into()]);
     assert!(
         text(&out.stdout).contains(&format!("clone_untraced errno={}", libc::EPERM)),
         "{}",

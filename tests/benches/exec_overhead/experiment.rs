@@ -132,83 +132,50 @@ impl Experiment {
             "\n### {} ({rounds} rounds, {samples} samples per configuration)\n",
             self.title
         );
-        if !self.has(BASELINE) {
-            return self.print_absolute();
+        // Each reference this experiment has (the floor only where something is preloaded)
+        // adds its columns.
+        let references: Vec<&str> = [BASELINE, FLOOR]
+            .into_iter()
+            .filter(|name| self.cases.iter().any(|case| case.name == *name))
+            .collect();
+        let mut header = vec![
+            "configuration".to_string(),
+            "p50 µs".into(),
+            "p99 µs".into(),
+        ];
+        for reference in &references {
+            header.push(format!("+p50 vs {reference}"));
+            header.push(format!("+p99 vs {reference}"));
         }
-        if !self.has(FLOOR) {
-            return self.print_against_baseline();
+        if references.contains(&BASELINE) {
+            header.push("× baseline".into());
         }
-        let mut table = Table::new(&[
-            "configuration",
-            "p50 µs",
-            "p99 µs",
-            "+p50 vs baseline",
-            "+p99 vs baseline",
-            "+p50 vs floor",
-            "+p99 vs floor",
-            "× baseline",
-            "CPU µs/exec",
-            "+CPU vs floor",
-        ]);
+        header.push("CPU µs/exec".into());
+        if references.contains(&FLOOR) {
+            header.push("+CPU vs floor".into());
+        }
+        let mut table = Table::new(&header.iter().map(String::as_str).collect::<Vec<_>>());
         for case in &self.cases {
-            let base = self.compare(case.name, BASELINE);
-            let floor = self.compare(case.name, FLOOR);
-            table.row(vec![
-                case.name.to_string(),
-                micros(self.quantile(case.name, 0.5)),
-                micros(self.quantile(case.name, 0.99)),
-                micros_signed(base.added_p50_ns),
-                micros_signed(base.added_p99_ns),
-                micros_signed(floor.added_p50_ns),
-                micros_signed(floor.added_p99_ns),
-                format!("{:.3}", base.ratio),
-                micros(self.cpu_ns_per_exec(case.name)),
-                micros_signed(self.cpu_ns_per_exec(case.name) - self.cpu_ns_per_exec(FLOOR)),
-            ]);
-        }
-        table.print();
-    }
-
-    fn has(&self, name: &str) -> bool {
-        self.cases.iter().any(|case| case.name == name)
-    }
-
-    /// Configurations compared with the baseline only (no floor: nothing is preloaded).
-    fn print_against_baseline(&self) {
-        let mut table = Table::new(&[
-            "configuration",
-            "p50 µs",
-            "p99 µs",
-            "+p50 vs baseline",
-            "+p99 vs baseline",
-            "× baseline",
-            "CPU µs/iteration",
-        ]);
-        for case in &self.cases {
-            let base = self.compare(case.name, BASELINE);
-            table.row(vec![
-                case.name.to_string(),
-                micros(self.quantile(case.name, 0.5)),
-                micros(self.quantile(case.name, 0.99)),
-                micros_signed(base.added_p50_ns),
-                micros_signed(base.added_p99_ns),
-                format!("{:.3}", base.ratio),
-                micros(self.cpu_ns_per_exec(case.name)),
-            ]);
-        }
-        table.print();
-    }
-
-    /// A reference measurement without configurations to compare: times only.
-    fn print_absolute(&self) {
-        let mut table = Table::new(&["configuration", "p50 µs", "p99 µs", "CPU µs/exec"]);
-        for case in &self.cases {
-            table.row(vec![
-                case.name.to_string(),
-                micros(self.quantile(case.name, 0.5)),
-                micros(self.quantile(case.name, 0.99)),
-                micros(self.cpu_ns_per_exec(case.name)),
-            ]);
+            let name = case.name;
+            let mut row = vec![
+                name.to_string(),
+                micros(self.quantile(name, 0.5)),
+                micros(self.quantile(name, 0.99)),
+            ];
+            for reference in &references {
+                let added = self.compare(name, reference);
+                row.push(micros_signed(added.added_p50_ns));
+                row.push(micros_signed(added.added_p99_ns));
+            }
+            if references.contains(&BASELINE) {
+                row.push(format!("{:.3}", self.compare(name, BASELINE).ratio));
+            }
+            row.push(micros(self.cpu_ns_per_exec(name)));
+            if references.contains(&FLOOR) {
+                let above = self.cpu_ns_per_exec(name) - self.cpu_ns_per_exec(FLOOR);
+                row.push(micros_signed(above));
+            }
+            table.row(row);
         }
         table.print();
     }

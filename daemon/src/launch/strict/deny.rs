@@ -140,7 +140,6 @@ pub fn tell(pid: libc::pid_t, line: &[u8]) {
 /// no `pidfd_getfd`, or for a terminal).
 fn reopened(pid: libc::pid_t, line: &[u8]) {
     let reopened = std::fs::OpenOptions::new()
-        .write(true)
         .append(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
         .open(format!("/proc/{pid}/fd/2"));

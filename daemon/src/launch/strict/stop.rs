@@ -193,8 +193,8 @@ mod tests {
             Some(Wait::Stopped(Stop::Signal(_))) => "other signal",
             Some(Wait::Stopped(Stop::Group(_))) => "group",
             Some(Wait::Stopped(Stop::Event(_))) => "event",
-            Some(Wait::Ended { status, .. }) if status == 3 => "exited 3",
-            Some(Wait::Ended { status, .. }) if status == 137 => "killed",
+            Some(Wait::Ended { status: 3, .. }) => "exited 3",
+            Some(Wait::Ended { status: 137, .. }) => "killed",
             _ => "other",
         }
     }
