@@ -6,7 +6,7 @@
 use std::ffi::OsString;
 use warden_tests::probes::{describe, static_probe, Guarded};
 
-use warden_tests::strict_support::{bare_start, decisions_about, strict, Secret};
+use warden_tests::strict_support::{bare_start, decisions_about, strict, Secret, KEY_CONTENT};
 use warden_tests::{run, text};
 
 fn hooks_of(guarded: &Guarded, argv: &[&str]) -> Vec<(String, String)> {
@@ -134,4 +134,87 @@ fn a_refusal_at_the_exec_stop_reads_exactly_like_the_librarys() {
         .map(|(hook, _)| hook)
         .collect();
     assert_eq!(hooks, ["execve", "strict"]);
+}
+
+/// FNV-1a of `args`, each followed by a NUL: the hash in the library's proof
+/// (preload/src/sys.rs `hash_args`), which anyone can compute.
+fn proof_hash(args: &[&str]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in args
+        .iter()
+        .flat_map(|arg| arg.as_bytes().iter().chain(&[0]))
+    {
+        hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
+}
+
+#[test]
+fn a_forged_proof_spares_a_start_from_the_load_check_but_not_from_the_supervisor() {
+    let secret = Secret::start();
+    let key = secret.key.to_str().unwrap();
+    let run_child = static_probe("run_child");
+    // The static run_child (bash's $$ once bash execs it) hands cat a valid-looking proof
+    // that it started `cat <key>` judged.
+    let script = format!(
+        "exec {} --checked \"s$$.1.{}\" /bin/cat {key}",
+        run_child.display(),
+        proof_hash(&[key])
+    );
+    let out = run(&mut secret.guarded.preload(&["bash", "-c", &script]));
+    assert!(
+        text(&out.stdout).contains(KEY_CONTENT),
+        "{}",
+        describe(&out)
+    );
+    assert!(
+        secret.key_decisions().is_empty(),
+        "the load check was fooled"
+    );
+
+    let out = run(&mut secret.strict(&["bash", "-c", &script]));
+    assert!(
+        !text(&out.stdout).contains(KEY_CONTENT),
+        "{}",
+        describe(&out)
+    );
+    assert_eq!(
+        secret.key_decisions(),
+        [pair("strict", "deny")],
+        "{}",
+        describe(&out)
+    );
+}
+
+#[test]
+fn in_monitor_mode_a_start_at_its_exec_stop_is_logged_not_blocked() {
+    let secret = Secret::start();
+    let command: Vec<OsString> = [bare_start(), secret.cat_key()].concat();
+    let mut monitor =
+        secret
+            .guarded
+            .home
+            .warden_command(&["preload", "--strict", "--monitor", "--"]);
+    let out = run(monitor.args(&command));
+    assert!(
+        text(&out.stdout).contains(KEY_CONTENT),
+        "{}",
+        describe(&out)
+    );
+    let key = secret.key.to_str().unwrap();
+    let records: Vec<_> = secret
+        .guarded
+        .decisions()
+        .into_iter()
+        .filter(|r| r["argv"] == serde_json::json!(["/bin/cat", key]))
+        .collect();
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert_eq!(
+        (
+            &records[0]["hook"],
+            &records[0]["decision"],
+            &records[0]["would"]
+        ),
+        (&"strict".into(), &"allow".into(), &"deny".into())
+    );
 }
