@@ -136,3 +136,18 @@ fn clone_untraced_cannot_leave_the_trace() {
         describe(&out)
     );
 }
+
+#[test]
+fn an_exec_by_a_second_thread_is_judged_under_the_process_id() {
+    let secret = Secret::start();
+    let thread_exec = static_probe("thread_exec");
+    let mut command = bare_start();
+    command.push(thread_exec.into());
+    let out = strict_cat_key(&secret, &command);
+    assert!(
+        text(&out.stdout).contains(&format!("child signal={}", libc::SIGKILL)),
+        "{}",
+        describe(&out)
+    );
+    assert_eq!(secret.key_decisions(), denied_by_strict());
+}

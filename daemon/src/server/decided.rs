@@ -335,7 +335,8 @@ mod tests {
             !decided.confirm(&hook, &my_argv),
             "a hook asks before a start"
         );
-        assert!(!decided.confirm(&supervisor, &my_argv[..1]));
+        let other: Vec<Bytes> = my_argv.iter().cloned().chain([Bytes::from("x")]).collect();
+        assert!(!decided.confirm(&supervisor, &other), "another argv");
         assert!(decided.confirm(&supervisor, &my_argv));
         assert!(!decided.confirm(&supervisor, &my_argv), "spent");
 
