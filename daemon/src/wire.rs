@@ -174,8 +174,13 @@ pub struct SessionRequest {
     pub mode: Mode,
     #[serde(default)]
     pub fail: FailMode,
-    #[serde(default)]
+    /// Left out when `reap`, so a daemon that predates strict mode still takes the session.
+    #[serde(default, skip_serializing_if = "Supervision::is_reap")]
     pub supervision: Supervision,
+    /// In strict mode: the abstract Unix datagram address where the supervisor hears of each
+    /// start the daemon allows in the session, so that it need not ask about it again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supervisor: Option<String>,
 }
 
 /// How `warden preload` watches over the session's process tree.
@@ -189,6 +194,12 @@ pub enum Supervision {
     /// Strict mode: a ptrace supervisor that stops every exec of the tree and asks the
     /// daemon about it (static programs and raw system calls included).
     Trace,
+}
+
+impl Supervision {
+    fn is_reap(&self) -> bool {
+        *self == Supervision::Reap
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -383,6 +394,25 @@ mod tests {
         assert_eq!(json, r#"{"b64":"cv9t"}"#);
         let back: Bytes = serde_json::from_str(&json).unwrap();
         assert_eq!(back, raw);
+    }
+
+    #[test]
+    fn a_session_without_strict_mode_reads_as_before_it() {
+        let request = SessionRequest {
+            agent: "codex".into(),
+            root_pid: 1,
+            cwd: Bytes::from("/"),
+            mode: Mode::Enforce,
+            fail: FailMode::Open,
+            supervision: Supervision::Reap,
+            supervisor: None,
+        };
+        let json = serde_json::to_string(&request).unwrap();
+        assert_eq!(
+            json,
+            r#"{"agent":"codex","root_pid":1,"cwd":"/","mode":"enforce","fail":"open"}"#
+        );
+        assert_eq!(serde_json::from_str::<SessionRequest>(&json).unwrap(), request);
     }
 
     #[test]

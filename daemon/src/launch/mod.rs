@@ -11,7 +11,8 @@
 //! 5. start the agent with its environment ([`child_env`]) and wait for it: how it starts
 //!    and how it is waited for is the plan's [`Supervision`] ([`plain`]: a subreaper that
 //!    reaps until the agent ends; [`strict`]: a ptrace supervisor that judges every exec of
-//!    the tree, which first makes sure ptrace works here, before step 1);
+//!    the tree, made ready before step 1: ptrace must work here, and the socket the daemon
+//!    tells of decided starts is registered with the session);
 //! 6. end the session and return the agent's exit status.
 
 mod child_env;
@@ -48,10 +49,10 @@ pub struct Plan {
 pub use crate::wire::Supervision;
 
 pub fn run(plan: Plan) -> anyhow::Result<ExitCode> {
-    match plan.supervision {
-        Supervision::Reap => {}
-        Supervision::Trace => strict::probe()?,
-    }
+    let strict = match plan.supervision {
+        Supervision::Reap => None,
+        Supervision::Trace => Some(strict::Supervisor::prepare()?),
+    };
     let library = library::find()?;
     library::check_loadable(&library)?;
     client::ensure_daemon().context("cannot start the warden daemon")?;
@@ -66,13 +67,14 @@ pub fn run(plan: Plan) -> anyhow::Result<ExitCode> {
             mode: plan.mode,
             fail: plan.fail,
             supervision: plan.supervision,
+            supervisor: strict.as_ref().map(|s| s.address().to_string()),
         })
         .context("cannot register a session with the warden daemon")?;
 
     let environment = child_env::for_agent(&library, &session.id, plan.fail);
-    let status = match plan.supervision {
-        Supervision::Reap => plain::run(&plan.command, &environment, &forwarded),
-        Supervision::Trace => strict::run(
+    let status = match strict {
+        None => plain::run(&plan.command, &environment, &forwarded),
+        Some(supervisor) => supervisor.run(
             &plan.command,
             &environment,
             &forwarded,

@@ -2,24 +2,30 @@
 //! record, however many observers see it.
 //!
 //! In a strict session a start can be seen up to three times: a hook asks before the exec,
-//! the supervisor asks at the exec stop, and the library's load check asks when the new
+//! the supervisor stops the process after it, and the library's load check asks when the new
 //! program finds no proof of a check. The library's proof (`WARDEN_CHECKED`) cannot settle
 //! the supervisor's question: it is an unkeyed hash any process can compute. The daemon's
-//! own memory can. When it allows a start (or an approval of one is granted) in a traced
-//! session, it remembers which process runs it, the file (device and inode, taken when
-//! asked, so a path swapped afterwards does not match) and the argv. The next observer's
-//! question about exactly that start is then answered from memory: once, and only by the
-//! observer that comes next (the supervisor after a hook, the load check after the
-//! supervisor). Everything else is judged as usual; a miss costs a second judgement, never
-//! a start nobody judged.
+//! word can. When it allows a start (or an approval of one is granted) in a traced session,
+//! it passes on which process runs it, the program's file (taken when asked, so a path
+//! swapped afterwards does not match) and the argv ([`starts::Start`]) to the observer that
+//! comes next:
+//! - after a hook, the supervisor: the daemon tells it at once, in a datagram to the socket
+//!   the session registered (launch/strict/notes.rs), written before the hook's reply leaves,
+//!   so the supervisor has it when the exec stops: no question, no round trip;
+//! - after the supervisor, the load check; and the supervisor too when the datagram could not
+//!   be sent: the daemon remembers the start, and answers that observer's question about
+//!   exactly that start from memory, once.
+//!
+//! Everything else is judged as usual; a miss costs a second judgement, never a start nobody
+//! judged.
 
 use std::collections::{HashMap, VecDeque};
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::net::{SocketAddr, UnixDatagram};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use super::process::parent_of;
 use super::subject::{Asks, Subject};
+use crate::starts::{Exec, FileId, Runner, Start};
 use crate::wire::Bytes;
 
 /// How long a remembered start waits for its next observer: the exec follows the hook's
@@ -30,83 +36,69 @@ const LIFETIME: Duration = Duration::from_secs(10);
 /// is never asked about again and simply ages out).
 const CAPACITY: usize = 1024;
 
-/// A file, told apart from another at the same path.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct FileId {
-    dev: u64,
-    ino: u64,
-}
-
-impl FileId {
-    fn of(path: &str) -> Option<FileId> {
-        let meta = std::fs::metadata(path).ok()?;
-        Some(FileId {
-            dev: meta.dev(),
-            ino: meta.ino(),
-        })
-    }
-
-    /// The program process `pid` runs now (its `exe` link: the kernel's word).
-    fn running(pid: i32) -> Option<FileId> {
-        FileId::of(&format!("/proc/{pid}/exe"))
-    }
-
-    /// The file at `path` as process `pid` sees it (through its own root and working
-    /// directory, which may be another mount namespace's).
-    fn seen_by(pid: i32, path: &[u8]) -> Option<FileId> {
-        let path = std::str::from_utf8(path).ok()?;
-        match path.strip_prefix('/') {
-            Some(absolute) => FileId::of(&format!("/proc/{pid}/root/{absolute}")),
-            None => FileId::of(&format!("/proc/{pid}/cwd/{path}")),
-        }
-    }
-}
-
-/// Which process will run a remembered start.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Runner {
-    Process(i32),
-    ChildOf(i32),
-}
-
-/// Who may confirm a remembered start next.
+/// Who may confirm a decided start next.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Observer {
     Supervisor,
     LoadCheck,
 }
 
+/// A start on its way to its next observer.
 #[derive(Clone, Debug)]
-struct Start {
-    runner: Runner,
+struct Passed {
+    start: Start,
     next: Observer,
-    file: FileId,
-    argv: Vec<Bytes>,
+    /// The supervisor's socket (an abstract address), when the next observer is it.
+    supervisor: Option<String>,
+}
+
+/// A start held in memory for its next observer.
+struct Remembered {
+    start: Start,
+    next: Observer,
     expires: Instant,
 }
 
 #[derive(Default)]
 struct Inner {
-    starts: VecDeque<Start>,
-    /// What granting a pending approval will remember, by approval id.
-    offers: HashMap<u64, Start>,
+    starts: VecDeque<Remembered>,
+    /// What granting a pending approval will pass on, by approval id.
+    offers: HashMap<u64, Passed>,
 }
 
-#[derive(Default)]
 pub struct Decided {
     inner: Mutex<Inner>,
+    /// Unbound: it sends to each supervisor's socket, whose kernel-attached credentials
+    /// tell the supervisor the note is the daemon's. `None` when no socket could be made.
+    teller: Option<UnixDatagram>,
 }
 
-/// What the kernel shows of a start, for [`same_start`].
-struct Seen<'a> {
-    file: FileId,
-    argv: &'a [Bytes],
+impl Default for Decided {
+    fn default() -> Self {
+        let teller = UnixDatagram::unbound().ok();
+        if let Some(teller) = &teller {
+            let _ = teller.set_nonblocking(true);
+        }
+        Decided {
+            inner: Mutex::default(),
+            teller,
+        }
+    }
 }
+
+/// A start ready to be passed on (its file taken when the question was asked).
+pub struct PreparedStart(Passed);
 
 impl Decided {
-    /// What to remember when `subject`'s question about `path` and `argv` is allowed;
-    /// `None` when no later observer will ask (the load check is the last).
-    pub fn prepare(subject: &Subject, path: &Bytes, argv: &[Bytes]) -> Option<PreparedStart> {
+    /// What to pass on when `subject`'s question about `path` and `argv` is allowed in a
+    /// traced session whose supervisor listens at `supervisor`; `None` when no later
+    /// observer will ask (the load check is the last).
+    pub fn prepare(
+        subject: &Subject,
+        path: &Bytes,
+        argv: &[Bytes],
+        supervisor: Option<&str>,
+    ) -> Option<PreparedStart> {
         let (runner, next, file) = match *subject {
             Subject::Caller {
                 pid: Some(pid),
@@ -126,34 +118,60 @@ impl Decided {
                 FileId::running(pid)?,
             ),
         };
-        Some(PreparedStart(Start {
-            runner,
+        Some(PreparedStart(Passed {
+            start: Start {
+                runner,
+                file,
+                argv: argv.to_vec(),
+            },
             next,
-            file,
-            argv: argv.to_vec(),
-            expires: Instant::now(),
+            supervisor: supervisor
+                .filter(|_| next == Observer::Supervisor)
+                .map(str::to_string),
         }))
     }
 
-    /// Remembers an allowed start.
-    pub fn remember(&self, start: PreparedStart) {
-        let mut inner = self.inner.lock().unwrap();
-        inner.push(start.0);
+    /// Passes on an allowed start.
+    pub fn pass(&self, start: PreparedStart) {
+        self.pass_on(start.0);
     }
 
-    /// Remembers what approving approval `id` will allow.
+    /// Holds what approving approval `id` will pass on.
     pub fn offer(&self, id: u64, start: PreparedStart) {
         self.inner.lock().unwrap().offers.insert(id, start.0);
     }
 
-    /// Approval `id` was settled: approved, its start is remembered; otherwise forgotten.
+    /// Approval `id` was settled: approved, its start is passed on; otherwise forgotten.
     pub fn settle(&self, id: u64, approved: bool) {
-        let mut inner = self.inner.lock().unwrap();
-        if let Some(start) = inner.offers.remove(&id) {
-            if approved {
-                inner.push(start);
+        let offered = self.inner.lock().unwrap().offers.remove(&id);
+        if let Some(passed) = offered.filter(|_| approved) {
+            self.pass_on(passed);
+        }
+    }
+
+    /// Tells the supervisor, or else remembers.
+    fn pass_on(&self, passed: Passed) {
+        if let Some(supervisor) = &passed.supervisor {
+            if self.tell(supervisor, &passed.start) {
+                return;
             }
         }
+        self.inner.lock().unwrap().remember(passed);
+    }
+
+    /// Sends `start` to the supervisor listening at the abstract address `supervisor`,
+    /// without waiting: `false` when it could not be sent (a full queue, a gone supervisor,
+    /// an argv too large for one datagram).
+    fn tell(&self, supervisor: &str, start: &Start) -> bool {
+        use std::os::linux::net::SocketAddrExt;
+        let Some(teller) = &self.teller else {
+            return false;
+        };
+        let Ok(address) = SocketAddr::from_abstract_name(supervisor.as_bytes()) else {
+            return false;
+        };
+        let note = serde_json::to_vec(start).expect("a start always serialises");
+        teller.send_to_addr(&note, &address).is_ok()
     }
 
     /// Whether `subject`'s question about the program it runs now (`argv`) is about a start
@@ -170,150 +188,67 @@ impl Decided {
         };
         let waiting = {
             let inner = self.inner.lock().unwrap();
-            inner.starts.iter().any(|start| start.next == observer)
+            inner.starts.iter().any(|held| held.next == observer)
         };
         if !waiting {
             return false;
         }
         // /proc is read outside the lock: other preflights need not wait for it.
-        let Some(file) = FileId::running(pid) else {
+        let Some(exec) = Exec::of(pid, argv) else {
             return false;
         };
-        let parent = std::cell::OnceCell::new();
-        let runs = |runner: Runner| match runner {
-            Runner::Process(runner) => runner == pid,
-            Runner::ChildOf(runner) => *parent.get_or_init(|| parent_of(pid)) == Some(runner),
-        };
-        let seen = Seen { file, argv };
-        let script = |name: &[u8]| FileId::seen_by(pid, name);
         let mut inner = self.inner.lock().unwrap();
         let now = Instant::now();
-        let found = inner.starts.iter().position(|start| {
-            start.next == observer
-                && start.expires > now
-                && runs(start.runner)
-                && same_start(start, &seen, script)
-        });
+        let found = inner
+            .starts
+            .iter()
+            .position(|held| held.next == observer && held.expires > now && exec.is(&held.start));
         found.and_then(|index| inner.starts.remove(index)).is_some()
     }
 }
 
-/// A start ready to be remembered (its file taken when the question was asked).
-pub struct PreparedStart(Start);
-
 impl Inner {
-    fn push(&mut self, mut start: Start) {
+    fn remember(&mut self, passed: Passed) {
         let now = Instant::now();
-        start.expires = now + LIFETIME;
         while self.starts.front().is_some_and(|s| s.expires <= now) || self.starts.len() >= CAPACITY
         {
             self.starts.pop_front();
         }
-        self.starts.push_back(start);
+        self.starts.push_back(Remembered {
+            start: passed.start,
+            next: passed.next,
+            expires: now + LIFETIME,
+        });
     }
-}
-
-/// Whether the program the kernel shows (`seen`) is the start that was asked about. A binary
-/// runs with exactly the argv it was given. A script runs its interpreter with the script's
-/// path (as given to execve) before the judged arguments after argv[0]; `file_at` finds the
-/// file such a path names.
-fn same_start(asked: &Start, seen: &Seen, file_at: impl Fn(&[u8]) -> Option<FileId>) -> bool {
-    if asked.file == seen.file {
-        return asked.argv == seen.argv;
-    }
-    let Some(tail) = asked.argv.get(1..) else {
-        return false;
-    };
-    let Some(path_at) = seen.argv.len().checked_sub(tail.len() + 1) else {
-        return false;
-    };
-    path_at >= 1
-        && seen.argv[path_at + 1..] == *tail
-        && file_at(&seen.argv[path_at].0) == Some(asked.file)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn argv(items: &[&str]) -> Vec<Bytes> {
-        items.iter().map(|s| Bytes::from(*s)).collect()
+    fn own_argv() -> Vec<Bytes> {
+        std::env::args().map(|a| Bytes::from(a.as_str())).collect()
     }
 
-    const PROGRAM: FileId = FileId { dev: 1, ino: 10 };
-    const SCRIPT: FileId = FileId { dev: 1, ino: 20 };
-    const SHELL: FileId = FileId { dev: 1, ino: 30 };
-
-    fn asked(file: FileId, items: &[&str]) -> Start {
-        Start {
-            runner: Runner::Process(7),
-            next: Observer::Supervisor,
-            file,
-            argv: argv(items),
-            expires: Instant::now() + LIFETIME,
-        }
-    }
-
-    fn no_file(_: &[u8]) -> Option<FileId> {
-        None
-    }
-
-    fn seen(file: FileId, argv: &[Bytes]) -> Seen<'_> {
-        Seen { file, argv }
-    }
-
-    #[test]
-    fn a_binary_matches_only_its_exact_argv() {
-        let start = asked(PROGRAM, &["ls", "-l", "x"]);
-        let same = argv(&["ls", "-l", "x"]);
-        assert!(same_start(&start, &seen(PROGRAM, &same), no_file));
-        for other in [&["ls", "-l"][..], &["ls", "-l", "y"], &["dir", "-l", "x"]] {
-            let other = argv(other);
-            assert!(
-                !same_start(&start, &seen(PROGRAM, &other), no_file),
-                "{other:?}"
-            );
-        }
-        assert!(!same_start(&start, &seen(SHELL, &same), no_file));
-    }
-
-    #[test]
-    fn a_script_matches_through_its_path_before_the_judged_arguments() {
-        let start = asked(SCRIPT, &["build.sh", "a b", "c"]);
-        let script_at = |name: &[u8]| (name == b"./build.sh").then_some(SCRIPT);
-        let interpreted = argv(&["/bin/sh", "-e", "./build.sh", "a b", "c"]);
-        assert!(same_start(&start, &seen(SHELL, &interpreted), script_at));
-        // Another script, other arguments, or no script path at all: judged again.
-        let cases = [
-            &["/bin/sh", "./other.sh", "a b", "c"][..],
-            &["/bin/sh", "./build.sh", "a b", "d"],
-            &["/bin/sh", "./build.sh", "c"],
-            &["./build.sh", "a b", "c"],
-        ];
-        for other in cases {
-            let other = argv(other);
-            assert!(
-                !same_start(&start, &seen(SHELL, &other), script_at),
-                "{other:?}"
-            );
-        }
-    }
-
-    fn decided_with(start: Start) -> Decided {
+    /// A start of this very process, remembered for `next`.
+    fn remembered(runner: Runner, next: Observer) -> Decided {
+        let own = std::process::id() as i32;
         let decided = Decided::default();
-        decided.inner.lock().unwrap().push(start);
+        decided.inner.lock().unwrap().remember(Passed {
+            start: Start {
+                runner,
+                file: FileId::running(own).unwrap(),
+                argv: own_argv(),
+            },
+            next,
+            supervisor: None,
+        });
         decided
     }
 
     #[test]
     fn a_start_is_confirmed_once_and_only_by_the_observer_that_comes_next() {
         let own = std::process::id() as i32;
-        let running = FileId::running(own).unwrap();
-        let my_argv: Vec<Bytes> = std::env::args().map(|a| Bytes::from(a.as_str())).collect();
-        let start = Start {
-            runner: Runner::Process(own),
-            ..asked(running, &[])
-        };
         let supervisor = Subject::Tracee { pid: own };
         let load = Subject::Caller {
             pid: Some(own),
@@ -323,48 +258,33 @@ mod tests {
             pid: Some(own),
             asks: Asks::InPlace,
         };
-        let decided = decided_with(Start {
-            argv: my_argv.clone(),
-            ..start.clone()
-        });
-        assert!(
-            !decided.confirm(&load, &my_argv),
-            "the supervisor comes first"
-        );
-        assert!(
-            !decided.confirm(&hook, &my_argv),
-            "a hook asks before a start"
-        );
-        let other: Vec<Bytes> = my_argv.iter().cloned().chain([Bytes::from("x")]).collect();
+        let argv = own_argv();
+        let decided = remembered(Runner::Process(own), Observer::Supervisor);
+        assert!(!decided.confirm(&load, &argv), "the supervisor comes first");
+        assert!(!decided.confirm(&hook, &argv), "a hook asks before a start");
+        let other: Vec<Bytes> = argv.iter().cloned().chain([Bytes::from("x")]).collect();
         assert!(!decided.confirm(&supervisor, &other), "another argv");
-        assert!(decided.confirm(&supervisor, &my_argv));
-        assert!(!decided.confirm(&supervisor, &my_argv), "spent");
+        assert!(decided.confirm(&supervisor, &argv));
+        assert!(!decided.confirm(&supervisor, &argv), "spent");
 
-        let expired = decided_with(Start {
-            argv: my_argv.clone(),
-            ..start.clone()
-        });
+        let expired = remembered(Runner::Process(own), Observer::Supervisor);
         expired.inner.lock().unwrap().starts[0].expires = Instant::now();
-        assert!(!expired.confirm(&supervisor, &my_argv));
+        assert!(!expired.confirm(&supervisor, &argv));
 
-        let child = decided_with(Start {
-            runner: Runner::ChildOf(std::os::unix::process::parent_id() as i32),
-            argv: my_argv.clone(),
-            ..start
-        });
-        assert!(
-            child.confirm(&supervisor, &my_argv),
-            "spawned by its parent"
-        );
+        let parent = std::os::unix::process::parent_id() as i32;
+        let child = remembered(Runner::ChildOf(parent), Observer::Supervisor);
+        assert!(child.confirm(&supervisor, &argv), "spawned by its parent");
+        let loaded = remembered(Runner::Process(own), Observer::LoadCheck);
+        assert!(loaded.confirm(&load, &argv));
     }
 
     #[test]
-    fn an_approval_remembers_its_start_only_when_approved() {
+    fn an_approval_passes_its_start_on_only_when_approved() {
         let own = std::process::id() as i32;
         let tracee = Subject::Tracee { pid: own };
-        let my_argv: Vec<Bytes> = std::env::args().map(|a| Bytes::from(a.as_str())).collect();
+        let argv = own_argv();
         let decided = Decided::default();
-        let prepared = || Decided::prepare(&tracee, &Bytes::default(), &my_argv).unwrap();
+        let prepared = || Decided::prepare(&tracee, &Bytes::default(), &argv, None).unwrap();
         decided.offer(1, prepared());
         decided.offer(2, prepared());
         decided.settle(1, false);
@@ -377,10 +297,49 @@ mod tests {
     }
 
     #[test]
-    fn the_memory_is_bounded() {
+    fn a_start_the_supervisor_is_told_is_not_remembered_and_one_it_is_not_is() {
+        use std::os::linux::net::SocketAddrExt;
+        let own = std::process::id() as i32;
+        let hook = Subject::Caller {
+            pid: Some(own),
+            asks: Asks::InPlace,
+        };
+        let name = format!("warden-test-decided-{own}");
+        let address = SocketAddr::from_abstract_name(name.as_bytes()).unwrap();
+        let listener = UnixDatagram::bind_addr(&address).unwrap();
+        let exe = std::env::current_exe().unwrap();
+        let path = Bytes(exe.into_os_string().into_encoded_bytes());
+        let argv = own_argv();
         let decided = Decided::default();
+        decided.pass(Decided::prepare(&hook, &path, &argv, Some(&name)).unwrap());
+        assert!(decided.inner.lock().unwrap().starts.is_empty());
+        let mut note = vec![0u8; 1 << 16];
+        let len = listener.recv(&mut note).unwrap();
+        let told: Start = serde_json::from_slice(&note[..len]).unwrap();
+        assert_eq!(
+            (told.runner, told.argv),
+            (Runner::Process(own), argv.clone())
+        );
+
+        drop(listener);
+        decided.pass(Decided::prepare(&hook, &path, &argv, Some(&name)).unwrap());
+        assert_eq!(
+            decided.inner.lock().unwrap().starts.len(),
+            1,
+            "nobody listens"
+        );
+    }
+
+    #[test]
+    fn the_memory_is_bounded() {
+        let decided = remembered(Runner::Process(1), Observer::Supervisor);
+        let start = decided.inner.lock().unwrap().starts[0].start.clone();
         for _ in 0..CAPACITY + 10 {
-            decided.inner.lock().unwrap().push(asked(PROGRAM, &["x"]));
+            decided.inner.lock().unwrap().remember(Passed {
+                start: start.clone(),
+                next: Observer::Supervisor,
+                supervisor: None,
+            });
         }
         assert_eq!(decided.inner.lock().unwrap().starts.len(), CAPACITY);
     }

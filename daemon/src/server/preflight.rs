@@ -37,15 +37,16 @@ fn judge(daemon: &Daemon, subject: &Subject, request: &ExecRequest) -> ExecReply
     let pid = subject.pid();
     let session = daemon.sessions.for_process(pid);
     let mode = mode_in(daemon, session.as_ref());
-    let traced = session
+    // In a traced session, another observer will see this start again.
+    let mut start = session
         .as_ref()
-        .is_some_and(|(_, view)| view.supervision == Supervision::Trace);
+        .filter(|(_, view)| view.supervision == Supervision::Trace)
+        .and_then(|(_, view)| {
+            let supervisor = view.supervisor.as_deref();
+            Decided::prepare(subject, &request.path, &request.argv, supervisor)
+        });
     let session_id = session.as_ref().map(|(id, _)| id.clone());
     let agent = session.map(|(_, view)| view.agent);
-    // In a traced session, another observer will ask about this start again.
-    let mut start = traced
-        .then(|| Decided::prepare(subject, &request.path, &request.argv))
-        .flatten();
 
     let policy = daemon.policy.current();
     let query = Query {
@@ -122,7 +123,7 @@ fn judge(daemon: &Daemon, subject: &Subject, request: &ExecRequest) -> ExecReply
     };
     let reply = audit_or_deny(daemon, record, reply);
     if let Some(start) = start.filter(|_| reply.decision == Decision::Allow) {
-        daemon.decided.remember(start);
+        daemon.decided.pass(start);
     }
     reply
 }

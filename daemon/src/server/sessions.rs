@@ -24,6 +24,8 @@ struct Session {
     fail: FailMode,
     #[serde(default)]
     supervision: Supervision,
+    #[serde(default)]
+    supervisor: Option<String>,
     started_ms: u64,
 }
 
@@ -33,6 +35,8 @@ pub struct SessionView {
     pub agent: String,
     pub mode: Mode,
     pub supervision: Supervision,
+    /// Where the strict supervisor hears of allowed starts (`SessionRequest::supervisor`).
+    pub supervisor: Option<String>,
 }
 
 pub struct Sessions {
@@ -118,6 +122,7 @@ impl Sessions {
                 mode: request.mode,
                 fail: request.fail,
                 supervision: request.supervision,
+                supervisor: request.supervisor.clone(),
                 started_ms: super::audit::now_ms(),
             },
         );
@@ -209,6 +214,7 @@ impl Sessions {
                     agent: s.agent.clone(),
                     mode: s.mode,
                     supervision: s.supervision,
+                    supervisor: s.supervisor.clone(),
                 },
             })
             .collect()
@@ -356,6 +362,7 @@ mod tests {
             mode: Mode::Monitor,
             fail: FailMode::Open,
             supervision: Supervision::Reap,
+            supervisor: None,
         }
     }
 

@@ -1,7 +1,8 @@
 //! Judging each exec stop through the daemon, the library's own path: one preflight
 //! (`Client::preflight`, hook `strict`), so policy, session mode, grants, approvals and the
-//! audit record come out as for a hook. The daemon answers a start a hook already decided
-//! from its memory (server/decided.rs) instead of judging it again.
+//! audit record come out as for a hook. A start a hook already decided is not asked about:
+//! the daemon told of it ([`Notes`]), or, failing that, answers from its memory
+//! (server/decided.rs) instead of judging it again.
 //!
 //! An ask leaves the tracee stopped (its parent simply waits longer) while a thread waits
 //! for the person's answer; the loop goes on with the rest of the tree and settles the stop
@@ -15,6 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::deny;
+use super::notes::Notes;
 use super::stop::ExecStop;
 use super::tracee::Tracees;
 use crate::client::{Client, ClientError};
@@ -44,6 +46,7 @@ struct Waiting {
 
 pub struct Judge {
     client: Client,
+    notes: Notes,
     tracees: Tracees,
     session: String,
     fail: FailMode,
@@ -58,7 +61,7 @@ pub struct Judge {
 }
 
 impl Judge {
-    pub fn new(session: String, fail: FailMode) -> anyhow::Result<Judge> {
+    pub fn new(session: String, fail: FailMode, notes: Notes) -> anyhow::Result<Judge> {
         let (answered, answers) = mpsc::channel();
         let mut fds = [0; 2];
         // SAFETY: pipe2 writes two descriptors into the array.
@@ -70,6 +73,7 @@ impl Judge {
             unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
         Ok(Judge {
             client: Client::from_env(),
+            notes,
             tracees: Tracees::default(),
             session,
             fail,
@@ -83,9 +87,16 @@ impl Judge {
         })
     }
 
-    /// Decides the exec stop: lets it run, refuses it, or leaves it waiting for a person.
+    /// Decides the exec stop: lets it run (right away when the daemon told of this start),
+    /// refuses it, or leaves it waiting for a person.
     pub fn exec(&mut self, stop: ExecStop) {
-        let request = match self.tracees.exec_request(stop.pid(), &self.session) {
+        let pid = stop.pid();
+        let request = match self.tracees.argv(pid) {
+            Ok(argv) if self.notes.confirm(pid, &argv) => return stop.allow(),
+            Ok(argv) => self.tracees.exec_request(pid, argv, &self.session),
+            Err(err) => Err(err),
+        };
+        let request = match request {
             Ok(request) => request,
             Err(err) => return deny::refuse(stop, &[], &err.to_string()),
         };

@@ -5,11 +5,13 @@
 //!
 //! One concern per module:
 //! - [`probe`]: whether ptrace works here (checked before anything starts);
+//! - [`notes`]: the socket on which the daemon tells of the starts it allowed after a hook;
 //! - [`start`]: the agent forked, seized, then released into its exec, traced from birth;
 //! - [`seccomp`]: the filter that keeps `clone(CLONE_UNTRACED)` from leaving the trace;
 //! - [`stop`]: each wait status decoded once into a stop, and the ways to resume each kind;
 //! - [`tracee`]: what a stopped tracee runs, from `/proc`, as a preflight;
-//! - [`judge`]: the preflight through the daemon, approvals waited for on threads;
+//! - [`judge`]: the preflight through the daemon (unless a note told of the start),
+//!   approvals waited for on threads;
 //! - [`deny`]: the library's own lines on a tracee's stderr, and the kill.
 //!
 //! The supervisor stays outside whatever namespaces the tree enters: a tracer attached from
@@ -19,6 +21,7 @@
 
 mod deny;
 mod judge;
+mod notes;
 mod probe;
 mod seccomp;
 mod start;
@@ -32,12 +35,12 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 
 use super::{plain, signals};
+use crate::paths;
 use crate::wire::FailMode;
 use judge::{Answer, Judge};
+use notes::Notes;
 use start::Started;
 use stop::{Stop, Wait};
-
-pub use probe::ptrace as probe;
 
 /// What the loop hears next.
 enum Event {
@@ -45,40 +48,63 @@ enum Event {
     Answered(Answer),
 }
 
-/// Starts `command` traced in `session`, judges every exec of its tree until it ends, and
-/// returns its status (128 + signal when killed, as [`plain`] does).
-pub fn run(
-    command: &[OsString],
-    environment: &[(&str, OsString)],
-    forwarded: &libc::sigset_t,
-    session: &str,
-    fail: FailMode,
-) -> anyhow::Result<ExitCode> {
-    plain::become_subreaper()?;
-    let children = child_signals()?;
-    let mut unblock = *forwarded;
-    // SAFETY: sigaddset on a valid set we own.
-    unsafe { libc::sigaddset(&mut unblock, libc::SIGCHLD) };
-    let agent = match start::agent(command, environment, &unblock)? {
-        Started::Traced(pid) => pid,
-        Started::Failed(err) => return Ok(ExitCode::from(plain::not_started(&command[0], &err))),
-    };
-    // Only now: a child forked from a non-dumpable process is one too, and could not be
-    // seized without CAP_SYS_PTRACE.
-    forbid_attaching()?;
-    signals::forward_to(agent, *forwarded);
-    let mut judge = Judge::new(session.to_string(), fail)?;
-    loop {
-        match next(&judge, &children).context("cannot wait for the agent's processes")? {
-            Event::Traced(Wait::Stopped(Stop::Exec(stop))) => judge.exec(stop),
-            Event::Traced(Wait::Stopped(Stop::Signal(stop))) => stop.deliver(),
-            Event::Traced(Wait::Stopped(Stop::Group(stop))) => stop.listen(),
-            Event::Traced(Wait::Stopped(Stop::Event(stop))) => stop.resume(),
-            Event::Traced(Wait::Ended { pid, status }) if pid == agent => {
-                return Ok(ExitCode::from(status))
+/// Strict mode made ready before the session is registered: ptrace works here, and the
+/// socket on which the daemon will tell of allowed starts is open.
+pub struct Supervisor {
+    notes: Notes,
+}
+
+impl Supervisor {
+    pub fn prepare() -> anyhow::Result<Supervisor> {
+        probe::ptrace()?;
+        Ok(Supervisor {
+            notes: Notes::open(paths::socket())?,
+        })
+    }
+
+    /// The abstract address to register with the session (`SessionRequest::supervisor`).
+    pub fn address(&self) -> &str {
+        self.notes.name()
+    }
+
+    /// Starts `command` traced in `session`, judges every exec of its tree until it ends,
+    /// and returns its status (128 + signal when killed, as [`plain`] does).
+    pub fn run(
+        self,
+        command: &[OsString],
+        environment: &[(&str, OsString)],
+        forwarded: &libc::sigset_t,
+        session: &str,
+        fail: FailMode,
+    ) -> anyhow::Result<ExitCode> {
+        plain::become_subreaper()?;
+        let children = child_signals()?;
+        let mut unblock = *forwarded;
+        // SAFETY: sigaddset on a valid set we own.
+        unsafe { libc::sigaddset(&mut unblock, libc::SIGCHLD) };
+        let agent = match start::agent(command, environment, &unblock)? {
+            Started::Traced(pid) => pid,
+            Started::Failed(err) => {
+                return Ok(ExitCode::from(plain::not_started(&command[0], &err)))
             }
-            Event::Traced(Wait::Ended { pid, .. }) => judge.forget(pid),
-            Event::Answered(answer) => judge.settle(answer),
+        };
+        // Only now: a child forked from a non-dumpable process is one too, and could not be
+        // seized without CAP_SYS_PTRACE.
+        forbid_attaching()?;
+        signals::forward_to(agent, *forwarded);
+        let mut judge = Judge::new(session.to_string(), fail, self.notes)?;
+        loop {
+            match next(&judge, &children).context("cannot wait for the agent's processes")? {
+                Event::Traced(Wait::Stopped(Stop::Exec(stop))) => judge.exec(stop),
+                Event::Traced(Wait::Stopped(Stop::Signal(stop))) => stop.deliver(),
+                Event::Traced(Wait::Stopped(Stop::Group(stop))) => stop.listen(),
+                Event::Traced(Wait::Stopped(Stop::Event(stop))) => stop.resume(),
+                Event::Traced(Wait::Ended { pid, status }) if pid == agent => {
+                    return Ok(ExitCode::from(status))
+                }
+                Event::Traced(Wait::Ended { pid, .. }) => judge.forget(pid),
+                Event::Answered(answer) => judge.settle(answer),
+            }
         }
     }
 }

@@ -34,15 +34,23 @@ pub struct Tracees {
 }
 
 impl Tracees {
-    /// The preflight for the start of tracee `pid` in `session`.
-    pub fn exec_request(&mut self, pid: i32, session: &str) -> Result<ExecRequest, Unreadable> {
-        let proc_error = |source: std::io::Error| match source.kind() {
-            std::io::ErrorKind::FileTooLarge => Unreadable::TooLarge,
-            _ => Unreadable::Proc { pid, source },
-        };
-        let argv = cmdline(pid).map_err(proc_error)?;
-        let path = procfs::exe(pid).map_err(proc_error)?;
-        let cwd = procfs::cwd(pid).map_err(proc_error)?;
+    /// The arguments tracee `pid` runs with now; remembered as its command line, for when it
+    /// starts programs of its own.
+    pub fn argv(&mut self, pid: i32) -> Result<Vec<Bytes>, Unreadable> {
+        let argv = cmdline(pid).map_err(|source| unreadable(pid, source))?;
+        self.cmdlines.insert(pid, argv.clone());
+        Ok(argv)
+    }
+
+    /// The preflight for the start of tracee `pid`, running `argv`, in `session`.
+    pub fn exec_request(
+        &self,
+        pid: i32,
+        argv: Vec<Bytes>,
+        session: &str,
+    ) -> Result<ExecRequest, Unreadable> {
+        let path = procfs::exe(pid).map_err(|source| unreadable(pid, source))?;
+        let cwd = procfs::cwd(pid).map_err(|source| unreadable(pid, source))?;
         let ppid = parent_of(pid).unwrap_or(0);
         let caller = match self.cmdlines.get(&ppid) {
             Some(caller) => caller.clone(),
@@ -54,7 +62,6 @@ impl Tracees {
                 found => found.unwrap_or_default(),
             },
         };
-        self.cmdlines.insert(pid, argv.clone());
         Ok(ExecRequest {
             session: Some(session.to_string()),
             hook: HOOK.into(),
@@ -74,6 +81,13 @@ impl Tracees {
     }
 }
 
+fn unreadable(pid: i32, source: std::io::Error) -> Unreadable {
+    match source.kind() {
+        std::io::ErrorKind::FileTooLarge => Unreadable::TooLarge,
+        _ => Unreadable::Proc { pid, source },
+    }
+}
+
 fn cmdline(pid: i32) -> std::io::Result<Vec<Bytes>> {
     let args = procfs::cmdline(pid, BODY_LIMIT as u64)?;
     Ok(args.into_iter().map(Bytes).collect())
@@ -87,7 +101,8 @@ mod tests {
     fn a_request_describes_the_running_program_and_its_parent() {
         let own = std::process::id() as i32;
         let mut tracees = Tracees::default();
-        let request = tracees.exec_request(own, "s1").unwrap();
+        let argv = tracees.argv(own).unwrap();
+        let request = tracees.exec_request(own, argv, "s1").unwrap();
         let exe = std::env::current_exe().unwrap();
         assert_eq!(request.path.as_slice(), exe.as_os_str().as_encoded_bytes());
         let args: Vec<Bytes> = std::env::args().map(|a| Bytes::from(a.as_str())).collect();
@@ -99,7 +114,11 @@ mod tests {
             (HOOK, Some("s1"))
         );
         assert!(matches!(
-            tracees.exec_request(i32::MAX, "s1"),
+            tracees.argv(i32::MAX),
+            Err(Unreadable::Proc { .. })
+        ));
+        assert!(matches!(
+            tracees.exec_request(i32::MAX, vec![], "s1"),
             Err(Unreadable::Proc { .. })
         ));
     }
@@ -112,11 +131,12 @@ mod tests {
         tracees
             .cmdlines
             .insert(parent, vec![Bytes::from("remembered")]);
-        let request = tracees.exec_request(own, "s1").unwrap();
+        let argv = tracees.argv(own).unwrap();
+        assert_eq!(tracees.cmdlines.get(&own), Some(&argv));
+        let request = tracees.exec_request(own, argv.clone(), "s1").unwrap();
         assert_eq!(request.caller, [Bytes::from("remembered")]);
-        assert_eq!(tracees.cmdlines.get(&own), Some(&request.argv));
         tracees.forget(parent);
-        let request = tracees.exec_request(own, "s1").unwrap();
+        let request = tracees.exec_request(own, argv, "s1").unwrap();
         assert_ne!(request.caller, [Bytes::from("remembered")]);
     }
 }
