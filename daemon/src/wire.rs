@@ -412,7 +412,10 @@ mod tests {
             json,
             r#"{"agent":"codex","root_pid":1,"cwd":"/","mode":"enforce","fail":"open"}"#
         );
-        assert_eq!(serde_json::from_str::<SessionRequest>(&json).unwrap(), request);
+        assert_eq!(
+            serde_json::from_str::<SessionRequest>(&json).unwrap(),
+            request
+        );
     }
 
     #[test]

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
+use crate::server::access::{Channel, Peer};
 use crate::starts::{Exec, Start};
 use crate::wire::Bytes;
 
@@ -169,23 +170,7 @@ impl Notes {
 /// The pid of the process answering on `socket` (`SO_PEERCRED`).
 fn daemon_pid(socket: &PathBuf) -> Option<i32> {
     let stream = UnixStream::connect(socket).ok()?;
-    let mut cred = libc::ucred {
-        pid: 0,
-        uid: 0,
-        gid: 0,
-    };
-    let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
-    // SAFETY: getsockopt writes at most `len` bytes into a local ucred.
-    let known = unsafe {
-        libc::getsockopt(
-            stream.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_PEERCRED,
-            (&mut cred as *mut libc::ucred).cast(),
-            &mut len,
-        )
-    } == 0;
-    (known && cred.pid > 0).then_some(cred.pid)
+    Peer::of(&stream, Channel::Socket).pid
 }
 
 /// 64 bits from the kernel's random source, so the socket's name cannot be guessed ahead.
