@@ -35,6 +35,9 @@ pub struct Comparison {
     pub added_p99_ns: f64,
     /// Median over rounds of this configuration's loop time over the reference's.
     pub ratio: f64,
+    /// Median over rounds of this configuration's p50 over the reference's: the typical exec,
+    /// which the machine's multi-millisecond stalls (they move the loop time) do not move.
+    pub p50_ratio: f64,
 }
 
 impl Experiment {
@@ -114,6 +117,10 @@ impl Experiment {
             added_p50_ns: added(0.5),
             added_p99_ns: added(0.99),
             ratio: median_ratio(&self.round_means(case), &self.round_means(reference)),
+            p50_ratio: median_ratio(
+                &self.round_quantiles(case, 0.5),
+                &self.round_quantiles(reference, 0.5),
+            ),
         }
     }
 
