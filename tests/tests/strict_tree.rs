@@ -35,6 +35,17 @@ fn exit_statuses_come_back_as_without_strict_mode() {
 }
 
 #[test]
+fn an_agent_that_cannot_start_is_reported_as_without_strict_mode() {
+    let guarded = Guarded::start();
+    for (command, status) in [("warden-test-no-such-command", 127), ("/etc/passwd", 126)] {
+        let strict = run(&mut strict(&guarded, &[command]));
+        let plain = run(&mut guarded.preload(&[command]));
+        assert_eq!(strict.status.code(), Some(status), "{}", describe(&strict));
+        assert_eq!(text(&strict.stderr), text(&plain.stderr), "{command}");
+    }
+}
+
+#[test]
 fn a_signal_to_warden_preload_reaches_the_agent() {
     let guarded = Guarded::start();
     let ready = guarded.marker("ready");

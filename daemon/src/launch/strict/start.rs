@@ -153,7 +153,7 @@ fn find(name: &OsStr) -> std::io::Result<PathBuf> {
     std::env::split_paths(&path)
         .map(|dir| dir.join(name))
         .find(|candidate| is_executable(candidate))
-        .ok_or_else(|| std::io::ErrorKind::NotFound.into())
+        .ok_or_else(|| std::io::Error::from_raw_os_error(libc::ENOENT))
 }
 
 fn is_executable(path: &Path) -> bool {
