@@ -14,7 +14,8 @@ pub mod env {
     pub const DOOR: &str = "WARDEN_DOOR";
     /// The session id handed to the preload library by `warden preload`.
     pub const SESSION: &str = "WARDEN_SESSION";
-    /// `open` (default) or `closed`: what the library does when the daemon is unreachable.
+    /// `open` or `closed`: what the library does when the daemon is unreachable (unset: closed
+    /// inside a session, open for a library loaded outside any).
     pub const FAIL: &str = "WARDEN_FAIL";
     /// Explicit path of `libwarden.so`.
     pub const LIB: &str = "WARDEN_LIB";

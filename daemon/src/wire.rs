@@ -154,12 +154,13 @@ pub enum Mode {
     Monitor,
 }
 
-/// What the library does when the daemon cannot be reached.
+/// What the library does when the daemon cannot be reached: inside a session it refuses
+/// unless the operator chose `--fail-open`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FailMode {
-    #[default]
     Open,
+    #[default]
     Closed,
 }
 

@@ -1,4 +1,4 @@
-//! `warden preload [--agent NAME] [--monitor] [--fail-closed] -- CMD ARGS…`: runs CMD (an
+//! `warden preload [--agent NAME] [--monitor] [--fail-open] -- CMD ARGS…`: runs CMD (an
 //! agent) with `libwarden.so` loaded, so every program it starts is asked about first.
 //!
 //! Order matters: the daemon is started (detached) before anything else, so it never runs
@@ -34,9 +34,10 @@ pub struct Args {
     /// Decide and log every program start, but block nothing and never wait for approval.
     #[arg(long)]
     monitor: bool,
-    /// Deny every program start while the daemon cannot be reached (default: allow them).
+    /// Run programs unchecked while the daemon cannot be reached (default: refuse them, after
+    /// waiting up to 2 s for a restarting daemon).
     #[arg(long)]
-    fail_closed: bool,
+    fail_open: bool,
     /// The command to run, with its arguments.
     #[arg(
         value_name = "CMD",
@@ -65,10 +66,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .into_owned()
     });
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
-    let fail = if args.fail_closed {
-        FailMode::Closed
-    } else {
+    let fail = if args.fail_open {
         FailMode::Open
+    } else {
+        FailMode::Closed
     };
     let session = Client::from_env()
         .register_session(&wire::SessionRequest {
