@@ -185,9 +185,11 @@ impl Guarded {
 
     /// The decisions in the audit log (JSON records), oldest first.
     pub fn decisions(&self) -> Vec<serde_json::Value> {
+        // The log files (not the head beside them).
         let mut files: Vec<PathBuf> = std::fs::read_dir(self.home.audit_dir())
             .expect("read the audit directory")
             .map(|entry| entry.expect("list the audit directory").path())
+            .filter(|path| path.extension().is_some_and(|e| e == "jsonl"))
             .collect();
         files.sort();
         files

@@ -38,9 +38,13 @@ pub struct Args {
     /// Start a new audit file once the current one reaches this size.
     #[arg(long, value_name = "BYTES", default_value_t = 16 * 1024 * 1024, hide = true)]
     audit_rotate_bytes: u64,
-    /// Serve at most this many connections at once; further ones are dropped.
+    /// Serve at most this many connections at once; further ones are refused.
     #[arg(long, value_name = "N", default_value_t = 1024, hide = true)]
     max_connections: usize,
+    /// Serve at most this many connections of one session (or of one process outside
+    /// sessions) at once; further ones of it are refused.
+    #[arg(long, value_name = "N", default_value_t = 128, hide = true)]
+    max_session_connections: usize,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -56,6 +60,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         max_pending: args.max_pending,
         audit_rotate_bytes: args.audit_rotate_bytes.max(1),
         max_connections: args.max_connections.max(1),
+        max_session_connections: args.max_session_connections.max(1),
     })?;
     Ok(ExitCode::SUCCESS)
 }
@@ -103,6 +108,8 @@ fn background(args: &Args) -> anyhow::Result<ExitCode> {
         .arg(args.audit_rotate_bytes.to_string())
         .arg("--max-connections")
         .arg(args.max_connections.to_string())
+        .arg("--max-session-connections")
+        .arg(args.max_session_connections.to_string())
         // The daemon must never run under the preload library.
         .env_remove("LD_PRELOAD")
         .stdin(Stdio::null())

@@ -4,7 +4,8 @@
 //! - [`listener`]: the stream socket, its peer credentials and the HTTP connection;
 //! - [`door`]: the datagram door that receives socketpair ends (`SCM_RIGHTS`);
 //! - [`express`]: the threads that accept on both and answer preflights on the spot,
-//!   handing everything else to the HTTP server;
+//!   handing everything else to the HTTP server; [`limits`]: how many connections each
+//!   caller may hold;
 //! - [`routes`]: HTTP routing, bounded body reading, JSON replies;
 //! - [`preflight`]: judging a program start (policy, mode, approvals, audit);
 //! - [`access`]: who may call what; [`sessions`]: guarded sessions; [`process`]: telling
@@ -21,6 +22,7 @@ mod door;
 mod events;
 mod express;
 mod grants;
+mod limits;
 mod listener;
 mod persist;
 mod policy_edit;
@@ -36,8 +38,6 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-use tokio::sync::Semaphore;
 
 use crate::paths;
 use crate::wire::{ApprovalState, AuditRecord, Decision, Mode};
@@ -58,8 +58,10 @@ pub struct Options {
     pub max_pending: usize,
     /// Audit file size that starts a new file.
     pub audit_rotate_bytes: u64,
-    /// Open connections at once (socket and door together); beyond it new ones are dropped.
+    /// Open connections at once (socket and door together); beyond it new ones are refused.
     pub max_connections: usize,
+    /// Open connections of one session (or one process outside sessions).
+    pub max_session_connections: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -101,7 +103,7 @@ pub struct Daemon {
     started: Instant,
     /// Set before the runtime stops, so dropped waiters do not count as abandoned.
     shutting_down: AtomicBool,
-    connections: Arc<Semaphore>,
+    limits: Arc<limits::Limits>,
 }
 
 impl Daemon {
@@ -187,7 +189,7 @@ pub fn run(options: Options) -> Result<(), ServeError> {
         .enable_all()
         .build()
         .map_err(io_error("cannot start the runtime for", &socket))?;
-    let max_connections = options.max_connections;
+    let limits = limits::Limits::new(options.max_connections, options.max_session_connections);
     let grants = grants::Grants::new(options.grant_lifetime);
     let daemon = Arc::new(Daemon {
         options,
@@ -200,7 +202,7 @@ pub fn run(options: Options) -> Result<(), ServeError> {
         door,
         started: Instant::now(),
         shutting_down: AtomicBool::new(false),
-        connections: Arc::new(Semaphore::new(max_connections)),
+        limits: Arc::new(limits),
     });
     let result = runtime.block_on(serve(daemon.clone()));
     daemon.shutting_down.store(true, Ordering::SeqCst);

@@ -13,7 +13,7 @@ use serde::{de::DeserializeOwned, Serialize};
 use super::access::Peer;
 use super::approvals::ApprovalError;
 use super::policy_edit::EditError;
-use super::sessions::SessionError;
+use super::sessions::{SessionError, SessionView};
 use super::{events, policy_edit, preflight, Daemon, BODY_LIMIT};
 use crate::wire::{
     ApprovalState, ApproveRequest, Decision, ErrorReply, ExecReply, ExecRequest, ReloadReply,
@@ -143,7 +143,10 @@ async fn dispatch(
         Route::Wait(id) => wait(shared.clone(), id).await,
         Route::Events => event_stream(daemon),
         Route::Preflight => match read_body(request).await {
-            Ok(body) => json_reply(preflight_answer(daemon, peer, &body)),
+            Ok(body) => {
+                let session = daemon.sessions.for_process(peer.pid);
+                json_reply(preflight_answer(daemon, peer, session, &body))
+            }
             Err(BodyError::TooLarge) => json(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 &preflight::oversized(daemon, peer),
@@ -349,12 +352,18 @@ enum BodyError {
 }
 
 /// The status and JSON body answering a preflight whose whole body has arrived (the caller
-/// already checked the peer's uid). Shared by the HTTP route and the express lane.
-pub fn preflight_answer(daemon: &Daemon, peer: &Peer, body: &[u8]) -> (StatusCode, String) {
+/// already checked the peer's uid), from a peer in `session`. Shared by the HTTP route and
+/// the express lane.
+pub fn preflight_answer(
+    daemon: &Daemon,
+    peer: &Peer,
+    session: Option<(String, SessionView)>,
+    body: &[u8],
+) -> (StatusCode, String) {
     match parse_json::<ExecRequest>(body) {
         Ok(exec) => (
             StatusCode::OK,
-            to_json(&preflight::judge(daemon, peer, &exec)),
+            to_json(&preflight::judge(daemon, peer, session, &exec)),
         ),
         Err(e) => e.status_and_body(),
     }
