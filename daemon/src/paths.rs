@@ -54,6 +54,11 @@ pub fn user_policy() -> PathBuf {
     home().join("policy.toml")
 }
 
+/// The policy in force and whether loosening changes are held (`server/reload.rs`).
+pub fn policy_state() -> PathBuf {
+    home().join("policy-state.json")
+}
+
 /// Pending approvals, persisted across daemon restarts.
 pub fn pending() -> PathBuf {
     home().join("pending.json")

@@ -164,6 +164,17 @@ pub enum FailMode {
     Closed,
 }
 
+/// Whether a session's agent runs in namespaces of its own, where it can neither see the
+/// daemon's processes nor write `$WARDEN_HOME`; without them, the daemon holds policy
+/// changes that loosen the policy until an operator reloads it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Isolation {
+    Namespaces,
+    #[default]
+    None,
+}
+
 /// `warden preload` registers its session before starting the agent.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -175,6 +186,8 @@ pub struct SessionRequest {
     pub mode: Mode,
     #[serde(default)]
     pub fail: FailMode,
+    #[serde(default)]
+    pub isolation: Isolation,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -204,6 +217,8 @@ pub struct SessionInfo {
     pub cwd: Bytes,
     pub mode: Mode,
     pub fail: FailMode,
+    #[serde(default)]
+    pub isolation: Isolation,
     /// Unix time in milliseconds.
     pub started_ms: u64,
 }
@@ -218,6 +233,10 @@ pub struct StatusReply {
     pub rule_count: usize,
     /// Why the last policy reload failed, while the previous policy stays in force.
     pub policy_error: Option<String>,
+    /// A change of the policy files that loosens the policy, waiting for an operator's
+    /// `warden policy reload` (sessions without isolation are, or were, running).
+    #[serde(default)]
+    pub policy_held: Option<HeldPolicy>,
     /// Mode for requests outside any session (`serve --monitor`).
     pub default_mode: Mode,
     pub sessions: Vec<SessionInfo>,
@@ -225,6 +244,15 @@ pub struct StatusReply {
     pub socket: String,
     pub door: String,
     pub uptime_secs: u64,
+}
+
+/// A policy change held back until an operator reloads.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HeldPolicy {
+    /// How the held policy is looser than the one in force, one reason each.
+    pub reasons: Vec<String>,
+    /// Unix time in milliseconds when it was first held.
+    pub since_ms: u64,
 }
 
 /// Where an approval stands.

@@ -1,8 +1,9 @@
-//! `warden policy check FILE…` and `warden policy test [FILE…]`.
+//! `warden policy check FILE…`, `warden policy test [FILE…]` and `warden policy reload`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use crate::client::Client;
 use crate::engine::{Policy, PolicySource};
 use crate::{paths, policy_files};
 
@@ -20,13 +21,27 @@ pub enum Command {
         #[arg(value_name = "FILE")]
         files: Vec<PathBuf>,
     },
+    /// Make the daemon apply the policy files now, including a change it holds back for
+    /// review (see `warden status`). Refused inside a guarded session.
+    Reload,
 }
 
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Check { files } => check(&files),
         Command::Test { files } => test(&files),
+        Command::Reload => reload(),
     }
+}
+
+fn reload() -> anyhow::Result<ExitCode> {
+    let reply = Client::from_env().reload_policy()?;
+    println!(
+        "policy in force: {} rules from {}",
+        reply.rule_count,
+        reply.policy_sources.join(", ")
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The layers a file is judged in: the user policy always sits on the built-in default,

@@ -82,6 +82,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 Mode::Enforce
             },
             fail,
+            isolation: wire::Isolation::None,
         })
         .context("cannot register a session with the warden daemon")?;
 

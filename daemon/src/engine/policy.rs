@@ -12,6 +12,7 @@ use toml::Spanned;
 
 use super::approved::Approved;
 use super::matcher::{ProgramIndex, Rule, RuleSet};
+use super::tightening::Definitions;
 use super::unwrap::{Flag, FlagAliases};
 use super::{Action, Policy, PolicySource, Query, Verdict};
 
@@ -52,11 +53,12 @@ struct FileDef {
     approved: Vec<Spanned<ApprovedDef>>,
 }
 
-#[derive(Deserialize)]
+/// One `[[rule]]` as written; compared whole by `tightening`.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RuleDef {
+pub(crate) struct RuleDef {
     name: String,
-    action: Action,
+    pub(crate) action: Action,
     message: Option<String>,
     program: Option<Vec<String>>,
     flags: Option<Vec<String>>,
@@ -247,6 +249,7 @@ pub(crate) fn compile(sources: &[PolicySource]) -> Result<Policy, PolicyError> {
     let mut default = Action::Allow;
     let mut unparsable = Action::Ask;
     let mut aliases = FlagAliases::default();
+    let mut definitions = Definitions::default();
     let mut rules: Vec<Located> = Vec::new();
     let mut tests = Vec::new();
     let mut approved = Vec::new();
@@ -263,6 +266,8 @@ pub(crate) fn compile(sources: &[PolicySource]) -> Result<Policy, PolicyError> {
         unparsable = file.unparsable.unwrap_or(unparsable);
         for (program, table) in file.flag_aliases {
             let line = at(table.span());
+            let written = definitions.flag_aliases.entry(program.clone()).or_default();
+            written.extend(table.get_ref().clone());
             for (alias, canonical) in table.into_inner() {
                 let parse = |flag: &str| {
                     Flag::parse(flag).ok_or_else(|| {
@@ -323,8 +328,13 @@ pub(crate) fn compile(sources: &[PolicySource]) -> Result<Policy, PolicyError> {
             });
         }
     }
+    definitions.rules = rules
+        .iter()
+        .map(|rule| (rule.def.name.clone(), rule.def.clone()))
+        .collect();
     Ok(Policy {
         rules: compile_rules(rules)?,
+        definitions,
         default,
         unparsable,
         aliases,

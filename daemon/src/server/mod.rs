@@ -155,6 +155,19 @@ impl Daemon {
     pub fn uptime(&self) -> Duration {
         self.started.elapsed()
     }
+
+    /// Whether a policy change that loosens the policy waits for the operator from now on:
+    /// yes while a session without isolation runs.
+    pub fn changes_now(&self) -> reload::Changes {
+        changes_for(&self.sessions)
+    }
+}
+
+fn changes_for(sessions: &sessions::Sessions) -> reload::Changes {
+    match sessions.any_without_isolation() {
+        true => reload::Changes::Hold,
+        false => reload::Changes::Apply,
+    }
 }
 
 /// Runs the daemon until SIGTERM or SIGINT.
@@ -174,10 +187,15 @@ pub fn run(options: Options) -> Result<(), ServeError> {
     if std::os::unix::net::UnixStream::connect(&socket).is_ok() {
         return Err(ServeError::SocketInUse(socket));
     }
-    let policy = reload::PolicyState::load(options.policy.clone()).map_err(ServeError::Policy)?;
     let sessions_file = home.join("sessions.json");
     let sessions = sessions::Sessions::load(sessions_file.clone())
         .map_err(io_error("cannot read sessions", &sessions_file))?;
+    let policy = reload::PolicyState::load(
+        options.policy.clone(),
+        paths::policy_state(),
+        changes_for(&sessions),
+    )
+    .map_err(ServeError::Policy)?;
     let pending_file = paths::pending();
     let approvals = approvals::Approvals::load(pending_file.clone(), options.max_pending)
         .map_err(io_error("cannot read pending approvals", &pending_file))?;

@@ -16,8 +16,8 @@ use super::policy_edit::EditError;
 use super::sessions::{SessionError, SessionView};
 use super::{events, policy_edit, preflight, Daemon, BODY_LIMIT};
 use crate::wire::{
-    ApprovalState, ApproveRequest, Decision, ErrorReply, ExecReply, ExecRequest, ReloadReply,
-    ResolveReply, SessionReply, SessionRequest, StatusReply,
+    ApprovalState, ApproveRequest, Decision, ErrorReply, ExecReply, ExecRequest, Isolation,
+    ReloadReply, ResolveReply, SessionReply, SessionRequest, StatusReply,
 };
 
 pub type Body = BoxBody<Bytes, Infallible>;
@@ -155,7 +155,12 @@ async fn dispatch(
         },
         Route::RegisterSession => match read_json::<SessionRequest>(request).await {
             Ok(session) => match daemon.sessions.register(&session, peer.pid) {
-                Ok(id) => json(StatusCode::OK, &SessionReply { id }),
+                Ok(id) => {
+                    if session.isolation == Isolation::None {
+                        daemon.policy.hold_changes();
+                    }
+                    json(StatusCode::OK, &SessionReply { id })
+                }
                 Err(e @ SessionError::NoSuchRoot(_)) => {
                     error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string())
                 }
@@ -187,7 +192,7 @@ async fn dispatch(
             let body = format!("[{}]", lines.join(","));
             json_reply((StatusCode::OK, body))
         }
-        Route::Reload => match daemon.policy.reload() {
+        Route::Reload => match daemon.policy.reload(daemon.changes_now()) {
             Ok(loaded) => json(
                 StatusCode::OK,
                 &ReloadReply {
@@ -211,6 +216,7 @@ fn status(daemon: &Daemon) -> StatusReply {
         policy_sources: current.sources.clone(),
         rule_count: current.policy.rule_count(),
         policy_error: daemon.policy.error(),
+        policy_held: daemon.policy.held(),
         default_mode: daemon.default_mode(),
         sessions: daemon.sessions.list(),
         pending: daemon.approvals.pending_count(),
@@ -249,7 +255,9 @@ fn resolve(daemon: &Daemon, peer: &Peer, id: u64, always: bool) -> Reply {
     }
     match policy_edit::allow_always(daemon, &approval) {
         Ok(rule) => resolve_as(daemon, peer, id, ApprovalState::Approved, Some(rule)),
-        Err(e @ EditError::NotInForce(_)) => error(StatusCode::CONFLICT, e.to_string()),
+        Err(e @ (EditError::NotInForce(_) | EditError::Held { .. })) => {
+            error(StatusCode::CONFLICT, e.to_string())
+        }
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
 }

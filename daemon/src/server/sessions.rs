@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::access::{ancestry, is_self_or_ancestor, proc_stat};
 use super::persist;
 use super::process::{parent_of, Identity};
-use crate::wire::{Bytes, FailMode, Mode, SessionInfo, SessionRequest};
+use crate::wire::{Bytes, FailMode, Isolation, Mode, SessionInfo, SessionRequest};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct Session {
@@ -22,6 +22,8 @@ struct Session {
     cwd: Bytes,
     mode: Mode,
     fail: FailMode,
+    #[serde(default)]
+    isolation: Isolation,
     started_ms: u64,
 }
 
@@ -110,6 +112,7 @@ impl Sessions {
                 cwd: request.cwd.clone(),
                 mode: request.mode,
                 fail: request.fail,
+                isolation: request.isolation,
                 started_ms: super::audit::now_ms(),
             },
         );
@@ -219,9 +222,16 @@ impl Sessions {
                 cwd: s.cwd.clone(),
                 mode: s.mode,
                 fail: s.fail,
+                isolation: s.isolation,
                 started_ms: s.started_ms,
             })
             .collect()
+    }
+
+    /// Whether a live session runs without isolation: its agent can write the policy file.
+    pub fn any_without_isolation(&self) -> bool {
+        let inner = self.inner.lock().unwrap();
+        inner.values().any(|s| s.isolation == Isolation::None)
     }
 
     /// Forgets sessions whose root process has exited (or whose pid was reused).
@@ -308,6 +318,7 @@ mod tests {
             cwd: Bytes(b"/".to_vec()),
             mode: Mode::Monitor,
             fail: FailMode::Open,
+            isolation: Isolation::None,
         }
     }
 
