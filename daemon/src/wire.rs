@@ -244,6 +244,10 @@ pub struct StatusReply {
     pub socket: String,
     pub door: String,
     pub uptime_secs: u64,
+    /// The `warden serve` arguments that start a daemon like this one (`warden preload`
+    /// restarts its daemon with them).
+    #[serde(default)]
+    pub serve_args: Vec<Bytes>,
 }
 
 /// A policy change held back until an operator reloads.

@@ -510,3 +510,36 @@ pub fn decision_records(home: &TempHome) -> Vec<serde_json::Value> {
         .filter(|record| record["kind"] == "decision")
         .collect()
 }
+
+/// Kills (SIGKILL) the daemon that answers on a home's socket when dropped, if one does: for
+/// tests in which `warden preload` started a daemon (at its start, or again after the
+/// test's own daemon ended), which outlives the test otherwise.
+pub struct KillsAnsweringDaemon(pub PathBuf);
+
+impl Drop for KillsAnsweringDaemon {
+    fn drop(&mut self) {
+        let Ok(stream) = UnixStream::connect(&self.0) else {
+            return;
+        };
+        let mut cred = libc::ucred {
+            pid: 0,
+            uid: 0,
+            gid: 0,
+        };
+        let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+        // SAFETY: getsockopt writes at most `len` bytes into a local ucred.
+        let known = unsafe {
+            libc::getsockopt(
+                stream.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_PEERCRED,
+                (&mut cred as *mut libc::ucred).cast(),
+                &mut len,
+            )
+        } == 0;
+        if known && cred.pid > 0 {
+            // SAFETY: kill on the pid that listens on the socket right now.
+            unsafe { libc::kill(cred.pid, libc::SIGKILL) };
+        }
+    }
+}

@@ -312,8 +312,8 @@ fn a_deleted_head_is_reported_and_a_cut_log_stays_on_record_after_a_restart() {
         preflight(&home.socket(), &["ls"]);
     }
     daemon.kill9();
-    // Five decisions, the gap record, three decisions: keep the first six.
-    cut_log_to(&home, 6);
+    // Five decisions, the gap record, the restart record, three decisions: keep seven.
+    cut_log_to(&home, 7);
     let _daemon = Daemon::start(&home, TEST_POLICY);
     preflight(&home.socket(), &["ls"]);
     let verify = home.warden(&["audit", "verify"]);
@@ -328,7 +328,7 @@ fn a_deleted_head_is_reported_and_a_cut_log_stays_on_record_after_a_restart() {
     assert!(gaps[0].contains("found the audit head MISSING"), "{out}");
     assert!(
         gaps[1].contains("found the audit log TRUNCATED")
-            && gaps[1].contains("records 7–9 are missing"),
+            && gaps[1].contains("records 8–10 are missing"),
         "{out}"
     );
 }

@@ -1,13 +1,14 @@
 //! Without session isolation the agent can write the policy file. While such a session runs,
 //! a change that loosens the policy (a new `[[approved]]` entry, new flag aliases) waits for
 //! an operator's `warden policy reload`, which the agent cannot call; a change that only adds
-//! a deny rule applies at once. Killing the daemon does not apply what waits.
+//! a deny rule applies at once. Killing the daemon does not apply what waits: the daemon
+//! `warden preload` starts next runs the policy that was in force.
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Stdio};
 
 use warden_tests::probes::describe;
-use warden_tests::{http, preflight, text, wait_until, Daemon, TempHome};
+use warden_tests::{http, preflight, text, wait_until, Daemon, KillsAnsweringDaemon, TempHome};
 
 /// The operator's policy: `frob -r` is denied, `frob push` asks.
 const OPERATOR_POLICY: &str = r#"
@@ -119,6 +120,8 @@ fn loosening_policy_writes_wait_for_the_operator_while_an_added_deny_rule_applie
     let home = TempHome::new();
     std::fs::write(home.path().join("policy.toml"), OPERATOR_POLICY).unwrap();
     let daemon = Daemon::start_with(&home, None, &[]);
+    // Dropped after the agent's session has ended, so that no daemon is started again.
+    let _restarted = KillsAnsweringDaemon(home.socket());
     let mut agent = Agent::start(&home);
 
     assert_eq!(agent.step("deny"), "wrote deny");
@@ -151,9 +154,16 @@ fn loosening_policy_writes_wait_for_the_operator_while_an_added_deny_rule_applie
     assert_eq!(agent.step("reload"), "reload 403");
     assert_eq!(decision(&home, &["frob", "push"]), "ask");
 
-    // Nor by killing the daemon: the next one starts with the policy that was in force.
+    // Nor by killing the daemon: the one `warden preload` starts next runs the policy that
+    // was in force.
+    let killed = daemon.pid();
     daemon.kill9();
-    let _daemon = Daemon::start_with(&home, None, &[]);
+    wait_until("a new daemon", || {
+        std::os::unix::net::UnixStream::connect(home.socket()).is_ok_and(|stream| {
+            let status = warden_tests::http_over(stream, "GET", "/v1/status", None).json();
+            status["pid"].as_u64() != Some(u64::from(killed))
+        })
+    });
     assert_eq!(decision(&home, &["frob", "push"]), "ask");
     assert_eq!(decision(&home, &["frob", "-r", "x"]), "deny");
     assert_eq!(decision(&home, &["zork"]), "deny");

@@ -9,8 +9,8 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use warden_tests::probes::{describe, judged_start, probe, Guarded, POLICY, REFUSED};
-use warden_tests::{libwarden, run, Daemon, TempHome};
+use warden_tests::probes::{describe, judged_start, probe, Guarded, REFUSED};
+use warden_tests::{libwarden, run, KillsAnsweringDaemon, TempHome};
 
 const UNREACHABLE: &str = "warden: cannot reach the daemon at ";
 const NOT_ANSWERING: &str = "warden: the warden daemon is not answering on ";
@@ -206,6 +206,7 @@ fn an_argv_too_large_to_check_is_denied() {
 #[test]
 fn an_approval_wait_survives_a_daemon_restart() {
     let guarded = Guarded::start();
+    let _restarted = KillsAnsweringDaemon(guarded.home.socket());
     let marker = guarded.marker("asked-across-restart");
     let mut command = guarded.preload(&[probe("execve").as_os_str(), marker.as_os_str()]);
     let child = command
@@ -217,13 +218,20 @@ fn an_approval_wait_survives_a_daemon_restart() {
     warden_tests::wait_until("the approval", || !guarded.pending().is_empty());
     let id = guarded.pending()[0];
     let Guarded { home, daemon } = guarded;
+    let killed = daemon.pid();
     daemon.kill9();
-    let daemon = Daemon::start(&home, POLICY);
-    let guarded = Guarded { home, daemon };
+    // `warden preload` starts a new daemon, which still has the approval.
     warden_tests::wait_until("the approval after the restart", || {
-        guarded.pending().contains(&id)
+        let Ok(stream) = std::os::unix::net::UnixStream::connect(home.socket()) else {
+            return false;
+        };
+        let status = warden_tests::http_over(stream, "GET", "/v1/status", None).json();
+        status["pid"].as_u64() != Some(u64::from(killed))
+            && warden_tests::http(&home.socket(), "GET", "/v1/approvals", None)
+                .body
+                .contains(&format!("\"id\":{id},"))
     });
-    let approved = guarded.home.warden(&["approve", &id.to_string()]);
+    let approved = home.warden(&["approve", &id.to_string()]);
     assert!(approved.status.success(), "{}", describe(&approved));
     let out = child.wait_with_output().expect("the probe's output");
     assert!(out.status.success(), "{}", describe(&out));

@@ -49,11 +49,18 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.background {
-        return background(&args);
+        return background(&options(&args));
     }
-    let policy = args.policy.map(|p| std::path::absolute(&p).unwrap_or(p));
-    server::run(server::Options {
-        policy,
+    server::run(options(&args))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn options(args: &Args) -> server::Options {
+    server::Options {
+        policy: args
+            .policy
+            .as_ref()
+            .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone())),
         monitor: args.monitor,
         approval_timeout: Duration::from_secs(args.approval_timeout),
         grant_lifetime: Duration::from_secs(args.grant_seconds),
@@ -61,13 +68,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         audit_rotate_bytes: args.audit_rotate_bytes.max(1),
         max_connections: args.max_connections.max(1),
         max_session_connections: args.max_session_connections.max(1),
-    })?;
-    Ok(ExitCode::SUCCESS)
+    }
 }
 
 /// Starts the daemon in its own session (not a descendant of anything once we return) with
 /// its output in serve.log, and waits until its socket answers.
-fn background(args: &Args) -> anyhow::Result<ExitCode> {
+fn background(options: &server::Options) -> anyhow::Result<ExitCode> {
     let client = Client::from_env();
     if client.is_running() {
         bail!(
@@ -89,27 +95,12 @@ fn background(args: &Args) -> anyhow::Result<ExitCode> {
         .open(&log_path)
         .with_context(|| format!("cannot open {}", log_path.display()))?;
     let exe = std::env::current_exe().context("cannot find the warden executable")?;
-    let mut command = Command::new(&exe);
-    command.arg("serve");
-    if let Some(policy) = &args.policy {
-        command.arg("--policy").arg(std::path::absolute(policy)?);
-    }
-    if args.monitor {
-        command.arg("--monitor");
-    }
+    // This very binary (the file at `exe` could have been replaced since it started).
+    let mut command = Command::new("/proc/self/exe");
     command
-        .arg("--approval-timeout")
-        .arg(args.approval_timeout.to_string())
-        .arg("--grant-seconds")
-        .arg(args.grant_seconds.to_string())
-        .arg("--max-pending")
-        .arg(args.max_pending.to_string())
-        .arg("--audit-rotate-bytes")
-        .arg(args.audit_rotate_bytes.to_string())
-        .arg("--max-connections")
-        .arg(args.max_connections.to_string())
-        .arg("--max-session-connections")
-        .arg(args.max_session_connections.to_string())
+        .arg0(&exe)
+        .arg("serve")
+        .args(options.serve_args())
         // The daemon must never run under the preload library.
         .env_remove("LD_PRELOAD")
         .stdin(Stdio::null())

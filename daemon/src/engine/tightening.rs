@@ -242,7 +242,11 @@ argv = ["kubectl", "get", "pods"]
             ),
         ];
         for (text, expected) in cases {
-            assert_eq!(against_base(&text), std::slice::from_ref(&expected), "{expected}");
+            assert_eq!(
+                against_base(&text),
+                std::slice::from_ref(&expected),
+                "{expected}"
+            );
         }
     }
 

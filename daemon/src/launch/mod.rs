@@ -4,9 +4,11 @@
 //! 1. find `libwarden.so` and check that it loads ([`library`]): the dynamic loader only
 //!    warns when a preload entry cannot be loaded, and would run the agent unguarded;
 //! 2. make sure a daemon answers, starting one detached when none does, before anything
-//!    else: it must never run under the library nor inside the session;
+//!    else: it must never run under the library nor inside the session; and learn how to
+//!    start it again ([`keepalive`]) before the agent can change anything;
 //! 3. block the forwarded signals ([`signals`]) once the daemon is started (it must not
 //!    inherit the mask) and before any thread exists, so only the forwarding thread gets them;
+//!    then start the thread that restarts the daemon whenever it ends ([`keepalive`]);
 //! 4. register the session with the daemon;
 //! 5. start the agent with its environment ([`child_env`]) and wait for it: how it starts
 //!    and how it is waited for is the plan's [`Supervision`] ([`plain`]: a subreaper that
@@ -14,6 +16,7 @@
 //! 6. end the session and return the agent's exit status.
 
 mod child_env;
+mod keepalive;
 mod library;
 mod plain;
 mod signals;
@@ -55,7 +58,9 @@ pub fn run(plan: Plan) -> anyhow::Result<ExitCode> {
     let library = library::find()?;
     library::check_loadable(&library)?;
     client::ensure_daemon().context("cannot start the warden daemon")?;
+    let keepalive = keepalive::Keepalive::prepare()?;
     let forwarded = signals::block_forwarded()?;
+    keepalive.start()?;
 
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let session = Client::from_env()

@@ -13,6 +13,8 @@
 //! - [`approvals`]: pending approvals; [`grants`]: what an approval lets its process run;
 //! - [`audit`]: the hash-chained log;
 //! - [`events`]: the live event stream; [`reload`]: the policy in force and its reload;
+//! - [`lifecycle`]: what the lock file says about the previous daemon, the record of a
+//!   restart, stepping down when the sockets are taken away;
 //! - [`policy_edit`]: rules added by `approve --always`; [`persist`]: atomic state files.
 
 pub mod access;
@@ -22,12 +24,15 @@ mod door;
 mod events;
 mod express;
 mod grants;
+mod lifecycle;
 mod limits;
+
+pub use lifecycle::DAEMON_KIND;
 mod listener;
 mod persist;
 mod policy_edit;
 mod preflight;
-mod process;
+pub mod process;
 mod reload;
 mod routes;
 pub mod sessions;
@@ -62,6 +67,34 @@ pub struct Options {
     pub max_connections: usize,
     /// Open connections of one session (or one process outside sessions).
     pub max_session_connections: usize,
+}
+
+impl Options {
+    /// The `warden serve` arguments that start a daemon with these options (what
+    /// `serve --background` passes on, and what `warden preload` restarts a daemon with).
+    pub fn serve_args(&self) -> Vec<std::ffi::OsString> {
+        let mut args: Vec<std::ffi::OsString> = Vec::new();
+        if let Some(policy) = &self.policy {
+            args.extend(["--policy".into(), policy.into()]);
+        }
+        if self.monitor {
+            args.push("--monitor".into());
+        }
+        for (flag, value) in [
+            ("--approval-timeout", self.approval_timeout.as_secs()),
+            ("--grant-seconds", self.grant_lifetime.as_secs()),
+            ("--max-pending", self.max_pending as u64),
+            ("--audit-rotate-bytes", self.audit_rotate_bytes),
+            ("--max-connections", self.max_connections as u64),
+            (
+                "--max-session-connections",
+                self.max_session_connections as u64,
+            ),
+        ] {
+            args.extend([flag.into(), value.to_string().into()]);
+        }
+        args
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -180,7 +213,7 @@ pub fn run(options: Options) -> Result<(), ServeError> {
         .map_err(io_error("cannot create the state directory", &home))?;
     std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700))
         .map_err(io_error("cannot restrict the state directory", &home))?;
-    let _lock = take_lock(&home)?;
+    let (mut lock, previous) = take_lock(&home)?;
 
     let socket = paths::socket();
     let door = paths::door();
@@ -200,6 +233,9 @@ pub fn run(options: Options) -> Result<(), ServeError> {
     let approvals = approvals::Approvals::load(pending_file.clone(), options.max_pending)
         .map_err(io_error("cannot read pending approvals", &pending_file))?;
     let audit = audit::AuditLog::open(&paths::audit_dir(), options.audit_rotate_bytes)?;
+    if let Some(previous) = &previous {
+        audit.append(lifecycle::start_record(previous))?;
+    }
     raise_fd_limit();
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -225,14 +261,27 @@ pub fn run(options: Options) -> Result<(), ServeError> {
     let result = runtime.block_on(serve(daemon.clone()));
     daemon.shutting_down.store(true, Ordering::SeqCst);
     runtime.shutdown_timeout(Duration::from_secs(1));
-    result
+    let reason = result?;
+    let lock_path = home.join("serve.lock");
+    rewrite(
+        &mut lock,
+        &lifecycle::stopped_text(std::process::id(), &reason),
+    )
+    .map_err(io_error("cannot write", &lock_path))
 }
 
-async fn serve(daemon: Arc<Daemon>) -> Result<(), ServeError> {
+/// Serves until a stop signal, or until a socket path no longer leads to the daemon; returns
+/// why it stopped.
+async fn serve(daemon: Arc<Daemon>) -> Result<String, ServeError> {
     // Before the socket answers, so a SIGTERM right after start still cleans up.
     let stop = stop_signals()?;
     let listener = listener::bind(&daemon.socket)?;
     let door = door::bind(&daemon.door)?;
+    let bound = [
+        lifecycle::Bound::now(&daemon.socket)
+            .map_err(io_error("cannot inspect", &daemon.socket))?,
+        lifecycle::Bound::now(&daemon.door).map_err(io_error("cannot inspect", &daemon.door))?,
+    ];
     let current = daemon.policy.current();
     eprintln!(
         "warden serve: pid {} listening on {} and door {} ({}; {} rules from {})",
@@ -256,24 +305,29 @@ async fn serve(daemon: Arc<Daemon>) -> Result<(), ServeError> {
     )?;
     tokio::spawn(housekeeping(daemon.clone()));
 
-    stop.await;
+    let reason = tokio::select! {
+        signal = stop => format!("on {signal}"),
+        lost = lifecycle::lost(&bound) => lost,
+    };
     daemon.shutting_down.store(true, Ordering::SeqCst);
-    let _ = std::fs::remove_file(&daemon.socket);
-    let _ = std::fs::remove_file(&daemon.door);
-    eprintln!("warden serve: stopped");
-    Ok(())
+    for path in &bound {
+        path.remove();
+    }
+    eprintln!("warden serve: stopped {reason}");
+    Ok(reason)
 }
 
-/// Installs the SIGTERM/SIGINT handlers now; the returned future completes on either.
-fn stop_signals() -> Result<impl std::future::Future<Output = ()>, ServeError> {
+/// Installs the SIGTERM/SIGINT handlers now; the returned future completes on either, with
+/// its name.
+fn stop_signals() -> Result<impl std::future::Future<Output = &'static str>, ServeError> {
     use tokio::signal::unix::{signal, SignalKind};
     let here = Path::new("signal handler");
     let mut term = signal(SignalKind::terminate()).map_err(io_error("cannot install", here))?;
     let mut int = signal(SignalKind::interrupt()).map_err(io_error("cannot install", here))?;
     Ok(async move {
         tokio::select! {
-            _ = term.recv() => {}
-            _ = int.recv() => {}
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
         }
     })
 }
@@ -294,9 +348,10 @@ async fn housekeeping(daemon: Arc<Daemon>) {
 }
 
 /// An exclusive lock on `<home>/serve.lock`, held for the daemon's lifetime: two daemons
-/// racing to start cannot both take the socket.
-fn take_lock(home: &Path) -> Result<std::fs::File, ServeError> {
-    use std::io::{Read, Seek, Write};
+/// racing to start cannot both take the socket. Returns the lock and what the file said
+/// about the daemon before this one.
+fn take_lock(home: &Path) -> Result<(std::fs::File, Option<lifecycle::Previous>), ServeError> {
+    use std::io::Read;
     let path = home.join("serve.lock");
     let mut file = std::fs::OpenOptions::new()
         .read(true)
@@ -306,22 +361,27 @@ fn take_lock(home: &Path) -> Result<std::fs::File, ServeError> {
         .mode(0o600)
         .open(&path)
         .map_err(io_error("cannot open", &path))?;
+    let mut text = String::new();
     // SAFETY: flock on a descriptor we own; non-blocking, so it cannot hang.
     if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-        let mut pid = String::new();
-        let _ = file.read_to_string(&mut pid);
+        let _ = file.read_to_string(&mut text);
         return Err(ServeError::AlreadyRunning {
             home: home.to_path_buf(),
-            pid: pid.trim().to_string(),
+            pid: text.trim().to_string(),
         });
     }
-    let write_pid = |file: &mut std::fs::File| -> std::io::Result<()> {
-        file.set_len(0)?;
-        file.rewind()?;
-        writeln!(file, "{}", std::process::id())
-    };
-    write_pid(&mut file).map_err(io_error("cannot write", &path))?;
-    Ok(file)
+    let _ = file.read_to_string(&mut text);
+    rewrite(&mut file, &format!("{}\n", std::process::id()))
+        .map_err(io_error("cannot write", &path))?;
+    Ok((file, lifecycle::previous(&text)))
+}
+
+/// Replaces the whole content of `file` with `text`.
+fn rewrite(file: &mut std::fs::File, text: &str) -> std::io::Result<()> {
+    use std::io::{Seek, Write};
+    file.set_len(0)?;
+    file.rewind()?;
+    file.write_all(text.as_bytes())
 }
 
 /// Long polls and many agent processes hold descriptors: use the whole hard limit.

@@ -64,7 +64,8 @@ impl Identity {
     }
 }
 
-fn open_pidfd(pid: i32) -> Option<OwnedFd> {
+/// A pidfd for the process `pid` names now; `None` when there is none.
+pub fn open_pidfd(pid: i32) -> Option<OwnedFd> {
     if pid <= 0 {
         return None;
     }

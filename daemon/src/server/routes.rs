@@ -223,6 +223,12 @@ fn status(daemon: &Daemon) -> StatusReply {
         socket: daemon.socket.display().to_string(),
         door: daemon.door.display().to_string(),
         uptime_secs: daemon.uptime().as_secs(),
+        serve_args: daemon
+            .options
+            .serve_args()
+            .into_iter()
+            .map(|arg| crate::wire::Bytes(arg.into_encoded_bytes()))
+            .collect(),
     }
 }
 
