@@ -2,7 +2,7 @@
 PREFIX ?= $(HOME)/.local
 CARGO ?= cargo
 
-.PHONY: build install test bench lint fmt clean
+.PHONY: build install uninstall test bench lint fmt clean
 
 build:
 	$(CARGO) build --release --workspace
@@ -13,10 +13,19 @@ install: build
 	install -m 0755 target/release/warden "$(PREFIX)/bin/warden"
 	@echo "installed $(PREFIX)/bin/warden and $(PREFIX)/lib/warden/libwarden.so"
 
-# The end-to-end tests run the real binaries, so build them before the tests start.
-test:
+# The end-to-end tests run the real binaries, so build them before the tests start, and the
+# real Codex CLI pinned in tests/package-lock.json, so install it when it is missing or older
+# than the lock file (the stamp is written only after `npm ci` succeeded).
+NPM ?= npm
+CODEX_STAMP ?= tests/node_modules/.warden-npm-ci
+
+test: $(CODEX_STAMP)
 	$(CARGO) build --workspace
 	$(CARGO) test --workspace
+
+$(CODEX_STAMP): tests/package-lock.json
+	cd tests && $(NPM) ci --no-audit --no-fund
+	touch "$@"
 
 # Release binaries first: the exec benchmark measures the library and daemon users install.
 # The engine and daemon benchmarks leave their results in $(BENCH_OUT), where the exec
