@@ -63,6 +63,11 @@ pub fn audit_dir() -> PathBuf {
     home().join("audit")
 }
 
+/// The daemon's lock, held while it runs; it holds the daemon's pid.
+pub fn serve_lock() -> PathBuf {
+    home().join("serve.lock")
+}
+
 /// Log file of a daemon started with `--background`.
 pub fn serve_log() -> PathBuf {
     home().join("serve.log")

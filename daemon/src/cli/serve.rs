@@ -1,17 +1,13 @@
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-use std::os::unix::process::CommandExt;
+use std::ffi::OsString;
 use std::path::PathBuf;
-use std::process::{Command, ExitCode, Stdio};
-use std::time::{Duration, Instant};
+use std::process::ExitCode;
+use std::time::Duration;
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 
-use crate::client::Client;
+use crate::client::{self, Client};
 use crate::paths;
 use crate::server;
-
-/// How long `--background` waits for the daemon to answer.
-const START_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -66,84 +62,33 @@ fn background(args: &Args) -> anyhow::Result<ExitCode> {
     let client = Client::from_env();
     if client.is_running() {
         bail!(
-            "a warden daemon already answers on {}",
+            "a warden daemon already answers on {} (\"warden stop\" ends it)",
             client.socket().display()
         );
     }
-    let home = paths::home();
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(&home)
-        .with_context(|| format!("cannot create {}", home.display()))?;
-    let log_path = paths::serve_log();
-    let log = std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .mode(0o600)
-        .open(&log_path)
-        .with_context(|| format!("cannot open {}", log_path.display()))?;
-    let exe = std::env::current_exe().context("cannot find the warden executable")?;
-    let mut command = Command::new(&exe);
-    command.arg("serve");
+    let mut serve_args: Vec<OsString> = Vec::new();
     if let Some(policy) = &args.policy {
-        command.arg("--policy").arg(std::path::absolute(policy)?);
+        serve_args.push("--policy".into());
+        serve_args.push(std::path::absolute(policy)?.into());
     }
     if args.monitor {
-        command.arg("--monitor");
+        serve_args.push("--monitor".into());
     }
-    command
-        .arg("--approval-timeout")
-        .arg(args.approval_timeout.to_string())
-        .arg("--grant-seconds")
-        .arg(args.grant_seconds.to_string())
-        .arg("--max-pending")
-        .arg(args.max_pending.to_string())
-        .arg("--audit-rotate-bytes")
-        .arg(args.audit_rotate_bytes.to_string())
-        .arg("--max-connections")
-        .arg(args.max_connections.to_string())
-        // The daemon must never run under the preload library.
-        .env_remove("LD_PRELOAD")
-        .stdin(Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log);
-    // SAFETY: setsid is async-signal-safe; between fork and exec it only detaches the child
-    // from our session and controlling terminal.
-    unsafe {
-        command.pre_exec(|| {
-            if libc::setsid() < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
+    for (flag, value) in [
+        ("--approval-timeout", args.approval_timeout.to_string()),
+        ("--grant-seconds", args.grant_seconds.to_string()),
+        ("--max-pending", args.max_pending.to_string()),
+        ("--audit-rotate-bytes", args.audit_rotate_bytes.to_string()),
+        ("--max-connections", args.max_connections.to_string()),
+    ] {
+        serve_args.push(flag.into());
+        serve_args.push(value.into());
     }
-    let mut child = command
-        .spawn()
-        .with_context(|| format!("cannot start {}", exe.display()))?;
-    let deadline = Instant::now() + START_TIMEOUT;
-    while Instant::now() < deadline {
-        if client.is_running() {
-            println!(
-                "warden daemon running in the background (pid {}), socket {}, log {}",
-                child.id(),
-                client.socket().display(),
-                log_path.display()
-            );
-            return Ok(ExitCode::SUCCESS);
-        }
-        if let Some(status) = child.try_wait()? {
-            bail!(
-                "the daemon exited at start ({status}); see {}",
-                log_path.display()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    bail!(
-        "the daemon did not answer on {} within {} s; see {}",
+    let pid = client::start_daemon(&serve_args)?;
+    println!(
+        "warden daemon running in the background (pid {pid}), socket {}, log {}",
         client.socket().display(),
-        START_TIMEOUT.as_secs(),
-        log_path.display()
-    )
+        paths::serve_log().display()
+    );
+    Ok(ExitCode::SUCCESS)
 }

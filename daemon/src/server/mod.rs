@@ -66,10 +66,13 @@ pub struct Options {
 pub enum ServeError {
     #[error(
         "another warden daemon is already running for {home} (pid {pid}); \
-         stop it first or use another WARDEN_HOME"
+         stop it first with \"warden stop\" or use another WARDEN_HOME"
     )]
     AlreadyRunning { home: PathBuf, pid: String },
-    #[error("another warden daemon already answers on {0}")]
+    #[error(
+        "another warden daemon already answers on {0}; \
+         stop it first with \"warden stop\" or use another WARDEN_HOME"
+    )]
     SocketInUse(PathBuf),
     #[error("{what} {path}: {source}")]
     Io {
@@ -77,7 +80,16 @@ pub enum ServeError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("invalid policy, the daemon did not start: {0}")]
+    /// A part of the daemon that is not a file: its runtime, a thread, a signal handler.
+    #[error("cannot start {what}: {source}")]
+    Start {
+        what: String,
+        source: std::io::Error,
+    },
+    #[error(
+        "invalid policy: {0}; fix it and try again \
+         (\"warden policy check FILE\" checks a file without a daemon)"
+    )]
     Policy(String),
     #[error(transparent)]
     Audit(#[from] audit::AuditError),
@@ -86,6 +98,11 @@ pub enum ServeError {
 fn io_error(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> ServeError {
     let path = path.to_path_buf();
     move |source| ServeError::Io { what, path, source }
+}
+
+fn start_error(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> ServeError {
+    let what = what.into();
+    move |source| ServeError::Start { what, source }
 }
 
 /// Everything the request handlers share.
@@ -165,7 +182,7 @@ pub fn run(options: Options) -> Result<(), ServeError> {
         .map_err(io_error("cannot create the state directory", &home))?;
     std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700))
         .map_err(io_error("cannot restrict the state directory", &home))?;
-    let _lock = take_lock(&home)?;
+    let _lock = take_lock(&home, &paths::serve_lock())?;
 
     let socket = paths::socket();
     let door = paths::door();
@@ -186,7 +203,7 @@ pub fn run(options: Options) -> Result<(), ServeError> {
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(io_error("cannot start the runtime for", &socket))?;
+        .map_err(start_error("the daemon's runtime"))?;
     let max_connections = options.max_connections;
     let grants = grants::Grants::new(options.grant_lifetime);
     let daemon = Arc::new(Daemon {
@@ -247,9 +264,8 @@ async fn serve(daemon: Arc<Daemon>) -> Result<(), ServeError> {
 /// Installs the SIGTERM/SIGINT handlers now; the returned future completes on either.
 fn stop_signals() -> Result<impl std::future::Future<Output = ()>, ServeError> {
     use tokio::signal::unix::{signal, SignalKind};
-    let here = Path::new("signal handler");
-    let mut term = signal(SignalKind::terminate()).map_err(io_error("cannot install", here))?;
-    let mut int = signal(SignalKind::interrupt()).map_err(io_error("cannot install", here))?;
+    let mut term = signal(SignalKind::terminate()).map_err(start_error("the SIGTERM handler"))?;
+    let mut int = signal(SignalKind::interrupt()).map_err(start_error("the SIGINT handler"))?;
     Ok(async move {
         tokio::select! {
             _ = term.recv() => {}
@@ -275,17 +291,16 @@ async fn housekeeping(daemon: Arc<Daemon>) {
 
 /// An exclusive lock on `<home>/serve.lock`, held for the daemon's lifetime: two daemons
 /// racing to start cannot both take the socket.
-fn take_lock(home: &Path) -> Result<std::fs::File, ServeError> {
+fn take_lock(home: &Path, path: &Path) -> Result<std::fs::File, ServeError> {
     use std::io::{Read, Seek, Write};
-    let path = home.join("serve.lock");
     let mut file = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
         .mode(0o600)
-        .open(&path)
-        .map_err(io_error("cannot open", &path))?;
+        .open(path)
+        .map_err(io_error("cannot open", path))?;
     // SAFETY: flock on a descriptor we own; non-blocking, so it cannot hang.
     if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
         let mut pid = String::new();
@@ -300,7 +315,7 @@ fn take_lock(home: &Path) -> Result<std::fs::File, ServeError> {
         file.rewind()?;
         writeln!(file, "{}", std::process::id())
     };
-    write_pid(&mut file).map_err(io_error("cannot write", &path))?;
+    write_pid(&mut file).map_err(io_error("cannot write", path))?;
     Ok(file)
 }
 
