@@ -37,13 +37,10 @@ pub struct Args {
     /// Deny every program start while the daemon cannot be reached (default: allow them).
     #[arg(long)]
     fail_closed: bool,
-    /// The command to run, with its arguments.
-    #[arg(
-        value_name = "CMD",
-        required = true,
-        trailing_var_arg = true,
-        allow_hyphen_values = true
-    )]
+    /// The command to run, with its arguments. Every `-` word before `--` or before CMD is
+    /// one of warden's flags (an unknown one is a usage error); everything from CMD on is
+    /// CMD's.
+    #[arg(value_name = "CMD", required = true, trailing_var_arg = true)]
     command: Vec<OsString>,
 }
 
