@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::engine::{Policy, PolicySource};
+use crate::quote::count;
 use crate::{paths, policy_files};
 
 #[derive(clap::Subcommand)]
@@ -44,13 +45,13 @@ fn check(files: &[PathBuf]) -> anyhow::Result<ExitCode> {
     for file in files {
         match sources_for(file).and_then(|sources| Ok(Policy::compile(&sources)?)) {
             Ok(policy) => println!(
-                "{}: ok ({} rules, {} tests)",
+                "{}: ok ({}, {})",
                 file.display(),
-                policy.rule_count(),
-                policy.tests().len()
+                count(policy.rule_count(), "rule"),
+                count(policy.tests().len(), "test")
             ),
             Err(err) => {
-                eprintln!("warden: error: {err:#}");
+                eprintln!("warden: error: {}", crate::cli::error_line(&err));
                 failed = true;
             }
         }

@@ -232,7 +232,7 @@ async fn serve(daemon: Arc<Daemon>) -> Result<(), ServeError> {
     let door = door::bind(&daemon.door)?;
     let current = daemon.policy.current();
     eprintln!(
-        "warden serve: pid {} listening on {} and door {} ({}; {} rules from {})",
+        "warden serve: pid {} listening on {} and door {} ({}; {} from {})",
         std::process::id(),
         daemon.socket.display(),
         daemon.door.display(),
@@ -241,7 +241,7 @@ async fn serve(daemon: Arc<Daemon>) -> Result<(), ServeError> {
         } else {
             "enforce mode"
         },
-        current.policy.rule_count(),
+        crate::quote::count(current.policy.rule_count(), "rule"),
         current.sources.join(", ")
     );
     drop(current);

@@ -85,8 +85,8 @@ impl PolicyState {
                 *self.current.write().unwrap() = loaded.clone();
                 *self.error.lock().unwrap() = None;
                 eprintln!(
-                    "warden serve: policy reloaded: {} rules from {}",
-                    loaded.policy.rule_count(),
+                    "warden serve: policy reloaded: {} from {}",
+                    crate::quote::count(loaded.policy.rule_count(), "rule"),
                     loaded.sources.join(", ")
                 );
                 Ok(loaded)
