@@ -170,8 +170,10 @@ pub struct SessionRequest {
     pub agent: String,
     pub root_pid: i32,
     pub cwd: Bytes,
+    /// The session's own mode (`warden preload --monitor`); absent or null: the daemon's
+    /// mode when the session starts (`warden serve --monitor` then blocks nothing).
     #[serde(default)]
-    pub mode: Mode,
+    pub mode: Option<Mode>,
     #[serde(default)]
     pub fail: FailMode,
 }

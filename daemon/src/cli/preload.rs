@@ -31,7 +31,8 @@ pub struct Args {
     /// Agent name recorded with the session (default: CMD's file name).
     #[arg(long, value_name = "NAME")]
     agent: Option<String>,
-    /// Decide and log every program start, but block nothing and never wait for approval.
+    /// Decide and log every program start, but block nothing and never wait for approval
+    /// (default: the daemon's mode, enforce unless `warden serve --monitor`).
     #[arg(long)]
     monitor: bool,
     /// Deny every program start while the daemon cannot be reached (default: allow them).
@@ -72,11 +73,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             agent,
             root_pid: std::process::id() as i32,
             cwd: wire::Bytes(cwd.as_os_str().as_bytes().to_vec()),
-            mode: if args.monitor {
-                Mode::Monitor
-            } else {
-                Mode::Enforce
-            },
+            // Without --monitor, the daemon's own mode (`warden serve --monitor`).
+            mode: args.monitor.then_some(Mode::Monitor),
             fail,
         })
         .context("cannot register a session with the warden daemon")?;

@@ -15,7 +15,8 @@ pub struct Args {
     /// `include_default = true`).
     #[arg(long, value_name = "FILE")]
     policy: Option<PathBuf>,
-    /// Monitor mode for requests outside a session: log every decision, block nothing.
+    /// Monitor mode: log every decision, block nothing (outside sessions and in every session
+    /// started without `warden preload --monitor` of its own).
     #[arg(long)]
     monitor: bool,
     /// Detach, log to $WARDEN_HOME/serve.log, and return once the daemon answers.

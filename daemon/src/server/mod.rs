@@ -48,7 +48,7 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 pub struct Options {
     /// Explicit policy file (`serve --policy`), else the default layering.
     pub policy: Option<PathBuf>,
-    /// Monitor mode for requests outside any session.
+    /// Monitor mode outside sessions, and for sessions that do not choose their own.
     pub monitor: bool,
     /// How long an approval may stay pending before it is denied.
     pub approval_timeout: Duration,

@@ -151,7 +151,10 @@ async fn dispatch(
             Err(e) => e.reply(),
         },
         Route::RegisterSession => match read_json::<SessionRequest>(request).await {
-            Ok(session) => match daemon.sessions.register(&session, peer.pid) {
+            Ok(session) => match daemon
+                .sessions
+                .register(&session, peer.pid, daemon.default_mode())
+            {
                 Ok(id) => json(StatusCode::OK, &SessionReply { id }),
                 Err(e @ SessionError::NoSuchRoot(_)) => {
                     error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string())
