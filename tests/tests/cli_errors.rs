@@ -44,8 +44,16 @@ fn an_unusable_warden_home_names_each_cause_once() {
         let out = run(&mut command);
         assert_eq!(out.status.code(), Some(3), "{args:?}: {}", describe(&out));
         let stderr = text(&out.stderr);
-        assert_eq!(occurrences(&stderr, "(os error 20)"), 1, "{args:?}: {stderr}");
-        assert_eq!(occurrences(&stderr, "warden: error:"), 1, "{args:?}: {stderr}");
+        assert_eq!(
+            occurrences(&stderr, "(os error 20)"),
+            1,
+            "{args:?}: {stderr}"
+        );
+        assert_eq!(
+            occurrences(&stderr, "warden: error:"),
+            1,
+            "{args:?}: {stderr}"
+        );
         assert!(
             occurrences(&stderr, "cannot start the warden daemon") <= 1,
             "{args:?}: {stderr}"
@@ -57,7 +65,11 @@ fn an_unusable_warden_home_names_each_cause_once() {
 fn an_invalid_user_policy_is_shown_where_the_daemon_was_started_and_nothing_runs() {
     let home = TempHome::new();
     let policy = home.path().join("policy.toml");
-    std::fs::write(&policy, "[[rule]]\nname = \"x\"\nmessage = \"unterminated\n").unwrap();
+    std::fs::write(
+        &policy,
+        "[[rule]]\nname = \"x\"\nmessage = \"unterminated\n",
+    )
+    .unwrap();
     let marker = home.path().join("ran");
     let mut command = home.warden_command(&["preload", "--", "touch", marker.to_str().unwrap()]);
     command.env("WARDEN_LIB", libwarden());
@@ -67,8 +79,14 @@ fn an_invalid_user_policy_is_shown_where_the_daemon_was_started_and_nothing_runs
     let place = format!("{}:3:", policy.display());
     assert!(stderr.contains(&place), "names FILE:LINE: {stderr}");
     assert!(stderr.contains("invalid basic string"), "{stderr}");
-    assert!(stderr.contains("warden policy check"), "says what to do: {stderr}");
-    assert!(!stderr.contains("see "), "no pointer to a log instead: {stderr}");
+    assert!(
+        stderr.contains("warden policy check"),
+        "says what to do: {stderr}"
+    );
+    assert!(
+        !stderr.contains("see "),
+        "no pointer to a log instead: {stderr}"
+    );
     assert!(!marker.exists(), "the command ran unguarded");
     assert!(
         std::os::unix::net::UnixStream::connect(home.socket()).is_err(),
@@ -103,15 +121,8 @@ fn words_after_the_command_are_the_commands_own() {
     let _daemon = Daemon::start(&home, "");
     let out_file = home.path().join("args");
     let script = format!("printf '%s\\n' \"$@\" > {}", out_file.display());
-    let mut command = home.warden_command(&[
-        "preload",
-        "sh",
-        "-c",
-        &script,
-        "sh",
-        "--monitor",
-        "-x",
-    ]);
+    let mut command =
+        home.warden_command(&["preload", "sh", "-c", &script, "sh", "--monitor", "-x"]);
     command.env("WARDEN_LIB", libwarden());
     let out = run(&mut command);
     assert!(out.status.success(), "{}", describe(&out));

@@ -37,7 +37,10 @@ cmdline = 'a[b'
         file.display()
     );
     assert_eq!(stderr.trim_end(), format!("warden: error: {expected}"));
-    assert!(!stderr.contains("^(?:"), "internal wrapping shown: {stderr}");
+    assert!(
+        !stderr.contains("^(?:"),
+        "internal wrapping shown: {stderr}"
+    );
 
     std::fs::write(
         &file,
@@ -141,7 +144,10 @@ rule = "no-destroy"
     let out = home.warden(&["policy", "test"]);
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
     let stdout = text(&out.stdout);
-    assert!(stdout.contains(&format!("FAIL {}:1:", user.display())), "{stdout}");
+    assert!(
+        stdout.contains(&format!("FAIL {}:1:", user.display())),
+        "{stdout}"
+    );
     assert!(!stdout.contains("FAIL <builtin>"), "{stdout}");
 }
 
