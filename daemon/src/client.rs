@@ -2,9 +2,6 @@
 //! `warden preload`. Each call is one HTTP/1.1 exchange (hyper over a tokio `UnixStream` on
 //! a current-thread runtime), bounded by a timeout.
 
-use std::ffi::OsString;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -51,6 +48,10 @@ pub enum ClientError {
     Protocol { path: PathBuf, reason: String },
     #[error("cannot start the warden daemon: {0}")]
     Start(String),
+    /// What `warden serve --background` said when it could not start the daemon (it names
+    /// what failed itself).
+    #[error("{0}")]
+    StartFailed(String),
 }
 
 pub struct Client {
@@ -316,108 +317,44 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
-/// Makes sure a daemon answers on `paths::socket()`: if none does, starts one with
-/// [`start_daemon`] (detached into its own session, outside the caller's process tree) and
-/// waits until the socket answers. Call it before setting `LD_PRELOAD` or becoming a
-/// subreaper.
+/// Makes sure a daemon answers on `paths::socket()`: if none does, runs
+/// `warden serve --background` (the current executable), which detaches the daemon into its
+/// own session outside the caller's process tree and waits until the socket answers. Call it
+/// before setting `LD_PRELOAD` or becoming a subreaper.
 pub fn ensure_daemon() -> Result<(), ClientError> {
     let client = Client::from_env();
     if client.is_running() {
         return Ok(());
     }
-    match start_daemon(&[]) {
-        Ok(_) => Ok(()),
-        // A start that lost a race against another one: that daemon answers soon.
-        Err(_) if another_daemon_answers(&client) => Ok(()),
-        Err(err) => Err(err),
-    }
-}
-
-/// Starts `warden serve SERVE_ARGS` (the current executable) in its own session, without the
-/// preload library, its output appended to serve.log, and waits until its socket answers;
-/// returns its pid. When the daemon exits first, the error is the reason it logged.
-pub fn start_daemon(serve_args: &[OsString]) -> Result<u32, ClientError> {
-    let client = Client::from_env();
-    let home = paths::home();
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(&home)
-        .map_err(|e| ClientError::Start(format!("cannot create {}: {e}", home.display())))?;
-    let log_path = paths::serve_log();
-    let log = std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .mode(0o600)
-        .open(&log_path)
-        .map_err(|e| ClientError::Start(format!("cannot open {}: {e}", log_path.display())))?;
-    let logged_from = log.metadata().map(|m| m.len()).unwrap_or(0);
     let exe = std::env::current_exe()
         .map_err(|e| ClientError::Start(format!("cannot find the warden executable: {e}")))?;
-    let mut command = Command::new(&exe);
-    command
-        .arg("serve")
-        .args(serve_args)
-        // The daemon must never run under the preload library.
+    let output = Command::new(&exe)
+        .args(["serve", "--background"])
         .env_remove("LD_PRELOAD")
         .stdin(Stdio::null())
-        .stdout(
-            log.try_clone().map_err(|e| {
-                ClientError::Start(format!("cannot share {}: {e}", log_path.display()))
-            })?,
-        )
-        .stderr(log);
-    // SAFETY: setsid is async-signal-safe; between fork and exec it only detaches the child
-    // from our session and controlling terminal.
-    unsafe {
-        command.pre_exec(|| {
-            if libc::setsid() < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    let mut child = command
-        .spawn()
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
         .map_err(|e| ClientError::Start(format!("cannot run {}: {e}", exe.display())))?;
-    let deadline = Instant::now() + START_TIMEOUT;
-    while Instant::now() < deadline {
-        if client.is_running() {
-            return Ok(child.id());
-        }
-        if let Ok(Some(status)) = child.try_wait() {
-            return Err(ClientError::Start(
-                logged_errors(&log_path, logged_from).unwrap_or_else(|| {
-                    format!("the daemon exited ({status}); see {}", log_path.display())
-                }),
-            ));
-        }
-        std::thread::sleep(Duration::from_millis(20));
+    // A start that lost a race against another one: that daemon answers soon.
+    if output.status.success() || another_daemon_answers(&client) {
+        return Ok(());
     }
-    Err(ClientError::Start(format!(
-        "the daemon did not answer on {} within {} s; see {}",
-        client.socket.display(),
-        START_TIMEOUT.as_secs(),
-        log_path.display()
-    )))
-}
-
-/// Most of serve.log read back for the reason a daemon did not start.
-const LOG_TAIL_LIMIT: u64 = 64 * 1024;
-
-/// The errors a daemon wrote to `log` after byte `from` (its `warden: error:` lines, without
-/// that prefix), so that the reason it did not start is shown where it was started.
-fn logged_errors(log: &Path, from: u64) -> Option<String> {
-    use std::io::{Read, Seek, SeekFrom};
-    let mut file = std::fs::File::open(log).ok()?;
-    file.seek(SeekFrom::Start(from)).ok()?;
-    let mut text = String::new();
-    file.take(LOG_TAIL_LIMIT).read_to_string(&mut text).ok()?;
-    let errors: Vec<&str> = text
+    // `serve --background` already said what failed; only its prefix is dropped.
+    let said: Vec<&str> = std::str::from_utf8(&output.stderr)
+        .unwrap_or_default()
         .lines()
-        .filter_map(|line| line.strip_prefix(ERROR_PREFIX))
+        .map(|line| line.strip_prefix(ERROR_PREFIX).unwrap_or(line))
+        .filter(|line| !line.trim().is_empty())
         .collect();
-    (!errors.is_empty()).then(|| errors.join("; "))
+    Err(match said.is_empty() {
+        true => ClientError::Start(format!(
+            "\"{} serve --background\" failed ({})",
+            exe.display(),
+            output.status
+        )),
+        false => ClientError::StartFailed(said.join("; ")),
+    })
 }
 
 /// How `warden` prefixes the error it exits with.

@@ -1,9 +1,12 @@
 use std::ffi::OsString;
-use std::path::PathBuf;
-use std::process::ExitCode;
-use std::time::Duration;
+use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
 
-use anyhow::bail;
+use anyhow::{bail, Context};
 
 use crate::client::{self, Client};
 use crate::paths;
@@ -85,11 +88,93 @@ fn background(args: &Args) -> anyhow::Result<ExitCode> {
         serve_args.push(flag.into());
         serve_args.push(value.into());
     }
-    let pid = client::start_daemon(&serve_args)?;
+    let pid = start_detached(&client, &serve_args).context("cannot start the warden daemon")?;
     println!(
         "warden daemon running in the background (pid {pid}), socket {}, log {}",
         client.socket().display(),
         paths::serve_log().display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// How long `--background` waits for the daemon to answer.
+const START_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Starts `warden serve SERVE_ARGS` (this executable) in its own session, without the preload
+/// library, its output appended to serve.log, and waits until its socket answers; returns its
+/// pid. When the daemon exits first, the error is the reason it logged.
+fn start_detached(client: &Client, serve_args: &[OsString]) -> anyhow::Result<u32> {
+    let home = paths::home();
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&home)
+        .with_context(|| format!("cannot create {}", home.display()))?;
+    let log_path = paths::serve_log();
+    let log = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o600)
+        .open(&log_path)
+        .with_context(|| format!("cannot open {}", log_path.display()))?;
+    let logged_from = log.metadata().map(|m| m.len()).unwrap_or(0);
+    let exe = std::env::current_exe().context("cannot find the warden executable")?;
+    let mut command = Command::new(&exe);
+    command
+        .arg("serve")
+        .args(serve_args)
+        // The daemon must never run under the preload library.
+        .env_remove("LD_PRELOAD")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log);
+    // SAFETY: setsid is async-signal-safe; between fork and exec it only detaches the child
+    // from our session and controlling terminal.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::setsid() < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = command
+        .spawn()
+        .with_context(|| format!("cannot run {}", exe.display()))?;
+    let deadline = Instant::now() + START_TIMEOUT;
+    while Instant::now() < deadline {
+        if client.is_running() {
+            return Ok(child.id());
+        }
+        if let Some(status) = child.try_wait()? {
+            match logged_errors(&log_path, logged_from) {
+                Some(reason) => bail!("{reason}"),
+                None => bail!("the daemon exited ({status}); see {}", log_path.display()),
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    bail!(
+        "the daemon did not answer on {} within {} s; see {}",
+        client.socket().display(),
+        START_TIMEOUT.as_secs(),
+        log_path.display()
+    )
+}
+
+/// Most of serve.log read back for the reason a daemon did not start.
+const LOG_TAIL_LIMIT: u64 = 64 * 1024;
+
+/// The errors a daemon wrote to `log` after byte `from` (its `warden: error:` lines, without
+/// that prefix), so that the reason it did not start is shown where it was started.
+fn logged_errors(log: &Path, from: u64) -> Option<String> {
+    let mut file = std::fs::File::open(log).ok()?;
+    file.seek(SeekFrom::Start(from)).ok()?;
+    let mut text = String::new();
+    file.take(LOG_TAIL_LIMIT).read_to_string(&mut text).ok()?;
+    let errors: Vec<&str> = text
+        .lines()
+        .filter_map(|line| line.strip_prefix(client::ERROR_PREFIX))
+        .collect();
+    (!errors.is_empty()).then(|| errors.join("; "))
 }
