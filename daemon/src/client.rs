@@ -15,7 +15,7 @@ use serde::{de::DeserializeOwned, Serialize};
 use crate::paths;
 use crate::wire::{
     Approval, ApproveRequest, AuditRecord, ErrorReply, ExecReply, ExecRequest, ReloadReply,
-    ResolveReply, SessionReply, SessionRequest, StatusReply,
+    ResolveReply, SessionReply, SessionRequest, ShutdownReply, StatusReply,
 };
 
 /// Bound on an ordinary call.
@@ -156,6 +156,11 @@ impl Client {
 
     pub fn reload_policy(&self) -> Result<ReloadReply, ClientError> {
         self.call::<(), _>(Method::POST, "/v1/policy/reload", None)
+    }
+
+    /// Asks the daemon to end (it replies first, then stops as on SIGTERM).
+    pub fn shutdown(&self) -> Result<ShutdownReply, ClientError> {
+        self.call::<(), _>(Method::POST, "/v1/shutdown", None)
     }
 
     /// Follows the live event stream, calling `on_record` for each new audit record until

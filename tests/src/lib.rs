@@ -510,3 +510,10 @@ pub fn decision_records(home: &TempHome) -> Vec<serde_json::Value> {
         .filter(|record| record["kind"] == "decision")
         .collect()
 }
+
+impl Daemon {
+    /// The daemon's exit status once it has exited (without waiting); `None` while it runs.
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().expect("wait for the daemon")
+    }
+}

@@ -9,6 +9,7 @@ mod preload;
 mod serve;
 mod setup;
 mod status;
+mod stop;
 mod test;
 
 use std::process::ExitCode;
@@ -33,6 +34,8 @@ struct Cli {
 enum Command {
     /// Run the policy daemon.
     Serve(serve::Args),
+    /// Stop the daemon and wait until it has exited.
+    Stop(stop::Args),
     /// Show whether the daemon runs, its policy, sessions and pending approvals.
     Status(status::Args),
     /// Evaluate a shell command against the policy without running anything.
@@ -73,6 +76,7 @@ pub fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
+        Command::Stop(args) => stop::run(args),
         Command::Status(args) => status::run(args),
         Command::Test(args) => test::run(args),
         Command::Policy(command) => policy::run(command),

@@ -25,7 +25,7 @@ mod listener;
 mod persist;
 mod policy_edit;
 mod preflight;
-mod process;
+pub mod process;
 mod reload;
 mod routes;
 pub mod sessions;
@@ -37,10 +37,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
 
 use crate::paths;
 use crate::wire::{ApprovalState, AuditRecord, Decision, Mode};
+
+/// How long a stopping daemon lets replies already being written leave.
+const STOP_GRACE: Duration = Duration::from_millis(100);
 
 /// Largest request body: bigger preflights are denied, never truncated.
 pub const BODY_LIMIT: usize = 1024 * 1024;
@@ -118,6 +121,8 @@ pub struct Daemon {
     started: Instant,
     /// Set before the runtime stops, so dropped waiters do not count as abandoned.
     shutting_down: AtomicBool,
+    /// Notified by `POST /v1/shutdown` (`warden stop`): the daemon ends as on SIGTERM.
+    stop_requested: Notify,
     connections: Arc<Semaphore>,
 }
 
@@ -132,6 +137,11 @@ impl Daemon {
 
     pub fn is_shutting_down(&self) -> bool {
         self.shutting_down.load(Ordering::SeqCst)
+    }
+
+    /// Ends the daemon as SIGTERM does (`warden stop`; only operators reach it).
+    pub fn request_stop(&self) {
+        self.stop_requested.notify_one();
     }
 
     /// Settles an approval and records the outcome in the audit log.
@@ -217,6 +227,7 @@ pub fn run(options: Options) -> Result<(), ServeError> {
         door,
         started: Instant::now(),
         shutting_down: AtomicBool::new(false),
+        stop_requested: Notify::new(),
         connections: Arc::new(Semaphore::new(max_connections)),
     });
     let result = runtime.block_on(serve(daemon.clone()));
@@ -253,10 +264,16 @@ async fn serve(daemon: Arc<Daemon>) -> Result<(), ServeError> {
     )?;
     tokio::spawn(housekeeping(daemon.clone()));
 
-    stop.await;
+    tokio::select! {
+        _ = stop => {}
+        _ = daemon.stop_requested.notified() => {}
+    }
     daemon.shutting_down.store(true, Ordering::SeqCst);
     let _ = std::fs::remove_file(&daemon.socket);
     let _ = std::fs::remove_file(&daemon.door);
+    // Replies already on their way (the answer to `warden stop` among them) leave before the
+    // runtime and its connections stop.
+    tokio::time::sleep(STOP_GRACE).await;
     eprintln!("warden serve: stopped");
     Ok(())
 }
