@@ -3,6 +3,7 @@
 
 mod approvals;
 mod audit;
+mod completions;
 mod log;
 mod policy;
 mod preload;
@@ -58,6 +59,10 @@ enum Command {
     Preload(preload::Args),
     /// Install a wrapper so that a plain agent command is always guarded.
     Setup(setup::Args),
+    /// Print the shell completion script for bash, zsh or fish.
+    Completions(completions::Args),
+    /// Print the manual page (`warden man | man -l -`), or write all pages into a directory.
+    Man(completions::ManArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -87,6 +92,8 @@ pub fn main() -> ExitCode {
         Command::Audit(command) => audit::run(command),
         Command::Preload(args) => preload::run(args),
         Command::Setup(args) => setup::run(args),
+        Command::Completions(args) => completions::completions(args),
+        Command::Man(args) => completions::man(args),
     };
     match result {
         Ok(code) => code,
