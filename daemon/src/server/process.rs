@@ -10,7 +10,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use super::access::proc_stat;
+use crate::procfs::proc_stat;
 
 /// Set once `PIDFD_GET_INFO` turned out unknown to this kernel (before Linux 6.13), so that
 /// later preflights go to `/proc` straight away instead of opening a pidfd for nothing.

@@ -7,9 +7,9 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
-use super::access::{ancestry, is_self_or_ancestor, proc_stat};
 use super::persist;
 use super::process::{parent_of, Identity};
+use crate::procfs::{ancestry, is_self_or_ancestor, proc_stat};
 use crate::wire::{Bytes, FailMode, Mode, SessionInfo, SessionRequest};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
