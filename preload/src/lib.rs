@@ -11,6 +11,7 @@ mod ask;
 mod buf;
 mod checked;
 mod environ;
+mod fnv;
 mod hooks;
 mod http;
 mod load;
