@@ -18,6 +18,9 @@ pub mod env {
     pub const FAIL: &str = "WARDEN_FAIL";
     /// Explicit path of `libwarden.so`.
     pub const LIB: &str = "WARDEN_LIB";
+    /// The proof that a program's start was judged (`preload/src/checked.rs`), which
+    /// `warden preload` hands the agent command it judged itself.
+    pub const CHECKED: &str = "WARDEN_CHECKED";
 }
 
 /// The state directory: `$WARDEN_HOME`, else `$HOME/.warden`.
