@@ -46,6 +46,36 @@ pub fn check_loadable(library: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Whether warden's library is loaded in this process (an `LD_PRELOAD` entry named
+/// `libwarden.so` that is loaded here and hooks `execve`).
+pub fn loaded_here() -> bool {
+    let Some(list) = std::env::var_os("LD_PRELOAD") else {
+        return false;
+    };
+    let loaded = preload_entries(&list)
+        .filter(|entry| {
+            Path::new(entry).file_name()
+                == Some(OsStr::new(warden_wrapper_installer::library::LIBRARY_FILE))
+        })
+        .any(|entry| {
+            let Ok(c_path) = CString::new(entry.as_bytes()) else {
+                return false;
+            };
+            // SAFETY: dlopen/dlsym with valid C strings; RTLD_NOLOAD only finds a library
+            // that is loaded already, and the handle is closed below.
+            unsafe {
+                let handle = libc::dlopen(c_path.as_ptr(), libc::RTLD_NOW | libc::RTLD_NOLOAD);
+                if handle.is_null() {
+                    return false;
+                }
+                let hooks = hooks_execve(handle);
+                libc::dlclose(handle);
+                hooks
+            }
+        });
+    loaded
+}
+
 /// Whether the library behind `handle` has its own `execve`: through the handle, `execve`
 /// is the library's when it hooks it, else libc's.
 ///

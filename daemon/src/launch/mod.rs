@@ -1,23 +1,26 @@
 //! `warden preload`: runs an agent command with every program it starts guarded.
 //!
 //! [`run`] is a straight sequence, and each choice of the [`Plan`] supplies one step:
-//! 1. find `libwarden.so` and check that it loads ([`library`]): the dynamic loader only
+//! 1. inside a guarded session already, join it ([`join`]): run the command in place, judged
+//!    by the library like any program, with no second session;
+//! 2. find `libwarden.so` and check that it loads ([`library`]): the dynamic loader only
 //!    warns when a preload entry cannot be loaded, and would run the agent unguarded;
-//! 2. make sure a daemon answers, starting one detached when none does, before anything
+//! 3. make sure a daemon answers, starting one detached when none does, before anything
 //!    else: it must never run under the library nor inside the session;
-//! 3. register the session with the daemon;
-//! 4. find the command's file ([`program`]) and judge it ([`judge`]) as the session's root:
+//! 4. register the session with the daemon;
+//! 5. find the command's file ([`program`]) and judge it ([`judge`]) as the session's root:
 //!    a static command is never judged otherwise; an `ask` waits here, where Ctrl-C still
 //!    ends `warden preload`;
-//! 5. block the forwarded signals ([`signals`]) before any thread exists, so only the
+//! 6. block the forwarded signals ([`signals`]) before any thread exists, so only the
 //!    forwarding thread gets them;
-//! 6. start the agent with its environment ([`child_env`]) and the proof that it was judged
+//! 7. start the agent with its environment ([`child_env`]) and the proof that it was judged
 //!    ([`proof`], so a dynamic agent does not judge itself again at load), and wait for it:
 //!    how it starts and how it is waited for is the plan's [`Supervision`] ([`plain`]: a
 //!    subreaper that reaps until the agent ends);
-//! 7. end the session and return the agent's exit status.
+//! 8. end the session and return the agent's exit status.
 
 mod child_env;
+mod join;
 mod judge;
 mod library;
 mod plain;
@@ -65,6 +68,9 @@ pub enum Supervision {
 }
 
 pub fn run(plan: Plan) -> anyhow::Result<ExitCode> {
+    if let Some(session) = join::current_session() {
+        return Ok(join::run(&plan, &session));
+    }
     let library = library::find()?;
     library::check_loadable(&library)?;
     client::ensure_daemon().context("cannot start the warden daemon")?;
