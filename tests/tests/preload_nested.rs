@@ -12,7 +12,10 @@ use warden_tests::{run, text, warden_bin, Daemon, TempHome};
 /// The real `@openai/codex` from `tests/node_modules` (installed by `make test`).
 fn npm_codex_dir() -> std::path::PathBuf {
     let bin = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("node_modules/.bin");
-    assert!(bin.join("codex").exists(), "run `make test` (npm ci in tests/)");
+    assert!(
+        bin.join("codex").exists(),
+        "run `make test` (npm ci in tests/)"
+    );
     bin
 }
 
@@ -85,7 +88,10 @@ fn a_nested_preload_inside_a_session_joins_it_and_keeps_its_mode() {
         stderr.contains("already inside guarded session"),
         "the ignored --monitor is named: {stderr}"
     );
-    assert!(!denied.exists(), "--monitor of a nested preload switched enforcement off");
+    assert!(
+        !denied.exists(),
+        "--monitor of a nested preload switched enforcement off"
+    );
     assert!(allowed.exists(), "{}", describe(&out));
     let records = guarded.decisions();
     assert_eq!(sessions_in(&records).len(), 1, "one session: {records:#?}");
