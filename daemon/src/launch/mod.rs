@@ -39,6 +39,7 @@ use crate::client::{self, Client};
 use crate::paths;
 use crate::wire::{self, FailMode, Mode};
 use judge::Judged;
+use warden_wrapper_installer::search::is_executable_file;
 
 /// Status when the agent command cannot be found, as in shells.
 pub const EXIT_NOT_FOUND: u8 = 127;
@@ -107,7 +108,10 @@ fn judged_start(
         let err = std::io::Error::from(std::io::ErrorKind::NotFound);
         return Ok(ExitCode::from(plain::not_started(name, &err)));
     };
-    if judge::agent_command(client, session, &program, &plan.command, cwd)? == Judged::Refused {
+    // Like the library, no question about a file that cannot run: its start fails by itself.
+    if is_executable_file(&program)
+        && judge::agent_command(client, session, &program, &plan.command, cwd)? == Judged::Refused
+    {
         return Ok(ExitCode::from(EXIT_REFUSED));
     }
     let forwarded = signals::block_forwarded()?;
