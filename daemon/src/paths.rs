@@ -19,6 +19,9 @@ pub mod env {
     pub const FAIL: &str = "WARDEN_FAIL";
     /// Explicit path of `libwarden.so`.
     pub const LIB: &str = "WARDEN_LIB";
+    /// The proof that a program's start was judged (`preload/src/checked.rs`), which
+    /// `warden preload` hands the agent command it judged itself.
+    pub const CHECKED: &str = "WARDEN_CHECKED";
 }
 
 /// The state directory: `$WARDEN_HOME`, else `$HOME/.warden`.
@@ -67,6 +70,11 @@ pub fn pending() -> PathBuf {
 /// The hash-chained audit log directory.
 pub fn audit_dir() -> PathBuf {
     home().join("audit")
+}
+
+/// The daemon's lock, held while it runs; it holds the daemon's pid.
+pub fn serve_lock() -> PathBuf {
+    home().join("serve.lock")
 }
 
 /// Log file of a daemon started with `--background`.

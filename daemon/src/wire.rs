@@ -13,7 +13,8 @@
 //! - `DELETE /v1/sessions/{id}`: the session's command ended.
 //! - `GET /v1/status`, `GET /v1/approvals`, `POST /v1/approvals/{id}/approve`
 //!   (body [`ApproveRequest`]), `POST /v1/approvals/{id}/deny`, `GET /v1/log?n=N`,
-//!   `GET /v1/events` (server-sent events), `POST /v1/policy/reload`.
+//!   `GET /v1/events` (server-sent events), `POST /v1/policy/reload`, `POST /v1/shutdown`
+//!   (reply [`ShutdownReply`]; the daemon then ends as on SIGTERM).
 //!
 //! Errors are a 4xx/5xx status with body [`ErrorReply`].
 
@@ -182,8 +183,10 @@ pub struct SessionRequest {
     pub agent: String,
     pub root_pid: i32,
     pub cwd: Bytes,
+    /// The session's own mode (`warden preload --monitor`); absent or null: the daemon's
+    /// mode when the session starts (`warden serve --monitor` then blocks nothing).
     #[serde(default)]
-    pub mode: Mode,
+    pub mode: Option<Mode>,
     #[serde(default)]
     pub fail: FailMode,
     #[serde(default)]
@@ -317,6 +320,12 @@ pub struct ResolveReply {
 pub struct ReloadReply {
     pub policy_sources: Vec<String>,
     pub rule_count: usize,
+}
+
+/// Reply of `POST /v1/shutdown`: the daemon that is stopping.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ShutdownReply {
+    pub pid: u32,
 }
 
 /// One line of the audit log (`GET /v1/log`, `GET /v1/events`). `prev` is the SHA-256 of

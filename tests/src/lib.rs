@@ -511,6 +511,13 @@ pub fn decision_records(home: &TempHome) -> Vec<serde_json::Value> {
         .collect()
 }
 
+impl Daemon {
+    /// The daemon's exit status once it has exited (without waiting); `None` while it runs.
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().expect("wait for the daemon")
+    }
+}
+
 /// Kills (SIGKILL) the daemon that answers on a home's socket when dropped, if one does: for
 /// tests in which `warden preload` started a daemon (at its start, or again after the
 /// test's own daemon ended), which outlives the test otherwise.

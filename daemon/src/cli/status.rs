@@ -1,6 +1,7 @@
 use std::process::ExitCode;
 
 use crate::client::{Client, ClientError};
+use crate::quote::count;
 use crate::wire::Mode;
 
 #[derive(clap::Args)]
@@ -50,8 +51,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     );
     println!("socket: {}  door: {}", status.socket, status.door);
     println!(
-        "policy: {} rules from {}",
-        status.rule_count,
+        "policy: {} from {}",
+        count(status.rule_count, "rule"),
         status.policy_sources.join(", ")
     );
     if let Some(error) = &status.policy_error {

@@ -93,6 +93,19 @@ pub struct Verdict {
     /// `rm -rf ~` inside `bash -c '…; rm -rf ~'`). `None` when nothing was judged (an
     /// unreadable shell string).
     pub command: Option<Vec<Vec<u8>>>,
+    /// What decided: a rule, or which of the policy's own actions.
+    pub decided_by: DecidedBy,
+}
+
+/// What decided a [`Verdict`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DecidedBy {
+    /// A rule or an `[[approved]]` entry (`rule` names it).
+    Rule,
+    /// The policy's `default` action: no rule matched.
+    Default,
+    /// The policy's `unparsable` action: a shell string could not be read.
+    Unparsable,
 }
 
 /// Origin name of the policy compiled into the binary.

@@ -12,7 +12,9 @@
 //! waiting approvals reconnect. The new daemon records in the audit log which pid ran before
 //! and how it ended.
 //!
-//! A `$WARDEN_HOME` that was moved or replaced during the session is not used: a daemon
+//! A daemon an operator stopped with `warden stop` (its lock file says so) is not replaced:
+//! the session stays refused until a daemon runs again, and is then watched. A
+//! `$WARDEN_HOME` that was moved or replaced during the session is not used either: a daemon
 //! started there would run without the policy, audit log and sessions of the real one. The
 //! session then stays refused (fail closed) until the directory is back.
 
@@ -30,6 +32,7 @@ use anyhow::Context;
 use crate::client::Client;
 use crate::paths;
 use crate::server::access::{Channel, Peer};
+use crate::server::previous_daemon;
 use crate::server::process::open_pidfd;
 
 /// Pause between two attempts to start a daemon that would not start.
@@ -40,6 +43,8 @@ pub struct Keepalive {
     /// `warden serve` arguments of the daemon in force at session start.
     serve_args: Vec<OsString>,
     socket: PathBuf,
+    /// The daemon's lock file, which says how the last daemon ended.
+    lock: PathBuf,
     home: PathBuf,
     /// `$WARDEN_HOME`'s device and inode at session start.
     home_file: (u64, u64),
@@ -62,6 +67,7 @@ impl Keepalive {
         Ok(Keepalive {
             serve_args,
             socket: paths::socket(),
+            lock: paths::serve_lock(),
             home,
             home_file,
         })
@@ -85,6 +91,16 @@ impl Keepalive {
                 }
                 None => None,
             };
+            if previous_daemon(&self.lock).is_some_and(|p| p.stopped_by_operator()) {
+                eprintln!(
+                    "warden: the warden daemon was stopped with \"warden stop\"; programs of \
+                     this session are refused until one runs again (warden serve --background)"
+                );
+                while self.answering().is_none() {
+                    std::thread::sleep(RETRY);
+                }
+                continue;
+            }
             let started = self.restart();
             let before = ended.map_or("was not answering".to_string(), |pid| {
                 format!("(pid {pid}) ended")

@@ -80,11 +80,7 @@ fn spawn(name: &str, work: impl FnOnce() + Send + 'static) -> Result<(), ServeEr
         .name(name.into())
         .spawn(work)
         .map(drop)
-        .map_err(|source| ServeError::Io {
-            what: "cannot start a thread for",
-            path: name.into(),
-            source,
-        })
+        .map_err(super::start_error(format!("the {name} thread")))
 }
 
 struct Lane {

@@ -17,6 +17,10 @@ use crate::wire::{AuditRecord, Decision, Mode};
 /// The kind of the audit record a daemon writes about the one before it.
 pub const DAEMON_KIND: &str = "daemon";
 
+/// The reason a daemon stopped by `warden stop` records: an operator's decision, which
+/// `warden preload` respects rather than start a new daemon.
+pub const OPERATOR_STOP: &str = "on warden stop";
+
 /// How the previous daemon ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Ended {
@@ -33,6 +37,13 @@ pub struct Previous {
     pub ended: Ended,
 }
 
+impl Previous {
+    /// Whether an operator stopped it with `warden stop`.
+    pub fn stopped_by_operator(&self) -> bool {
+        self.ended == Ended::Stopped(OPERATOR_STOP.to_string())
+    }
+}
+
 /// The previous daemon, from the text of the lock file; `None` when there was none.
 pub fn previous(lock_text: &str) -> Option<Previous> {
     let line = lock_text.lines().next()?.trim();
@@ -45,6 +56,18 @@ pub fn previous(lock_text: &str) -> Option<Previous> {
         pid: pid.parse().ok()?,
         ended,
     })
+}
+
+/// What the lock file at `path` says about the daemon that ran last, if it can be read.
+pub fn previous_daemon(path: &Path) -> Option<Previous> {
+    use std::io::Read;
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .ok()?
+        .take(4096)
+        .read_to_string(&mut text)
+        .ok()?;
+    previous(&text)
 }
 
 /// What the lock file says once daemon `pid` stopped cleanly.

@@ -27,7 +27,7 @@ mod grants;
 mod lifecycle;
 mod limits;
 
-pub use lifecycle::DAEMON_KIND;
+pub use lifecycle::{previous_daemon, DAEMON_KIND};
 mod listener;
 mod persist;
 mod policy_edit;
@@ -44,8 +44,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use tokio::sync::Notify;
+
 use crate::paths;
 use crate::wire::{ApprovalState, AuditRecord, Decision, Mode};
+
+/// How long a stopping daemon lets replies already being written leave.
+const STOP_GRACE: Duration = Duration::from_millis(100);
 
 /// Largest request body: bigger preflights are denied, never truncated.
 pub const BODY_LIMIT: usize = 1024 * 1024;
@@ -53,7 +58,7 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 pub struct Options {
     /// Explicit policy file (`serve --policy`), else the default layering.
     pub policy: Option<PathBuf>,
-    /// Monitor mode for requests outside any session.
+    /// Monitor mode outside sessions, and for sessions that do not choose their own.
     pub monitor: bool,
     /// How long an approval may stay pending before it is denied.
     pub approval_timeout: Duration,
@@ -101,10 +106,13 @@ impl Options {
 pub enum ServeError {
     #[error(
         "another warden daemon is already running for {home} (pid {pid}); \
-         stop it first or use another WARDEN_HOME"
+         stop it first with \"warden stop\" or use another WARDEN_HOME"
     )]
     AlreadyRunning { home: PathBuf, pid: String },
-    #[error("another warden daemon already answers on {0}")]
+    #[error(
+        "another warden daemon already answers on {0}; \
+         stop it first with \"warden stop\" or use another WARDEN_HOME"
+    )]
     SocketInUse(PathBuf),
     #[error("{what} {path}: {source}")]
     Io {
@@ -112,7 +120,16 @@ pub enum ServeError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("invalid policy, the daemon did not start: {0}")]
+    /// A part of the daemon that is not a file: its runtime, a thread, a signal handler.
+    #[error("cannot start {what}: {source}")]
+    Start {
+        what: String,
+        source: std::io::Error,
+    },
+    #[error(
+        "invalid policy: {0}; fix it and try again \
+         (\"warden policy check FILE\" checks a file without a daemon)"
+    )]
     Policy(String),
     #[error(transparent)]
     Audit(#[from] audit::AuditError),
@@ -121,6 +138,11 @@ pub enum ServeError {
 fn io_error(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> ServeError {
     let path = path.to_path_buf();
     move |source| ServeError::Io { what, path, source }
+}
+
+fn start_error(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> ServeError {
+    let what = what.into();
+    move |source| ServeError::Start { what, source }
 }
 
 /// Everything the request handlers share.
@@ -136,6 +158,8 @@ pub struct Daemon {
     started: Instant,
     /// Set before the runtime stops, so dropped waiters do not count as abandoned.
     shutting_down: AtomicBool,
+    /// Notified by `POST /v1/shutdown` (`warden stop`): the daemon ends as on SIGTERM.
+    stop_requested: Notify,
     limits: Arc<limits::Limits>,
 }
 
@@ -150,6 +174,11 @@ impl Daemon {
 
     pub fn is_shutting_down(&self) -> bool {
         self.shutting_down.load(Ordering::SeqCst)
+    }
+
+    /// Ends the daemon as SIGTERM does (`warden stop`; only operators reach it).
+    pub fn request_stop(&self) {
+        self.stop_requested.notify_one();
     }
 
     /// Settles an approval and records the outcome in the audit log.
@@ -213,7 +242,8 @@ pub fn run(options: Options) -> Result<(), ServeError> {
         .map_err(io_error("cannot create the state directory", &home))?;
     std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700))
         .map_err(io_error("cannot restrict the state directory", &home))?;
-    let (mut lock, previous) = take_lock(&home)?;
+    let lock_path = paths::serve_lock();
+    let (mut lock, previous) = take_lock(&home, &lock_path)?;
 
     let socket = paths::socket();
     let door = paths::door();
@@ -242,7 +272,7 @@ pub fn run(options: Options) -> Result<(), ServeError> {
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(io_error("cannot start the runtime for", &socket))?;
+        .map_err(start_error("the daemon's runtime"))?;
     let limits = limits::Limits::new(options.max_connections, options.max_session_connections);
     let grants = grants::Grants::new(options.grant_lifetime);
     let daemon = Arc::new(Daemon {
@@ -256,13 +286,13 @@ pub fn run(options: Options) -> Result<(), ServeError> {
         door,
         started: Instant::now(),
         shutting_down: AtomicBool::new(false),
+        stop_requested: Notify::new(),
         limits: Arc::new(limits),
     });
     let result = runtime.block_on(serve(daemon.clone()));
     daemon.shutting_down.store(true, Ordering::SeqCst);
     runtime.shutdown_timeout(Duration::from_secs(1));
     let reason = result?;
-    let lock_path = home.join("serve.lock");
     rewrite(
         &mut lock,
         &lifecycle::stopped_text(std::process::id(), &reason),
@@ -284,7 +314,7 @@ async fn serve(daemon: Arc<Daemon>) -> Result<String, ServeError> {
     ];
     let current = daemon.policy.current();
     eprintln!(
-        "warden serve: pid {} listening on {} and door {} ({}; {} rules from {})",
+        "warden serve: pid {} listening on {} and door {} ({}; {} from {})",
         std::process::id(),
         daemon.socket.display(),
         daemon.door.display(),
@@ -293,7 +323,7 @@ async fn serve(daemon: Arc<Daemon>) -> Result<String, ServeError> {
         } else {
             "enforce mode"
         },
-        current.policy.rule_count(),
+        crate::quote::count(current.policy.rule_count(), "rule"),
         current.sources.join(", ")
     );
     drop(current);
@@ -307,12 +337,16 @@ async fn serve(daemon: Arc<Daemon>) -> Result<String, ServeError> {
 
     let reason = tokio::select! {
         signal = stop => format!("on {signal}"),
+        _ = daemon.stop_requested.notified() => lifecycle::OPERATOR_STOP.to_string(),
         lost = lifecycle::lost(&bound) => lost,
     };
     daemon.shutting_down.store(true, Ordering::SeqCst);
     for path in &bound {
         path.remove();
     }
+    // Replies already on their way (the answer to `warden stop` among them) leave before the
+    // runtime and its connections stop.
+    tokio::time::sleep(STOP_GRACE).await;
     eprintln!("warden serve: stopped {reason}");
     Ok(reason)
 }
@@ -321,9 +355,8 @@ async fn serve(daemon: Arc<Daemon>) -> Result<String, ServeError> {
 /// its name.
 fn stop_signals() -> Result<impl std::future::Future<Output = &'static str>, ServeError> {
     use tokio::signal::unix::{signal, SignalKind};
-    let here = Path::new("signal handler");
-    let mut term = signal(SignalKind::terminate()).map_err(io_error("cannot install", here))?;
-    let mut int = signal(SignalKind::interrupt()).map_err(io_error("cannot install", here))?;
+    let mut term = signal(SignalKind::terminate()).map_err(start_error("the SIGTERM handler"))?;
+    let mut int = signal(SignalKind::interrupt()).map_err(start_error("the SIGINT handler"))?;
     Ok(async move {
         tokio::select! {
             _ = term.recv() => "SIGTERM",
@@ -350,17 +383,19 @@ async fn housekeeping(daemon: Arc<Daemon>) {
 /// An exclusive lock on `<home>/serve.lock`, held for the daemon's lifetime: two daemons
 /// racing to start cannot both take the socket. Returns the lock and what the file said
 /// about the daemon before this one.
-fn take_lock(home: &Path) -> Result<(std::fs::File, Option<lifecycle::Previous>), ServeError> {
+fn take_lock(
+    home: &Path,
+    path: &Path,
+) -> Result<(std::fs::File, Option<lifecycle::Previous>), ServeError> {
     use std::io::Read;
-    let path = home.join("serve.lock");
     let mut file = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
         .mode(0o600)
-        .open(&path)
-        .map_err(io_error("cannot open", &path))?;
+        .open(path)
+        .map_err(io_error("cannot open", path))?;
     let mut text = String::new();
     // SAFETY: flock on a descriptor we own; non-blocking, so it cannot hang.
     if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
@@ -372,7 +407,7 @@ fn take_lock(home: &Path) -> Result<(std::fs::File, Option<lifecycle::Previous>)
     }
     let _ = file.read_to_string(&mut text);
     rewrite(&mut file, &format!("{}\n", std::process::id()))
-        .map_err(io_error("cannot write", &path))?;
+        .map_err(io_error("cannot write", path))?;
     Ok((file, lifecycle::previous(&text)))
 }
 

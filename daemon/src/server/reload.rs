@@ -283,8 +283,8 @@ impl PolicyState {
         *self.error.lock().unwrap() = None;
         *self.held.lock().unwrap() = None;
         eprintln!(
-            "warden serve: policy in force: {} rules from {}",
-            loaded.policy.rule_count(),
+            "warden serve: policy in force: {} from {}",
+            crate::quote::count(loaded.policy.rule_count(), "rule"),
             loaded.sources.join(", ")
         );
         self.save();

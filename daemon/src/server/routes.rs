@@ -17,7 +17,7 @@ use super::sessions::{SessionError, SessionView};
 use super::{events, policy_edit, preflight, Daemon, BODY_LIMIT};
 use crate::wire::{
     ApprovalState, ApproveRequest, Decision, ErrorReply, ExecReply, ExecRequest, Isolation,
-    ReloadReply, ResolveReply, SessionReply, SessionRequest, StatusReply,
+    ReloadReply, ResolveReply, SessionReply, SessionRequest, ShutdownReply, StatusReply,
 };
 
 pub type Body = BoxBody<Bytes, Infallible>;
@@ -43,6 +43,7 @@ enum Route {
     Log,
     Events,
     Reload,
+    Shutdown,
 }
 
 /// The endpoint for `method` and `path`, or the status and reason to refuse it with.
@@ -68,6 +69,7 @@ fn route(method: &Method, path: &str) -> Result<Route, (StatusCode, String)> {
         ["v1", "log"] => (Method::GET, Route::Log),
         ["v1", "events"] => (Method::GET, Route::Events),
         ["v1", "policy", "reload"] => (Method::POST, Route::Reload),
+        ["v1", "shutdown"] => (Method::POST, Route::Shutdown),
         _ => return Err((StatusCode::NOT_FOUND, format!("no endpoint {path}"))),
     };
     if *method != found.0 {
@@ -154,7 +156,10 @@ async fn dispatch(
             Err(e) => e.reply(),
         },
         Route::RegisterSession => match read_json::<SessionRequest>(request).await {
-            Ok(session) => match daemon.sessions.register(&session, peer.pid) {
+            Ok(session) => match daemon
+                .sessions
+                .register(&session, peer.pid, daemon.default_mode())
+            {
                 Ok(id) => {
                     if session.isolation == Isolation::None {
                         daemon.policy.hold_changes();
@@ -191,6 +196,19 @@ async fn dispatch(
             let lines = daemon.audit.recent(n);
             let body = format!("[{}]", lines.join(","));
             json_reply((StatusCode::OK, body))
+        }
+        Route::Shutdown => {
+            match peer.pid {
+                Some(pid) => eprintln!("warden serve: stopping (warden stop, pid {pid})"),
+                None => eprintln!("warden serve: stopping (warden stop)"),
+            }
+            daemon.request_stop();
+            json(
+                StatusCode::OK,
+                &ShutdownReply {
+                    pid: std::process::id(),
+                },
+            )
         }
         Route::Reload => match daemon.policy.reload(daemon.changes_now()) {
             Ok(loaded) => json(
