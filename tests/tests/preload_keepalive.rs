@@ -170,3 +170,132 @@ impl Drop for Restore {
         let _ = std::fs::rename(&self.0, &self.1);
     }
 }
+
+#[test]
+fn a_daemon_stopped_with_warden_stop_is_not_replaced_and_the_session_stays_refused() {
+    let guarded = Guarded::start();
+    let _restarted = KillsAnsweringDaemon(guarded.home.socket());
+    let marker = guarded.marker("ok-after-warden-stop");
+    // The agent says it runs, then starts the probe once it reads a line.
+    let mut agent = guarded
+        .preload(&[
+            "python3".as_ref(),
+            "-c".as_ref(),
+            "import subprocess, sys\nprint('ready', flush=True)\nsys.stdin.readline()\ntry:\n    subprocess.run(sys.argv[1:])\n    print('ran', flush=True)\nexcept PermissionError:\n    print('refused', flush=True)".as_ref(),
+            probe("execve").as_os_str(),
+            marker.as_os_str(),
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start the agent");
+    let mut stdout = std::io::BufReader::new(agent.stdout.take().unwrap());
+    let mut ready = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut ready).unwrap();
+    assert_eq!(ready, "ready\n");
+    let stop = guarded.home.warden(&["stop"]);
+    assert!(stop.status.success(), "{}", describe(&stop));
+    // Longer than a restart takes.
+    std::thread::sleep(Duration::from_secs(2));
+    use std::io::Write;
+    writeln!(agent.stdin.take().unwrap(), "go").unwrap();
+    let out = agent.wait_with_output().unwrap();
+    let mut said = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut said).unwrap();
+    assert_eq!(said.trim(), "refused", "{}", describe(&out));
+    assert!(!marker.exists());
+    assert!(
+        text(&out.stderr).contains("was stopped with \"warden stop\""),
+        "{}",
+        describe(&out)
+    );
+    assert!(
+        std::os::unix::net::UnixStream::connect(guarded.home.socket()).is_err(),
+        "a daemon was started again"
+    );
+}
+
+/// The test user of this capability, created once (behaviour does not depend on privileges,
+/// but the keepalive uses pidfds, `/proc/self/exe` and the lock file, which an ordinary user
+/// must be able to use too).
+const TEST_USER: &str = "warden-hard";
+
+#[test]
+fn an_unprivileged_users_session_gets_a_new_daemon_too() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        // Not root: the other tests of this file already run as an ordinary user.
+        return;
+    }
+    let exists = std::process::Command::new("id")
+        .arg(TEST_USER)
+        .output()
+        .unwrap();
+    if !exists.status.success() {
+        let added = run(std::process::Command::new("useradd").args([
+            "--no-create-home",
+            "--shell",
+            "/usr/sbin/nologin",
+            TEST_USER,
+        ]));
+        // A parallel run may have created it meanwhile.
+        assert!(
+            added.status.success() || text(&added.stderr).contains("already exists"),
+            "{}",
+            describe(&added)
+        );
+    }
+    let home = warden_tests::TempHome::new();
+    let markers = home.path().join("m");
+    std::fs::create_dir(&markers).unwrap();
+    let policy = home.path().join("policy.toml");
+    std::fs::write(&policy, warden_tests::probes::POLICY).unwrap();
+    let uid: u32 = text(
+        &std::process::Command::new("id")
+            .args(["-u", TEST_USER])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .trim()
+    .parse()
+    .unwrap();
+    for path in [home.path(), &markers, &policy] {
+        std::os::unix::fs::chown(path, Some(uid), None).unwrap();
+    }
+    let as_user = |args: &[&std::ffi::OsStr]| {
+        let mut command = home.command("runuser");
+        command
+            .args(["-u", TEST_USER, "--"])
+            .arg(warden_tests::warden_bin())
+            .args(args)
+            .env("WARDEN_LIB", warden_tests::libwarden())
+            .env("HOME", home.path());
+        command
+    };
+    let started = run(&mut as_user(&[
+        "serve".as_ref(),
+        "--background".as_ref(),
+        "--policy".as_ref(),
+        policy.as_os_str(),
+    ]));
+    assert!(started.status.success(), "{}", describe(&started));
+    let denied = markers.join("denied-as-user");
+    let allowed = markers.join("ok-as-user");
+    let out = run(&mut as_user(&[
+        "preload".as_ref(),
+        "--".as_ref(),
+        "/usr/bin/python3".as_ref(),
+        "-c".as_ref(),
+        AGENT.as_ref(),
+        "kill".as_ref(),
+        home.path().as_os_str(),
+        probe("execve").as_os_str(),
+        denied.as_os_str(),
+        allowed.as_os_str(),
+    ]));
+    let stopped = run(&mut as_user(&["stop".as_ref()]));
+    still_guarded(&out, &[denied, allowed], Duration::from_secs(2));
+    assert!(stopped.status.success(), "{}", describe(&stopped));
+}
