@@ -29,10 +29,11 @@ fn a_start_a_hook_decided_is_not_asked_about_again() {
         hooks_of(guarded, &["/bin/echo", "once"]),
         [pair("execve", "allow")]
     );
-    // The agent's own start: judged at its exec stop, not again by its load check.
+    // The agent's own start: judged by warden preload before it started, told to the
+    // supervisor, not asked about at its exec stop nor again by its load check.
     assert_eq!(
         hooks_of(guarded, &["bash", "-c", script]),
-        [pair("strict", "allow")]
+        [pair("preload", "allow")]
     );
 }
 

@@ -17,12 +17,12 @@ fn a_plain_codex_wrapped_with_strict_runs_in_strict_mode() {
     assert!(
         installed
             .stdout
-            .contains("under `warden preload --strict --agent codex`"),
+            .contains("under `warden preload --agent codex --strict`"),
         "{installed:?}"
     );
     let wrapper = std::fs::read_to_string(h.wrapper()).unwrap();
     assert!(
-        wrapper.contains(" preload --strict --agent codex -- "),
+        wrapper.contains(" preload --agent codex --strict -- "),
         "{wrapper}"
     );
 

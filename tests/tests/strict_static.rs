@@ -62,17 +62,18 @@ fn a_chain_of_three_static_programs_is_judged_at_every_start() {
     let secret = Secret::start();
     let chain: Vec<OsString> = [bare_start(), bare_start(), bare_start()].concat();
     strict_cat_key(&secret, &chain);
-    // Each start of the chain, asked about once: the first (the agent) with the whole chain
-    // after it, each later one with one starter fewer.
+    // Each start of the chain, asked about once: the first (the agent, judged by warden
+    // preload before it starts) with the whole chain after it, each later one (judged at its
+    // exec stop) with one starter fewer.
     let all: Vec<String> = chain
         .iter()
         .chain(&secret.cat_key())
         .map(|arg| arg.to_str().unwrap().to_string())
         .collect();
-    for starters in [3, 2, 1] {
+    for (starters, hook) in [(3, "preload"), (2, "strict"), (1, "strict")] {
         let argv = &all[(3 - starters) * 2..];
         let starts = decisions_about(&secret.guarded, |seen| seen == argv);
-        let expected = [("strict".to_string(), "allow".to_string())];
+        let expected = [(hook.to_string(), "allow".to_string())];
         assert_eq!(starts, expected, "the start of {argv:?}");
     }
     assert_eq!(secret.key_decisions(), denied_by_strict());

@@ -8,8 +8,9 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use warden_wrapper_installer::shell::path_export_line;
 use warden_wrapper_installer::{
-    by_name, default_bin_dir, install, list, remove, AgentStatus, Change, Context, InstallOptions,
-    InstallReport, PathOrder, RemoveReport, Supervision, WrapperState,
+    by_name, default_bin_dir, install, list, remove, AgentStatus, Change, Context, FailMode,
+    InstallOptions, InstallReport, PathOrder, PreloadFlags, RemoveReport, Supervision,
+    WrapperState,
 };
 
 use crate::paths;
@@ -41,6 +42,10 @@ pub struct Args {
     /// Remove warden's wrapper and restore the file a --force install replaced.
     #[arg(long)]
     remove: bool,
+    /// Make the wrapper run the agent with `warden preload --fail-open`: programs run
+    /// unchecked while the daemon cannot be reached (default: they are refused).
+    #[arg(long, conflicts_with = "remove")]
+    fail_open: bool,
     /// Run the agent in strict mode (`warden preload --strict`): every program start is
     /// judged, static programs and raw system calls included.
     #[arg(long, conflicts_with = "remove")]
@@ -76,6 +81,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         real_override: std::env::var_os(agent.real_override_env)
             .filter(|v| !v.is_empty())
             .map(PathBuf::from),
+        fail: if args.fail_open {
+            FailMode::Open
+        } else {
+            FailMode::Closed
+        },
         supervision: if args.strict {
             Supervision::Trace
         } else {
@@ -127,9 +137,13 @@ fn print_install(
     }
     writeln!(
         out,
-        "It runs {} under `warden preload{} --agent {name}`; library {} loads.",
+        "It runs {} under `warden preload --agent {name}{}`; library {} loads.",
         report.real.display(),
-        options.supervision.flags(),
+        PreloadFlags {
+            fail: options.fail,
+            supervision: options.supervision,
+        }
+        .words(),
         report.library.display()
     )?;
     Ok(())

@@ -12,13 +12,19 @@ use crate::engine::{Action, Query};
 use crate::quote;
 use crate::wire::{AuditRecord, Bytes, Decision, ExecReply, ExecRequest, Mode, Supervision};
 
-/// The reply to a preflight from `peer`; `Err` with the reason to refuse it.
-pub fn answer(daemon: &Daemon, peer: &Peer, request: &ExecRequest) -> Result<ExecReply, String> {
-    let subject = Subject::resolve(daemon, peer, request)?;
+/// The reply to a preflight from `peer`, whose session (found where its connection arrived)
+/// is `session`; `Err` with the reason to refuse it.
+pub fn answer(
+    daemon: &Daemon,
+    peer: &Peer,
+    session: Option<(String, SessionView)>,
+    request: &ExecRequest,
+) -> Result<ExecReply, String> {
+    let (subject, session) = Subject::resolve(daemon, peer, session, request)?;
     if daemon.decided.confirm(&subject, &request.argv) {
         return Ok(confirmed());
     }
-    Ok(judge(daemon, &subject, request))
+    Ok(judge(daemon, &subject, session, request))
 }
 
 /// The answer to a question about a start that was decided (and recorded) a moment ago.
@@ -32,10 +38,14 @@ fn confirmed() -> ExecReply {
     }
 }
 
-/// The reply a preflight about `subject` gets.
-fn judge(daemon: &Daemon, subject: &Subject, request: &ExecRequest) -> ExecReply {
+/// The reply a preflight about `subject`, in `session`, gets.
+fn judge(
+    daemon: &Daemon,
+    subject: &Subject,
+    session: Option<(String, SessionView)>,
+    request: &ExecRequest,
+) -> ExecReply {
     let pid = subject.pid();
-    let session = daemon.sessions.for_process(pid);
     let mode = mode_in(daemon, session.as_ref());
     // In a traced session, another observer will see this start again.
     let mut start = session

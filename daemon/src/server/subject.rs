@@ -9,6 +9,7 @@
 //! grants, approvals, the audit record) follows from the subject, never from the hook name.
 
 use super::access::{Channel, Peer};
+use super::sessions::SessionView;
 use super::Daemon;
 use crate::wire::{ExecRequest, Supervision};
 
@@ -35,21 +36,28 @@ pub enum Asks {
 
 impl Asks {
     /// From the hook that asks (`wire::ExecRequest::hook`): the library's own names for its
-    /// entry points, and `load` for its load check.
+    /// entry points, `load` for its load check, and `preload` for `warden preload` asking
+    /// about the agent command, which runs in its child.
     fn of(hook: &str) -> Asks {
         match hook {
             "load" => Asks::Started,
             "posix_spawn" | "posix_spawnp" | "pidfd_spawn" | "pidfd_spawnp" | "system"
-            | "popen" => Asks::InChild,
+            | "popen" | "preload" => Asks::InChild,
             _ => Asks::InPlace,
         }
     }
 }
 
 impl Subject {
-    /// The subject of `request` sent by `peer`; `Err` with the reason to refuse it when a
-    /// session root names a process outside its session.
-    pub fn resolve(daemon: &Daemon, peer: &Peer, request: &ExecRequest) -> Result<Subject, String> {
+    /// The subject of `request` sent by `peer`, whose session (found where its connection
+    /// arrived) is `session`, and the subject's session; `Err` with the reason to refuse it
+    /// when a session root names a process outside its session.
+    pub fn resolve(
+        daemon: &Daemon,
+        peer: &Peer,
+        session: Option<(String, SessionView)>,
+        request: &ExecRequest,
+    ) -> Result<(Subject, Option<(String, SessionView)>), String> {
         let caller = Subject::Caller {
             pid: peer.pid,
             asks: Asks::of(&request.hook),
@@ -57,25 +65,27 @@ impl Subject {
         // A library inside a pid namespace reports its own view of its pid, so a different
         // pid alone means nothing; only a session root speaks for another process.
         let Some(root) = peer.pid.filter(|&pid| pid != request.pid) else {
-            return Ok(caller);
+            return Ok((caller, session));
         };
         if peer.channel != Channel::Socket {
-            return Ok(caller);
+            return Ok((caller, session));
         }
-        let Some((session, view)) = daemon.sessions.rooted_at(root) else {
-            return Ok(caller);
+        let Some((root_session, view)) = daemon.sessions.rooted_at(root) else {
+            return Ok((caller, session));
         };
         if view.supervision != Supervision::Trace {
             return Err(format!(
-                "refused: the root (pid {root}) of session {session} does not trace it, so it \
-                 cannot ask about pid {}",
+                "refused: the root (pid {root}) of session {root_session} does not trace it, \
+                 so it cannot ask about pid {}",
                 request.pid
             ));
         }
         match daemon.sessions.for_process(Some(request.pid)) {
-            Some((found, _)) if found == session => Ok(Subject::Tracee { pid: request.pid }),
+            Some((found, view)) if found == root_session => {
+                Ok((Subject::Tracee { pid: request.pid }, Some((found, view))))
+            }
             _ => Err(format!(
-                "refused: pid {} is not in session {session}, which its root (pid {root}) \
+                "refused: pid {} is not in session {root_session}, which its root (pid {root}) \
                  supervises",
                 request.pid
             )),

@@ -211,7 +211,7 @@ impl Judge {
             ClientError::Failed { status, message } => {
                 format!("the daemon refused the request ({status}: {message})")
             }
-            ClientError::Protocol { .. } | ClientError::Start(_) => {
+            ClientError::Protocol { .. } | ClientError::Start(_) | ClientError::StartFailed(_) => {
                 "the daemon's answer could not be read".to_string()
             }
         };

@@ -30,6 +30,7 @@ mod tracee;
 
 use std::ffi::OsString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
@@ -54,6 +55,13 @@ pub struct Supervisor {
     notes: Notes,
 }
 
+/// A [`Supervisor`] that hears of its tracees: `SIGCHLD` blocked (in this thread, and in
+/// every thread started after) and read through a signalfd.
+pub struct Armed {
+    notes: Notes,
+    children: OwnedFd,
+}
+
 impl Supervisor {
     pub fn prepare() -> anyhow::Result<Supervisor> {
         probe::ptrace()?;
@@ -67,26 +75,36 @@ impl Supervisor {
         self.notes.name()
     }
 
-    /// Starts `command` traced in `session`, judges every exec of its tree until it ends,
-    /// and returns its status (128 + signal when killed, as [`plain`] does).
+    /// Blocks `SIGCHLD` for the signalfd: before any other thread exists (a thread that did
+    /// not block it could take the signal, and the loop would not wake), and after the daemon
+    /// was started (which must not inherit the mask).
+    pub fn arm(self) -> anyhow::Result<Armed> {
+        Ok(Armed {
+            notes: self.notes,
+            children: child_signals()?,
+        })
+    }
+}
+
+impl Armed {
+    /// Starts `program` (with `argv`) traced in `session`, judges every exec of its tree
+    /// until it ends, and returns its status (128 + signal when killed, as [`plain`] does).
     pub fn run(
         self,
-        command: &[OsString],
+        program: &Path,
+        argv: &[OsString],
         environment: &[(&str, OsString)],
         forwarded: &libc::sigset_t,
         session: &str,
         fail: FailMode,
     ) -> anyhow::Result<ExitCode> {
         plain::become_subreaper()?;
-        let children = child_signals()?;
         let mut unblock = *forwarded;
         // SAFETY: sigaddset on a valid set we own.
         unsafe { libc::sigaddset(&mut unblock, libc::SIGCHLD) };
-        let agent = match start::agent(command, environment, &unblock)? {
+        let agent = match start::agent(program, argv, environment, &unblock)? {
             Started::Traced(pid) => pid,
-            Started::Failed(err) => {
-                return Ok(ExitCode::from(plain::not_started(&command[0], &err)))
-            }
+            Started::Failed(err) => return Ok(ExitCode::from(plain::not_started(&argv[0], &err))),
         };
         // Only now: a child forked from a non-dumpable process is one too, and could not be
         // seized without CAP_SYS_PTRACE.
@@ -94,7 +112,7 @@ impl Supervisor {
         signals::forward_to(agent, *forwarded);
         let mut judge = Judge::new(session.to_string(), fail, self.notes)?;
         loop {
-            match next(&judge, &children).context("cannot wait for the agent's processes")? {
+            match next(&judge, &self.children).context("cannot wait for the agent's processes")? {
                 Event::Traced(Wait::Stopped(Stop::Exec(stop))) => judge.exec(stop),
                 Event::Traced(Wait::Stopped(Stop::Signal(stop))) => stop.deliver(),
                 Event::Traced(Wait::Stopped(Stop::Group(stop))) => stop.listen(),
@@ -140,8 +158,8 @@ fn next(judge: &Judge, children: &OwnedFd) -> std::io::Result<Event> {
 }
 
 /// A descriptor that becomes readable when a `SIGCHLD` is pending: the kernel sends one to
-/// the tracer at every stop and exit of a tracee. The signal is blocked in every thread
-/// (this one's mask is inherited by the threads started later), so it waits there.
+/// the tracer at every stop and exit of a tracee. The signal is blocked here, and so in the
+/// threads started later, so it waits for the signalfd.
 fn child_signals() -> anyhow::Result<OwnedFd> {
     // SAFETY: sigemptyset/sigaddset on a set we own, then pthread_sigmask and signalfd with it.
     unsafe {

@@ -1,4 +1,4 @@
-//! Starting the agent traced from birth. The child is forked and waits on a pipe before it
+//! Starting the agent (the file `warden preload` judged) traced from birth. The child is forked and waits on a pipe before it
 //! does anything; the parent seizes it (`PTRACE_SEIZE` with [`stop::OPTIONS`]) and only then
 //! closes the pipe, so the agent's own exec is the first stop and everything it starts is
 //! traced from its first instruction. Between `fork` and `exec` the child makes system calls
@@ -8,7 +8,7 @@
 use std::ffi::{CString, OsStr, OsString};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{bail, Context};
 
@@ -27,18 +27,16 @@ pub enum Started {
 const STEP_FILTER: u8 = 1;
 const STEP_EXEC: u8 = 2;
 
-/// Starts `command` with `environment` set and the signals in `unblock` unblocked, traced
-/// from birth.
+/// Starts `program` with `argv` and `environment` set and the signals in `unblock`
+/// unblocked, traced from birth.
 pub fn agent(
-    command: &[OsString],
+    program: &Path,
+    argv: &[OsString],
     environment: &[(&str, OsString)],
     unblock: &libc::sigset_t,
 ) -> anyhow::Result<Started> {
-    let program = match find(&command[0]) {
-        Ok(program) => c_string(program.as_os_str())?,
-        Err(err) => return Ok(Started::Failed(err)),
-    };
-    let args = command
+    let program = c_string(program.as_os_str())?;
+    let args = argv
         .iter()
         .map(|arg| c_string(arg))
         .collect::<anyhow::Result<Vec<_>>>()?;
@@ -141,25 +139,6 @@ fn end(pid: libc::pid_t) {
             && *libc::__errno_location() == libc::EINTR
         {}
     }
-}
-
-/// The program `name` names, found like `execvp` finds it: a name with a slash is a path,
-/// any other is looked up in `PATH`.
-fn find(name: &OsStr) -> std::io::Result<PathBuf> {
-    if name.as_bytes().contains(&b'/') {
-        return Ok(PathBuf::from(name));
-    }
-    let path = std::env::var_os("PATH").unwrap_or_else(|| "/bin:/usr/bin".into());
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|candidate| is_executable(candidate))
-        .ok_or_else(|| std::io::Error::from_raw_os_error(libc::ENOENT))
-}
-
-fn is_executable(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path)
-        .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
 }
 
 /// This process's environment with `environment` set over it, as `NAME=value` strings.
