@@ -3,9 +3,11 @@
 
 mod approvals;
 mod audit;
+mod follow;
 mod log;
 mod policy;
 mod preload;
+mod present;
 mod serve;
 mod setup;
 mod status;

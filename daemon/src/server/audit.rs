@@ -168,6 +168,49 @@ impl AuditLog {
     }
 }
 
+/// Most of one file [`tail`] reads: its end, where the newest records are.
+const TAIL_READ_LIMIT: u64 = 64 << 20;
+
+/// The newest `n` records of the log in `dir`, oldest first, read from the files: what
+/// `warden log` shows while no daemon runs. Lines that are not records are skipped.
+pub fn tail(dir: &Path, n: usize) -> Result<Vec<AuditRecord>, AuditError> {
+    let mut records = VecDeque::new();
+    for (_, path) in log_files(dir)?.iter().rev() {
+        if records.len() >= n {
+            break;
+        }
+        let bytes = read_end(path, TAIL_READ_LIMIT).map_err(io_error(path))?;
+        let mut lines: Vec<AuditRecord> = bytes
+            .split(|b| *b == b'\n')
+            .filter_map(|line| serde_json::from_slice(line).ok())
+            .collect();
+        while records.len() < n {
+            let Some(record) = lines.pop() else { break };
+            records.push_front(record);
+        }
+    }
+    Ok(records.into())
+}
+
+/// The last `limit` bytes of `path` (all of it when shorter), starting at a line.
+fn read_end(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = File::open(path)?;
+    let len = file.metadata()?.len();
+    let start = len.saturating_sub(limit);
+    file.seek(SeekFrom::Start(start))?;
+    let mut bytes = Vec::new();
+    file.take(limit).read_to_end(&mut bytes)?;
+    if start > 0 {
+        let first_line = bytes
+            .iter()
+            .position(|b| *b == b'\n')
+            .map_or(bytes.len(), |i| i + 1);
+        bytes.drain(..first_line);
+    }
+    Ok(bytes)
+}
+
 fn open_file(dir: &Path, index: u64) -> Result<(File, PathBuf, u64), AuditError> {
     let path = dir.join(format!("audit-{index:06}.jsonl"));
     let file = std::fs::OpenOptions::new()
@@ -383,6 +426,20 @@ mod tests {
         log.append(record()).unwrap();
         assert_eq!(verify(&dir).unwrap().broken, None);
         assert_eq!(log.recent(10).len(), 2);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn tail_reads_the_newest_records_across_files_oldest_first() {
+        let dir = temp_dir("tail");
+        let log = AuditLog::open(&dir, 600).unwrap();
+        for _ in 0..5 {
+            log.append(record()).unwrap();
+        }
+        let seqs = |records: Vec<AuditRecord>| records.iter().map(|r| r.seq).collect::<Vec<_>>();
+        assert_eq!(seqs(tail(&dir, 3).unwrap()), [3, 4, 5]);
+        assert_eq!(seqs(tail(&dir, 100).unwrap()), [1, 2, 3, 4, 5]);
+        assert!(tail(&dir.join("missing"), 10).unwrap().is_empty());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
