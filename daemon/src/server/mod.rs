@@ -12,6 +12,7 @@
 //! - [`approvals`]: pending approvals; [`grants`]: what an approval lets its process run;
 //! - [`audit`]: the hash-chained log;
 //! - [`events`]: the live event stream; [`reload`]: the policy in force and its reload;
+//! - [`notify`]: desktop notifications and webhooks, subscribers of the live records;
 //! - [`policy_edit`]: rules added by `approve --always`; [`persist`]: atomic state files.
 
 pub mod access;
@@ -22,6 +23,7 @@ mod events;
 mod express;
 mod grants;
 mod listener;
+mod notify;
 mod persist;
 mod policy_edit;
 mod preflight;
@@ -235,6 +237,7 @@ async fn serve(daemon: Arc<Daemon>) -> Result<(), ServeError> {
         tokio::runtime::Handle::current(),
     )?;
     tokio::spawn(housekeeping(daemon.clone()));
+    notify::start(&daemon);
 
     stop.await;
     daemon.shutting_down.store(true, Ordering::SeqCst);
