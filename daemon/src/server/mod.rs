@@ -142,6 +142,7 @@ impl Daemon {
             argv: Some(approval.argv.clone()),
             rule: approval.rule.clone(),
             message: approval.message.clone(),
+            command: approval.command.clone(),
             approval: Some(id),
             resolver: approval.resolver.clone(),
             ..AuditRecord::new("resolution", Mode::Enforce, decision)
