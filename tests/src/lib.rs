@@ -549,8 +549,14 @@ impl Tmux {
         }
         command.args(["bash", "--norc", "--noprofile"]);
         let out = run(&mut command);
-        assert!(out.status.success(), "tmux new-session: {}", text(&out.stderr));
-        tmux.wait_for("a shell prompt", |screen| screen.contains('$') || screen.contains('#'));
+        assert!(
+            out.status.success(),
+            "tmux new-session: {}",
+            text(&out.stderr)
+        );
+        tmux.wait_for("a shell prompt", |screen| {
+            screen.contains('$') || screen.contains('#')
+        });
         tmux
     }
 
@@ -592,9 +598,15 @@ impl Tmux {
 
     /// A pane variable (`alternate_on`, `cursor_flag`, `pane_width`, …).
     pub fn pane(&self, variable: &str) -> String {
-        self.tmux(&["display-message", "-p", "-t", "t", &format!("#{{{variable}}}")])
-            .trim()
-            .to_string()
+        self.tmux(&[
+            "display-message",
+            "-p",
+            "-t",
+            "t",
+            &format!("#{{{variable}}}"),
+        ])
+        .trim()
+        .to_string()
     }
 
     pub fn resize(&self, width: u16, height: u16) {
@@ -628,7 +640,9 @@ impl Tmux {
 
     /// Waits until the screen shows `needle`.
     pub fn wait_for_text(&self, needle: &str) -> String {
-        self.wait_for(&format!("{needle:?} on screen"), |screen| screen.contains(needle))
+        self.wait_for(&format!("{needle:?} on screen"), |screen| {
+            screen.contains(needle)
+        })
     }
 }
 

@@ -15,7 +15,9 @@ use zbus::message::Type;
 use zbus::zvariant::OwnedValue;
 use zbus::{Connection, MessageStream};
 
-use warden_tests::{ask, decision_records, http, text, wait_for_answer, wait_until, Daemon, TempHome, TEST_POLICY};
+use warden_tests::{
+    ask, decision_records, http, text, wait_for_answer, wait_until, Daemon, TempHome, TEST_POLICY,
+};
 
 const SERVICE: &str = "org.freedesktop.Notifications";
 const PATH: &str = "/org/freedesktop/Notifications";
@@ -121,7 +123,9 @@ impl Server {
                         conn.reply(&header, &next_id).await
                     }
                     "CloseNotification" => {
-                        gone.lock().unwrap().push(message.body().deserialize().unwrap());
+                        gone.lock()
+                            .unwrap()
+                            .push(message.body().deserialize().unwrap());
                         conn.reply(&header, &()).await
                     }
                     _ => continue,
@@ -138,7 +142,9 @@ impl Server {
     }
 
     fn wait_for_notification(&self, count: usize) -> Notified {
-        wait_until("a Notify call", || self.notified.lock().unwrap().len() >= count);
+        wait_until("a Notify call", || {
+            self.notified.lock().unwrap().len() >= count
+        });
         self.notified.lock().unwrap()[count - 1].clone()
     }
 
@@ -192,7 +198,10 @@ fn an_ask_raises_a_notification_whose_approve_button_resolves_it() {
     let id = ask(&home.socket(), &["kubectl", "apply", "-f", "prod.yaml"]);
     let shown = server.wait_for_notification(1);
     assert_eq!(shown.summary, "warden: a program asks to run");
-    assert!(shown.body.contains("kubectl apply -f prod.yaml"), "{shown:?}");
+    assert!(
+        shown.body.contains("kubectl apply -f prod.yaml"),
+        "{shown:?}"
+    );
     assert_eq!(shown.actions, ["approve", "Approve", "deny", "Deny"]);
 
     server.click(&server.connection, shown.id, "approve");
@@ -221,7 +230,11 @@ fn a_click_from_anyone_but_the_notification_server_is_ignored() {
         daemon.log_text().contains("ignored a click")
     });
     let pending = http(&home.socket(), "GET", "/v1/approvals", None).json();
-    assert_eq!(pending[0]["id"].as_u64(), Some(id), "still pending: {pending}");
+    assert_eq!(
+        pending[0]["id"].as_u64(),
+        Some(id),
+        "still pending: {pending}"
+    );
 
     server.click(&server.connection, shown.id, "deny");
     assert_eq!(wait_for_answer(&home.socket(), id)["decision"], "deny");

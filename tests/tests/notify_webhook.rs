@@ -131,10 +131,22 @@ fn the_json_document_arrives_for_an_ask_and_a_deny_with_secrets_redacted() {
         &home.socket(),
         &["kubectl", "apply", "--token=abc123", "-f", "prod.yaml"],
     );
-    assert_eq!(preflight(&home.socket(), &["rm", "-rf", "/srv"])["decision"], "deny");
+    assert_eq!(
+        preflight(&home.socket(), &["rm", "-rf", "/srv"])["decision"],
+        "deny"
+    );
     let received = endpoint.wait_for(2);
-    assert!(received[0].head.starts_with("POST /hook/s3cret-path HTTP/1.1"), "{:?}", received[0]);
-    assert!(received[0].head.to_ascii_lowercase().contains("content-type: application/json"));
+    assert!(
+        received[0]
+            .head
+            .starts_with("POST /hook/s3cret-path HTTP/1.1"),
+        "{:?}",
+        received[0]
+    );
+    assert!(received[0]
+        .head
+        .to_ascii_lowercase()
+        .contains("content-type: application/json"));
     let asked = json(&received[0].body);
     assert_eq!(asked["version"], 1);
     assert_eq!(asked["event"], "ask");
@@ -146,7 +158,11 @@ fn the_json_document_arrives_for_an_ask_and_a_deny_with_secrets_redacted() {
     for field in ["agent", "session", "time", "host", "command_line"] {
         assert!(asked.get(field).is_some(), "{field} missing: {asked}");
     }
-    assert!(!received[0].body.contains("abc123"), "the secret left: {}", received[0].body);
+    assert!(
+        !received[0].body.contains("abc123"),
+        "the secret left: {}",
+        received[0].body
+    );
     let denied = json(&received[1].body);
     assert_eq!(denied["event"], "deny");
     assert_eq!(denied["command"], "rm -rf /srv");
@@ -172,7 +188,13 @@ fn the_slack_form_says_what_asks_and_how_to_answer() {
     assert!(text.contains("`kubectl delete ns prod`"), "{text}");
     assert!(text.contains(&format!("warden approve {id}")), "{text}");
     let denied = json(&received[1].body);
-    assert!(denied["text"].as_str().unwrap().contains("denied `rm -rf /srv`"), "{denied}");
+    assert!(
+        denied["text"]
+            .as_str()
+            .unwrap()
+            .contains("denied `rm -rf /srv`"),
+        "{denied}"
+    );
 }
 
 #[test]
@@ -181,14 +203,21 @@ fn only_the_chosen_events_are_posted() {
     let home = TempHome::new();
     let _daemon = daemon_with_notify(
         &home,
-        &format!("[notify]\ndesktop = \"off\"\nurl = \"{}\"\n", endpoint.url()),
+        &format!(
+            "[notify]\ndesktop = \"off\"\nurl = \"{}\"\n",
+            endpoint.url()
+        ),
     );
     preflight(&home.socket(), &["rm", "-rf", "/srv"]);
     preflight(&home.socket(), &["ls"]);
     ask(&home.socket(), &["kubectl", "apply"]);
     let received = endpoint.wait_for(1);
     std::thread::sleep(Duration::from_millis(300));
-    assert_eq!(endpoint.received().len(), 1, "asks only by default: {received:?}");
+    assert_eq!(
+        endpoint.received().len(),
+        1,
+        "asks only by default: {received:?}"
+    );
     assert_eq!(json(&received[0].body)["event"], "ask");
 }
 
@@ -227,15 +256,23 @@ fn a_hanging_webhook_never_delays_a_decision_and_is_logged_once() {
     );
     // More denials than the webhook's queue holds, while its first post hangs.
     let slowest = slowest_decision(&home, 100);
-    assert!(slowest < Duration::from_millis(500), "a decision took {slowest:?}");
+    assert!(
+        slowest < Duration::from_millis(500),
+        "a decision took {slowest:?}"
+    );
     endpoint.wait_for(1);
     // The hanging post times out (10 s) and the next ones hang too: one line for it all.
-    wait_until("the outage in the daemon's log", || !outage_lines(&daemon).is_empty());
+    wait_until("the outage in the daemon's log", || {
+        !outage_lines(&daemon).is_empty()
+    });
     std::thread::sleep(Duration::from_secs(11));
     let lines = outage_lines(&daemon);
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert!(lines[0].contains("webhook http://127.0.0.1:"), "{lines:?}");
-    assert!(!lines[0].contains("s3cret-path"), "the URL's path stays out of the log");
+    assert!(
+        !lines[0].contains("s3cret-path"),
+        "the URL's path stays out of the log"
+    );
 }
 
 #[test]
@@ -250,13 +287,22 @@ fn a_failing_webhook_is_logged_once_per_outage_and_its_recovery_once() {
         ),
     );
     let slowest = slowest_decision(&home, 5);
-    assert!(slowest < Duration::from_millis(500), "a decision took {slowest:?}");
+    assert!(
+        slowest < Duration::from_millis(500),
+        "a decision took {slowest:?}"
+    );
     endpoint.wait_for(5);
     let lines = outage_lines(&daemon);
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert!(lines[0].contains("500"), "{lines:?}");
     *endpoint.behaviour.lock().unwrap() = Behaviour::Ok;
     slowest_decision(&home, 1);
-    wait_until("the recovery in the log", || outage_lines(&daemon).len() == 2);
-    assert!(outage_lines(&daemon)[1].contains("answers again"), "{:?}", outage_lines(&daemon));
+    wait_until("the recovery in the log", || {
+        outage_lines(&daemon).len() == 2
+    });
+    assert!(
+        outage_lines(&daemon)[1].contains("answers again"),
+        "{:?}",
+        outage_lines(&daemon)
+    );
 }

@@ -20,17 +20,27 @@ fn log_reads_the_audit_files_when_no_daemon_runs() {
     daemon.stop();
     let out = home.warden(&["log", "-n", "1"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("showing the audit files"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("showing the audit files"),
+        "{}",
+        text(&out.stderr)
+    );
     let shown = text(&out.stdout);
     assert_eq!(shown.lines().count(), 1, "{shown}");
-    assert!(shown.contains("allow") && shown.contains("ls -l"), "{shown}");
+    assert!(
+        shown.contains("allow") && shown.contains("ls -l"),
+        "{shown}"
+    );
     let json = home.warden(&["log", "--json", "-n", "5"]);
     let records: Vec<serde_json::Value> = text(&json.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(records.len(), 2);
-    assert_eq!(records[0]["argv"], serde_json::json!(["rm", "-rf", "/srv/old"]));
+    assert_eq!(
+        records[0]["argv"],
+        serde_json::json!(["rm", "-rf", "/srv/old"])
+    );
 }
 
 #[test]
@@ -40,7 +50,10 @@ fn pending_without_a_daemon_says_nothing_can_be_pending_and_what_was() {
     assert_eq!(out.status.code(), Some(1));
     let said = text(&out.stdout);
     assert!(said.contains("nothing can be pending now"), "{said}");
-    assert!(said.contains("nothing was pending when it last stopped"), "{said}");
+    assert!(
+        said.contains("nothing was pending when it last stopped"),
+        "{said}"
+    );
 
     let daemon = Daemon::start(&home, TEST_POLICY);
     let id = ask(&home.socket(), &["kubectl", "apply", "-f", "prod env.yaml"]);
@@ -52,7 +65,8 @@ fn pending_without_a_daemon_says_nothing_can_be_pending_and_what_was() {
     assert!(said.contains("pending when it last stopped"), "{said}");
     assert!(said.contains(&format!("#{id}")), "{said}");
     assert!(said.contains("kubectl apply -f 'prod env.yaml'"), "{said}");
-    let json: serde_json::Value = serde_json::from_slice(&home.warden(&["pending", "--json"]).stdout).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_slice(&home.warden(&["pending", "--json"]).stdout).unwrap();
     assert_eq!(json["running"], false);
     assert_eq!(json["pending_at_last_stop"][0]["id"].as_u64(), Some(id));
 }
@@ -76,7 +90,10 @@ fn pending_has_a_header_and_shows_the_session_and_the_agent() {
         approvals = http(&home.socket(), "GET", "/v1/approvals", None).json();
         approvals.as_array().is_some_and(|a| !a.is_empty())
     });
-    let (id, session) = (&approvals[0]["id"], approvals[0]["session"].as_str().unwrap());
+    let (id, session) = (
+        &approvals[0]["id"],
+        approvals[0]["session"].as_str().unwrap(),
+    );
     let said = text(&home.warden(&["pending"]).stdout);
     let mut lines = said.lines();
     assert_eq!(
@@ -141,7 +158,10 @@ fn log_follow_reconnects_when_the_daemon_restarts() {
                     return line;
                 }
             }
-            assert!(std::time::Instant::now() < deadline, "no line with {needle:?}");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no line with {needle:?}"
+            );
         }
     };
     let socket = home.socket();
@@ -155,7 +175,11 @@ fn log_follow_reconnects_when_the_daemon_restarts() {
     wait_for("rm -rf /after", &|| {
         preflight(&socket, &["rm", "-rf", "/after"]);
     });
-    assert_eq!(follower.try_wait().unwrap(), None, "log -f is still running");
+    assert_eq!(
+        follower.try_wait().unwrap(),
+        None,
+        "log -f is still running"
+    );
     let _ = follower.kill();
     let _ = follower.wait();
 }

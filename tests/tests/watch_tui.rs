@@ -69,7 +69,11 @@ impl Watched {
     }
 
     fn assert_terminal_restored(&self) {
-        assert_eq!(self.tmux.pane("alternate_on"), "0", "left the alternate screen");
+        assert_eq!(
+            self.tmux.pane("alternate_on"),
+            "0",
+            "left the alternate screen"
+        );
         assert_eq!(self.tmux.pane("cursor_flag"), "1", "the cursor is visible");
         let modes = self.terminal_modes();
         let on = |mode: &str| modes.lines().any(|line| line.trim() == mode);
@@ -87,7 +91,9 @@ fn watch_approves_and_denies_a_real_ask_from_a_guarded_bash() {
 
     let approved = w.marker("approved");
     let asker = w.ask_to_touch(&approved);
-    let screen = w.tmux.wait_for_text(&format!("touch {}", approved.display()));
+    let screen = w
+        .tmux
+        .wait_for_text(&format!("touch {}", approved.display()));
     assert!(screen.contains("▶ #1"), "the ask is selected:\n{screen}");
     assert!(screen.contains("1 pending"), "{screen}");
     w.tmux.keys(&["a"]);
@@ -114,7 +120,9 @@ fn watch_approves_and_denies_a_real_ask_from_a_guarded_bash() {
     w.tmux.wait_for_text("REFUSED  #2");
 
     w.tmux.keys(&["q"]);
-    w.tmux.wait_for("the shell back", |screen| !screen.contains("warden watch  ·"));
+    w.tmux.wait_for("the shell back", |screen| {
+        !screen.contains("warden watch  ·")
+    });
     w.assert_terminal_restored();
 }
 
@@ -135,7 +143,8 @@ fn watch_shows_the_full_command_line_on_enter() {
         assert!(screen.contains(&expected), "{expected} missing:\n{screen}");
     }
     w.tmux.keys(&["Escape"]);
-    w.tmux.wait_for("the details closed", |screen| !screen.contains("Details"));
+    w.tmux
+        .wait_for("the details closed", |screen| !screen.contains("Details"));
     w.tmux.keys(&["d"]);
     assert!(!asker.join().unwrap().status.success());
 }
@@ -145,15 +154,27 @@ fn watch_redraws_for_a_new_terminal_size() {
     let w = Watched::start(&[]);
     w.watch();
     w.tmux.resize(60, 15);
-    let screen = w.tmux.wait_for("the keys line at the new bottom", |screen| {
-        screen.lines().nth(14).is_some_and(|line| line.starts_with("a approve"))
-    });
-    assert!(screen.lines().all(|line| line.chars().count() <= 60), "{screen}");
+    let screen = w
+        .tmux
+        .wait_for("the keys line at the new bottom", |screen| {
+            screen
+                .lines()
+                .nth(14)
+                .is_some_and(|line| line.starts_with("a approve"))
+        });
+    assert!(
+        screen.lines().all(|line| line.chars().count() <= 60),
+        "{screen}"
+    );
     assert!(screen.starts_with("warden watch"), "{screen}");
     w.tmux.resize(100, 40);
-    w.tmux.wait_for("the keys line at the bottom again", |screen| {
-        screen.lines().nth(39).is_some_and(|line| line.starts_with("a approve"))
-    });
+    w.tmux
+        .wait_for("the keys line at the bottom again", |screen| {
+            screen
+                .lines()
+                .nth(39)
+                .is_some_and(|line| line.starts_with("a approve"))
+        });
 }
 
 /// SGR sequences that set a colour (30–37, 90–97, 38;…, and their backgrounds).
@@ -161,7 +182,10 @@ fn has_colour(screen: &str) -> bool {
     screen.split("\x1b[").skip(1).any(|sequence| {
         let params = sequence.split('m').next().unwrap_or_default();
         params.split(';').any(|p| {
-            matches!(p.parse::<u32>(), Ok(30..=38 | 40..=48 | 90..=97 | 100..=107))
+            matches!(
+                p.parse::<u32>(),
+                Ok(30..=38 | 40..=48 | 90..=97 | 100..=107)
+            )
         })
     })
 }
@@ -169,15 +193,25 @@ fn has_colour(screen: &str) -> bool {
 #[test]
 fn watch_paints_nothing_under_no_color() {
     for (env, coloured) in [(None, true), (Some("1"), false)] {
-        let extra: Vec<(&str, &OsStr)> = env.map(|v| ("NO_COLOR", OsStr::new(v))).into_iter().collect();
+        let extra: Vec<(&str, &OsStr)> = env
+            .map(|v| ("NO_COLOR", OsStr::new(v)))
+            .into_iter()
+            .collect();
         let w = Watched::start(&extra);
         w.watch();
         let marker = w.marker("colour");
         let asker = w.ask_to_touch(&marker);
         w.tmux.wait_for_text(&format!("touch {}", marker.display()));
         let screen = w.tmux.screen_with_escapes();
-        assert_eq!(has_colour(&screen), coloured, "NO_COLOR={env:?}:\n{screen:?}");
-        assert!(screen.contains("\x1b[7m"), "the selection stays visible without colour");
+        assert_eq!(
+            has_colour(&screen),
+            coloured,
+            "NO_COLOR={env:?}:\n{screen:?}"
+        );
+        assert!(
+            screen.contains("\x1b[7m"),
+            "the selection stays visible without colour"
+        );
         w.tmux.keys(&["d"]);
         asker.join().unwrap();
     }
@@ -210,7 +244,9 @@ fn watch_restores_the_terminal_on_sigterm() {
     let watch: i32 = children.split_whitespace().next().unwrap().parse().unwrap();
     // SAFETY: kill on the pid of the `warden watch` this test started in its own tmux.
     assert_eq!(unsafe { libc::kill(watch, libc::SIGTERM) }, 0);
-    w.tmux.wait_for("the shell back", |screen| !screen.contains("warden watch  ·"));
+    w.tmux.wait_for("the shell back", |screen| {
+        !screen.contains("warden watch  ·")
+    });
     w.assert_terminal_restored();
 }
 
@@ -223,9 +259,14 @@ fn watch_inside_a_guarded_session_is_refused_once_on_an_untouched_terminal() {
     ));
     w.tmux.type_line("echo inside-$WARDEN_SESSION-ok");
     w.tmux.wait_for("the guarded shell", |screen| {
-        screen.lines().any(|l| l.starts_with("inside-") && !l.starts_with("inside--ok"))
+        screen
+            .lines()
+            .any(|l| l.starts_with("inside-") && !l.starts_with("inside--ok"))
     });
-    w.tmux.type_line(&format!("clear; {} watch; echo watch-exit=$?", warden_bin().display()));
+    w.tmux.type_line(&format!(
+        "clear; {} watch; echo watch-exit=$?",
+        warden_bin().display()
+    ));
     let screen = w.tmux.wait_for_text("watch-exit=");
     assert!(screen.contains("watch-exit=3"), "{screen}");
     assert_eq!(screen.matches("refused").count(), 1, "said once:\n{screen}");
