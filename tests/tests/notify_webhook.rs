@@ -107,7 +107,12 @@ fn read_request(stream: &TcpStream) -> Received {
     }
 }
 
-fn daemon_with_notify(home: &TempHome, table: &str) -> Daemon {
+/// A daemon whose notify.toml posts `events` to `endpoint` in `format` (desktop off).
+fn daemon_posting_to(home: &TempHome, endpoint: &Endpoint, events: &str, format: &str) -> Daemon {
+    let table = format!(
+        "[notify]\ndesktop = \"off\"\nurl = \"{}\"\non = {events}\nformat = \"{format}\"\n",
+        endpoint.url()
+    );
     std::fs::write(home.path().join("notify.toml"), table).unwrap();
     Daemon::start(home, TEST_POLICY)
 }
@@ -120,13 +125,7 @@ fn json(text: &str) -> serde_json::Value {
 fn the_json_document_arrives_for_an_ask_and_a_deny_with_secrets_redacted() {
     let endpoint = Endpoint::start(Behaviour::Ok);
     let home = TempHome::new();
-    let _daemon = daemon_with_notify(
-        &home,
-        &format!(
-            "[notify]\ndesktop = \"off\"\nurl = \"{}\"\non = [\"ask\", \"deny\"]\n",
-            endpoint.url()
-        ),
-    );
+    let _daemon = daemon_posting_to(&home, &endpoint, r#"["ask", "deny"]"#, "json");
     let id = ask(
         &home.socket(),
         &["kubectl", "apply", "--token=abc123", "-f", "prod.yaml"],
@@ -173,13 +172,7 @@ fn the_json_document_arrives_for_an_ask_and_a_deny_with_secrets_redacted() {
 fn the_slack_form_says_what_asks_and_how_to_answer() {
     let endpoint = Endpoint::start(Behaviour::Ok);
     let home = TempHome::new();
-    let _daemon = daemon_with_notify(
-        &home,
-        &format!(
-            "[notify]\ndesktop = \"off\"\nurl = \"{}\"\non = [\"ask\", \"deny\"]\nformat = \"slack\"\n",
-            endpoint.url()
-        ),
-    );
+    let _daemon = daemon_posting_to(&home, &endpoint, r#"["ask", "deny"]"#, "slack");
     let id = ask(&home.socket(), &["kubectl", "delete", "ns", "prod"]);
     preflight(&home.socket(), &["rm", "-rf", "/srv"]);
     let received = endpoint.wait_for(2);
@@ -201,13 +194,13 @@ fn the_slack_form_says_what_asks_and_how_to_answer() {
 fn only_the_chosen_events_are_posted() {
     let endpoint = Endpoint::start(Behaviour::Ok);
     let home = TempHome::new();
-    let _daemon = daemon_with_notify(
-        &home,
-        &format!(
-            "[notify]\ndesktop = \"off\"\nurl = \"{}\"\n",
-            endpoint.url()
-        ),
+    // No `on`: asks only.
+    let table = format!(
+        "[notify]\ndesktop = \"off\"\nurl = \"{}\"\n",
+        endpoint.url()
     );
+    std::fs::write(home.path().join("notify.toml"), table).unwrap();
+    let _daemon = Daemon::start(&home, TEST_POLICY);
     preflight(&home.socket(), &["rm", "-rf", "/srv"]);
     preflight(&home.socket(), &["ls"]);
     ask(&home.socket(), &["kubectl", "apply"]);
@@ -221,9 +214,9 @@ fn only_the_chosen_events_are_posted() {
     assert_eq!(json(&received[0].body)["event"], "ask");
 }
 
-/// The slowest of `n` denied preflights answered while the webhook is in trouble.
-fn slowest_decision(home: &TempHome, n: usize) -> Duration {
-    (0..n)
+/// Makes `n` denied preflights while the webhook is in trouble; each is answered promptly.
+fn decide_promptly(home: &TempHome, n: usize) {
+    let slowest = (0..n)
         .map(|i| {
             let started = Instant::now();
             let reply = preflight(&home.socket(), &["rm", "-rf", &format!("/srv/{i}")]);
@@ -231,7 +224,11 @@ fn slowest_decision(home: &TempHome, n: usize) -> Duration {
             started.elapsed()
         })
         .max()
-        .unwrap()
+        .unwrap();
+    assert!(
+        slowest < Duration::from_millis(500),
+        "a decision took {slowest:?}"
+    );
 }
 
 fn outage_lines(daemon: &Daemon) -> Vec<String> {
@@ -247,19 +244,9 @@ fn outage_lines(daemon: &Daemon) -> Vec<String> {
 fn a_hanging_webhook_never_delays_a_decision_and_is_logged_once() {
     let endpoint = Endpoint::start(Behaviour::Hangs);
     let home = TempHome::new();
-    let daemon = daemon_with_notify(
-        &home,
-        &format!(
-            "[notify]\ndesktop = \"off\"\nurl = \"{}\"\non = [\"deny\"]\n",
-            endpoint.url()
-        ),
-    );
+    let daemon = daemon_posting_to(&home, &endpoint, r#"["deny"]"#, "json");
     // More denials than the webhook's queue holds, while its first post hangs.
-    let slowest = slowest_decision(&home, 100);
-    assert!(
-        slowest < Duration::from_millis(500),
-        "a decision took {slowest:?}"
-    );
+    decide_promptly(&home, 100);
     endpoint.wait_for(1);
     // The hanging post times out (10 s) and the next ones hang too: one line for it all.
     wait_until("the outage in the daemon's log", || {
@@ -279,24 +266,14 @@ fn a_hanging_webhook_never_delays_a_decision_and_is_logged_once() {
 fn a_failing_webhook_is_logged_once_per_outage_and_its_recovery_once() {
     let endpoint = Endpoint::start(Behaviour::Fails);
     let home = TempHome::new();
-    let daemon = daemon_with_notify(
-        &home,
-        &format!(
-            "[notify]\ndesktop = \"off\"\nurl = \"{}\"\non = [\"deny\"]\n",
-            endpoint.url()
-        ),
-    );
-    let slowest = slowest_decision(&home, 5);
-    assert!(
-        slowest < Duration::from_millis(500),
-        "a decision took {slowest:?}"
-    );
+    let daemon = daemon_posting_to(&home, &endpoint, r#"["deny"]"#, "json");
+    decide_promptly(&home, 5);
     endpoint.wait_for(5);
     let lines = outage_lines(&daemon);
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert!(lines[0].contains("500"), "{lines:?}");
     *endpoint.behaviour.lock().unwrap() = Behaviour::Ok;
-    slowest_decision(&home, 1);
+    decide_promptly(&home, 1);
     wait_until("the recovery in the log", || {
         outage_lines(&daemon).len() == 2
     });

@@ -19,7 +19,7 @@ const GAP_MAX: usize = 1000;
 /// What following brings.
 #[derive(Debug)]
 pub enum Change {
-    Record(AuditRecord),
+    Record(Box<AuditRecord>),
     /// The stream ended or could not be opened; why.
     Lost(String),
     /// A daemon answers again and its records follow.
@@ -46,7 +46,7 @@ pub fn follow(
                     continue;
                 }
                 last_seq = record.seq;
-                if !on(Change::Record(record)) {
+                if !on(Change::Record(Box::new(record))) {
                     stopped = true;
                     return false;
                 }
@@ -80,7 +80,7 @@ pub fn follow(
                 let after = last_seq;
                 for record in recent.into_iter().filter(|r| r.seq > after) {
                     last_seq = record.seq;
-                    if !on(Change::Record(record)) {
+                    if !on(Change::Record(Box::new(record))) {
                         return Ok(());
                     }
                 }

@@ -226,13 +226,13 @@ impl App {
         Command::Nothing
     }
 
-    fn record(&mut self, record: AuditRecord) -> Command {
+    fn record(&mut self, record: Box<AuditRecord>) -> Command {
         let changes_pending = record.kind == "resolution"
             || (record.decision == Decision::Ask && record.approval.is_some());
         if self.records.len() == RECORDS_KEPT {
             self.records.pop_front();
         }
-        self.records.push_back(record);
+        self.records.push_back(*record);
         if changes_pending {
             Command::RefreshPending
         } else {
@@ -392,9 +392,12 @@ mod tests {
             approval: Some(9),
             ..AuditRecord::new("decision", RecordMode::Enforce, Decision::Ask)
         };
-        assert_eq!(app.update(Event::Record(ask)), Command::RefreshPending);
+        assert_eq!(
+            app.update(Event::Record(Box::new(ask))),
+            Command::RefreshPending
+        );
         let allow = AuditRecord::new("decision", RecordMode::Enforce, Decision::Allow);
-        assert_eq!(app.update(Event::Record(allow)), Command::Nothing);
+        assert_eq!(app.update(Event::Record(Box::new(allow))), Command::Nothing);
         assert_eq!(app.records.len(), 2);
     }
 

@@ -11,7 +11,7 @@ pub enum Event {
     Key(KeyEvent),
     /// The terminal changed size: draw again.
     Resize,
-    Record(AuditRecord),
+    Record(Box<AuditRecord>),
     Pending(Vec<Approval>),
     /// A second passed: ages move on.
     Tick,

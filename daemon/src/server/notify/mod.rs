@@ -6,11 +6,11 @@
 //! nothing here can delay or change a decision. A subscriber that falls behind says how
 //! many records it missed and goes on.
 //!
-//! - [`settings`]: `$WARDEN_HOME/notify.toml`;
-//! - [`notice`]: which records a person hears about, and what they are told (pure);
-//! - [`redact`]: secrets out of command lines before they leave the machine (pure);
-//! - [`dbus`]: freedesktop notifications, their buttons resolving the ask;
-//! - [`webhook`]: HTTP(S) posts on a thread of their own.
+//! - [`settings`] reads `$WARDEN_HOME/notify.toml`;
+//! - [`notice`] chooses which records a person hears about, and what they are told (pure);
+//! - [`redact`] takes secrets out of command lines before they leave the machine (pure);
+//! - [`dbus`] raises freedesktop notifications, their buttons resolving the ask;
+//! - [`webhook`] makes HTTP(S) posts on a thread of their own.
 
 mod dbus;
 pub mod notice;
