@@ -117,10 +117,10 @@ fn no_color_keeps_escape_codes_out_of_log_on_a_terminal() {
     for (no_color, coloured) in [("", true), ("1", false)] {
         let tmux = Tmux::start(150, 10, &[("WARDEN_HOME", home.path().as_os_str())]);
         tmux.type_line(&format!(
-            "NO_COLOR={no_color} {} log -n 1; echo log-done",
+            "NO_COLOR={no_color} {} log -n 1; echo log-$((1+1))-done",
             warden_bin().display()
         ));
-        tmux.wait_for_text("log-done\n");
+        tmux.wait_for_text("log-2-done");
         let screen = tmux.screen_with_escapes();
         let painted = screen.contains("\x1b[31m");
         assert_eq!(painted, coloured, "NO_COLOR={no_color:?}: {screen:?}");

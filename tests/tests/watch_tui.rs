@@ -64,8 +64,8 @@ impl Watched {
 
     /// The shell's terminal settings, as `stty` sees them after `warden watch` left.
     fn terminal_modes(&self) -> String {
-        self.tmux.type_line("clear; stty -a | tr ' ' '\\n' | grep -x -e '-\\?icanon' -e '-\\?echo'; echo modes-shown");
-        self.tmux.wait_for_text("modes-shown\n")
+        self.tmux.type_line("clear; stty -a | tr ' ' '\\n' | grep -x -e '-\\?icanon' -e '-\\?echo'; echo modes-$((1+1))-shown");
+        self.tmux.wait_for_text("modes-2-shown")
     }
 
     fn assert_terminal_restored(&self) {
@@ -154,19 +154,15 @@ fn watch_redraws_for_a_new_terminal_size() {
     let w = Watched::start(&[]);
     w.watch();
     w.tmux.resize(60, 15);
-    let screen = w
-        .tmux
-        .wait_for("the keys line at the new bottom", |screen| {
-            screen
-                .lines()
-                .nth(14)
-                .is_some_and(|line| line.starts_with("a approve"))
-        });
-    assert!(
-        screen.lines().all(|line| line.chars().count() <= 60),
-        "{screen}"
-    );
-    assert!(screen.starts_with("warden watch"), "{screen}");
+    // Drawn for the new size: the keys on its last row, the title on its first, nothing wider.
+    w.tmux.wait_for("the screen redrawn for 60x15", |screen| {
+        screen
+            .lines()
+            .nth(14)
+            .is_some_and(|line| line.starts_with("a approve"))
+            && screen.starts_with("warden watch")
+            && screen.lines().all(|line| line.chars().count() <= 60)
+    });
     w.tmux.resize(100, 40);
     w.tmux
         .wait_for("the keys line at the bottom again", |screen| {
@@ -267,7 +263,9 @@ fn watch_inside_a_guarded_session_is_refused_once_on_an_untouched_terminal() {
         "clear; {} watch; echo watch-exit=$?",
         warden_bin().display()
     ));
-    let screen = w.tmux.wait_for_text("watch-exit=");
+    let screen = w.tmux.wait_for("the exit status", |s| {
+        s.lines().any(|l| l.starts_with("watch-exit="))
+    });
     assert!(screen.contains("watch-exit=3"), "{screen}");
     assert_eq!(screen.matches("refused").count(), 1, "said once:\n{screen}");
     assert!(screen.contains("inside guarded session"), "{screen}");

@@ -72,7 +72,8 @@ fn pending_without_daemon(
         return Ok(ExitCode::from(1));
     }
     println!(
-        "no warden daemon runs (nothing answers on {}), so nothing can be pending now.",
+        "no warden daemon runs (nothing answers on {}), so nothing can be pending now; \
+         start one with \"warden serve --background\".",
         socket.display()
     );
     if saved.is_empty() {
