@@ -57,6 +57,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
             records
         }
+        Err(refused @ ClientError::Refused(_)) => return Err(refused.into()),
+        // Following retries until a daemon answers; only the history is missing.
+        Err(e) if args.follow => {
+            eprintln!("warden: cannot read the recent decisions ({e}); following new ones");
+            Vec::new()
+        }
         Err(e) => return Err(e.into()),
     };
     let last_seq = recent.last().map_or(0, |record| record.seq);
