@@ -35,7 +35,7 @@ pub fn follow(
     mut on: impl FnMut(Change) -> bool,
 ) -> Result<(), ClientError> {
     // The stream's callback runs inside the client's runtime: gaps are filled through a
-    // second client.
+    // second client, on a thread of its own (see `gap`).
     let backfill = Client::new(client.socket().to_path_buf());
     loop {
         let mut stopped = false;
@@ -96,8 +96,13 @@ fn gap(client: &Client, last_seq: u64, next: u64) -> Vec<AuditRecord> {
         return Vec::new();
     }
     let missing = ((next - last_seq - 1) as usize).min(GAP_MAX);
-    // Ask for a little more: records may have been added since `next`.
-    let recent = client.log((missing + 64).min(GAP_MAX)).unwrap_or_default();
+    // Ask for a little more: records may have been added since `next`. From a thread of its
+    // own: this runs inside the stream's runtime, where tokio forbids blocking on another.
+    let wanted = (missing + 64).min(GAP_MAX);
+    let recent = std::thread::scope(|scope| scope.spawn(|| client.log(wanted)).join())
+        .ok()
+        .and_then(Result::ok)
+        .unwrap_or_default();
     recent
         .into_iter()
         .filter(|record| record.seq > last_seq && record.seq < next)
