@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use sha2::{Digest, Sha256};
 use tokio::sync::broadcast;
 
-use crate::wire::AuditRecord;
+use crate::wire::{AuditRecord, Decision};
 
 /// `prev` of the very first record.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -44,6 +44,8 @@ pub struct AuditLog {
     rotate_bytes: u64,
     writer: Mutex<Writer>,
     events: broadcast::Sender<Arc<str>>,
+    /// The records a person may need to hear about (see [`AuditLog::subscribe_notable`]).
+    notable: broadcast::Sender<Arc<str>>,
 }
 
 struct Writer {
@@ -102,6 +104,7 @@ impl AuditLog {
         let index = if torn { index + 1 } else { index };
         let (file, path, size) = open_file(dir, index)?;
         let (events, _) = broadcast::channel(1024);
+        let (notable, _) = broadcast::channel(1024);
         Ok(AuditLog {
             dir: dir.to_path_buf(),
             rotate_bytes,
@@ -115,12 +118,14 @@ impl AuditLog {
                 recent,
             }),
             events,
+            notable,
         })
     }
 
     /// Appends `record` (its `seq`, `time`, `prev` and `hash` are filled in here) and
     /// returns the line written.
     pub fn append(&self, mut record: AuditRecord) -> Result<Arc<str>, AuditError> {
+        let notable = record.decision != Decision::Allow || record.kind == "resolution";
         let mut writer = self.writer.lock().unwrap();
         if writer.size >= self.rotate_bytes {
             let (file, path, size) = open_file(&self.dir, writer.index + 1)?;
@@ -153,6 +158,9 @@ impl AuditLog {
         drop(writer);
         // Nobody listening is fine.
         let _ = self.events.send(text.clone());
+        if notable {
+            let _ = self.notable.send(text.clone());
+        }
         Ok(text)
     }
 
@@ -165,6 +173,12 @@ impl AuditLog {
 
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<str>> {
         self.events.subscribe()
+    }
+
+    /// Only the records that are not a plain allow (asks, denials, resolutions): what the
+    /// notifiers listen to, so that an allowed program start, the common case, wakes nobody.
+    pub fn subscribe_notable(&self) -> broadcast::Receiver<Arc<str>> {
+        self.notable.subscribe()
     }
 }
 
@@ -440,6 +454,23 @@ mod tests {
         assert_eq!(seqs(tail(&dir, 3).unwrap()), [3, 4, 5]);
         assert_eq!(seqs(tail(&dir, 100).unwrap()), [1, 2, 3, 4, 5]);
         assert!(tail(&dir.join("missing"), 10).unwrap().is_empty());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn only_records_that_are_not_plain_allows_reach_notable_subscribers() {
+        let dir = temp_dir("notable");
+        let log = AuditLog::open(&dir, 1 << 20).unwrap();
+        let mut notable = log.subscribe_notable();
+        let allow = AuditRecord::new("decision", Mode::Enforce, Decision::Allow);
+        let resolution = AuditRecord::new("resolution", Mode::Enforce, Decision::Allow);
+        log.append(allow).unwrap();
+        log.append(record()).unwrap();
+        log.append(resolution).unwrap();
+        let seqs: Vec<u64> = std::iter::from_fn(|| notable.try_recv().ok())
+            .map(|line| serde_json::from_str::<AuditRecord>(&line).unwrap().seq)
+            .collect();
+        assert_eq!(seqs, [2, 3]);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -1,8 +1,9 @@
 //! Telling a person about asks (and, if they want, denials) where they are: a desktop
 //! notification with Approve and Deny buttons ([`dbus`]) and a webhook ([`webhook`]).
 //!
-//! Each is a subscriber of the audit log's live records, started next to the daemon's
-//! housekeeping. None is a step of judging a program start or of appending its record:
+//! Each is a subscriber of the audit log's live records that are not plain allows
+//! (`AuditLog::subscribe_notable`: an allowed program start wakes none of them), started
+//! next to the daemon's housekeeping. None is a step of judging a program start or of appending its record:
 //! nothing here can delay or change a decision. A subscriber that falls behind says how
 //! many records it missed and goes on.
 //!
@@ -42,11 +43,11 @@ pub fn start(daemon: &Arc<Daemon>) {
         tokio::spawn(dbus::run(
             daemon.clone(),
             settings.desktop,
-            daemon.audit.subscribe(),
+            daemon.audit.subscribe_notable(),
         ));
     }
     if let Some(url) = settings.url.clone() {
-        webhook::start(url, &settings, daemon.audit.subscribe());
+        webhook::start(url, &settings, daemon.audit.subscribe_notable());
     }
 }
 
