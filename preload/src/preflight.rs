@@ -73,7 +73,9 @@ pub fn judge(exec: &Exec, starter: Starter, cwd: &[u8]) -> Verdict {
         },
     );
     verdict.flatten().unwrap_or_else(|| {
-        refuse(exec, |b| b.push(b"the request is too large to be checked"));
+        refuse(exec, None, |b| {
+            b.push(b"the request is too large to be checked")
+        });
         Verdict::Deny
     })
 }
@@ -115,21 +117,23 @@ pub fn act(answer: Answer, exec: &Exec) -> Verdict {
         Answer::Decided {
             decision: Decision::Ask,
             id: Some(id),
+            command,
             ..
-        } => crate::ask::wait(id, exec),
+        } => crate::ask::wait(id, exec, command),
         Answer::Decided {
             decision: Decision::Deny,
             message,
+            command,
             ..
         } => {
-            refuse(exec, |b| match message {
+            refuse(exec, command, |b| match message {
                 Some(message) if !message.is_empty() => push_unescaped(b, message),
                 _ => b.push(b"denied by policy"),
             });
             Verdict::Deny
         }
         Answer::Refused { status, error } => {
-            refuse(exec, |b| {
+            refuse(exec, None, |b| {
                 b.push(b"the daemon refused the request (");
                 b.num(status as u64);
                 if let Some(error) = error {
@@ -141,7 +145,9 @@ pub fn act(answer: Answer, exec: &Exec) -> Verdict {
             Verdict::Deny
         }
         Answer::Decided { .. } | Answer::Malformed => {
-            refuse(exec, |b| b.push(b"the daemon's answer could not be read"));
+            refuse(exec, None, |b| {
+                b.push(b"the daemon's answer could not be read")
+            });
             Verdict::Deny
         }
     }
@@ -217,25 +223,36 @@ fn retry_while_restarting(exec: &Exec, body: &[u8]) -> Option<Verdict> {
     }
 }
 
-/// `warden: denied: <command> — <reason>`. Cold and out of line, so that its buffers stay
-/// out of the frames of allowed execs.
+/// `warden: denied: <command> — <reason>`, naming the command the daemon says decided
+/// (`command`, still JSON-escaped) or else the program start itself. Cold and out of line,
+/// so that its buffers stay out of the frames of allowed execs.
 #[cold]
 #[inline(never)]
-fn refuse(exec: &Exec, reason: impl Fn(&mut Buf)) {
+fn refuse(exec: &Exec, command: Option<&[u8]>, reason: impl Fn(&mut Buf)) {
     stderr_line(|b| {
         b.push(b"denied: ");
-        push_display(b, exec);
+        push_subject(b, exec, command);
         b.push(" — ".as_bytes());
         reason(b);
     });
 }
 
+/// The command a line is about: the daemon's deciding command (the simple command inside a
+/// long `bash -c` script) when the reply names one, else the program start as the library
+/// sees it.
+pub fn push_subject(buf: &mut Buf, exec: &Exec, command: Option<&[u8]>) {
+    match command {
+        Some(command) if !command.is_empty() => push_unescaped(buf, command),
+        _ => push_display(buf, exec),
+    }
+}
+
 /// Longest command shown in a message, so that the reason after it stays visible.
 const DISPLAY_MAX: usize = 300;
 
-/// The command as people know it (the shell string for `system`/`popen`, else the argv),
-/// shortened for display.
-pub fn push_display(buf: &mut Buf, exec: &Exec) {
+/// The command as people know it (the shell string for `system`/`popen`, else the argv
+/// shell-quoted), shortened for display.
+fn push_display(buf: &mut Buf, exec: &Exec) {
     let mut storage = [0u8; DISPLAY_MAX];
     let mut shown = Buf::new(&mut storage);
     match exec.shell {
@@ -338,6 +355,6 @@ mod tests {
             argv: argv.as_ptr(),
             shell: None,
         };
-        assert_eq!(display(&exec), "touch a b");
+        assert_eq!(display(&exec), "touch 'a b'");
     }
 }

@@ -160,14 +160,14 @@ pub fn stderr_line(write: impl Fn(&mut Buf)) {
     let _ = syscall::write(2, &storage[..end + 1]);
 }
 
-/// A command for people: argv joined with spaces.
+/// A command for people: argv shell-quoted and joined with spaces.
 pub fn push_command(buf: &mut Buf, argv: *const *const c_char) {
     // SAFETY: argv comes from the hooked call.
     for (i, arg) in unsafe { strings(argv) }.enumerate() {
         if i > 0 {
             buf.byte(b' ');
         }
-        buf.push(arg);
+        buf.shell_word(arg);
     }
 }
 

@@ -232,18 +232,30 @@ impl Daemon {
     /// Starts `warden serve [--policy FILE] <extra args>`; `None` uses the default policy
     /// files (the built-in one plus `$WARDEN_HOME/policy.toml`).
     pub fn start_with(home: &TempHome, policy_text: Option<&str>, extra: &[&str]) -> Daemon {
-        Daemon::start_as(home, policy_text, extra, |command| command)
+        Daemon::start_as(home, policy_text, extra, &[], |command| command)
     }
 
-    /// [`Daemon::start_with`], its command first passed through `wrap` (to run it as another
+    /// [`Daemon::start_with`] with `env` added to the daemon's environment.
+    pub fn start_in(
+        home: &TempHome,
+        policy_text: Option<&str>,
+        extra: &[&str],
+        env: &[(&str, &std::ffi::OsStr)],
+    ) -> Daemon {
+        Daemon::start_as(home, policy_text, extra, env, |command| command)
+    }
+
+    /// [`Daemon::start_in`], its command first passed through `wrap` (to run it as another
     /// user, say).
     pub fn start_as(
         home: &TempHome,
         policy_text: Option<&str>,
         extra: &[&str],
+        env: &[(&str, &std::ffi::OsStr)],
         wrap: impl FnOnce(Command) -> Command,
     ) -> Daemon {
         let mut command = home.warden_command(&["serve"]);
+        command.envs(env.iter().copied());
         if let Some(text) = policy_text {
             let file = home.path().join("test-policy.toml");
             std::fs::write(&file, text).expect("write the test policy");
@@ -551,6 +563,141 @@ impl Drop for KillsAnsweringDaemon {
             // SAFETY: kill on the pid the answering daemon reported for itself.
             unsafe { libc::kill(pid as i32, libc::SIGKILL) };
         }
+    }
+}
+
+/// A real terminal for testing a full-screen program: a private tmux server (its own
+/// socket, so tests never meet) running a plain `bash` in one pane of a fixed size. Keys go
+/// in with `send-keys`, the screen comes out with `capture-pane`. Killed on drop.
+pub struct Tmux {
+    server: String,
+}
+
+impl Tmux {
+    /// A `width`×`height` pane running `bash --norc` with `env` added to its environment.
+    pub fn start(width: u16, height: u16, env: &[(&str, &std::ffi::OsStr)]) -> Tmux {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let server = format!(
+            "warden-test-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        );
+        let tmux = Tmux { server };
+        let mut command = tmux.command();
+        command.args(["-f", "/dev/null", "new-session", "-d", "-s", "t"]);
+        command.args(["-x", &width.to_string(), "-y", &height.to_string()]);
+        for (name, value) in env {
+            let mut pair = std::ffi::OsString::from(format!("{name}="));
+            pair.push(value);
+            command.arg("-e").arg(pair);
+        }
+        command.args(["bash", "--norc", "--noprofile"]);
+        let out = run(&mut command);
+        assert!(
+            out.status.success(),
+            "tmux new-session: {}",
+            text(&out.stderr)
+        );
+        tmux.wait_for("a shell prompt", |screen| {
+            screen.contains('$') || screen.contains('#')
+        });
+        tmux
+    }
+
+    fn command(&self) -> Command {
+        let mut command = Command::new("tmux");
+        command.args(["-L", &self.server]);
+        command.env_remove("TMUX");
+        command
+    }
+
+    fn tmux(&self, args: &[&str]) -> String {
+        let out = run(self.command().args(args));
+        assert!(out.status.success(), "tmux {args:?}: {}", text(&out.stderr));
+        text(&out.stdout)
+    }
+
+    /// Types `line` and presses Enter.
+    pub fn type_line(&self, line: &str) {
+        self.tmux(&["send-keys", "-t", "t", "-l", line]);
+        self.tmux(&["send-keys", "-t", "t", "Enter"]);
+    }
+
+    /// Presses keys by tmux name (`a`, `Enter`, `Escape`, `Down`, `C-c`).
+    pub fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "t"];
+        args.extend_from_slice(keys);
+        self.tmux(&args);
+    }
+
+    /// The screen as text.
+    pub fn screen(&self) -> String {
+        self.tmux(&["capture-pane", "-p", "-t", "t"])
+    }
+
+    /// The screen with its escape sequences (colours, attributes).
+    pub fn screen_with_escapes(&self) -> String {
+        self.tmux(&["capture-pane", "-p", "-e", "-t", "t"])
+    }
+
+    /// A pane variable (`alternate_on`, `cursor_flag`, `pane_width`, …).
+    pub fn pane(&self, variable: &str) -> String {
+        self.tmux(&[
+            "display-message",
+            "-p",
+            "-t",
+            "t",
+            &format!("#{{{variable}}}"),
+        ])
+        .trim()
+        .to_string()
+    }
+
+    pub fn resize(&self, width: u16, height: u16) {
+        self.tmux(&[
+            "resize-window",
+            "-t",
+            "t",
+            "-x",
+            &width.to_string(),
+            "-y",
+            &height.to_string(),
+        ]);
+    }
+
+    /// Waits until the screen satisfies `condition`; panics with the screen after
+    /// [`DEADLINE`].
+    pub fn wait_for(&self, what: &str, mut condition: impl FnMut(&str) -> bool) -> String {
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            let screen = self.screen();
+            if condition(&screen) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; the screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Waits until the screen shows `needle`.
+    pub fn wait_for_text(&self, needle: &str) -> String {
+        self.wait_for(&format!("{needle:?} on screen"), |screen| {
+            screen.contains(needle)
+        })
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self
+            .command()
+            .args(["kill-server"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
     }
 }
 

@@ -74,7 +74,7 @@ fn codex_sandbox_shell_builtins_are_judged_at_load() {
         if !allowed {
             let stderr = String::from_utf8_lossy(&out.stderr);
             assert!(
-                stderr.contains("warden: denied: bash -c echo forbidden-marker")
+                stderr.contains("warden: denied: echo forbidden-marker")
                     && stderr.contains("test policy: forbidden marker"),
                 "{}",
                 describe(&out)

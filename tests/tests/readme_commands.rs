@@ -71,6 +71,10 @@ const TABLE: &[(&str, Check)] = &[
     ("warden status [--json]", Check::Run(status)),
     ("warden log [-n 50] [--json] [-f]", Check::Run(log)),
     ("warden policy reload", Check::Run(exits_zero_with_daemon)),
+    (
+        "warden watch",
+        Check::Elsewhere("a full-screen program: tests/tests/watch_tui.rs drives it in tmux"),
+    ),
     ("warden audit verify", Check::Run(exits_zero_with_daemon)),
     ("warden test \"rm -rf ~\"", Check::Run(test_command)),
     (

@@ -20,7 +20,9 @@ fn secret_for(user: Option<&User>) -> Secret {
     let key = home.path().join("m").join("secret.key");
     std::fs::write(&key, KEY_CONTENT).unwrap();
     user.own(home.path());
-    let daemon = Daemon::start_as(&home, Some(&policy()), &[], |command| user.wrap(command));
+    let daemon = Daemon::start_as(&home, Some(&policy()), &[], &[], |command| {
+        user.wrap(command)
+    });
     Secret {
         guarded: Guarded { home, daemon },
         key,

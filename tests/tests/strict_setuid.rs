@@ -18,7 +18,7 @@ fn a_setuid_program_runs_without_its_privileges_in_strict_mode() {
     // Root's again, setuid (after the chown, which would clear the bit).
     std::os::unix::fs::chown(&setuid_id, Some(0), Some(0)).unwrap();
     std::fs::set_permissions(&setuid_id, std::fs::Permissions::from_mode(0o4755)).unwrap();
-    let daemon = Daemon::start_as(&home, Some(POLICY), &[], |command| user.wrap(command));
+    let daemon = Daemon::start_as(&home, Some(POLICY), &[], &[], |command| user.wrap(command));
     let guarded = Guarded { home, daemon };
 
     let plain = run(&mut user.wrap(guarded.preload(&[&setuid_id])));

@@ -4,14 +4,17 @@
 mod approvals;
 mod audit;
 mod completions;
+mod follow;
 mod log;
 mod policy;
 mod preload;
+mod present;
 mod serve;
 mod setup;
 mod status;
 mod stop;
 mod test;
+mod watch;
 
 use std::process::ExitCode;
 
@@ -52,6 +55,8 @@ enum Command {
     Deny(approvals::DenyArgs),
     /// Show recent decisions, or follow them live.
     Log(log::Args),
+    /// Watch pending approvals and decisions live, and answer asks with a key.
+    Watch(watch::Args),
     /// Check the audit log.
     #[command(subcommand)]
     Audit(audit::Command),
@@ -89,6 +94,7 @@ pub fn main() -> ExitCode {
         Command::Approve(args) => approvals::approve(args),
         Command::Deny(args) => approvals::deny(args),
         Command::Log(args) => log::run(args),
+        Command::Watch(args) => watch::run(args),
         Command::Audit(command) => audit::run(command),
         Command::Preload(args) => preload::run(args),
         Command::Setup(args) => setup::run(args),

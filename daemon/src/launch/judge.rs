@@ -10,6 +10,7 @@ use std::path::Path;
 
 use anyhow::Context;
 
+use super::lines;
 use crate::client::Client;
 use crate::quote;
 use crate::wire::{Bytes, Decision, ExecReply, ExecRequest};
@@ -51,12 +52,9 @@ pub fn agent_command(
         let id = reply
             .id
             .context("the warden daemon asked for an approval without an id")?;
-        eprintln!(
-            "warden: waiting for approval #{id}: {} — run \"warden approve {id}\" or \"warden deny {id}\"",
-            reply.command.clone().unwrap_or_else(shown)
-        );
-        reply = client
-            .wait(id)
+        let command = reply.command.clone().unwrap_or_else(shown);
+        let say = |line: &str| eprintln!("{line}");
+        reply = lines::while_waiting(id, &command, say, || client.wait(id))
             .with_context(|| format!("cannot wait for approval #{id}"))?;
     }
     Ok(match reply.decision {
@@ -68,13 +66,8 @@ pub fn agent_command(
     })
 }
 
-/// `warden: denied: <command> — <reason>`, the library's refusal line.
+/// The library's refusal line.
 fn refuse(reply: &ExecReply, shown: &str) {
     let command = reply.command.as_deref().unwrap_or(shown);
-    let reason = reply
-        .message
-        .as_deref()
-        .filter(|m| !m.is_empty())
-        .unwrap_or("denied by policy");
-    eprintln!("warden: denied: {command} — {reason}");
+    eprintln!("{}", lines::denied(command, reply.message.as_deref()));
 }

@@ -9,7 +9,8 @@
 //!    else: it must never run under the library nor inside the session; and learn how to
 //!    start it again ([`keepalive`]) before the agent can change anything;
 //! 4. register the session with the daemon;
-//! 5. find the command's file ([`program`]) and judge it ([`judge`]) as the session's root:
+//! 5. find the command's file ([`program`]) and judge it ([`judge`], in the library's own
+//!    words: [`lines`]) as the session's root:
 //!    a static command is never judged otherwise; an `ask` waits here, where Ctrl-C still
 //!    ends `warden preload`;
 //! 6. block the forwarded signals ([`signals`]) before any thread exists, so only the
@@ -29,6 +30,7 @@ mod join;
 mod judge;
 mod keepalive;
 mod library;
+mod lines;
 mod plain;
 mod program;
 mod proof;

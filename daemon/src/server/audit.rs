@@ -59,6 +59,8 @@ pub struct AuditLog {
     rotate_bytes: u64,
     writer: Mutex<Writer>,
     events: broadcast::Sender<Arc<str>>,
+    /// The records a person may need to hear about (see [`AuditLog::subscribe_notable`]).
+    notable: broadcast::Sender<Arc<str>>,
 }
 
 struct Writer {
@@ -135,6 +137,7 @@ impl AuditLog {
         let (file, path, size) = open_file(dir, index)?;
         let head = head::HeadFile::open(dir).map_err(io_error(&dir.join(head::FILE_NAME)))?;
         let (events, _) = broadcast::channel(1024);
+        let (notable, _) = broadcast::channel(1024);
         let log = AuditLog {
             dir: dir.to_path_buf(),
             rotate_bytes,
@@ -149,6 +152,7 @@ impl AuditLog {
                 recent,
             }),
             events,
+            notable,
         };
         match end.problem() {
             None => log.write_head()?,
@@ -179,6 +183,7 @@ impl AuditLog {
     /// Appends `record` (its `seq`, `time`, `prev` and `hash` are filled in here) and
     /// returns the line written.
     pub fn append(&self, mut record: AuditRecord) -> Result<Arc<str>, AuditError> {
+        let notable = record.decision != Decision::Allow || record.kind == "resolution";
         let mut writer = self.writer.lock().unwrap();
         if writer.size >= self.rotate_bytes {
             let (file, path, size) = open_file(&self.dir, writer.index + 1)?;
@@ -217,6 +222,9 @@ impl AuditLog {
         drop(writer);
         // Nobody listening is fine.
         let _ = self.events.send(text.clone());
+        if notable {
+            let _ = self.notable.send(text.clone());
+        }
         Ok(text)
     }
 
@@ -230,6 +238,55 @@ impl AuditLog {
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<str>> {
         self.events.subscribe()
     }
+
+    /// Only the records that are not a plain allow (asks, denials, resolutions): what the
+    /// notifiers listen to, so that an allowed program start, the common case, wakes nobody.
+    pub fn subscribe_notable(&self) -> broadcast::Receiver<Arc<str>> {
+        self.notable.subscribe()
+    }
+}
+
+/// Most of one file [`tail`] reads: its end, where the newest records are.
+const TAIL_READ_LIMIT: u64 = 64 << 20;
+
+/// The newest `n` records of the log in `dir`, oldest first, read from the files: what
+/// `warden log` shows while no daemon runs. Lines that are not records are skipped.
+pub fn tail(dir: &Path, n: usize) -> Result<Vec<AuditRecord>, AuditError> {
+    let mut records = VecDeque::new();
+    for (_, path) in log_files(dir)?.iter().rev() {
+        if records.len() >= n {
+            break;
+        }
+        let bytes = read_end(path, TAIL_READ_LIMIT).map_err(io_error(path))?;
+        let mut lines: Vec<AuditRecord> = bytes
+            .split(|b| *b == b'\n')
+            .filter_map(|line| serde_json::from_slice(line).ok())
+            .collect();
+        while records.len() < n {
+            let Some(record) = lines.pop() else { break };
+            records.push_front(record);
+        }
+    }
+    Ok(records.into())
+}
+
+/// The last `limit` bytes of `path` (all of it when shorter), starting at a line.
+fn read_end(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = File::open(path)?;
+    let len = file.metadata()?.len();
+    let start = len.saturating_sub(limit);
+    file.seek(SeekFrom::Start(start))?;
+    let mut bytes = Vec::new();
+    file.take(limit).read_to_end(&mut bytes)?;
+    if start > 0 {
+        let first_line = bytes
+            .iter()
+            .position(|b| *b == b'\n')
+            .map_or(bytes.len(), |i| i + 1);
+        bytes.drain(..first_line);
+    }
+    Ok(bytes)
 }
 
 fn open_file(dir: &Path, index: u64) -> Result<(File, PathBuf, u64), AuditError> {
@@ -453,6 +510,37 @@ mod tests {
         assert!(matches!(verify(&dir), Err(AuditError::NoLog { .. })));
         std::fs::create_dir_all(&dir).unwrap();
         assert!(matches!(verify(&dir), Err(AuditError::NoLog { .. })));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn tail_reads_the_newest_records_across_files_oldest_first() {
+        let dir = temp_dir("tail");
+        let log = AuditLog::open(&dir, 600).unwrap();
+        for _ in 0..5 {
+            log.append(record()).unwrap();
+        }
+        let seqs = |records: Vec<AuditRecord>| records.iter().map(|r| r.seq).collect::<Vec<_>>();
+        assert_eq!(seqs(tail(&dir, 3).unwrap()), [3, 4, 5]);
+        assert_eq!(seqs(tail(&dir, 100).unwrap()), [1, 2, 3, 4, 5]);
+        assert!(tail(&dir.join("missing"), 10).unwrap().is_empty());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn only_records_that_are_not_plain_allows_reach_notable_subscribers() {
+        let dir = temp_dir("notable");
+        let log = AuditLog::open(&dir, 1 << 20).unwrap();
+        let mut notable = log.subscribe_notable();
+        let allow = AuditRecord::new("decision", Mode::Enforce, Decision::Allow);
+        let resolution = AuditRecord::new("resolution", Mode::Enforce, Decision::Allow);
+        log.append(allow).unwrap();
+        log.append(record()).unwrap();
+        log.append(resolution).unwrap();
+        let seqs: Vec<u64> = std::iter::from_fn(|| notable.try_recv().ok())
+            .map(|line| serde_json::from_str::<AuditRecord>(&line).unwrap().seq)
+            .collect();
+        assert_eq!(seqs, [2, 3]);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

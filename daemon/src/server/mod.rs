@@ -17,6 +17,7 @@
 //! - [`events`]: the live event stream; [`reload`]: the policy in force and its reload;
 //! - [`lifecycle`]: what the lock file says about the previous daemon, the record of a
 //!   restart, stepping down when the sockets are taken away;
+//! - [`notify`]: desktop notifications and webhooks, subscribers of the live records;
 //! - [`policy_edit`]: rules added by `approve --always`; [`persist`]: atomic state files.
 
 pub mod access;
@@ -32,6 +33,7 @@ mod limits;
 
 pub use lifecycle::{previous_daemon, DAEMON_KIND};
 mod listener;
+mod notify;
 mod persist;
 mod policy_edit;
 mod preflight;
@@ -210,6 +212,7 @@ impl Daemon {
             argv: Some(approval.argv.clone()),
             rule: approval.rule.clone(),
             message: approval.message.clone(),
+            command: approval.command.clone(),
             approval: Some(id),
             resolver: approval.resolver.clone(),
             ..AuditRecord::new("resolution", Mode::Enforce, decision)
@@ -341,6 +344,7 @@ async fn serve(daemon: Arc<Daemon>) -> Result<String, ServeError> {
         tokio::runtime::Handle::current(),
     )?;
     tokio::spawn(housekeeping(daemon.clone()));
+    notify::start(&daemon);
 
     let reason = tokio::select! {
         signal = stop => format!("on {signal}"),

@@ -83,7 +83,11 @@ fn judge(
         id: None,
         rule: verdict.rule,
         message: verdict.message,
-        command: command.as_deref().map(quote::brief),
+        // For the library's denial and waiting lines; an allow prints nothing.
+        command: match enforced {
+            Decision::Allow => None,
+            Decision::Deny | Decision::Ask => command.as_deref().map(quote::brief),
+        },
     };
     let mut would = None;
     let mut granted_by = None;

@@ -15,7 +15,8 @@ use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::deny;
+use super::super::lines;
+use super::deny::{self, Stderr};
 use super::notes::Notes;
 use super::stop::ExecStop;
 use super::tracee::Tracees;
@@ -98,7 +99,10 @@ impl Judge {
         };
         let request = match request {
             Ok(request) => request,
-            Err(err) => return deny::refuse(stop, &[], &err.to_string()),
+            Err(err) => {
+                let shown = format!("what pid {pid} starts");
+                return deny::refuse(stop, &shown, &err.to_string());
+            }
         };
         match self.client.preflight(&request) {
             Ok(reply) => self.act(stop, request.argv, reply),
@@ -139,11 +143,14 @@ impl Judge {
         let waiting = self.waiting.remove(&answer.pid).expect("found just now");
         match answer.reply {
             Some(reply) => self.act(waiting.stop, waiting.argv, reply),
-            None => deny::refuse(
-                waiting.stop,
-                &waiting.argv,
-                "the approval could not be waited for",
-            ),
+            None => {
+                let command = deny::command(None, &waiting.argv);
+                deny::refuse(
+                    waiting.stop,
+                    &command,
+                    "the approval could not be waited for",
+                )
+            }
         }
     }
 
@@ -154,38 +161,47 @@ impl Judge {
     }
 
     fn act(&mut self, stop: ExecStop, argv: Vec<Bytes>, reply: ExecReply) {
+        let command = deny::command(reply.command.as_deref(), &argv);
         match (reply.decision, reply.id) {
             (Decision::Allow, _) => stop.allow(),
             (Decision::Deny, _) => {
-                deny::refuse(stop, &argv, &deny::reason(reply.message.as_deref()))
+                deny::refuse(stop, &command, &deny::reason(reply.message.as_deref()))
             }
-            (Decision::Ask, Some(id)) => self.wait(stop, argv, id),
+            (Decision::Ask, Some(id)) => self.wait(stop, argv, &command, id),
             (Decision::Ask, None) => {
-                deny::refuse(stop, &argv, "the daemon's answer could not be read")
+                deny::refuse(stop, &command, "the daemon's answer could not be read")
             }
         }
     }
 
-    /// Leaves the stop waiting for approval `id`, with the library's line on its stderr.
-    fn wait(&mut self, stop: ExecStop, argv: Vec<Bytes>, id: u64) {
+    /// Leaves the stop waiting for approval `id`, with the library's waiting line on its
+    /// stderr, said again every 30 s while nobody decides.
+    fn wait(&mut self, stop: ExecStop, argv: Vec<Bytes>, command: &str, id: u64) {
         let pid = stop.pid();
-        deny::tell(pid, &deny::waiting(id, &argv));
+        let stderr = Stderr::of(pid);
+        let say = move |line: &str| {
+            if let Some(stderr) = &stderr {
+                stderr.say(line);
+            }
+        };
         self.tickets += 1;
         let ticket = self.tickets;
         let (abandon, abandoned) = tokio::sync::oneshot::channel();
         let answered = self.answered.clone();
         let wake = self.wake_write.clone();
+        let command_shown = command.to_string();
         let spawned = std::thread::Builder::new()
             .name(format!("warden-wait-{id}"))
             .spawn(move || {
-                let reply = wait_for(id, abandoned);
+                let reply =
+                    lines::while_waiting(id, &command_shown, say, || wait_for(id, abandoned));
                 if answered.send(Answer { pid, ticket, reply }).is_ok() {
                     // SAFETY: a one-byte write from a local to our own non-blocking pipe.
                     unsafe { libc::write(wake.as_raw_fd(), [1u8].as_ptr().cast(), 1) };
                 }
             });
         if spawned.is_err() {
-            return deny::refuse(stop, &argv, "the approval could not be waited for");
+            return deny::refuse(stop, command, "the approval could not be waited for");
         }
         self.waiting.insert(
             pid,
@@ -215,7 +231,11 @@ impl Judge {
                 "the daemon's answer could not be read".to_string()
             }
         };
-        deny::refuse(stop, argv, &deny::reason(Some(&reason)));
+        deny::refuse(
+            stop,
+            &deny::command(None, argv),
+            &deny::reason(Some(&reason)),
+        );
     }
 
     fn unreachable(&mut self, stop: ExecStop) {
