@@ -163,6 +163,19 @@ pub enum FailMode {
     Closed,
 }
 
+/// How a session is kept apart from the rest of the user's processes and files.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Isolation {
+    /// The agent runs beside the user's other processes (`--no-isolate`, or where user
+    /// namespaces are unavailable): the session is its root's process tree.
+    #[default]
+    None,
+    /// User, pid and mount namespaces of its own: `root_pid` is the init of the session's
+    /// pid namespace, and every process in that namespace or below it is in the session.
+    Namespaces,
+}
+
 /// `warden preload` registers its session before starting the agent.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -174,6 +187,8 @@ pub struct SessionRequest {
     pub mode: Mode,
     #[serde(default)]
     pub fail: FailMode,
+    #[serde(default)]
+    pub isolation: Isolation,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -205,6 +220,8 @@ pub struct SessionInfo {
     pub fail: FailMode,
     /// Unix time in milliseconds.
     pub started_ms: u64,
+    #[serde(default)]
+    pub isolation: Isolation,
 }
 
 /// Reply of `GET /v1/status`.

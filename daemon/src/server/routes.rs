@@ -153,7 +153,7 @@ async fn dispatch(
         Route::RegisterSession => match read_json::<SessionRequest>(request).await {
             Ok(session) => match daemon.sessions.register(&session, peer.pid) {
                 Ok(id) => json(StatusCode::OK, &SessionReply { id }),
-                Err(e @ SessionError::NoSuchRoot(_)) => {
+                Err(e @ (SessionError::NoSuchRoot(_) | SessionError::NoNamespace(_))) => {
                     error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string())
                 }
                 Err(e @ SessionError::OutsideCaller(_)) => {

@@ -1,16 +1,26 @@
 //! Guarded sessions registered by `warden preload`. They are persisted so that a daemon
 //! restart neither forgets a session's mode nor lets its processes call operator endpoints.
+//!
+//! Which session a process belongs to is found one of two ways, both from what the kernel
+//! says about the process, never from what it claims:
+//! - an isolated session (`Isolation::Namespaces`) has a pid namespace of its own, and every
+//!   process in it or in a namespace below it (Codex's sandbox nests one) is in the session.
+//!   A process cannot leave its pid namespace, so no double fork gets out;
+//! - any session is also its root's process tree (`warden preload` is a child subreaper, so
+//!   orphans stay in it), the only way for sessions without namespaces.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::{Deserialize, Serialize};
 
 use super::persist;
 use super::process::{parent_of, Identity};
-use crate::procfs::{ancestry, is_self_or_ancestor, proc_stat};
-use crate::wire::{Bytes, FailMode, Mode, SessionInfo, SessionRequest};
+use crate::procfs::{
+    ancestry, is_self_or_ancestor, pid_namespace, pid_namespaces, proc_stat, Namespace,
+};
+use crate::wire::{Bytes, FailMode, Isolation, Mode, SessionInfo, SessionRequest};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct Session {
@@ -23,6 +33,16 @@ struct Session {
     mode: Mode,
     fail: FailMode,
     started_ms: u64,
+    #[serde(default)]
+    isolation: Isolation,
+    /// The session's own pid namespace (its root is that namespace's init).
+    #[serde(default)]
+    pid_namespace: Option<Namespace>,
+    /// The root process while it lives. A namespace is told apart only among live ones (the
+    /// kernel reuses the inode numbers of ended namespaces), so a namespace counts as the
+    /// session's only while its init, the root, is alive.
+    #[serde(skip)]
+    root: Option<Arc<Identity>>,
 }
 
 /// What a preflight needs to know about its session.
@@ -67,6 +87,12 @@ pub enum SessionError {
     /// put unrelated processes in the session and could switch them to monitor mode.
     #[error("refused: the session root (pid {0}) must be the caller or one of its descendants")]
     OutsideCaller(i32),
+    /// An isolated session's root must be the init of a pid namespace of its own.
+    #[error(
+        "refused: root pid {0} does not run in a pid namespace of its own (an isolated \
+         session's root is the init of a new pid namespace)"
+    )]
+    NoNamespace(i32),
     #[error("cannot save sessions to {path}: {source}")]
     Save {
         path: PathBuf,
@@ -84,6 +110,9 @@ impl Sessions {
             parents: Mutex::default(),
         };
         sessions.prune();
+        for session in sessions.inner.lock().unwrap().values_mut() {
+            session.root = Identity::of(session.root_pid).map(Arc::new);
+        }
         Ok(sessions)
     }
 
@@ -98,6 +127,11 @@ impl Sessions {
         if !caller.is_some_and(|pid| is_self_or_ancestor(pid, request.root_pid)) {
             return Err(SessionError::OutsideCaller(request.root_pid));
         }
+        let root = Identity::of(request.root_pid).map(Arc::new);
+        let pid_namespace = match request.isolation {
+            Isolation::None => None,
+            Isolation::Namespaces => Some(self.namespace_of_root(request.root_pid)?),
+        };
         let mut inner = self.inner.lock().unwrap();
         let id = fresh_id(&inner);
         inner.insert(
@@ -111,11 +145,25 @@ impl Sessions {
                 mode: request.mode,
                 fail: request.fail,
                 started_ms: super::audit::now_ms(),
+                isolation: request.isolation,
+                pid_namespace,
+                root,
             },
         );
         self.parents.lock().unwrap().invalidate();
         self.save(&inner)?;
         Ok(id)
+    }
+
+    /// The pid namespace of an isolated session's root: one of its own, neither the daemon's
+    /// nor a live session's.
+    fn namespace_of_root(&self, root_pid: i32) -> Result<Namespace, SessionError> {
+        let namespace = pid_namespace(root_pid).ok_or(SessionError::NoSuchRoot(root_pid))?;
+        let taken = self.roots().iter().any(|r| r.owns(namespace));
+        if Some(namespace) == daemon_namespace() || taken {
+            return Err(SessionError::NoNamespace(root_pid));
+        }
+        Ok(namespace)
     }
 
     /// Removes a session; `false` when it did not exist.
@@ -145,7 +193,7 @@ impl Sessions {
             true => proc_stat(pid).and_then(|(_, start)| find_root(&roots, pid, start)),
             false => None,
         };
-        let found = match own {
+        let found = match own.or_else(|| in_namespace(&roots, pid)) {
             Some(id) => Some(id),
             None => match parent_of(pid)? {
                 ppid if ppid <= 0 || ppid == pid => None,
@@ -194,6 +242,8 @@ impl Sessions {
                     agent: s.agent.clone(),
                     mode: s.mode,
                 },
+                namespace: s.pid_namespace,
+                identity: s.root.clone(),
             })
             .collect()
     }
@@ -202,10 +252,12 @@ impl Sessions {
         self.inner.lock().unwrap().get(id).map(|s| s.root_pid)
     }
 
-    /// The id of a live session whose root is `pid` or one of its ancestors, always from a
-    /// fresh walk (operator checks are rare and must see re-parenting at once).
+    /// The id of a live session that holds `pid`: by its pid namespace, or with `pid` in its
+    /// root's process tree, always from a fresh walk (operator checks are rare and must see
+    /// re-parenting at once).
     pub fn session_containing(&self, pid: i32) -> Option<String> {
-        walk_to_root(&self.roots(), pid)
+        let roots = self.roots();
+        in_namespace(&roots, pid).or_else(|| walk_to_root(&roots, pid))
     }
 
     pub fn list(&self) -> Vec<SessionInfo> {
@@ -220,6 +272,7 @@ impl Sessions {
                 mode: s.mode,
                 fail: s.fail,
                 started_ms: s.started_ms,
+                isolation: s.isolation,
             })
             .collect()
     }
@@ -252,6 +305,45 @@ struct Root {
     start: u64,
     id: String,
     view: SessionView,
+    namespace: Option<Namespace>,
+    identity: Option<Arc<Identity>>,
+}
+
+impl Root {
+    /// Whether `namespace` is this session's, whose init (the root) still lives.
+    fn owns(&self, namespace: Namespace) -> bool {
+        self.namespace == Some(namespace)
+            && self.identity.as_ref().is_some_and(|root| root.is(self.pid))
+    }
+}
+
+/// The daemon's own pid namespace, read once.
+fn daemon_namespace() -> Option<Namespace> {
+    static OWN: OnceLock<Option<Namespace>> = OnceLock::new();
+    *OWN.get_or_init(|| pid_namespace(std::process::id() as i32))
+}
+
+/// The isolated session whose pid namespace holds `pid`, directly or below it. One `stat`
+/// for a process in the daemon's own namespace or directly in a session's; the walk up
+/// through nested namespaces only for the rest.
+fn in_namespace(roots: &[Root], pid: i32) -> Option<String> {
+    if roots.iter().all(|r| r.namespace.is_none()) {
+        return None;
+    }
+    let own = daemon_namespace();
+    let owner = |namespace: Namespace| roots.iter().find(|r| r.owns(namespace));
+    let first = pid_namespace(pid)?;
+    if Some(first) == own {
+        return None;
+    }
+    let found = match owner(first) {
+        Some(root) => Some(root),
+        None => pid_namespaces(pid)
+            .skip(1)
+            .take_while(|namespace| Some(*namespace) != own)
+            .find_map(owner),
+    };
+    found.map(|root| root.id.clone())
 }
 
 fn find_root(roots: &[Root], pid: i32, start: u64) -> Option<String> {
@@ -308,6 +400,7 @@ mod tests {
             cwd: Bytes(b"/".to_vec()),
             mode: Mode::Monitor,
             fail: FailMode::Open,
+            isolation: Isolation::None,
         }
     }
 
