@@ -89,7 +89,9 @@ pub fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
     }
 }
 
-/// A temporary `WARDEN_HOME` (mode 0700), removed on drop.
+/// A temporary `WARDEN_HOME` (mode 0700), removed on drop, and beside it a working
+/// directory for the files a guarded command must reach ([`TempHome::work`]): an isolated
+/// session hides `WARDEN_HOME` from the agent.
 pub struct TempHome {
     path: PathBuf,
 }
@@ -119,6 +121,16 @@ impl TempHome {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// `<WARDEN_HOME>.work`, created on first use: where tests put what the agent must
+    /// reach (markers, scripts, working directories).
+    pub fn work(&self) -> PathBuf {
+        let mut name = self.path.as_os_str().to_owned();
+        name.push(".work");
+        let work = PathBuf::from(name);
+        std::fs::create_dir_all(&work).expect("create the working directory");
+        work
     }
 
     pub fn socket(&self) -> PathBuf {
@@ -168,6 +180,9 @@ impl TempHome {
 impl Drop for TempHome {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.path);
+        let mut work = self.path.as_os_str().to_owned();
+        work.push(".work");
+        let _ = std::fs::remove_dir_all(work);
     }
 }
 

@@ -128,13 +128,13 @@ impl Guarded {
     pub fn with_policy(policy: &str) -> Guarded {
         let home = TempHome::new();
         let daemon = Daemon::start(&home, policy);
-        std::fs::create_dir_all(home.path().join("m")).expect("create the marker directory");
+        std::fs::create_dir_all(home.work().join("m")).expect("create the marker directory");
         Guarded { home, daemon }
     }
 
     /// A marker path; `name` decides the policy's answer (`ok-…`, `denied-…`, `asked-…`).
     pub fn marker(&self, name: &str) -> PathBuf {
-        self.home.path().join("m").join(name)
+        self.home.work().join("m").join(name)
     }
 
     /// `warden preload -- <command>` in this home.

@@ -23,7 +23,7 @@ fn codex() -> PathBuf {
 /// `warden preload -- codex sandbox -- bash -c SCRIPT ARGS…`, run in the markers' directory
 /// (the sandbox lets the command write to its working directory only).
 fn sandboxed_bash(guarded: &Guarded, script: &str, args: &[&OsStr]) -> Output {
-    let codex_home = guarded.home.path().join("codex-home");
+    let codex_home = guarded.home.work().join("codex-home");
     std::fs::create_dir_all(&codex_home).unwrap();
     let mut command = guarded.preload(&[
         codex().as_os_str(),
@@ -37,7 +37,7 @@ fn sandboxed_bash(guarded: &Guarded, script: &str, args: &[&OsStr]) -> Output {
     ]);
     command
         .args(args)
-        .current_dir(guarded.home.path().join("m"))
+        .current_dir(guarded.home.work().join("m"))
         .env("CODEX_HOME", &codex_home);
     run(&mut command)
 }
