@@ -14,7 +14,8 @@
 //!    daemon learns the session's pid namespace before any process of the agent exists);
 //! 6. start the agent with its environment ([`child_env`]) and wait for it: how it is waited
 //!    for is the plan's [`Supervision`];
-//! 7. end the session and return the agent's exit status.
+//! 7. discard what the agent may have pushed into the terminal's input ([`terminal`]), end
+//!    the session and return the agent's exit status.
 
 mod child_env;
 pub mod init;
@@ -22,6 +23,7 @@ pub mod isolate;
 mod library;
 mod plain;
 mod signals;
+mod terminal;
 
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
@@ -110,6 +112,7 @@ pub fn run(plan: Plan) -> anyhow::Result<ExitCode> {
     if plan.isolation == Isolation::Shared {
         plain::report_leftovers();
     }
+    terminal::discard_pending_input();
     if let Err(err) = Client::from_env().end_session(&session.id) {
         eprintln!("warden: could not end session {}: {err}", session.id);
     }

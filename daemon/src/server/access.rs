@@ -86,9 +86,9 @@ impl Peer {
                  command from a terminal outside the agent"
             ));
         }
-        if let Some(id) = sessions.session_containing(pid) {
+        if let Some((id, how)) = sessions.session_containing(pid) {
             return Err(format!(
-                "refused: the caller (pid {pid}) runs inside guarded session {id}; \
+                "refused: the caller (pid {pid}) runs inside guarded session {id} ({how}); \
                  run this command from a terminal outside the agent"
             ));
         }

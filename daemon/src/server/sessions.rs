@@ -45,6 +45,24 @@ struct Session {
     root: Option<Arc<Identity>>,
 }
 
+/// How a process was found to be in a session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Membership {
+    /// It runs in the session's pid namespace, or one below it.
+    PidNamespace,
+    /// It descends from the session's root.
+    ProcessTree,
+}
+
+impl std::fmt::Display for Membership {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Membership::PidNamespace => "in its pid namespace",
+            Membership::ProcessTree => "in its process tree",
+        })
+    }
+}
+
 /// What a preflight needs to know about its session.
 #[derive(Clone, Debug)]
 pub struct SessionView {
@@ -252,12 +270,15 @@ impl Sessions {
         self.inner.lock().unwrap().get(id).map(|s| s.root_pid)
     }
 
-    /// The id of a live session that holds `pid`: by its pid namespace, or with `pid` in its
-    /// root's process tree, always from a fresh walk (operator checks are rare and must see
-    /// re-parenting at once).
-    pub fn session_containing(&self, pid: i32) -> Option<String> {
+    /// The id of a live session that holds `pid`, and how: by its pid namespace, or with
+    /// `pid` in its root's process tree, always from a fresh walk (operator checks are rare
+    /// and must see re-parenting at once).
+    pub fn session_containing(&self, pid: i32) -> Option<(String, Membership)> {
         let roots = self.roots();
-        in_namespace(&roots, pid).or_else(|| walk_to_root(&roots, pid))
+        if let Some(id) = in_namespace(&roots, pid) {
+            return Some((id, Membership::PidNamespace));
+        }
+        walk_to_root(&roots, pid).map(|id| (id, Membership::ProcessTree))
     }
 
     pub fn list(&self) -> Vec<SessionInfo> {
@@ -433,7 +454,10 @@ mod tests {
             assert_eq!(found, id);
             assert_eq!(view.mode, Mode::Monitor);
         }
-        assert_eq!(sessions.session_containing(child_pid), Some(id.clone()));
+        assert_eq!(
+            sessions.session_containing(child_pid),
+            Some((id.clone(), Membership::ProcessTree))
+        );
 
         assert!(sessions.end(&id).unwrap());
         assert!(sessions.for_process(Some(child_pid)).is_none());
