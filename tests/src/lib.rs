@@ -6,6 +6,7 @@
 //! are found in `$CARGO_TARGET_DIR/debug` or `<workspace>/target/debug` (`release` instead
 //! when this harness is itself optimised, as in `cargo bench`, which measures release builds).
 
+pub mod isolation;
 pub mod probes;
 pub mod setup_support;
 
@@ -253,6 +254,12 @@ impl Daemon {
             command.arg("--policy").arg(&file);
         }
         command.args(extra);
+        Daemon::spawn(home, command)
+    }
+
+    /// Starts `command`, a `warden serve` for `home` (perhaps run as another user), with its
+    /// output in the home's `test-serve.log`, and waits until it answers.
+    pub fn spawn(home: &TempHome, mut command: Command) -> Daemon {
         let log = home.path().join("test-serve.log");
         let log_file = std::fs::OpenOptions::new()
             .create(true)
@@ -291,6 +298,11 @@ impl Daemon {
 
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Whether the daemon still runs.
+    pub fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
     }
 
     pub fn socket(&self) -> &Path {
