@@ -2,14 +2,15 @@
 //! as root and as an unprivileged user the tests create (`warden-iso`), with a real daemon
 //! running as that user in a `WARDEN_HOME` it owns.
 
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use crate::probes::POLICY;
-use crate::{run, text, Daemon, TempHome};
+use crate::probes::{describe, POLICY};
+use crate::{run, text, Daemon, TempHome, DEADLINE};
 
 /// The unprivileged user of these tests (each area has its own, so parallel helpers do
 /// not collide).
@@ -128,6 +129,8 @@ pub struct Isolated {
     pub who: Who,
     pub home: TempHome,
     pub daemon: Daemon,
+    /// Variables set for every command (the daemon's too).
+    env: Vec<(&'static str, OsString)>,
 }
 
 impl Isolated {
@@ -136,6 +139,11 @@ impl Isolated {
     }
 
     pub fn with_policy(who: Who, policy: &str) -> Isolated {
+        Isolated::with_env(who, policy, Vec::new())
+    }
+
+    /// With `env` set for the daemon and every command (say, `WARDEN_SOCKET`).
+    pub fn with_env(who: Who, policy: &str, env: Vec<(&'static str, OsString)>) -> Isolated {
         let home = TempHome::new();
         let work = home.work();
         std::fs::create_dir_all(work.join("m")).expect("create the marker directory");
@@ -145,29 +153,41 @@ impl Isolated {
         std::fs::write(&file, policy).expect("write the test policy");
         give(&file, who);
         let mut serve = home.warden_command(&["serve", "--policy"]);
-        serve.arg(&file);
-        let daemon = Daemon::spawn(&home, who.wrap(&serve, &work));
-        Isolated { who, home, daemon }
+        serve.arg(&file).envs(env.iter().map(|(k, v)| (k, v)));
+        let socket = env
+            .iter()
+            .find(|(name, _)| *name == "WARDEN_SOCKET")
+            .map(|(_, path)| PathBuf::from(path));
+        let daemon = Daemon::spawn_at(&home, who.wrap(&serve, &work), socket);
+        Isolated {
+            who,
+            home,
+            daemon,
+            env,
+        }
+    }
+
+    /// `command` with this session's variables, run as [`Isolated::who`].
+    fn wrap(&self, mut command: Command) -> Command {
+        command.envs(self.env.iter().map(|(k, v)| (k, v)));
+        self.who.wrap(&command, &self.home.work())
     }
 
     /// `program` in this home's environment, run as [`Isolated::who`].
     pub fn command(&self, program: impl AsRef<OsStr>) -> Command {
-        self.who
-            .wrap(&self.home.command(program), &self.home.work())
+        self.wrap(self.home.command(program))
     }
 
     /// `warden <args>` as [`Isolated::who`], to completion.
     pub fn warden(&self, args: &[&str]) -> Output {
-        run(&mut self
-            .who
-            .wrap(&self.home.warden_command(args), &self.home.work()))
+        run(&mut self.wrap(self.home.warden_command(args)))
     }
 
     /// `warden preload <args>` as [`Isolated::who`], in the working directory.
     pub fn preload<S: AsRef<OsStr>>(&self, args: &[S]) -> Command {
         let mut preload = self.home.warden_command(&["preload"]);
         preload.args(args).current_dir(self.home.work());
-        self.who.wrap(&preload, &self.home.work())
+        self.wrap(preload)
     }
 
     /// `warden preload -- bash -c SCRIPT`: `$WARDEN` is the warden binary, `$M` the marker
@@ -193,5 +213,49 @@ impl Isolated {
     /// Whether the daemon this test started still runs.
     pub fn daemon_alive(&mut self) -> bool {
         self.daemon.running()
+    }
+
+    /// Runs `session`, resolving from outside with `warden <decision>` (`approve` or
+    /// `deny`), as the operator would, every approval it asks for; returns its output.
+    pub fn resolve_every_ask(&self, mut session: Command, decision: &str) -> Output {
+        let mut child = session
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the session");
+        let mut stdout = child.stdout.take().unwrap();
+        let mut stderr = child.stderr.take().unwrap();
+        let out = std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = stdout.read_to_end(&mut buf);
+            buf
+        });
+        let err = std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = stderr.read_to_end(&mut buf);
+            buf
+        });
+        let deadline = Instant::now() + DEADLINE;
+        while child.try_wait().unwrap().is_none() {
+            let pending = self.warden(&["pending", "--json"]);
+            let list: serde_json::Value =
+                serde_json::from_slice(&pending.stdout).unwrap_or_default();
+            let ids = list.as_array().into_iter().flatten();
+            for id in ids.filter_map(|approval| approval["id"].as_u64()) {
+                let resolved = self.warden(&[decision, &id.to_string()]);
+                assert!(resolved.status.success(), "{}", describe(&resolved));
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("the session did not finish within {DEADLINE:?}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Output {
+            status: child.wait().unwrap(),
+            stdout: out.join().unwrap(),
+            stderr: err.join().unwrap(),
+        }
     }
 }

@@ -259,7 +259,12 @@ impl Daemon {
 
     /// Starts `command`, a `warden serve` for `home` (perhaps run as another user), with its
     /// output in the home's `test-serve.log`, and waits until it answers.
-    pub fn spawn(home: &TempHome, mut command: Command) -> Daemon {
+    pub fn spawn(home: &TempHome, command: Command) -> Daemon {
+        Daemon::spawn_at(home, command, None)
+    }
+
+    /// [`Daemon::spawn`] for a daemon whose socket is `socket` (default: the home's).
+    pub fn spawn_at(home: &TempHome, mut command: Command, socket: Option<PathBuf>) -> Daemon {
         let log = home.path().join("test-serve.log");
         let log_file = std::fs::OpenOptions::new()
             .create(true)
@@ -274,7 +279,7 @@ impl Daemon {
             .expect("start warden serve");
         let mut daemon = Daemon {
             child,
-            socket: home.socket(),
+            socket: socket.unwrap_or_else(|| home.socket()),
             log,
         };
         let deadline = Instant::now() + DEADLINE;

@@ -4,13 +4,11 @@
 //! a later one. The attempts are scripts (bash, Python), as a prompt-injected agent writes
 //! them; the test policy has no rule against any of them, so what stops them is the session.
 
-use std::io::Read;
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Output;
 
 use warden_tests::isolation::{Isolated, Who};
 use warden_tests::probes::{describe, POLICY};
-use warden_tests::{run, text, DEADLINE};
+use warden_tests::{run, text};
 
 /// Appended to every attempt: what must still hold in the same session.
 const STILL_GUARDED: &str = r#"
@@ -197,7 +195,7 @@ touch "$ASKED"; echo "asked-touch=$?"
 "#;
         let mut session = iso.bash(script);
         session.env("ASKED", &asked).env("KEEP", &precious);
-        let out = deny_every_ask(&iso, session);
+        let out = iso.resolve_every_ask(session, "deny");
         let stdout = text(&out.stdout);
         assert!(!stdout.contains("WRITTEN"), "{who:?}: {}", describe(&out));
         assert_eq!(
@@ -264,7 +262,7 @@ wait $asker; echo "asked-touch=$?"
 "#;
         let mut session = iso.bash(script);
         session.env("ASKED", &asked);
-        let out = deny_every_ask(&iso, session);
+        let out = iso.resolve_every_ask(session, "deny");
         let stdout = text(&out.stdout);
         assert!(
             stdout.contains("runs inside guarded session") && stdout.contains("pid namespace"),
@@ -314,54 +312,5 @@ for path in (home + "/audit/audit-000001.jsonl", home + "/audit"):
             "{}",
             describe(&verify)
         );
-    }
-}
-
-/// Runs `session`, denying from outside (as the operator would, with `warden
-/// deny`) every approval it asks for; returns its output.
-fn deny_every_ask(iso: &Isolated, mut session: Command) -> Output {
-    let mut child = session
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the session");
-    let deadline = Instant::now() + DEADLINE;
-    while child.try_wait().unwrap().is_none() {
-        let pending = iso.warden(&["pending", "--json"]);
-        let list: serde_json::Value = serde_json::from_slice(&pending.stdout).unwrap_or_default();
-        for id in list
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|a| a["id"].as_u64())
-        {
-            let denied = iso.warden(&["deny", &id.to_string()]);
-            assert!(denied.status.success(), "{}", describe(&denied));
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("the session did not finish within {DEADLINE:?}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let mut stdout = Vec::new();
-    let mut stderr = Vec::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_end(&mut stdout)
-        .unwrap();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_end(&mut stderr)
-        .unwrap();
-    Output {
-        status: child.wait().unwrap(),
-        stdout,
-        stderr,
     }
 }

@@ -11,7 +11,8 @@
 //! 3. the cgroup file systems read-only: writing `cgroup.kill` or `cgroup.freeze` of a group
 //!    holding the daemon would stop it without naming its pid;
 //! 4. warden's own binary and library pinned read-only: the agent can neither rewrite nor
-//!    replace (rename over, delete) what guards the next session;
+//!    replace (rename over, delete) what guards the next session; so is a socket kept
+//!    outside the state directory, which later sessions and the operator connect to;
 //! 5. the state directory replaced by an empty tmpfs showing only the two sockets, bound
 //!    read-only from wherever the daemon made them (`WARDEN_SOCKET` and `WARDEN_DOOR` may
 //!    point elsewhere) and published under the two names the agent is told to use; then the
@@ -158,7 +159,10 @@ pub fn mounts(layout: &Layout) -> Result<Vec<Step>, PlanError> {
     steps.extend(layout.cgroups.iter().map(|target| Step::ReadOnly {
         target: target.clone(),
     }));
-    for file in &layout.own_files {
+    let outside = [&layout.socket, &layout.door]
+        .into_iter()
+        .filter(|socket| !socket.starts_with(state_dir));
+    for file in layout.own_files.iter().chain(outside) {
         steps.push(Step::Pin {
             target: file.clone(),
         });
@@ -341,6 +345,12 @@ mod tests {
                 },
                 Step::ReadOnly {
                     target: path("/home/u/.local/lib/warden/libwarden.so")
+                },
+                Step::Pin {
+                    target: path("/run/user/1000/warden-door.sock")
+                },
+                Step::ReadOnly {
+                    target: path("/run/user/1000/warden-door.sock")
                 },
                 // The door lives elsewhere: it is kept from there and shown in the state
                 // directory, under the name the agent is told to use.
