@@ -1,0 +1,82 @@
+//! The real Codex CLI in an isolated session: `codex sandbox` makes its own user, pid and
+//! mount namespaces (bubblewrap) inside the session's, and its commands are judged as before,
+//! through the door, with warden's state still hidden. As root and as the test user.
+
+use std::path::PathBuf;
+
+use warden_tests::isolation::{give, Isolated, Who};
+use warden_tests::probes::{describe, probe};
+use warden_tests::{run, text};
+
+fn codex() -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("node_modules/.bin/codex");
+    assert!(
+        path.exists(),
+        "{} is missing: run `npm ci` in tests/ (as .ci/run does)",
+        path.display()
+    );
+    path
+}
+
+#[test]
+fn codex_sandbox_works_unchanged_in_an_isolated_session() {
+    for who in Who::BOTH {
+        let iso = Isolated::start(who);
+        let codex_home = iso.home.work().join("codex-home");
+        std::fs::create_dir_all(&codex_home).unwrap();
+        give(&codex_home, who);
+        // In the sandbox: connect() is forbidden (the door carries the questions), the
+        // state directory shows the two sockets only, one marker is allowed, one denied.
+        let script = r#"
+"$CONNECT"
+ls -A "$WARDEN_HOME" | grep -v '^\.[0-9]' | tr '\n' ' '; echo
+touch "$M/ok-codex"; touch "$M/$NO-codex"; echo "denied-touch=$?"
+"#;
+        let mut command = iso.preload(&[
+            "--".as_ref(),
+            codex().as_os_str(),
+            "sandbox".as_ref(),
+            "-c".as_ref(),
+            "sandbox_mode=\"workspace-write\"".as_ref(),
+            "--".as_ref(),
+            "bash".as_ref(),
+            "-c".as_ref(),
+            script.as_ref(),
+        ]);
+        command
+            .current_dir(iso.home.work().join("m"))
+            .env("CODEX_HOME", &codex_home)
+            .env("CONNECT", probe("connect_socket"))
+            .env("M", iso.home.work().join("m"))
+            .env("NO", "denied");
+        let out = run(&mut command);
+        let stdout = text(&out.stdout);
+        assert!(out.status.success(), "{who:?}: {}", describe(&out));
+        assert!(
+            stdout.contains(&format!("connect errno={}", libc::EPERM)),
+            "{who:?}: connect() was not forbidden in the sandbox: {}",
+            describe(&out)
+        );
+        assert!(
+            stdout.contains("door.sock warden.sock \n"),
+            "{who:?}: {}",
+            describe(&out)
+        );
+        assert!(
+            stdout.contains("denied-touch=126"),
+            "{who:?}: {}",
+            describe(&out)
+        );
+        assert!(
+            text(&out.stderr).contains("warden: denied: touch"),
+            "{who:?}: {}",
+            describe(&out)
+        );
+        assert!(
+            iso.marker("ok-codex").exists(),
+            "{who:?}: {}",
+            describe(&out)
+        );
+        assert!(!iso.marker("denied-codex").exists());
+    }
+}
