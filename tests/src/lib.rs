@@ -7,6 +7,7 @@
 //! when this harness is itself optimised, as in `cargo bench`, which measures release builds).
 
 pub mod isolation;
+pub mod model;
 pub mod probes;
 pub mod setup_support;
 
