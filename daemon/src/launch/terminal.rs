@@ -15,9 +15,19 @@ pub fn discard_pending_input() {
     if fd < 0 {
         return;
     }
-    // SAFETY: tcflush and close on the descriptor we just opened.
+    // An interactive agent may have left another process group in the foreground: a flush
+    // from the background raises SIGTTOU, which would stop `warden preload`, unless the
+    // signal is blocked, which lets the flush through.
+    // SAFETY: sigemptyset/sigaddset initialise the set before pthread_sigmask reads it;
+    // the old mask is restored after tcflush and close on the descriptor we opened.
     unsafe {
+        let mut ttou: libc::sigset_t = std::mem::zeroed();
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut ttou);
+        libc::sigaddset(&mut ttou, libc::SIGTTOU);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &ttou, &mut old);
         libc::tcflush(fd, libc::TCIFLUSH);
         libc::close(fd);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
     }
 }
