@@ -3,14 +3,13 @@
 //! running as that user in a `WARDEN_HOME` it owns.
 
 use std::ffi::{OsStr, OsString};
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::probes::{describe, POLICY};
-use crate::{run, text, Daemon, TempHome, DEADLINE};
+use crate::{run, run_polling, text, Daemon, TempHome};
 
 /// The unprivileged user of these tests (each area has its own, so parallel helpers do
 /// not collide).
@@ -217,27 +216,8 @@ impl Isolated {
 
     /// Runs `session`, resolving from outside with `warden <decision>` (`approve` or
     /// `deny`), as the operator would, every approval it asks for; returns its output.
-    pub fn resolve_every_ask(&self, mut session: Command, decision: &str) -> Output {
-        let mut child = session
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start the session");
-        let mut stdout = child.stdout.take().unwrap();
-        let mut stderr = child.stderr.take().unwrap();
-        let out = std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            let _ = stdout.read_to_end(&mut buf);
-            buf
-        });
-        let err = std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            let _ = stderr.read_to_end(&mut buf);
-            buf
-        });
-        let deadline = Instant::now() + DEADLINE;
-        while child.try_wait().unwrap().is_none() {
+    pub fn resolve_every_ask(&self, session: &mut Command, decision: &str) -> Output {
+        run_polling(session, || {
             let pending = self.warden(&["pending", "--json"]);
             let list: serde_json::Value =
                 serde_json::from_slice(&pending.stdout).unwrap_or_default();
@@ -246,16 +226,26 @@ impl Isolated {
                 let resolved = self.warden(&[decision, &id.to_string()]);
                 assert!(resolved.status.success(), "{}", describe(&resolved));
             }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                panic!("the session did not finish within {DEADLINE:?}");
-            }
             std::thread::sleep(Duration::from_millis(50));
-        }
-        Output {
-            status: child.wait().unwrap(),
-            stdout: out.join().unwrap(),
-            stderr: err.join().unwrap(),
-        }
+        })
+    }
+}
+
+/// Asserts that the output shows each of `wanted` and none of `unwanted`.
+pub fn assert_output(who: Who, out: &Output, wanted: &[&str], unwanted: &[&str]) {
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    for text in wanted {
+        assert!(
+            all.contains(text),
+            "{who:?}: {text:?} is missing: {}",
+            describe(out)
+        );
+    }
+    for text in unwanted {
+        assert!(
+            !all.contains(text),
+            "{who:?}: {text:?} shown: {}",
+            describe(out)
+        );
     }
 }

@@ -190,6 +190,12 @@ impl Drop for TempHome {
 
 /// Runs `command` with captured output, killing it and panicking after [`DEADLINE`].
 pub fn run(command: &mut Command) -> Output {
+    run_polling(command, || {})
+}
+
+/// [`run`], calling `poll` every few milliseconds while the command runs (to answer what it
+/// asks, say).
+pub fn run_polling(command: &mut Command, mut poll: impl FnMut()) -> Output {
     let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -218,6 +224,7 @@ pub fn run(command: &mut Command) -> Output {
             let _ = child.wait();
             panic!("{command:?} did not finish within {DEADLINE:?}");
         }
+        poll();
         std::thread::sleep(Duration::from_millis(5));
     };
     Output {
@@ -542,4 +549,34 @@ pub fn decision_records(home: &TempHome) -> Vec<serde_json::Value> {
         .map(|line| serde_json::from_str::<serde_json::Value>(line).expect("a JSON record"))
         .filter(|record| record["kind"] == "decision")
         .collect()
+}
+
+/// The real Codex CLI, installed by `npm ci` in `tests/`.
+pub fn codex_cli() -> PathBuf {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("node_modules/.bin/codex");
+    assert!(
+        path.exists(),
+        "{} is missing: run `npm ci` in tests/ (as .ci/run does)",
+        path.display()
+    );
+    path
+}
+
+/// `codex sandbox` in its workspace-write sandbox running `bash -c SCRIPT`: the command line
+/// after `warden preload --`.
+pub fn codex_sandbox_bash(script: &str) -> Vec<std::ffi::OsString> {
+    let mut args = vec![codex_cli().into_os_string()];
+    args.extend(
+        [
+            "sandbox",
+            "-c",
+            "sandbox_mode=\"workspace-write\"",
+            "--",
+            "bash",
+            "-c",
+            script,
+        ]
+        .map(std::ffi::OsString::from),
+    );
+    args
 }

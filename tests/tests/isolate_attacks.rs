@@ -6,7 +6,7 @@
 
 use std::process::Output;
 
-use warden_tests::isolation::{Isolated, Who};
+use warden_tests::isolation::{assert_output, Isolated, Who};
 use warden_tests::probes::{describe, POLICY};
 use warden_tests::{run, text};
 
@@ -69,19 +69,9 @@ for pid in filter(str.isdigit, os.listdir("/proc")):
 '
 "#,
         );
-        let stdout = text(&out.stdout);
-        assert!(
-            stdout.contains("lock-kill=1"),
-            "{who:?}: {}",
-            describe(&out)
-        );
-        assert!(stdout.contains("pid-kill=1"), "{who:?}: {}", describe(&out));
+        assert_output(who, &out, &["lock-kill=1", "pid-kill=1"], &[]);
         // The only warden process the session can see is its own init.
-        assert!(
-            stdout.contains("sent SIGKILL to 1\n"),
-            "{who:?}: {}",
-            describe(&out)
-        );
+        assert_output(who, &out, &["sent SIGKILL to 1\n"], &[]);
     }
 }
 
@@ -114,7 +104,7 @@ for name, act, path in attempts:
 "#,
         );
         let stdout = text(&out.stdout);
-        assert!(!stdout.contains("SUCCEEDED"), "{who:?}: {}", describe(&out));
+        assert_output(who, &out, &[], &["SUCCEEDED"]);
         assert_eq!(
             stdout.matches("refused:").count(),
             7,
@@ -141,16 +131,10 @@ WARDEN_SOCKET="$rogue/warden.sock" WARDEN_DOOR="$rogue/door.sock" touch "$M/$NO-
 echo "rogue-touch=$?"
 "#,
         );
-        let stdout = text(&out.stdout);
         // In place of the real one (which could not be killed): the state directory is
         // read-only and the real daemon answers; elsewhere it starts, but the library keeps
         // its own socket for every program it lets start.
-        assert!(stdout.contains("in-place=3"), "{who:?}: {}", describe(&out));
-        assert!(
-            stdout.contains("rogue-touch=126"),
-            "{who:?}: {}",
-            describe(&out)
-        );
+        assert_output(who, &out, &["in-place=3", "rogue-touch=126"], &[]);
         assert!(!iso.marker("denied-rogue").exists());
     }
 }
@@ -195,9 +179,9 @@ touch "$ASKED"; echo "asked-touch=$?"
 "#;
         let mut session = iso.bash(script);
         session.env("ASKED", &asked).env("KEEP", &precious);
-        let out = iso.resolve_every_ask(session, "deny");
+        let out = iso.resolve_every_ask(&mut session, "deny");
         let stdout = text(&out.stdout);
-        assert!(!stdout.contains("WRITTEN"), "{who:?}: {}", describe(&out));
+        assert_output(who, &out, &[], &["WRITTEN"]);
         assert_eq!(
             stdout.matches("refused:").count(),
             2,
@@ -262,14 +246,14 @@ wait $asker; echo "asked-touch=$?"
 "#;
         let mut session = iso.bash(script);
         session.env("ASKED", &asked);
-        let out = iso.resolve_every_ask(session, "deny");
+        let out = iso.resolve_every_ask(&mut session, "deny");
         let stdout = text(&out.stdout);
         assert!(
             stdout.contains("runs inside guarded session") && stdout.contains("pid namespace"),
             "{who:?}: {}",
             describe(&out)
         );
-        assert!(!stdout.contains("approved"), "{who:?}: {}", describe(&out));
+        assert_output(who, &out, &[], &["approved"]);
         assert!(
             stdout.contains("asked-touch=126") && !asked.exists(),
             "{}",
@@ -298,13 +282,7 @@ for path in (home + "/audit/audit-000001.jsonl", home + "/audit"):
 '
 "#,
         );
-        let stdout = text(&out.stdout);
-        assert!(
-            stdout.contains("found 0 audit files"),
-            "{who:?}: {}",
-            describe(&out)
-        );
-        assert!(!stdout.contains("TRUNCATED"), "{who:?}: {}", describe(&out));
+        assert_output(who, &out, &["found 0 audit files"], &["TRUNCATED"]);
         let verify = iso.warden(&["audit", "verify"]);
         assert!(verify.status.success(), "{who:?}: {}", describe(&verify));
         assert!(

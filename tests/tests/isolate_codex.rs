@@ -3,22 +3,10 @@
 //! through the door, with warden's state still hidden; `codex exec` runs a model's command
 //! (a stand-in model on loopback) judged the same way. As root and as the test user.
 
-use std::path::PathBuf;
-
-use warden_tests::isolation::{give, Isolated, Who};
+use warden_tests::isolation::{assert_output, give, Isolated, Who};
 use warden_tests::model::Model;
 use warden_tests::probes::{describe, probe};
-use warden_tests::{run, text};
-
-fn codex() -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("node_modules/.bin/codex");
-    assert!(
-        path.exists(),
-        "{} is missing: run `npm ci` in tests/ (as .ci/run does)",
-        path.display()
-    );
-    path
-}
+use warden_tests::{codex_cli, codex_sandbox_bash, run, text};
 
 #[test]
 fn codex_sandbox_works_unchanged_in_an_isolated_session() {
@@ -34,17 +22,9 @@ fn codex_sandbox_works_unchanged_in_an_isolated_session() {
 ls -A "$WARDEN_HOME" | grep -v '^\.[0-9]' | tr '\n' ' '; echo
 touch "$M/ok-codex"; touch "$M/$NO-codex"; echo "denied-touch=$?"
 "#;
-        let mut command = iso.preload(&[
-            "--".as_ref(),
-            codex().as_os_str(),
-            "sandbox".as_ref(),
-            "-c".as_ref(),
-            "sandbox_mode=\"workspace-write\"".as_ref(),
-            "--".as_ref(),
-            "bash".as_ref(),
-            "-c".as_ref(),
-            script.as_ref(),
-        ]);
+        let mut args = vec![std::ffi::OsString::from("--")];
+        args.extend(codex_sandbox_bash(script));
+        let mut command = iso.preload(&args);
         command
             .current_dir(iso.home.work().join("m"))
             .env("CODEX_HOME", &codex_home)
@@ -59,15 +39,11 @@ touch "$M/ok-codex"; touch "$M/$NO-codex"; echo "denied-touch=$?"
             "{who:?}: connect() was not forbidden in the sandbox: {}",
             describe(&out)
         );
-        assert!(
-            stdout.contains("door.sock warden.sock \n"),
-            "{who:?}: {}",
-            describe(&out)
-        );
-        assert!(
-            stdout.contains("denied-touch=126"),
-            "{who:?}: {}",
-            describe(&out)
+        assert_output(
+            who,
+            &out,
+            &["door.sock warden.sock \n", "denied-touch=126"],
+            &[],
         );
         assert!(
             text(&out.stderr).contains("warden: denied: touch"),
@@ -95,7 +71,7 @@ fn codex_exec_runs_a_models_commands_judged_in_an_isolated_session() {
         for (name, allowed) in [("ok-exec", true), ("denied-exec", false)] {
             let marker = iso.marker(name);
             let model = Model::asking_to_run(&format!("touch '{}'", marker.display()));
-            let mut args: Vec<String> = vec!["--".into(), codex().display().to_string()];
+            let mut args: Vec<String> = vec!["--".into(), codex_cli().display().to_string()];
             args.push("exec".into());
             args.extend(model.codex_args());
             args.extend(

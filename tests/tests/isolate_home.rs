@@ -6,7 +6,7 @@
 use std::ffi::OsString;
 use std::os::unix::fs::PermissionsExt;
 
-use warden_tests::isolation::{give, Isolated, Who};
+use warden_tests::isolation::{assert_output, give, Isolated, Who};
 use warden_tests::probes::{describe, POLICY};
 use warden_tests::{libwarden, run, text, warden_bin};
 
@@ -34,23 +34,18 @@ touch "$M/$NO-inside"; echo "denied-touch=$?"
         ));
         let stdout = text(&out.stdout);
         let home = iso.home.path().display();
-        assert!(
-            stdout.contains("names: door.sock warden.sock \n"),
-            "{who:?}: {}",
-            describe(&out)
+        assert_output(
+            who,
+            &out,
+            &["names: door.sock warden.sock \n"],
+            &["visible:", "WRITABLE"],
         );
-        assert!(!stdout.contains("visible:"), "{who:?}: {}", describe(&out));
-        assert!(!stdout.contains("WRITABLE"), "{who:?}: {}", describe(&out));
         assert!(
             stdout.contains(&format!("socket={home}/warden.sock door={home}/door.sock")),
             "{who:?}: {}",
             describe(&out)
         );
-        assert!(
-            stdout.contains("denied-touch=126"),
-            "{who:?}: {}",
-            describe(&out)
-        );
+        assert_output(who, &out, &["denied-touch=126"], &[]);
     }
 }
 
@@ -77,11 +72,7 @@ unshare --user --map-current-user --mount sh -c '
 "#,
         ));
         let stdout = text(&out.stdout);
-        assert!(
-            stdout.contains("nested-done"),
-            "{who:?}: {}",
-            describe(&out)
-        );
+        assert_output(who, &out, &["nested-done"], &[]);
         for effect in [
             "UNMOUNTED",
             "DETACHED",
@@ -96,16 +87,7 @@ unshare --user --map-current-user --mount sh -c '
                 describe(&out)
             );
         }
-        assert!(
-            !stdout.contains("PROC-DETACHED"),
-            "{who:?}: {}",
-            describe(&out)
-        );
-        assert!(
-            stdout.contains("nested-touch=126"),
-            "{who:?}: {}",
-            describe(&out)
-        );
+        assert_output(who, &out, &["nested-touch=126"], &["PROC-DETACHED"]);
         assert!(!iso.marker("denied-nested").exists());
     }
 }
@@ -142,16 +124,7 @@ touch "$M/ok-elsewhere"
             "{who:?}: {}",
             describe(&out)
         );
-        assert!(
-            stdout.contains("real-ones-kept"),
-            "{who:?}: {}",
-            describe(&out)
-        );
-        assert!(
-            stdout.contains("denied-touch=126"),
-            "{who:?}: {}",
-            describe(&out)
-        );
+        assert_output(who, &out, &["real-ones-kept", "denied-touch=126"], &[]);
         assert!(
             iso.marker("ok-elsewhere").exists(),
             "{who:?}: {}",
@@ -226,7 +199,7 @@ echo done"#,
             .env("OWN_LIBRARY", &library);
         let out = run(&mut session);
         let stdout = text(&out.stdout);
-        assert!(stdout.contains("done"), "{who:?}: {}", describe(&out));
+        assert_output(who, &out, &["done"], &[]);
         for effect in ["APPENDED", "MOVED", "REMOVED", "REPLACED"] {
             assert!(!stdout.contains(effect), "{who:?}: {}", describe(&out));
         }

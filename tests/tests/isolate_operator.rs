@@ -6,7 +6,7 @@
 
 use std::process::{Child, Stdio};
 
-use warden_tests::isolation::{Isolated, Who};
+use warden_tests::isolation::{assert_output, Isolated, Who};
 use warden_tests::probes::describe;
 use warden_tests::{run, text, wait_until};
 
@@ -81,17 +81,7 @@ unshare --user --map-current-user --pid --fork --mount --mount-proc \
     sh -c 'echo "nested-pid=$$"; touch "$M/ok-nested"; touch "$M/$NO-nested"; echo "denied-touch=$?"'
 "#,
         ));
-        let stdout = text(&out.stdout);
-        assert!(
-            stdout.contains("nested-pid=1\n"),
-            "{who:?}: {}",
-            describe(&out)
-        );
-        assert!(
-            stdout.contains("denied-touch=126"),
-            "{who:?}: {}",
-            describe(&out)
-        );
+        assert_output(who, &out, &["nested-pid=1\n", "denied-touch=126"], &[]);
         let log = iso.warden(&["log", "--json", "-n", "100"]);
         let records: Vec<serde_json::Value> = text(&log.stdout)
             .lines()
@@ -121,7 +111,7 @@ fn the_operator_outside_approves_and_denies_an_isolated_agents_asks() {
         ] {
             let mut session = iso.bash(r#"touch "$M/$ASK-$WHICH""#);
             session.env("WHICH", marker.trim_start_matches("asked-"));
-            let out = iso.resolve_every_ask(session, decision);
+            let out = iso.resolve_every_ask(&mut session, decision);
             assert_eq!(out.status.success(), exists, "{who:?}: {}", describe(&out));
             assert_eq!(
                 iso.marker(marker).exists(),
