@@ -211,7 +211,7 @@ impl Sessions {
             true => proc_stat(pid).and_then(|(_, start)| find_root(&roots, pid, start)),
             false => None,
         };
-        let found = match own.or_else(|| in_namespace(&roots, pid)) {
+        let found = match own {
             Some(id) => Some(id),
             None => match parent_of(pid)? {
                 ppid if ppid <= 0 || ppid == pid => None,
@@ -223,8 +223,12 @@ impl Sessions {
         Some((id, view))
     }
 
-    /// The session of the parent process `ppid`, from the cache or by walking its ancestry.
-    /// `None` when `ppid` is gone; `Some(None)` when it is in no session.
+    /// The session of the parent process `ppid`, from the cache, else by its pid namespace,
+    /// else by walking its ancestry. The cache comes first even for isolated sessions: a
+    /// process's namespace costs a `stat` of `/proc/<pid>/ns/pid`, slower than the cached
+    /// answer, and every child of a parent in a session's namespace is in it too (a child
+    /// can be in a namespace below, never outside). `None` when `ppid` is gone; `Some(None)`
+    /// when it is in no session.
     fn parent_session(&self, roots: &[Root], ppid: i32, generation: u64) -> Option<Option<String>> {
         if let Some((parent, session)) = self.parents.lock().unwrap().by_parent.get(&ppid) {
             if parent.is(ppid) {
@@ -234,7 +238,7 @@ impl Sessions {
         // The identity first: the walk then describes that process or a later one, and a
         // later one fails the check below, so the entry never pairs two different processes.
         let parent = Identity::of(ppid)?;
-        let found = walk_to_root(roots, ppid);
+        let found = in_namespace(roots, ppid).or_else(|| walk_to_root(roots, ppid));
         if !parent.is(ppid) {
             return Some(found);
         }

@@ -245,15 +245,20 @@ impl InitExec {
     /// `warden <argument> <fd>` with this process's environment minus `LD_PRELOAD`: the init
     /// must not load the library (the agent gets it back in its own environment).
     fn new(argument: &str, setup: RawFd) -> InitExec {
-        let c = |bytes: &[u8]| CString::new(bytes).expect("no NUL in arguments or environment");
-        let argv = vec![
-            c(b"warden"),
-            c(argument.as_bytes()),
-            c(setup.to_string().as_bytes()),
-        ];
+        // Neither arguments nor environment entries can hold a NUL byte (the kernel passes
+        // them NUL-terminated), so nothing is dropped here.
+        let c = |bytes: &[u8]| CString::new(bytes).ok();
+        let argv = [
+            b"warden".as_slice(),
+            argument.as_bytes(),
+            setup.to_string().as_bytes(),
+        ]
+        .into_iter()
+        .filter_map(c)
+        .collect();
         let envp = std::env::vars_os()
             .filter(|(name, _)| name != OsStr::new("LD_PRELOAD"))
-            .map(|(name, value)| {
+            .filter_map(|(name, value)| {
                 let mut entry = name.as_bytes().to_vec();
                 entry.push(b'=');
                 entry.extend_from_slice(value.as_bytes());
