@@ -105,7 +105,7 @@ fn sockets_kept_elsewhere_are_shown_under_the_state_directory() {
             ("WARDEN_DOOR", OsString::from(&door)),
         ];
         let iso = Isolated::with_env(who, POLICY, env);
-        let out = run(&mut iso
+        let out = run(iso
             .bash(
                 r#"
 echo "socket=$WARDEN_SOCKET door=$WARDEN_DOOR"

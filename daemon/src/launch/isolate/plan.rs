@@ -244,6 +244,8 @@ mod path_bytes {
 
     use crate::wire::Bytes;
 
+    // serde's `with` hands over the field as it is declared.
+    #[allow(clippy::ptr_arg)]
     pub fn serialize<S: Serializer>(path: &PathBuf, serializer: S) -> Result<S::Ok, S::Error> {
         Bytes(path.as_os_str().as_bytes().to_vec()).serialize(serializer)
     }
