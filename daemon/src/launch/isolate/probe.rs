@@ -16,6 +16,8 @@ pub enum Blocked {
         step: &'static str,
         error: io::Error,
     },
+    /// The kernel lacks a system call the session's mounts need (`mount_setattr`, 5.12).
+    OldKernel,
 }
 
 /// The sysctls that block user namespaces, in the order they are checked.
@@ -65,6 +67,10 @@ impl std::fmt::Display for Blocked {
                 };
                 write!(f, "{what} ({name} = {value})")
             }
+            Blocked::OldKernel => f.write_str(
+                "the kernel has no mount_setattr (Linux 5.12), which the session's read-only \
+                 mounts need",
+            ),
             Blocked::Refused { step, error } => {
                 write!(
                     f,
@@ -78,12 +84,33 @@ impl std::fmt::Display for Blocked {
 /// `Ok` when a trial child could create the session's namespaces and mount a `/proc` for
 /// them; else the first cause that explains why not.
 pub fn check() -> Result<(), Blocked> {
+    if !has_mount_setattr() {
+        return Err(Blocked::OldKernel);
+    }
     trial().map_err(|refused| {
         Switch::ALL
             .into_iter()
             .find(|switch| switch.is_set())
             .map_or(refused, Blocked::Switch)
     })
+}
+
+/// Whether the kernel knows `mount_setattr`: called with a descriptor that cannot be valid,
+/// it fails with EBADF, or with ENOSYS where it does not exist (or a filter hides it).
+fn has_mount_setattr() -> bool {
+    // SAFETY: mount_setattr with an invalid descriptor and no attribute struct changes
+    // nothing; only its error is looked at.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            -1,
+            c"".as_ptr(),
+            0,
+            std::ptr::null::<libc::c_void>(),
+            0,
+        )
+    };
+    rc == 0 || io::Error::last_os_error().raw_os_error() != Some(libc::ENOSYS)
 }
 
 /// The steps of the trial, as the exit status of the trial child reports them.
@@ -197,5 +224,51 @@ unsafe fn trial_child(report: libc::c_int) -> ! {
     match libc::WIFEXITED(status) {
         true => libc::_exit(libc::WEXITSTATUS(status)),
         false => libc::_exit(1 + 3),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_cause_is_named_with_what_blocks() {
+        let lines: Vec<String> = [
+            Blocked::Switch(Switch::UnprivilegedClone),
+            Blocked::Switch(Switch::MaxUserNamespaces),
+            Blocked::Switch(Switch::AppArmor),
+            Blocked::OldKernel,
+            Blocked::Refused {
+                step: STEPS[0],
+                error: io::Error::from_raw_os_error(libc::EPERM),
+            },
+        ]
+        .iter()
+        .map(Blocked::to_string)
+        .collect();
+        assert_eq!(
+            lines,
+            [
+                "unprivileged user namespaces are switched off \
+                 (kernel.unprivileged_userns_clone = 0)",
+                "user namespaces are not allowed (user.max_user_namespaces = 0)",
+                "AppArmor restricts unprivileged user namespaces \
+                 (kernel.apparmor_restrict_unprivileged_userns = 1)",
+                "the kernel has no mount_setattr (Linux 5.12), which the session's read-only \
+                 mounts need",
+                "creating a user, pid and mount namespace was refused (Operation not permitted \
+                 (os error 1); a container or a seccomp filter?)",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_kernel_since_5_12_has_mount_setattr() {
+        let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
+        let mut numbers = release
+            .split(|c: char| !c.is_ascii_digit())
+            .map(|n| n.parse::<u32>().unwrap_or(0));
+        let version = (numbers.next().unwrap_or(0), numbers.next().unwrap_or(0));
+        assert_eq!(has_mount_setattr(), version >= (5, 12), "kernel {release}");
     }
 }
