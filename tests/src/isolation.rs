@@ -211,7 +211,7 @@ impl Isolated {
 
     /// Whether the daemon this test started still runs.
     pub fn daemon_alive(&mut self) -> bool {
-        self.daemon.running()
+        self.daemon.exited().is_none()
     }
 
     /// Runs `session`, resolving from outside with `warden <decision>` (`approve` or

@@ -28,13 +28,34 @@ fn waiting_session(iso: &Isolated) -> (Child, i32) {
             .and_then(|s| s.first().cloned());
         match session {
             Some(session) if session["isolation"] == "namespaces" => {
-                init = session["root_pid"].as_i64().unwrap() as i32;
-                true
+                // The root is `warden preload`; the init, its child, runs the namespace.
+                let root = session["root_pid"].as_i64().unwrap() as i32;
+                init = child_of(root).unwrap_or(0);
+                init > 0
             }
             _ => false,
         }
     });
     (child, init)
+}
+
+/// The child of `parent`, from `/proc`.
+fn child_of(parent: i32) -> Option<i32> {
+    std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .find_map(|entry| {
+            let pid: i32 = entry.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+            let ppid: i32 = stat
+                .rsplit(')')
+                .next()?
+                .split_whitespace()
+                .nth(1)?
+                .parse()
+                .ok()?;
+            (ppid == parent).then_some(pid)
+        })
 }
 
 /// `nsenter` joins the session's user and pid namespaces from outside: its child is in the

@@ -121,12 +121,12 @@ fn read_setup(fd: Option<OsString>) -> anyhow::Result<Setup> {
 /// Forks the agent: the child locks the mounts, drops its capabilities and execs.
 fn start_agent(setup: &Setup) -> anyhow::Result<libc::pid_t> {
     let bytes = |b: &crate::wire::Bytes| OsString::from_vec(b.0.clone());
-    let (program, args) = setup
-        .command
+    let (name, args) = setup
+        .argv
         .split_first()
         .context("invalid session setup from warden preload: no command")?;
-    let mut command = Command::new(bytes(program));
-    command.args(args.iter().map(bytes)).envs(
+    let mut command = Command::new(bytes(&setup.program));
+    command.arg0(bytes(name)).args(args.iter().map(bytes)).envs(
         setup
             .environment
             .iter()

@@ -12,6 +12,7 @@
 
 use std::ffi::{OsStr, OsString};
 use std::os::unix::process::CommandExt;
+use std::path::Path;
 use std::process::Command;
 
 use anyhow::{bail, Context};
@@ -19,9 +20,11 @@ use anyhow::{bail, Context};
 use super::{Launched, EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND};
 use crate::procfs;
 
-/// Starts `command` with `environment` set, as a child of this process, made a subreaper.
+/// Starts `program` with `argv` and `environment` set, as a child of this process, made a
+/// subreaper.
 pub fn start(
-    command: &[OsString],
+    program: &Path,
+    argv: &[OsString],
     environment: &[(&str, OsString)],
     forwarded: &libc::sigset_t,
 ) -> anyhow::Result<Launched> {
@@ -32,9 +35,10 @@ pub fn start(
             std::io::Error::last_os_error()
         );
     }
-    let mut child = Command::new(&command[0]);
+    let mut child = Command::new(program);
     child
-        .args(&command[1..])
+        .arg0(&argv[0])
+        .args(&argv[1..])
         .envs(environment.iter().map(|(name, value)| (name, value)));
     let unblock = *forwarded;
     // SAFETY: the closure only calls sigprocmask, which is async-signal-safe.
@@ -48,7 +52,7 @@ pub fn start(
     }
     Ok(match child.spawn() {
         Ok(child) => Launched::Running(child.id() as libc::pid_t),
-        Err(err) => Launched::NotStarted(not_started(&command[0], &err)),
+        Err(err) => Launched::NotStarted(not_started(&argv[0], &err)),
     })
 }
 

@@ -65,6 +65,11 @@ pub fn unblock_all() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The signals `warden preload` forwards, as a set.
+pub fn forwarded() -> libc::sigset_t {
+    set_of(&FORWARDED)
+}
+
 /// The set holding `signals`.
 pub fn set_of(signals: &[libc::c_int]) -> libc::sigset_t {
     // SAFETY: sigemptyset initialises the set before sigaddset reads it.

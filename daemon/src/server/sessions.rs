@@ -32,17 +32,37 @@ struct Session {
     cwd: Bytes,
     mode: Mode,
     fail: FailMode,
-    started_ms: u64,
     #[serde(default)]
     isolation: Isolation,
-    /// The session's own pid namespace (its root is that namespace's init).
+    started_ms: u64,
+    /// An isolated session's own pid namespace, and its init.
     #[serde(default)]
-    pid_namespace: Option<Namespace>,
-    /// The root process while it lives. A namespace is told apart only among live ones (the
-    /// kernel reuses the inode numbers of ended namespaces), so a namespace counts as the
-    /// session's only while its init, the root, is alive.
+    namespace: Option<SessionNamespace>,
+    /// The init while it lives. A namespace is told apart only among live ones (the kernel
+    /// reuses the inode numbers of ended namespaces), so it counts as the session's only
+    /// while its init is alive.
     #[serde(skip)]
-    root: Option<Arc<Identity>>,
+    init: Option<Arc<Identity>>,
+}
+
+/// The pid namespace of an isolated session, read by the daemon from the init's `/proc`
+/// entry when the session registers.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+struct SessionNamespace {
+    pid_namespace: Namespace,
+    init_pid: i32,
+    /// Start time of the init, so a recycled pid is not taken for it after a restart.
+    init_start: u64,
+}
+
+impl SessionNamespace {
+    /// The init, if it is still the process that registered.
+    fn identify(&self) -> Option<Arc<Identity>> {
+        let (_, start) = proc_stat(self.init_pid)?;
+        (start == self.init_start)
+            .then(|| Identity::of(self.init_pid).map(Arc::new))
+            .flatten()
+    }
 }
 
 /// How a process was found to be in a session.
@@ -105,10 +125,10 @@ pub enum SessionError {
     /// put unrelated processes in the session and could switch them to monitor mode.
     #[error("refused: the session root (pid {0}) must be the caller or one of its descendants")]
     OutsideCaller(i32),
-    /// An isolated session's root must be the init of a pid namespace of its own.
+    /// An isolated session names the init of a pid namespace of its own, below its root.
     #[error(
-        "refused: root pid {0} does not run in a pid namespace of its own (an isolated \
-         session's root is the init of a new pid namespace)"
+        "refused: session root {0} names no init of a pid namespace of its own below it (an \
+         isolated session's init_pid)"
     )]
     NoNamespace(i32),
     #[error("cannot save sessions to {path}: {source}")]
@@ -129,27 +149,29 @@ impl Sessions {
         };
         sessions.prune();
         for session in sessions.inner.lock().unwrap().values_mut() {
-            session.root = Identity::of(session.root_pid).map(Arc::new);
+            session.init = session.namespace.and_then(|n| n.identify());
         }
         Ok(sessions)
     }
 
-    /// Registers a session for `caller` (the peer's pid), whose tree must contain the root.
+    /// Registers a session for `caller` (the peer's pid), whose tree must contain the root;
+    /// a request without a mode of its own gets `default_mode` (the daemon's).
     pub fn register(
         &self,
         request: &SessionRequest,
         caller: Option<i32>,
+        default_mode: Mode,
     ) -> Result<String, SessionError> {
         let (_, root_start) =
             proc_stat(request.root_pid).ok_or(SessionError::NoSuchRoot(request.root_pid))?;
         if !caller.is_some_and(|pid| is_self_or_ancestor(pid, request.root_pid)) {
             return Err(SessionError::OutsideCaller(request.root_pid));
         }
-        let root = Identity::of(request.root_pid).map(Arc::new);
-        let pid_namespace = match request.isolation {
+        let namespace = match request.isolation {
             Isolation::None => None,
-            Isolation::Namespaces => Some(self.namespace_of_root(request.root_pid)?),
+            Isolation::Namespaces => Some(self.namespace_of_init(request)?),
         };
+        let init = namespace.and_then(|n| n.identify());
         let mut inner = self.inner.lock().unwrap();
         let id = fresh_id(&inner);
         inner.insert(
@@ -160,12 +182,12 @@ impl Sessions {
                 root_pid: request.root_pid,
                 root_start,
                 cwd: request.cwd.clone(),
-                mode: request.mode,
+                mode: request.mode.unwrap_or(default_mode),
                 fail: request.fail,
-                started_ms: super::audit::now_ms(),
                 isolation: request.isolation,
-                pid_namespace,
-                root,
+                started_ms: super::audit::now_ms(),
+                namespace,
+                init,
             },
         );
         self.parents.lock().unwrap().invalidate();
@@ -173,15 +195,28 @@ impl Sessions {
         Ok(id)
     }
 
-    /// The pid namespace of an isolated session's root: one of its own, neither the daemon's
-    /// nor a live session's.
-    fn namespace_of_root(&self, root_pid: i32) -> Result<Namespace, SessionError> {
-        let namespace = pid_namespace(root_pid).ok_or(SessionError::NoSuchRoot(root_pid))?;
+    /// The pid namespace of an isolated session, from its init (a descendant of the root):
+    /// one of its own, neither the daemon's nor a live session's.
+    fn namespace_of_init(
+        &self,
+        request: &SessionRequest,
+    ) -> Result<SessionNamespace, SessionError> {
+        let refused = || SessionError::NoNamespace(request.root_pid);
+        let init_pid = request.init_pid.ok_or_else(refused)?;
+        if !is_self_or_ancestor(request.root_pid, init_pid) {
+            return Err(refused());
+        }
+        let (_, init_start) = proc_stat(init_pid).ok_or(SessionError::NoSuchRoot(init_pid))?;
+        let namespace = pid_namespace(init_pid).ok_or(SessionError::NoSuchRoot(init_pid))?;
         let taken = self.roots().iter().any(|r| r.owns(namespace));
         if Some(namespace) == daemon_namespace() || taken {
-            return Err(SessionError::NoNamespace(root_pid));
+            return Err(refused());
         }
-        Ok(namespace)
+        Ok(SessionNamespace {
+            pid_namespace: namespace,
+            init_pid,
+            init_start,
+        })
     }
 
     /// Removes a session; `false` when it did not exist.
@@ -264,8 +299,8 @@ impl Sessions {
                     agent: s.agent.clone(),
                     mode: s.mode,
                 },
-                namespace: s.pid_namespace,
-                identity: s.root.clone(),
+                namespace: s.namespace.map(|n| (n.pid_namespace, n.init_pid)),
+                init: s.init.clone(),
             })
             .collect()
     }
@@ -296,10 +331,16 @@ impl Sessions {
                 cwd: s.cwd.clone(),
                 mode: s.mode,
                 fail: s.fail,
-                started_ms: s.started_ms,
                 isolation: s.isolation,
+                started_ms: s.started_ms,
             })
             .collect()
+    }
+
+    /// Whether a live session runs without isolation: its agent can write the policy file.
+    pub fn any_without_isolation(&self) -> bool {
+        let inner = self.inner.lock().unwrap();
+        inner.values().any(|s| s.isolation == Isolation::None)
     }
 
     /// Forgets sessions whose root process has exited (or whose pid was reused).
@@ -330,15 +371,18 @@ struct Root {
     start: u64,
     id: String,
     view: SessionView,
-    namespace: Option<Namespace>,
-    identity: Option<Arc<Identity>>,
+    /// The session's pid namespace and its init's pid.
+    namespace: Option<(Namespace, i32)>,
+    init: Option<Arc<Identity>>,
 }
 
 impl Root {
-    /// Whether `namespace` is this session's, whose init (the root) still lives.
+    /// Whether `namespace` is this session's, whose init still lives.
     fn owns(&self, namespace: Namespace) -> bool {
-        self.namespace == Some(namespace)
-            && self.identity.as_ref().is_some_and(|root| root.is(self.pid))
+        match (self.namespace, &self.init) {
+            (Some((own, init_pid)), Some(init)) => own == namespace && init.is(init_pid),
+            _ => false,
+        }
     }
 }
 
@@ -423,9 +467,10 @@ mod tests {
             agent: "test".into(),
             root_pid,
             cwd: Bytes(b"/".to_vec()),
-            mode: Mode::Monitor,
+            mode: Some(Mode::Monitor),
             fail: FailMode::Open,
             isolation: Isolation::None,
+            init_pid: None,
         }
     }
 
@@ -444,12 +489,14 @@ mod tests {
         let child_pid = child.id() as i32;
         // A session elsewhere: the child's parent is cached as in no session...
         sessions
-            .register(&request(other.id() as i32), Some(own))
+            .register(&request(other.id() as i32), Some(own), Mode::Enforce)
             .unwrap();
         assert!(sessions.for_process(Some(child_pid)).is_none());
 
         // ...which a new session around it must not outlive.
-        let id = sessions.register(&request(own), Some(own)).unwrap();
+        let id = sessions
+            .register(&request(own), Some(own), Mode::Enforce)
+            .unwrap();
         // The first answer walks /proc, the second comes from the parent cache: both agree.
         for _ in 0..2 {
             let (found, view) = sessions

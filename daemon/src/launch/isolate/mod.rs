@@ -37,11 +37,13 @@ use crate::procfs;
 use crate::wire::Bytes;
 
 /// What the init learns from `warden preload`: the layout its plan is made from, and the
-/// agent's command and environment (the variables set over the inherited ones).
+/// agent's program (the file judged), its arguments and environment (the variables set over
+/// the inherited ones).
 #[derive(Serialize, Deserialize)]
 pub struct Setup {
     pub layout: Layout,
-    pub command: Vec<Bytes>,
+    pub program: Bytes,
+    pub argv: Vec<Bytes>,
     pub environment: Vec<(String, Bytes)>,
 }
 
@@ -84,13 +86,15 @@ impl Prepared {
     /// Step 4: sends the init its setup; returns the init's pid, to wait for.
     pub fn release(
         mut self,
-        command: &[OsString],
+        program: &Path,
+        argv: &[OsString],
         environment: &[(&str, OsString)],
     ) -> anyhow::Result<i32> {
-        let bytes = |value: &OsString| Bytes(value.as_bytes().to_vec());
+        let bytes = |value: &std::ffi::OsStr| Bytes(value.as_bytes().to_vec());
         let setup = Setup {
             layout: self.layout.clone(),
-            command: command.iter().map(bytes).collect(),
+            program: bytes(program.as_os_str()),
+            argv: argv.iter().map(|a| bytes(a)).collect(),
             environment: environment
                 .iter()
                 .map(|(name, value)| (name.to_string(), bytes(value)))

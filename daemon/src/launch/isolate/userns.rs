@@ -45,16 +45,18 @@ fn clone_cause(err: &io::Error) -> String {
 #[derive(Clone, Copy)]
 #[repr(i32)]
 enum ChildStep {
-    DeathSignal = 1,
-    KeepAdmin = 2,
-    SetupFd = 3,
-    Wait = 4,
-    Exec = 5,
+    Signals = 1,
+    DeathSignal = 2,
+    KeepAdmin = 3,
+    SetupFd = 4,
+    Wait = 5,
+    Exec = 6,
 }
 
 impl ChildStep {
     fn from_code(code: i32) -> Option<ChildStep> {
         [
+            Self::Signals,
             Self::DeathSignal,
             Self::KeepAdmin,
             Self::SetupFd,
@@ -67,6 +69,7 @@ impl ChildStep {
 
     fn describe(self) -> &'static str {
         match self {
+            ChildStep::Signals => "cannot block the forwarded signals",
             ChildStep::DeathSignal => "cannot ask to end with warden preload",
             ChildStep::KeepAdmin => "cannot keep CAP_SYS_ADMIN through the exec",
             ChildStep::SetupFd => "cannot hand over the setup pipe",
@@ -97,15 +100,23 @@ pub fn clone_init(setup: &OwnedFd, argument: &str) -> Result<Cloned, UsernsError
     let exec = InitExec::new(argument, setup.as_raw_fd());
     let argv = pointers(&exec.argv);
     let envp = pointers(&exec.envp);
+    let forwarded = super::super::signals::forwarded();
     let (report_read, report_write) = pipe().map_err(UsernsError::Pipe)?;
     let flags = libc::CLONE_NEWUSER | libc::CLONE_NEWPID | libc::CLONE_NEWNS | libc::SIGCHLD;
     // SAFETY: clone without CLONE_VM or a new stack works like fork: the child runs on a copy
     // of this thread's stack and memory. Between clone and exec the child calls only
-    // async-signal-safe functions: prctl, capget, capset (in `caps::keep_admin_across_exec`),
-    // fcntl, read, execve, write and _exit; `argv` and `envp` were built above and stay valid.
+    // async-signal-safe functions: sigprocmask, prctl, capget, capset (in
+    // `caps::keep_admin_across_exec`), fcntl, read, execve, write and _exit; `argv`, `envp`
+    // and `forwarded` were made above and stay valid.
     let pid = unsafe { libc::syscall(libc::SYS_clone, flags as libc::c_ulong, 0, 0, 0, 0) };
     if pid == 0 {
-        in_child(setup.as_raw_fd(), report_write.as_raw_fd(), &argv, &envp);
+        in_child(
+            setup.as_raw_fd(),
+            report_write.as_raw_fd(),
+            &forwarded,
+            &argv,
+            &envp,
+        );
     }
     if pid < 0 {
         return Err(UsernsError::Clone(io::Error::last_os_error()));
@@ -136,11 +147,14 @@ impl Cloned {
     }
 }
 
-/// The clone child: asks to be killed when its parent thread ends, keeps the one capability
-/// the init needs, hands the setup pipe over and execs. Only async-signal-safe calls.
+/// The clone child: blocks the signals the init waits for (a terminal's Ctrl-C would
+/// otherwise end the namespace's pid 1), asks to be killed when its parent thread ends, keeps
+/// the one capability the init needs, hands the setup pipe over, waits to go and execs. Only
+/// async-signal-safe calls.
 fn in_child(
     setup: RawFd,
     report: RawFd,
+    forwarded: &libc::sigset_t,
     argv: &[*const libc::c_char],
     envp: &[*const libc::c_char],
 ) -> ! {
@@ -157,6 +171,10 @@ fn in_child(
             libc::_exit(127)
         }
     };
+    // SAFETY: sigprocmask with a set made before the clone.
+    if unsafe { libc::sigprocmask(libc::SIG_BLOCK, forwarded, std::ptr::null_mut()) } != 0 {
+        fail(ChildStep::Signals);
+    }
     // SAFETY: prctl with integer arguments only.
     if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) } != 0 {
         fail(ChildStep::DeathSignal);
