@@ -5,7 +5,8 @@
 //! - [`wire`]: the JSON request and reply types shared by the daemon, its clients and the
 //!   preload library's protocol.
 //! - [`paths`]: where warden keeps its state (`WARDEN_HOME`) and sockets.
-//! - [`procfs`]: bounded readers of `/proc` (parents, start times, environments).
+//! - [`procfs`]: bounded readers of `/proc` (parents, start times, environments, pid
+//!   namespaces, mount points).
 //! - [`server`]: `warden serve`, a thin shell around the engine: sockets, door, sessions,
 //!   approvals, audit, policy reload.
 //! - [`client`]: talks to a running daemon over its Unix socket.

@@ -165,13 +165,17 @@ pub enum FailMode {
     Closed,
 }
 
-/// Whether a session's agent runs in namespaces of its own, where it can neither see the
-/// daemon's processes nor write `$WARDEN_HOME`; without them, the daemon holds policy
-/// changes that loosen the policy until an operator reloads it.
+/// How a session is kept apart from the rest of the user's processes and files.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Isolation {
+    /// User, pid and mount namespaces of its own (`init_pid` is the init of the session's pid
+    /// namespace): every process in that namespace or below it is in the session, and it can
+    /// neither see the daemon's processes nor write `$WARDEN_HOME`.
     Namespaces,
+    /// The agent runs beside the user's other processes (`--no-isolate`, or where user
+    /// namespaces are unavailable): the session is its root's process tree, and the daemon
+    /// holds policy changes that loosen the policy until an operator reloads it.
     #[default]
     None,
 }
@@ -191,6 +195,10 @@ pub struct SessionRequest {
     pub fail: FailMode,
     #[serde(default)]
     pub isolation: Isolation,
+    /// With `Isolation::Namespaces`: the init of the session's pid namespace, a descendant
+    /// of `root_pid`; the daemon reads the namespace from it.
+    #[serde(default)]
+    pub init_pid: Option<i32>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -6,6 +6,8 @@
 //! are found in `$CARGO_TARGET_DIR/debug` or `<workspace>/target/debug` (`release` instead
 //! when this harness is itself optimised, as in `cargo bench`, which measures release builds).
 
+pub mod isolation;
+pub mod model;
 pub mod probes;
 pub mod setup_support;
 
@@ -89,7 +91,9 @@ pub fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
     }
 }
 
-/// A temporary `WARDEN_HOME` (mode 0700), removed on drop.
+/// A temporary `WARDEN_HOME` (mode 0700), removed on drop, and beside it a working
+/// directory for the files a guarded command must reach ([`TempHome::work`]): an isolated
+/// session hides `WARDEN_HOME` from the agent.
 pub struct TempHome {
     path: PathBuf,
 }
@@ -119,6 +123,16 @@ impl TempHome {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// `<WARDEN_HOME>.work`, created on first use: where tests put what the agent must
+    /// reach (markers, scripts, working directories).
+    pub fn work(&self) -> PathBuf {
+        let mut name = self.path.as_os_str().to_owned();
+        name.push(".work");
+        let work = PathBuf::from(name);
+        std::fs::create_dir_all(&work).expect("create the working directory");
+        work
     }
 
     pub fn socket(&self) -> PathBuf {
@@ -168,11 +182,20 @@ impl TempHome {
 impl Drop for TempHome {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.path);
+        let mut work = self.path.as_os_str().to_owned();
+        work.push(".work");
+        let _ = std::fs::remove_dir_all(work);
     }
 }
 
 /// Runs `command` with captured output, killing it and panicking after [`DEADLINE`].
 pub fn run(command: &mut Command) -> Output {
+    run_polling(command, || {})
+}
+
+/// [`run`], calling `poll` every few milliseconds while the command runs (to answer what it
+/// asks, say).
+pub fn run_polling(command: &mut Command, mut poll: impl FnMut()) -> Output {
     let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -201,6 +224,7 @@ pub fn run(command: &mut Command) -> Output {
             let _ = child.wait();
             panic!("{command:?} did not finish within {DEADLINE:?}");
         }
+        poll();
         std::thread::sleep(Duration::from_millis(5));
     };
     Output {
@@ -249,6 +273,17 @@ impl Daemon {
             command.arg("--policy").arg(&file);
         }
         command.args(extra);
+        Daemon::spawn(home, command)
+    }
+
+    /// Starts `command`, a `warden serve` for `home` (perhaps run as another user), with its
+    /// output in the home's `test-serve.log`, and waits until it answers.
+    pub fn spawn(home: &TempHome, command: Command) -> Daemon {
+        Daemon::spawn_at(home, command, None)
+    }
+
+    /// [`Daemon::spawn`] for a daemon whose socket is `socket` (default: the home's).
+    pub fn spawn_at(home: &TempHome, mut command: Command, socket: Option<PathBuf>) -> Daemon {
         let log = home.path().join("test-serve.log");
         let log_file = std::fs::OpenOptions::new()
             .create(true)
@@ -263,7 +298,7 @@ impl Daemon {
             .expect("start warden serve");
         let mut daemon = Daemon {
             child,
-            socket: home.socket(),
+            socket: socket.unwrap_or_else(|| home.socket()),
             log,
         };
         let deadline = Instant::now() + DEADLINE;
@@ -685,4 +720,34 @@ impl Drop for Tmux {
             .stderr(Stdio::null())
             .status();
     }
+}
+
+/// The real Codex CLI, installed by `npm ci` in `tests/`.
+pub fn codex_cli() -> PathBuf {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("node_modules/.bin/codex");
+    assert!(
+        path.exists(),
+        "{} is missing: run `npm ci` in tests/ (as .ci/run does)",
+        path.display()
+    );
+    path
+}
+
+/// `codex sandbox` in its workspace-write sandbox running `bash -c SCRIPT`: the command line
+/// after `warden preload --`.
+pub fn codex_sandbox_bash(script: &str) -> Vec<std::ffi::OsString> {
+    let mut args = vec![codex_cli().into_os_string()];
+    args.extend(
+        [
+            "sandbox",
+            "-c",
+            "sandbox_mode=\"workspace-write\"",
+            "--",
+            "bash",
+            "-c",
+            script,
+        ]
+        .map(std::ffi::OsString::from),
+    );
+    args
 }
