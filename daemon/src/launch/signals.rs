@@ -1,0 +1,50 @@
+//! The signals that stop an agent (SIGINT, SIGTERM, SIGHUP, SIGQUIT) go to the agent, not to
+//! `warden preload`: they are blocked here and passed on by one thread.
+
+use anyhow::bail;
+
+/// Signals that stop the agent: forwarded to it instead of ending warden first.
+const FORWARDED: [libc::c_int; 4] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT];
+
+/// Blocks the forwarded signals in this thread (and the threads it starts later); returns
+/// the set, which the agent's process unblocks before its exec.
+pub fn block_forwarded() -> anyhow::Result<libc::sigset_t> {
+    let forwarded = signal_set(&FORWARDED);
+    // SAFETY: pthread_sigmask with a valid set and no old-set pointer.
+    let rc = unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &forwarded, std::ptr::null_mut()) };
+    if rc != 0 {
+        bail!(
+            "cannot block signals: {}",
+            std::io::Error::from_raw_os_error(rc)
+        );
+    }
+    Ok(forwarded)
+}
+
+/// A thread that passes the forwarded signals on to `pid`. Signals the terminal sent to the
+/// whole foreground group already reached the agent and are not sent twice.
+pub fn forward_to(pid: libc::pid_t, set: libc::sigset_t) {
+    std::thread::spawn(move || loop {
+        // SAFETY: siginfo_t is plain data filled by sigwaitinfo.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: `set` is a valid signal set; the signals are blocked in every thread.
+        let sig = unsafe { libc::sigwaitinfo(&set, &mut info) };
+        if sig < 0 || info.si_code == libc::SI_KERNEL {
+            continue;
+        }
+        // SAFETY: kill with a pid we spawned; it is reaped only by the main thread.
+        unsafe { libc::kill(pid, sig) };
+    });
+}
+
+fn signal_set(signals: &[libc::c_int]) -> libc::sigset_t {
+    // SAFETY: sigemptyset initialises the set before sigaddset reads it.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for &sig in signals {
+            libc::sigaddset(&mut set, sig);
+        }
+        set
+    }
+}
