@@ -74,6 +74,8 @@ pub(crate) struct RuleDef {
     caller: Option<String>,
     env: Option<Vec<String>>,
     fed_by: Option<Vec<String>>,
+    feeds: Option<Vec<String>>,
+    stdin: Option<String>,
     via: Option<Vec<String>>,
 }
 
@@ -418,6 +420,8 @@ fn compile_rules(located: Vec<Located>) -> Result<RuleSet, PolicyError> {
             def.caller.is_some(),
             def.env.is_some(),
             def.fed_by.is_some(),
+            def.feeds.is_some(),
+            def.stdin.is_some(),
             def.via.is_some(),
         ];
         if !conditions.contains(&true) {
@@ -509,6 +513,8 @@ fn compile_rules(located: Vec<Located>) -> Result<RuleSet, PolicyError> {
             caller: search(&def.caller, "caller")?,
             env: glob_set(&def.env, "env")?,
             fed_by: glob_set(&def.fed_by, "fed_by")?,
+            feeds: glob_set(&def.feeds, "feeds")?,
+            stdin: search(&def.stdin, "stdin")?,
             via: glob_set(&def.via, "via")?,
             name: def.name,
             action: def.action,
