@@ -174,6 +174,10 @@ pub struct SessionRequest {
     pub mode: Mode,
     #[serde(default)]
     pub fail: FailMode,
+    /// The user's real home directory (`$HOME` of `warden preload`), so that rules about `~`
+    /// also cover it where the shell already expanded `~`. Absent: the daemon's own.
+    #[serde(default)]
+    pub home: Option<Bytes>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -5,7 +5,9 @@
 use std::borrow::Cow;
 
 use super::matcher::{Context, Scratch};
-use super::shell::{self, ShellError, MAX_DEPTH};
+use super::paths::PathWord;
+use super::scope::{Inherit, Scope};
+use super::shell::{self, ShellError, Start, MAX_DEPTH};
 use super::unit::Unit;
 use super::unwrap::{self, Inner};
 use super::{Action, Policy, Query, Verdict};
@@ -39,16 +41,38 @@ pub(crate) fn evaluate(policy: &Policy, query: &Query) -> Verdict {
 pub(crate) fn evaluate_shell(policy: &Policy, command: &[u8], context: &Query) -> Verdict {
     let ctx = Context::new(context);
     let mut walk = Walk::new(policy);
-    walk.shell(command, &ctx, 0, None);
+    walk.shell(command, top_level(&ctx), &ctx, 0, None);
     walk.verdict()
+}
+
+/// How a shell string given to the engine itself starts: in the query's directory.
+fn top_level(ctx: &Context<'_>) -> Scope {
+    Scope::at(ctx.cwds.first().cloned())
+}
+
+/// How a shell string that `unit` runs starts: in the unit's directories, with the
+/// variables it passes on.
+fn started_by(unit: &Unit<'_>, inherit: Inherit, ctx: &Context<'_>) -> Scope {
+    let args: std::cell::OnceCell<Vec<PathWord>> = std::cell::OnceCell::new();
+    let cwds = unit.working_dirs(&ctx.cwds, &ctx.home, || {
+        args.get_or_init(|| unit.path_args())
+    });
+    match &unit.scope {
+        Some(scope) => scope.inherited(cwds, inherit),
+        None => Scope {
+            cwds,
+            ..Scope::default()
+        },
+    }
 }
 
 /// The argv of every command the program start runs on its behalf, as [`evaluate`] judges
 /// them (the exec itself excluded): what wrappers run and each simple command of its shell
 /// strings, outermost first. A shell string that cannot be parsed contributes nothing.
 pub fn unwrapped_commands(query: &Query) -> Vec<Vec<Vec<u8>>> {
+    let ctx = Context::new(query);
     let mut commands = Vec::new();
-    collect(&root_unit(query), 0, &mut commands);
+    collect(&root_unit(query), &ctx, 0, &mut commands);
     commands.remove(0);
     commands
 }
@@ -72,7 +96,7 @@ fn root_unit<'q>(query: &Query<'q>) -> Unit<'q> {
 
 /// Appends `unit`'s argv and those of everything it runs, with the depths [`Walk::visit`]
 /// uses, so exactly the units it would judge.
-fn collect(unit: &Unit<'_>, depth: usize, commands: &mut Vec<Vec<Vec<u8>>>) {
+fn collect(unit: &Unit<'_>, ctx: &Context<'_>, depth: usize, commands: &mut Vec<Vec<Vec<u8>>>) {
     if depth > MAX_DEPTH {
         return;
     }
@@ -80,12 +104,15 @@ fn collect(unit: &Unit<'_>, depth: usize, commands: &mut Vec<Vec<Vec<u8>>>) {
     for run in unwrap::inner(unit) {
         match run {
             Inner::Command { start, end, .. } => {
-                let child = unit.child(&unit.argv[start..end], &unit.program);
-                collect(&child, depth + 1, commands);
+                collect(&unit.child(start, end), ctx, depth + 1, commands);
             }
-            Inner::Shell(text) => {
-                for parsed in shell::parse(&text, depth + 1).unwrap_or_default() {
-                    collect(&parsed, depth + 2, commands);
+            Inner::Shell(text, inherit) => {
+                let start = Start {
+                    home: &ctx.home,
+                    scope: started_by(unit, inherit, ctx),
+                };
+                for parsed in shell::parse(&text, depth + 1, start).unwrap_or_default() {
+                    collect(&parsed, ctx, depth + 2, commands);
                 }
             }
         }
@@ -152,17 +179,31 @@ impl<'p> Walk<'p> {
         for run in inner {
             match run {
                 Inner::Command { start, end, env } => {
-                    let mut child = unit.child(&unit.argv[start..end], &unit.program);
+                    let mut child = unit.child(start, end);
                     child.env.extend(env.into_iter().map(Cow::Borrowed));
                     self.visit(&child, ctx, depth + 1, approved);
                 }
-                Inner::Shell(text) => self.shell(&text, ctx, depth + 1, approved),
+                Inner::Shell(text, inherit) => {
+                    let scope = started_by(unit, inherit, ctx);
+                    self.shell(&text, scope, ctx, depth + 1, approved)
+                }
             }
         }
     }
 
-    fn shell(&mut self, text: &[u8], ctx: &Context<'_>, depth: usize, approved: Option<&'p str>) {
-        match shell::parse(text, depth) {
+    fn shell(
+        &mut self,
+        text: &[u8],
+        scope: Scope,
+        ctx: &Context<'_>,
+        depth: usize,
+        approved: Option<&'p str>,
+    ) {
+        let start = Start {
+            home: &ctx.home,
+            scope,
+        };
+        match shell::parse(text, depth, start) {
             Ok(units) => {
                 for unit in &units {
                     self.visit(unit, ctx, depth + 1, approved);

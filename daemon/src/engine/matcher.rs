@@ -2,6 +2,7 @@
 //! (a hash lookup), program globs (one `GlobSet`) and, for rules without a program, one
 //! `RegexSet` over the command line, so that only a handful of rules are ever checked.
 
+use std::borrow::Cow;
 use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::ffi::OsStr;
@@ -11,9 +12,27 @@ use std::path::Path;
 use globset::{Candidate, GlobSet};
 use regex::bytes::{Regex, RegexSet};
 
-use super::unit::{Unit, Word};
+use super::files;
+use super::glob::{Dots, Glob, Probe};
+use super::paths::{self, Base, Kind, PathWord};
+use super::unit::{Slot, Unit, Word};
 use super::unwrap::{Flag, FlagAliases};
 use super::Action;
+
+/// Regexes over paths: each matches a whole word; the probe judges glob words by every
+/// path they could match.
+#[derive(Debug)]
+pub(crate) struct PathSet {
+    pub set: RegexSet,
+    pub probe: Probe,
+}
+
+/// One regex over paths, with its probe.
+#[derive(Debug)]
+pub(crate) struct PathRegex {
+    pub regex: Regex,
+    pub probe: Probe,
+}
 
 /// One compiled rule. Every condition that is present must hold.
 #[derive(Debug)]
@@ -22,11 +41,11 @@ pub(crate) struct Rule {
     pub action: Action,
     pub message: Option<String>,
     pub flags: Vec<Flag<'static>>,
-    pub args_all: Vec<Regex>,
-    pub args_any: Option<RegexSet>,
+    pub args_all: Vec<PathRegex>,
+    pub args_any: Option<PathSet>,
     pub cmdline: Option<Regex>,
-    pub redirect: Option<RegexSet>,
-    pub input: Option<RegexSet>,
+    pub redirect: Option<PathSet>,
+    pub input: Option<PathSet>,
     pub not_program: Option<GlobSet>,
     pub cwd: Option<GlobSet>,
     pub agent: Option<GlobSet>,
@@ -35,6 +54,7 @@ pub(crate) struct Rule {
     pub env: Option<GlobSet>,
     pub fed_by: Option<GlobSet>,
     pub via: Option<GlobSet>,
+    pub code_from: Option<GlobSet>,
 }
 
 /// Where a rule's program condition points in the index.
@@ -64,6 +84,10 @@ pub(crate) struct RuleSet {
 /// What the query says about where the program starts; the same for every unit.
 pub(crate) struct Context<'q> {
     pub cwd: &'q [u8],
+    /// The query's working directory in normal form (none when it is not absolute).
+    pub cwds: Vec<PathWord>,
+    /// The home directory in normal form; empty when unknown.
+    pub home: Vec<u8>,
     pub agent: Option<&'q str>,
     pub session: Option<&'q str>,
     caller: &'q [&'q [u8]],
@@ -72,8 +96,14 @@ pub(crate) struct Context<'q> {
 
 impl<'q> Context<'q> {
     pub fn new(query: &'q super::Query<'q>) -> Self {
+        let cwds = match query.cwd.first() {
+            Some(b'/') => vec![PathWord::plain(&paths::join(b"/", query.cwd))],
+            _ => Vec::new(),
+        };
         Context {
             cwd: query.cwd,
+            cwds,
+            home: paths::normal_home(query.home),
             agent: query.agent,
             session: query.session,
             caller: &query.caller,
@@ -93,88 +123,187 @@ pub(crate) struct Scratch {
     glob_hits: Vec<usize>,
 }
 
-/// A unit with its lazily computed command line, canonical flags and resolved arguments.
+/// Path words a condition is matched against besides the words themselves: their plain
+/// texts, and the globs among them.
+#[derive(Default)]
+struct Candidates {
+    texts: Vec<Vec<u8>>,
+    globs: Vec<Glob>,
+}
+
+impl Candidates {
+    fn new(words: Vec<PathWord>, dots: Dots) -> Candidates {
+        let mut found = Candidates::default();
+        for word in words {
+            match word.kind {
+                Kind::Plain => found.texts.push(word.text),
+                Kind::Glob => {
+                    found.texts.push(paths::unescape(&word.text));
+                    found.globs.extend(Glob::parse(&word.text, dots));
+                }
+            }
+        }
+        found
+    }
+
+    fn any(&self, words: &[Word<'_>], set: &PathSet) -> bool {
+        words.iter().any(|w| set.set.is_match(w))
+            || self.texts.iter().any(|t| set.set.is_match(t))
+            || self.globs.iter().any(|g| set.probe.matches(g))
+    }
+
+    fn any_one(&self, words: &[Word<'_>], one: &PathRegex) -> bool {
+        words.iter().any(|w| one.regex.is_match(w))
+            || self.texts.iter().any(|t| one.regex.is_match(t))
+            || self.globs.iter().any(|g| one.probe.matches(g))
+    }
+}
+
+/// A unit with what rules ask of it computed once, when first asked: the command line,
+/// canonical flags, and the path words of its arguments, writes and reads in normal form.
 struct View<'u, 'w> {
     unit: &'u Unit<'w>,
     aliases: &'u FlagAliases,
     cmdline: OnceCell<Vec<u8>>,
     flags: OnceCell<Vec<Flag<'u>>>,
-    resolved_args: OnceCell<Vec<Vec<u8>>>,
+    path_args: OnceCell<Vec<PathWord>>,
+    cwds: OnceCell<Vec<PathWord>>,
+    args: OnceCell<Candidates>,
+    writes: OnceCell<(Vec<Word<'u>>, Candidates)>,
+    reads: OnceCell<(Vec<Word<'u>>, Candidates)>,
 }
 
-impl View<'_, '_> {
-    fn cmdline(&self) -> &[u8] {
-        self.cmdline.get_or_init(|| self.unit.argv.join(&b' '))
+impl<'u, 'w> View<'u, 'w> {
+    fn new(unit: &'u Unit<'w>, aliases: &'u FlagAliases) -> Self {
+        View {
+            unit,
+            aliases,
+            cmdline: OnceCell::new(),
+            flags: OnceCell::new(),
+            path_args: OnceCell::new(),
+            cwds: OnceCell::new(),
+            args: OnceCell::new(),
+            writes: OnceCell::new(),
+            reads: OnceCell::new(),
+        }
     }
 
-    /// The relative arguments as absolute paths in the unit's working directory, so that
-    /// `rm -rf ..` in `/home/u/project` is also judged as `rm -rf /home/u`.
-    fn resolved_args(&self, ctx: &Context<'_>) -> &[Vec<u8>] {
-        self.resolved_args.get_or_init(|| {
-            let Some(cwd) = working_directory(self.unit, ctx) else {
-                return Vec::new();
-            };
-            self.unit
-                .args()
-                .iter()
-                .filter_map(|arg| resolve_relative(&cwd, arg))
-                .collect()
-        })
+    fn cmdline(&self) -> &[u8] {
+        self.cmdline.get_or_init(|| self.unit.argv.join(&b' '))
     }
 
     fn flags(&self) -> &[Flag<'_>] {
         self.flags
             .get_or_init(|| self.aliases.flags_of(&self.unit.program, self.unit.args()))
     }
-}
 
-/// The absolute directory a unit runs in: the query's cwd, moved by an earlier `cd` in the
-/// same shell string. `None` when it depends on an expansion (`cd ~`, `cd "$DIR"`).
-fn working_directory(unit: &Unit<'_>, ctx: &Context<'_>) -> Option<Vec<u8>> {
-    if !ctx.cwd.starts_with(b"/") {
-        return None;
+    fn path_args(&self) -> &[PathWord] {
+        self.path_args.get_or_init(|| self.unit.path_args())
     }
-    match unit.cwd.as_deref() {
-        None => Some(normalise(ctx.cwd, b"")),
-        Some(dir) if dir.starts_with(b"/") => Some(normalise(b"/", dir)),
-        Some(dir) if is_plain_relative(dir) => Some(normalise(ctx.cwd, dir)),
-        Some(_) => None,
+
+    fn dots(&self) -> Dots {
+        self.unit.scope.as_ref().map_or(Dots::Hidden, |s| s.dots)
     }
-}
 
-/// A relative path word (not an option, not starting with `~` or an expansion).
-fn is_plain_relative(word: &[u8]) -> bool {
-    word.first()
-        .is_some_and(|&b| !matches!(b, b'/' | b'~' | b'$' | b'-'))
-}
+    /// The directories the unit may run in.
+    fn cwds(&self, ctx: &Context<'_>) -> &[PathWord] {
+        self.cwds.get_or_init(|| {
+            self.unit
+                .working_dirs(&ctx.cwds, &ctx.home, || self.path_args())
+        })
+    }
 
-/// `arg` joined to the absolute `cwd` and normalised, when it is a plain relative path.
-fn resolve_relative(cwd: &[u8], arg: &[u8]) -> Option<Vec<u8>> {
-    is_plain_relative(arg).then(|| normalise(cwd, arg))
-}
-
-/// Lexically joins `path` to the absolute `base`, folding `.`, `..` (never above `/`) and
-/// repeated slashes. No file system access: symbolic links are not followed.
-fn normalise(base: &[u8], path: &[u8]) -> Vec<u8> {
-    let mut parts: Vec<&[u8]> = Vec::new();
-    for part in base.split(|&b| b == b'/').chain(path.split(|&b| b == b'/')) {
-        match part {
-            b"" | b"." => {}
-            b".." => {
-                parts.pop();
-            }
-            name => parts.push(name),
+    fn base<'a>(&'a self, ctx: &'a Context<'_>) -> Base<'a> {
+        Base {
+            home: &ctx.home,
+            cwds: self.cwds(ctx),
+            dots: self.dots(),
         }
     }
-    if parts.is_empty() {
-        return b"/".to_vec();
+
+    /// The paths of the arguments and inside them (`-F f=@P`, `--config=P`), in normal form.
+    fn args(&self, ctx: &Context<'_>) -> &Candidates {
+        self.args.get_or_init(|| {
+            let base = self.base(ctx);
+            let mut found = Vec::new();
+            for word in self.path_args() {
+                // A relative glob means nothing until joined to a directory (`*` is no `~`).
+                if word.kind == Kind::Glob && word.is_rooted() {
+                    found.push(word.clone());
+                }
+                paths::forms(word, &base, &mut found);
+                let mut inside = Vec::new();
+                paths::embedded(word, &mut inside);
+                for part in inside {
+                    paths::forms(&part, &base, &mut found);
+                    if part.kind == Kind::Plain || part.is_rooted() {
+                        found.push(part);
+                    }
+                }
+            }
+            Candidates::new(found, base.dots)
+        })
     }
-    let mut joined = Vec::with_capacity(base.len() + path.len() + 1);
-    for part in parts {
-        joined.push(b'/');
-        joined.extend_from_slice(part);
+
+    /// Files the unit writes: redirection targets and what its arguments name (`tee F`).
+    fn writes(&self, ctx: &Context<'_>) -> &(Vec<Word<'u>>, Candidates) {
+        self.writes.get_or_init(|| {
+            let named = files::writes(self.unit.name(), || self.path_args());
+            self.files(ctx, &self.unit.redirects, Slot::Redirect, named)
+        })
     }
-    joined
+
+    /// Files the unit reads: redirected input and what its arguments name (`source F`).
+    fn reads(&self, ctx: &Context<'_>) -> &(Vec<Word<'u>>, Candidates) {
+        self.reads.get_or_init(|| {
+            let named = files::reads(self.unit.name(), || self.path_args());
+            self.files(ctx, &self.unit.inputs, Slot::Input, named)
+        })
+    }
+
+    fn files(
+        &self,
+        ctx: &Context<'_>,
+        redirected: &'u [Word<'w>],
+        slot: fn(usize) -> Slot,
+        named: Vec<PathWord>,
+    ) -> (Vec<Word<'u>>, Candidates) {
+        let words: Vec<Word<'u>> = redirected.iter().map(|w| Cow::Borrowed(&**w)).collect();
+        if redirected.is_empty() && named.is_empty() {
+            return (words, Candidates::default());
+        }
+        let base = self.base(ctx);
+        let mut found = Vec::new();
+        let redirected = redirected
+            .iter()
+            .enumerate()
+            .map(|(i, w)| self.unit.path_word(slot(i), w));
+        for word in redirected.chain(named) {
+            paths::forms(&word, &base, &mut found);
+            if word.kind == Kind::Plain || word.is_rooted() {
+                found.push(word);
+            }
+        }
+        (words, Candidates::new(found, base.dots))
+    }
+
+    /// The unit's directories as rules about the working directory see them.
+    fn cwd_texts(&self, ctx: &Context<'_>) -> Vec<Vec<u8>> {
+        let base = Base {
+            home: &ctx.home,
+            cwds: &[],
+            dots: self.dots(),
+        };
+        let mut found = Vec::new();
+        for cwd in self.cwds(ctx) {
+            paths::forms(cwd, &base, &mut found);
+            found.push(cwd.clone());
+        }
+        if found.is_empty() {
+            found.push(PathWord::plain(ctx.cwd));
+        }
+        found.into_iter().map(|w| w.text).collect()
+    }
 }
 
 fn candidate(bytes: &[u8]) -> Candidate<'_> {
@@ -198,13 +327,7 @@ impl RuleSet {
         aliases: &FlagAliases,
         scratch: &mut Scratch,
     ) -> Option<&Rule> {
-        let view = View {
-            unit,
-            aliases,
-            cmdline: OnceCell::new(),
-            flags: OnceCell::new(),
-            resolved_args: OnceCell::new(),
-        };
+        let view = View::new(unit, aliases);
         self.collect_candidates(&view, scratch);
         let mut best: Option<&Rule> = None;
         for &idx in &scratch.candidates {
@@ -265,33 +388,15 @@ impl Rule {
         };
         glob_str(&self.agent, ctx.agent)
             && glob_str(&self.session, ctx.session)
-            && self.cwd.as_ref().is_none_or(|set| {
-                set.is_match_candidate(&candidate(unit.cwd.as_deref().unwrap_or(ctx.cwd)))
-            })
             && glob_words(&self.via, &unit.via)
             && glob_words(&self.env, &unit.env)
             && glob_words(&self.fed_by, &unit.fed_by)
+            && glob_words(&self.code_from, &unit.code_from)
             && self.flags.iter().all(|f| view.flags().contains(f))
-            && self.args_all.iter().all(|re| {
-                unit.args().iter().any(|a| re.is_match(a))
-                    || view.resolved_args(ctx).iter().any(|a| re.is_match(a))
-            })
-            && self.args_any.as_ref().is_none_or(|set| {
-                unit.args().iter().any(|a| set.is_match(a))
-                    || view.resolved_args(ctx).iter().any(|a| set.is_match(a))
-            })
             && self
                 .not_program
                 .as_ref()
                 .is_none_or(|set| !set.is_match_candidate(&candidate(unit.name())))
-            && self
-                .redirect
-                .as_ref()
-                .is_none_or(|set| unit.redirects.iter().any(|r| set.is_match(r)))
-            && self
-                .input
-                .as_ref()
-                .is_none_or(|set| unit.inputs.iter().any(|r| set.is_match(r)))
             && self
                 .cmdline
                 .as_ref()
@@ -300,31 +405,26 @@ impl Rule {
                 .caller
                 .as_ref()
                 .is_none_or(|re| re.is_match(ctx.caller_line()))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn relative_paths_are_folded_into_the_working_directory() {
-        assert_eq!(normalise(b"/home/u/project", b".."), b"/home/u");
-        assert_eq!(normalise(b"/home/u/project", b"../.."), b"/home");
-        assert_eq!(normalise(b"/home/u", b"../../../.."), b"/");
-        assert_eq!(normalise(b"/home/u", b"./a//b/./c/"), b"/home/u/a/b/c");
-        assert_eq!(normalise(b"/srv", b"../*"), b"/*");
-        assert_eq!(normalise(b"/", b""), b"/");
-    }
-
-    #[test]
-    fn only_plain_relative_words_are_resolved() {
-        assert_eq!(
-            resolve_relative(b"/home/u", b"x"),
-            Some(b"/home/u/x".to_vec())
-        );
-        for word in [&b"/etc"[..], b"~/x", b"$HOME", b"-rf", b""] {
-            assert_eq!(resolve_relative(b"/home/u", word), None, "{word:?}");
-        }
+            && self.cwd.as_ref().is_none_or(|set| {
+                view.cwd_texts(ctx)
+                    .iter()
+                    .any(|cwd| set.is_match_candidate(&candidate(cwd)))
+            })
+            && self
+                .args_all
+                .iter()
+                .all(|one| view.args(ctx).any_one(unit.args(), one))
+            && self
+                .args_any
+                .as_ref()
+                .is_none_or(|set| view.args(ctx).any(unit.args(), set))
+            && self.redirect.as_ref().is_none_or(|set| {
+                let (words, found) = view.writes(ctx);
+                found.any(words, set)
+            })
+            && self.input.as_ref().is_none_or(|set| {
+                let (words, found) = view.reads(ctx);
+                found.any(words, set)
+            })
     }
 }

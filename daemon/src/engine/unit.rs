@@ -1,10 +1,25 @@
 //! A unit is one command the engine judges: the exec itself, a command a wrapper runs, or a
-//! simple command inside a shell string. Words are already unquoted (`'r'm` is `rm`);
-//! expansions stay unexpanded (`$HOME`, `~`), since the engine cannot know their values.
+//! simple command inside a shell string. Words are already unquoted (`'r'm` is `rm`) and
+//! shell variables with known values substituted; other expansions stay as written
+//! (`$HOME`, `~`), and the path rules place them (see `paths`).
 
 use std::borrow::Cow;
+use std::rc::Rc;
+
+use super::files;
+use super::paths::{self, Kind, PathWord};
+use super::scope::Scope;
 
 pub(crate) type Word<'a> = Cow<'a, [u8]>;
+
+/// Where a word of a unit sits, for [`Unit::globs`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Slot {
+    /// `argv[i]`.
+    Arg(usize),
+    Redirect(usize),
+    Input(usize),
+}
 
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Unit<'a> {
@@ -26,8 +41,16 @@ pub(crate) struct Unit<'a> {
     pub via: Vec<Word<'a>>,
     /// Text given on standard input by a here-document or here-string.
     pub stdin_text: Option<Word<'a>>,
-    /// The directory an earlier `cd DIR` in the same shell string moved to, as written.
-    pub cwd: Option<Word<'a>>,
+    /// The words of `argv`, `redirects` and `inputs` that are globs (an unquoted `*`, `?`,
+    /// `[…]`), as glob text; those fields hold their plain text.
+    pub globs: Vec<(Slot, Vec<u8>)>,
+    /// The shell state the command runs in; `None` for the program start itself, which
+    /// runs in the query's working directory.
+    pub scope: Option<Rc<Scope>>,
+    /// Directories its wrappers moved to before starting it (`env -C DIR cmd`), in order.
+    pub chdir: Vec<PathWord>,
+    /// Programs that wrote a file this command runs as code (`curl -o x …; sh x`).
+    pub code_from: Vec<Word<'a>>,
 }
 
 impl Unit<'_> {
@@ -41,11 +64,77 @@ impl Unit<'_> {
         self.argv.get(1..).unwrap_or(&[])
     }
 
-    /// A child unit that runs `argv` on behalf of this one, reached through `wrapper`.
-    pub fn child<'b>(&'b self, argv: &'b [Word<'_>], wrapper: &'b [u8]) -> Unit<'b> {
-        let borrow = |w: &'b Word<'_>| Cow::Borrowed(&**w);
-        let mut via: Vec<Word<'b>> = self.via.iter().map(borrow).collect();
-        via.push(Cow::Borrowed(basename(wrapper)));
+    /// The glob text of the word in `slot`, if it is a glob.
+    pub fn glob(&self, slot: Slot) -> Option<&[u8]> {
+        self.globs
+            .iter()
+            .find(|(s, _)| *s == slot)
+            .map(|(_, text)| &text[..])
+    }
+
+    /// A word as a path word: its glob text when it is a glob.
+    pub fn path_word(&self, slot: Slot, text: &[u8]) -> PathWord {
+        match self.glob(slot) {
+            Some(glob) => PathWord::new(glob.to_vec(), Kind::Glob),
+            None => PathWord::plain(text),
+        }
+    }
+
+    /// The arguments after argv[0] as path words.
+    pub fn path_args(&self) -> Vec<PathWord> {
+        self.args()
+            .iter()
+            .enumerate()
+            .map(|(i, arg)| self.path_word(Slot::Arg(i + 1), arg))
+            .collect()
+    }
+
+    /// The directories the command works in: its shell's (else `query_cwds`), moved by
+    /// its wrappers' and its own options (`env -C`, `git -C`). `args` are its path
+    /// arguments, computed only when an option needs them.
+    pub fn working_dirs<'a>(
+        &self,
+        query_cwds: &[PathWord],
+        home: &[u8],
+        args: impl FnOnce() -> &'a [PathWord],
+    ) -> Vec<PathWord> {
+        let mut cwds = match &self.scope {
+            Some(scope) => scope.cwds.clone(),
+            None => query_cwds.to_vec(),
+        };
+        let own = files::chdir(self.name(), args);
+        for dir in self.chdir.iter().chain(&own) {
+            cwds = paths::directory(dir, &cwds, home);
+        }
+        cwds
+    }
+
+    /// A child unit that runs `argv[start..end]` on behalf of this one (a wrapper): it
+    /// shares this unit's redirections, feeders, scope and directory, and is reached
+    /// `via` this program.
+    pub fn child(&self, start: usize, end: usize) -> Unit<'_> {
+        fn borrow<'b>(w: &'b Word<'_>) -> Word<'b> {
+            Cow::Borrowed(&**w)
+        }
+        let argv = &self.argv[start..end];
+        let mut via: Vec<Word<'_>> = self.via.iter().map(borrow).collect();
+        via.push(Cow::Borrowed(basename(&self.program)));
+        let mut chdir = self.chdir.clone();
+        let args = std::cell::OnceCell::new();
+        chdir.extend(files::chdir(self.name(), || {
+            args.get_or_init(|| self.path_args())
+        }));
+        let globs = self
+            .globs
+            .iter()
+            .filter_map(|(slot, text)| match *slot {
+                Slot::Arg(i) if (start..end).contains(&i) => {
+                    Some((Slot::Arg(i - start), text.clone()))
+                }
+                Slot::Arg(_) => None,
+                other => Some((other, text.clone())),
+            })
+            .collect();
         Unit {
             program: argv.first().map(borrow).unwrap_or_default(),
             argv: argv.iter().map(borrow).collect(),
@@ -55,7 +144,10 @@ impl Unit<'_> {
             fed_by: self.fed_by.iter().map(borrow).collect(),
             via,
             stdin_text: self.stdin_text.as_ref().map(borrow),
-            cwd: self.cwd.as_ref().map(borrow),
+            globs,
+            scope: self.scope.clone(),
+            chdir,
+            code_from: self.code_from.iter().map(borrow).collect(),
         }
     }
 }

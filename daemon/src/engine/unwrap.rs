@@ -4,6 +4,7 @@
 
 use std::borrow::Cow;
 
+use super::scope::Inherit;
 use super::unit::{basename, Unit, Word};
 
 /// What a unit runs on its behalf.
@@ -15,8 +16,8 @@ pub(crate) enum Inner<'u> {
         end: usize,
         env: Vec<&'u [u8]>,
     },
-    /// A shell command line to parse and judge.
-    Shell(Cow<'u, [u8]>),
+    /// A shell command line to parse and judge, and what it inherits from the unit.
+    Shell(Cow<'u, [u8]>, Inherit),
 }
 
 /// How a wrapper spells its options, so that the wrapped command can be found.
@@ -174,7 +175,12 @@ pub(crate) fn inner<'u>(unit: &'u Unit<'_>) -> Vec<Inner<'u>> {
         return shell(unit);
     }
     match name {
-        b"eval" => return vec![Inner::Shell(join(&argv[1.min(argv.len())..]))],
+        b"eval" => {
+            return vec![Inner::Shell(
+                join(&argv[1.min(argv.len())..]),
+                Inherit::Everything,
+            )]
+        }
         b"su" => return option_value(argv, b'c', "command").into_iter().collect(),
         b"watch" => return watch(argv),
         b"find" => return find_exec(argv),
@@ -272,7 +278,7 @@ fn env_option<'u>(
     let Some(value) = value else { return };
     match name {
         b"u" | b"unset" => env.push(value),
-        b"S" | b"split-string" => found.push(Inner::Shell(Cow::Borrowed(value))),
+        b"S" | b"split-string" => found.push(Inner::Shell(Cow::Borrowed(value), Inherit::Exported)),
         _ => {}
     }
 }
@@ -307,11 +313,11 @@ fn shell<'u>(unit: &'u Unit<'_>) -> Vec<Inner<'u>> {
         break;
     }
     match (argv.get(i), has_c) {
-        (Some(script), true) => vec![Inner::Shell(Cow::Borrowed(&**script))],
+        (Some(script), true) => vec![Inner::Shell(Cow::Borrowed(&**script), Inherit::Exported)],
         (None, _) => unit
             .stdin_text
             .as_ref()
-            .map(|text| Inner::Shell(Cow::Borrowed(&**text)))
+            .map(|text| Inner::Shell(Cow::Borrowed(&**text), Inherit::Exported))
             .into_iter()
             .collect(),
         (Some(_), false) => Vec::new(),
@@ -322,13 +328,15 @@ fn shell<'u>(unit: &'u Unit<'_>) -> Vec<Inner<'u>> {
 fn option_value<'u>(argv: &'u [Word<'_>], short: u8, long: &str) -> Option<Inner<'u>> {
     for (i, arg) in argv.iter().enumerate().skip(1) {
         if arg.len() == 2 && arg[0] == b'-' && arg[1] == short {
-            return argv.get(i + 1).map(|v| Inner::Shell(Cow::Borrowed(&**v)));
+            return argv
+                .get(i + 1)
+                .map(|v| Inner::Shell(Cow::Borrowed(&**v), Inherit::Exported));
         }
         if let Some(rest) = arg.strip_prefix(b"--") {
             let (name, inline) = split_once(rest, b'=');
             if name == long.as_bytes() {
                 let value = inline.or_else(|| argv.get(i + 1).map(|v| &**v))?;
-                return Some(Inner::Shell(Cow::Borrowed(value)));
+                return Some(Inner::Shell(Cow::Borrowed(value), Inherit::Exported));
             }
         }
     }
@@ -343,7 +351,7 @@ fn watch<'u>(argv: &'u [Word<'_>]) -> Vec<Inner<'u>> {
         i += if takes_value { 2 } else { 1 };
     }
     if i < argv.len() {
-        vec![Inner::Shell(join(&argv[i..]))]
+        vec![Inner::Shell(join(&argv[i..]), Inherit::Exported)]
     } else {
         Vec::new()
     }
@@ -493,7 +501,7 @@ mod tests {
                     }
                     shown
                 }
-                Inner::Shell(text) => format!("sh:{}", String::from_utf8_lossy(&text)),
+                Inner::Shell(text, _) => format!("sh:{}", String::from_utf8_lossy(&text)),
             })
             .collect()
     }

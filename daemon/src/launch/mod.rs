@@ -19,7 +19,7 @@ mod plain;
 mod signals;
 
 use std::ffi::OsString;
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -65,6 +65,7 @@ pub fn run(plan: Plan) -> anyhow::Result<ExitCode> {
             cwd: wire::Bytes(cwd.as_os_str().as_bytes().to_vec()),
             mode: plan.mode,
             fail: plan.fail,
+            home: std::env::var_os("HOME").map(|home| wire::Bytes(home.into_vec())),
         })
         .context("cannot register a session with the warden daemon")?;
 

@@ -23,6 +23,10 @@ struct Session {
     mode: Mode,
     fail: FailMode,
     started_ms: u64,
+    /// The user's home directory as `warden preload` saw it (`None` for sessions saved
+    /// before it was recorded, or registered without one).
+    #[serde(default)]
+    home: Option<Bytes>,
 }
 
 /// What a preflight needs to know about its session.
@@ -30,6 +34,8 @@ struct Session {
 pub struct SessionView {
     pub agent: String,
     pub mode: Mode,
+    /// The user's real home directory, when the session recorded one.
+    pub home: Option<Bytes>,
 }
 
 pub struct Sessions {
@@ -111,6 +117,7 @@ impl Sessions {
                 mode: request.mode,
                 fail: request.fail,
                 started_ms: super::audit::now_ms(),
+                home: request.home.clone(),
             },
         );
         self.parents.lock().unwrap().invalidate();
@@ -193,6 +200,7 @@ impl Sessions {
                 view: SessionView {
                     agent: s.agent.clone(),
                     mode: s.mode,
+                    home: s.home.clone(),
                 },
             })
             .collect()
@@ -308,6 +316,7 @@ mod tests {
             cwd: Bytes(b"/".to_vec()),
             mode: Mode::Monitor,
             fail: FailMode::Open,
+            home: Some(Bytes(b"/srv/dev".to_vec())),
         }
     }
 
