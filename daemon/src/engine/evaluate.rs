@@ -103,8 +103,11 @@ fn collect(unit: &Unit<'_>, ctx: &Context<'_>, depth: usize, commands: &mut Vec<
     commands.push(unit.argv.iter().map(|word| word.to_vec()).collect());
     for run in unwrap::inner(unit) {
         match run {
-            Inner::Command { start, end, .. } => {
-                collect(&unit.child(start, end), ctx, depth + 1, commands);
+            Inner::Command {
+                start, end, found, ..
+            } => {
+                let child = unit.child(start, end, found.as_deref());
+                collect(&child, ctx, depth + 1, commands);
             }
             Inner::Shell(text, inherit) => {
                 let start = Start {
@@ -178,8 +181,13 @@ impl<'p> Walk<'p> {
         }
         for run in inner {
             match run {
-                Inner::Command { start, end, env } => {
-                    let mut child = unit.child(start, end);
+                Inner::Command {
+                    start,
+                    end,
+                    env,
+                    found,
+                } => {
+                    let mut child = unit.child(start, end, found.as_deref());
                     child.env.extend(env.into_iter().map(Cow::Borrowed));
                     self.visit(&child, ctx, depth + 1, approved);
                 }

@@ -6,14 +6,16 @@
 //! rule's regexes (`regex-automata`), bounded in the states it visits.
 //!
 //! Only the glob's own text may name what a pattern protects. A pattern that floats
-//! (`.*\.ssh/id_…`, `.*_history`) matches when the glob's *literal* characters take part
-//! in the floating part: `~/.bash_hist*` matches `.*_history`, `build/*` does not, although
+//! (`.*\.ssh/id_…`, `.*_history`, `.*\.aws(/.*)?`) matches when the glob's *literal*
+//! characters take part in its core, the part between the leading `.*` and a generic tail
+//! (`.*` or `(/.*)?`): `~/.bash_hist*` matches `.*_history`, `build/*` does not, although
 //! `build/x_history` could exist. A wildcard alone names nothing in particular; otherwise
 //! every `rm -rf build/*` would be a history wipe. Anchored patterns (`/[/.]*`,
 //! `(~|\$HOME)/…`) need no such help: `/*` is judged as every top-level directory.
 //!
 //! As in bash, wildcards do not match a `.` that starts a path component unless `dotglob`
-//! is on ([`Dots`]); `**` also crosses `/` (`globstar`, assumed on).
+//! is on ([`Dots`]); `**` also crosses `/` (`globstar`, assumed on). What `find` yields
+//! (`{}` of `-exec`) is written with [`FOUND_ANY`] and [`FOUND_DIRS`].
 //!
 //! Glob text uses the backslash as escape: `\*` is a literal star (quoted in the shell).
 
@@ -35,8 +37,15 @@ pub(crate) enum Dots {
     Matched,
 }
 
+/// In glob text, what `find` yields below a directory (see `unwrap`): any path, hidden
+/// files included. No argument can contain a NUL byte, so no word can spell these.
+pub(crate) const FOUND_ANY: &[u8] = b"\0a";
+/// Any number of directories (hidden ones included), each with its `/`: what comes
+/// between a `find` starting point and a name that `-name` matches.
+pub(crate) const FOUND_DIRS: &[u8] = b"\0d";
+
 /// Most product states one probe visits; beyond it the probe counts as a match.
-const MAX_VISITS: usize = 100_000;
+const MAX_VISITS: usize = 20_000;
 /// Longest glob the engine reasons about: longer words are not paths (PATH_MAX is 4096).
 pub(crate) const MAX_GLOB_LEN: usize = 4096;
 /// Memory for the lazy DFA of one rule condition.
@@ -53,6 +62,8 @@ enum Elem {
         slashes: bool,
         dots: bool,
     },
+    /// [`FOUND_DIRS`]: nothing, or anything that ends with `/`.
+    Dirs,
 }
 
 /// A parsed glob pattern.
@@ -71,7 +82,7 @@ pub(crate) fn has_wildcard(text: &[u8]) -> bool {
     while i < text.len() {
         match text[i] {
             b'\\' => i += 1,
-            b'*' | b'?' => return true,
+            b'*' | b'?' | 0 => return true,
             b'[' if bracket(text, i).is_some() => return true,
             b'@' | b'+' | b'!' if text.get(i + 1) == Some(&b'(') => return true,
             _ => {}
@@ -216,6 +227,16 @@ impl Glob {
                     });
                     i += run;
                 }
+                0 => {
+                    elems.push(match text.get(i + 1) {
+                        Some(b'd') => Elem::Dirs,
+                        _ => Elem::Star {
+                            slashes: true,
+                            dots: true,
+                        },
+                    });
+                    i += 2;
+                }
                 b'?' => {
                     let mut set = Box::new([true; 256]);
                     set[usize::from(b'/')] = false;
@@ -254,6 +275,7 @@ impl Glob {
             Elem::Byte(c) => *c == b,
             Elem::Class(set) => set[usize::from(b)] && !hidden,
             Elem::Star { slashes, dots } => (b != b'/' || *slashes) && (!hidden || *dots),
+            Elem::Dirs => true,
         }
     }
 
@@ -274,7 +296,7 @@ impl Glob {
                     continue;
                 }
                 let to = match elem {
-                    Elem::Star { .. } => pos,
+                    Elem::Star { .. } | Elem::Dirs => pos,
                     _ => pos + 1,
                 };
                 if !next.contains(&to) {
@@ -289,7 +311,10 @@ impl Glob {
         let mut rests = Vec::new();
         for pos in closure(&self.elems, &positions) {
             let rest = &self.elems[pos..];
-            let keeps_running = matches!(rest.first(), Some(Elem::Star { slashes: true, .. }));
+            let keeps_running = matches!(
+                rest.first(),
+                Some(Elem::Star { slashes: true, .. } | Elem::Dirs)
+            );
             let at_boundary = matches!(rest.first(), None | Some(Elem::Byte(b'/')));
             if at_boundary || keeps_running {
                 let mut text = b"~".to_vec();
@@ -313,7 +338,8 @@ fn closure(elems: &[Elem], positions: &[usize]) -> Vec<usize> {
     let mut i = 0;
     while i < all.len() {
         let pos = all[i];
-        if matches!(elems.get(pos), Some(Elem::Star { .. })) && !all.contains(&(pos + 1)) {
+        let skips = matches!(elems.get(pos), Some(Elem::Star { .. } | Elem::Dirs));
+        if skips && !all.contains(&(pos + 1)) {
             all.push(pos + 1);
         }
         i += 1;
@@ -322,10 +348,22 @@ fn closure(elems: &[Elem], positions: &[usize]) -> Vec<usize> {
 }
 
 /// Anchored regexes compiled for glob probes: patterns that float (start with `.*`) are
-/// kept apart, without that prefix, so the search knows where their specific part starts.
+/// kept apart as their core, without that prefix and without a generic tail, so the
+/// search knows where their specific part starts and ends.
 struct Prepared {
     anchored: Option<Lazy>,
-    floating: Option<Lazy>,
+    /// One DFA of cores per kind of tail.
+    floating: Vec<(Tail, Lazy)>,
+}
+
+/// What may follow the core of a floating pattern.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tail {
+    Nothing,
+    /// `.*`
+    Anything,
+    /// `(/.*)?`: nothing, or a path below.
+    Below,
 }
 
 /// A lazy DFA with its cache. Probes of one policy may run on several threads at once;
@@ -385,8 +423,8 @@ impl Probe {
         }
         prepared
             .floating
-            .as_ref()
-            .is_some_and(|lazy| search(lazy, glob, Mode::Floating) != Found::NoMatch)
+            .iter()
+            .any(|(tail, lazy)| search(lazy, glob, Mode::Floating(*tail)) != Found::NoMatch)
     }
 }
 
@@ -405,19 +443,26 @@ fn parse_hir(pattern: &str) -> Option<Hir> {
 /// are judged as written only, as before this module existed).
 fn prepare(patterns: &[String]) -> Option<PreparedBox> {
     let mut anchored = Vec::new();
-    let mut floating = Vec::new();
+    let mut floating: Vec<(Tail, Vec<Hir>)> = Vec::new();
     for pattern in patterns {
         let hir = parse_hir(pattern)?;
         for branch in branches(&hir) {
-            match floating_rest(branch) {
-                Some(rest) => floating.push(rest),
+            match floating_core(branch) {
+                Some((core, tail)) => match floating.iter_mut().find(|(t, _)| *t == tail) {
+                    Some((_, cores)) => cores.push(core),
+                    None => floating.push((tail, vec![core])),
+                },
                 None => anchored.push(branch.clone()),
             }
         }
     }
+    let mut built = Vec::new();
+    for (tail, cores) in floating {
+        built.extend(lazy_dfa(&cores)?.map(|lazy| (tail, lazy)));
+    }
     Some(PreparedBox(Box::new(Prepared {
         anchored: lazy_dfa(&anchored)?,
-        floating: lazy_dfa(&floating)?,
+        floating: built,
     })))
 }
 
@@ -430,14 +475,10 @@ fn branches(hir: &Hir) -> Vec<&Hir> {
     }
 }
 
-/// The rest of a pattern that starts with `.*` (any bytes, any number of times).
-fn floating_rest(hir: &Hir) -> Option<Hir> {
-    let HirKind::Concat(parts) = hir.kind() else {
-        return None;
-    };
-    let first = parts.first()?;
-    let HirKind::Repetition(repetition) = first.kind() else {
-        return None;
+/// Whether `hir` is `.*` (any bytes, any number of times).
+fn is_any(hir: &Hir) -> bool {
+    let HirKind::Repetition(repetition) = hir.kind() else {
+        return false;
     };
     let any_byte = match repetition.sub.kind() {
         HirKind::Class(Class::Bytes(class)) => {
@@ -447,8 +488,43 @@ fn floating_rest(hir: &Hir) -> Option<Hir> {
         }
         _ => false,
     };
-    (any_byte && repetition.min == 0 && repetition.max.is_none())
-        .then(|| Hir::concat(parts[1..].to_vec()))
+    any_byte && repetition.min == 0 && repetition.max.is_none()
+}
+
+/// Whether `hir` is `(/.*)?`.
+fn is_below(hir: &Hir) -> bool {
+    let HirKind::Repetition(optional) = hir.kind() else {
+        return false;
+    };
+    let mut sub = &*optional.sub;
+    while let HirKind::Capture(capture) = sub.kind() {
+        sub = &capture.sub;
+    }
+    let HirKind::Concat(parts) = sub.kind() else {
+        return false;
+    };
+    optional.min == 0
+        && optional.max == Some(1)
+        && parts.len() == 2
+        && matches!(parts[0].kind(), HirKind::Literal(literal) if &*literal.0 == b"/")
+        && is_any(&parts[1])
+}
+
+/// The core and tail of a pattern that starts with `.*`.
+fn floating_core(hir: &Hir) -> Option<(Hir, Tail)> {
+    let HirKind::Concat(parts) = hir.kind() else {
+        return None;
+    };
+    if !parts.first().is_some_and(is_any) {
+        return None;
+    }
+    let rest = &parts[1..];
+    let (core, tail) = match rest.split_last() {
+        Some((last, core)) if is_any(last) => (core, Tail::Anything),
+        Some((last, core)) if is_below(last) => (core, Tail::Below),
+        _ => (rest, Tail::Nothing),
+    };
+    Some((Hir::concat(core.to_vec()), tail))
 }
 
 /// `Some(None)` for no patterns; `None` when the DFA cannot be built.
@@ -477,10 +553,11 @@ fn lazy_dfa(hirs: &[Hir]) -> Option<Option<Lazy>> {
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Mode {
-    /// The DFA starts with the glob.
+    /// The DFA starts with the glob and ends with it.
     Anchored,
-    /// The DFA may start anywhere, and must read a literal glob byte other than `/`.
-    Floating,
+    /// The DFA of cores may start anywhere, must read a literal glob byte other than `/`,
+    /// and may end where the rest of the glob fits the tail.
+    Floating(Tail),
 }
 
 /// A state of the product: glob position, whether the next byte starts a component, the
@@ -508,9 +585,9 @@ fn walk(dfa: &DFA, cache: &mut Cache, glob: &Glob, mode: Mode) -> Option<Found> 
     let start = dfa
         .start_state(cache, &start::Config::new().anchored(Anchored::Yes))
         .ok()?;
-    let first: Node = match mode {
-        Mode::Anchored => (0, true, Some(start), true),
-        Mode::Floating => (0, true, None, false),
+    let (first, tail): (Node, Tail) = match mode {
+        Mode::Anchored => ((0, true, Some(start), true), Tail::Nothing),
+        Mode::Floating(tail) => ((0, true, None, false), tail),
     };
     let mut steps = Steps::new(glob, dfa);
     let mut seen: HashSet<Node> = HashSet::new();
@@ -523,7 +600,7 @@ fn walk(dfa: &DFA, cache: &mut Cache, glob: &Glob, mode: Mode) -> Option<Found> 
             return Some(Found::Undecided);
         }
         let (pos, at_start, state, literal) = node;
-        if let Some(Elem::Star { .. }) = glob.elems.get(pos as usize) {
+        if skippable(glob.elems.get(pos as usize), at_start) {
             stack.push((pos + 1, at_start, state, literal));
         }
         let Some(state) = state else {
@@ -534,11 +611,13 @@ fn walk(dfa: &DFA, cache: &mut Cache, glob: &Glob, mode: Mode) -> Option<Found> 
             }
             continue;
         };
-        if pos as usize == glob.elems.len() {
+        if literal && fits(glob, pos as usize, at_start, tail) {
             let end = dfa.next_eoi_state(cache, state).ok()?;
-            if end.is_match() && literal {
+            if end.is_match() {
                 return Some(Found::Match);
             }
+        }
+        if pos as usize == glob.elems.len() {
             continue;
         }
         let is_literal = matches!(glob.elems[pos as usize], Elem::Byte(b) if b != b'/');
@@ -550,6 +629,41 @@ fn walk(dfa: &DFA, cache: &mut Cache, glob: &Glob, mode: Mode) -> Option<Found> 
         }
     }
     Some(Found::NoMatch)
+}
+
+/// Whether the element can match nothing here: a star always, [`FOUND_DIRS`] only at
+/// the start of a component (it ends with `/`).
+fn skippable(elem: Option<&Elem>, at_start: bool) -> bool {
+    match elem {
+        Some(Elem::Star { .. }) => true,
+        Some(Elem::Dirs) => at_start,
+        _ => false,
+    }
+}
+
+/// Whether the glob from `pos` on can be what `tail` accepts.
+fn fits(glob: &Glob, mut pos: usize, mut at_start: bool, tail: Tail) -> bool {
+    match tail {
+        Tail::Anything => true,
+        Tail::Nothing => {
+            while skippable(glob.elems.get(pos), at_start) {
+                pos += 1;
+            }
+            pos == glob.elems.len()
+        }
+        Tail::Below => loop {
+            match glob.elems.get(pos) {
+                None | Some(Elem::Byte(b'/') | Elem::Star { slashes: true, .. } | Elem::Dirs) => {
+                    return true;
+                }
+                elem if skippable(elem, at_start) => {
+                    pos += 1;
+                    at_start = false;
+                }
+                _ => return false,
+            }
+        },
+    }
 }
 
 /// The steps out of each glob position: (next position, one representative byte of each
@@ -579,7 +693,7 @@ impl<'g> Steps<'g> {
                 return Vec::new();
             };
             let to = match elem {
-                Elem::Star { .. } => pos as u32,
+                Elem::Star { .. } | Elem::Dirs => pos as u32,
                 _ => pos as u32 + 1,
             };
             if let Elem::Byte(b) = elem {
@@ -718,13 +832,41 @@ mod tests {
     }
 
     #[test]
-    fn probes_are_bounded() {
+    fn probes_are_bounded_and_fail_closed() {
         let secrets = probe(SECRETS);
+        // Many stars over a large DFA: the search gives up and counts it as a match.
         let long = format!("/{}", "*/x".repeat(1000));
         let started = std::time::Instant::now();
-        let _ = secrets.matches(&glob(&long));
-        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+        assert!(secrets.matches(&glob(&long)));
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
         let too_long = "*".repeat(MAX_GLOB_LEN + 1);
         assert_eq!(Glob::parse(too_long.as_bytes(), Dots::Hidden), None);
+    }
+
+    #[test]
+    fn find_results_are_any_path_below_hidden_ones_included() {
+        let secrets = probe(SECRETS);
+        let found = |root: &str, name: Option<&str>| {
+            let mut text = root.as_bytes().to_vec();
+            text.push(b'/');
+            match name {
+                Some(name) => {
+                    text.extend_from_slice(FOUND_DIRS);
+                    text.extend_from_slice(name.as_bytes());
+                }
+                None => text.extend_from_slice(FOUND_ANY),
+            }
+            Glob::parse(&text, Dots::Hidden).unwrap()
+        };
+        assert!(secrets.matches(&found("~/.ssh", None)));
+        assert!(secrets.matches(&found("~", Some("id_*"))));
+        assert!(!secrets.matches(&found("~/project", Some("__pycache__"))));
+        assert!(!secrets.matches(&found("~/project", Some("*.o"))));
+        let aws = probe(&[r".*\.aws(/.*)?"]);
+        assert!(
+            !aws.matches(&found("~/project", Some("x"))),
+            "the tail takes no literal"
+        );
+        assert!(aws.matches(&glob("~/.aw?/credentials")));
     }
 }

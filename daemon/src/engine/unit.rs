@@ -111,8 +111,8 @@ impl Unit<'_> {
 
     /// A child unit that runs `argv[start..end]` on behalf of this one (a wrapper): it
     /// shares this unit's redirections, feeders, scope and directory, and is reached
-    /// `via` this program.
-    pub fn child(&self, start: usize, end: usize) -> Unit<'_> {
+    /// `via` this program. `found` is glob text for what `{}` stands for (`find -exec`).
+    pub fn child(&self, start: usize, end: usize, found: Option<&[u8]>) -> Unit<'_> {
         fn borrow<'b>(w: &'b Word<'_>) -> Word<'b> {
             Cow::Borrowed(&**w)
         }
@@ -124,7 +124,7 @@ impl Unit<'_> {
         chdir.extend(files::chdir(self.name(), || {
             args.get_or_init(|| self.path_args())
         }));
-        let globs = self
+        let mut globs: Vec<(Slot, Vec<u8>)> = self
             .globs
             .iter()
             .filter_map(|(slot, text)| match *slot {
@@ -135,6 +135,14 @@ impl Unit<'_> {
                 other => Some((other, text.clone())),
             })
             .collect();
+        if let Some(found) = found {
+            for (i, arg) in argv.iter().enumerate() {
+                if let Some(text) = placeholder(arg, found) {
+                    globs.retain(|(slot, _)| *slot != Slot::Arg(i));
+                    globs.push((Slot::Arg(i), text));
+                }
+            }
+        }
         Unit {
             program: argv.first().map(borrow).unwrap_or_default(),
             argv: argv.iter().map(borrow).collect(),
@@ -150,6 +158,19 @@ impl Unit<'_> {
             code_from: self.code_from.iter().map(borrow).collect(),
         }
     }
+}
+
+/// Glob text for a word with `{}` in it: `{}` as `found`, the rest literal.
+fn placeholder(word: &[u8], found: &[u8]) -> Option<Vec<u8>> {
+    let at = word.windows(2).position(|w| w == b"{}")?;
+    let mut text = Vec::with_capacity(word.len() + found.len());
+    paths::escape(&word[..at], &mut text);
+    text.extend_from_slice(found);
+    match placeholder(&word[at + 2..], found) {
+        Some(rest) => text.extend(rest),
+        None => paths::escape(&word[at + 2..], &mut text),
+    }
+    Some(text)
 }
 
 /// The part after the last `/`.

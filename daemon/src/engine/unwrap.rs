@@ -4,17 +4,21 @@
 
 use std::borrow::Cow;
 
+use super::glob;
+use super::paths::{self, Kind};
 use super::scope::Inherit;
-use super::unit::{basename, Unit, Word};
+use super::unit::{basename, Slot, Unit, Word};
 
 /// What a unit runs on its behalf.
 #[derive(Debug)]
 pub(crate) enum Inner<'u> {
-    /// `argv[start..end]` of the unit, with `env` naming the variables the wrapper sets.
+    /// `argv[start..end]` of the unit, with `env` naming the variables the wrapper sets;
+    /// `found` is glob text for what `{}` stands for (`find ROOT -exec CMD {} ;`).
     Command {
         start: usize,
         end: usize,
         env: Vec<&'u [u8]>,
+        found: Option<Vec<u8>>,
     },
     /// A shell command line to parse and judge, and what it inherits from the unit.
     Shell(Cow<'u, [u8]>, Inherit),
@@ -183,7 +187,7 @@ pub(crate) fn inner<'u>(unit: &'u Unit<'_>) -> Vec<Inner<'u>> {
         }
         b"su" => return option_value(argv, b'c', "command").into_iter().collect(),
         b"watch" => return watch(argv),
-        b"find" => return find_exec(argv),
+        b"find" => return find_exec(unit),
         _ => {}
     }
     let Some(spec) = WRAPPERS
@@ -256,6 +260,7 @@ fn wrapped<'u>(spec: &Spec, argv: &'u [Word<'_>]) -> Vec<Inner<'u>> {
             start: i,
             end: argv.len(),
             env,
+            found: None,
         });
     } else if !env.is_empty() {
         // `env -u LD_PRELOAD` alone still changes the environment of what follows.
@@ -263,6 +268,7 @@ fn wrapped<'u>(spec: &Spec, argv: &'u [Word<'_>]) -> Vec<Inner<'u>> {
             start: argv.len(),
             end: argv.len(),
             env,
+            found: None,
         });
     }
     found
@@ -357,8 +363,40 @@ fn watch<'u>(argv: &'u [Word<'_>]) -> Vec<Inner<'u>> {
     }
 }
 
-/// `find … -exec CMD {} ;` (also `-execdir`, `-ok`, `-okdir`).
-fn find_exec<'u>(argv: &'u [Word<'_>]) -> Vec<Inner<'u>> {
+/// Most starting points of one `find` whose `-exec` commands are judged one by one.
+const MAX_FIND_ROOTS: usize = 8;
+
+/// `find ROOT… -exec CMD {} ;` (also `-execdir`, `-ok`, `-okdir`): CMD once per starting
+/// point, with `{}` standing for what find yields there: the point itself or any path
+/// below it, hidden ones included, whose name matches `-name` when given.
+fn find_exec<'u>(unit: &'u Unit<'_>) -> Vec<Inner<'u>> {
+    let argv = &unit.argv;
+    let expression = argv
+        .iter()
+        .skip(1)
+        .position(|a| a.starts_with(b"-") || matches!(&**a, b"(" | b"!" | b")" | b","))
+        .map_or(argv.len(), |p| p + 1);
+    let mut roots: Vec<Vec<u8>> = (1..expression)
+        .take(MAX_FIND_ROOTS)
+        .map(|i| {
+            let word = unit.path_word(Slot::Arg(i), &argv[i]);
+            match word.kind {
+                Kind::Glob => word.text,
+                Kind::Plain => {
+                    let mut text = Vec::new();
+                    paths::escape(&word.text, &mut text);
+                    text
+                }
+            }
+        })
+        .collect();
+    if roots.is_empty() {
+        roots.push(b".".to_vec());
+    }
+    let name = argv
+        .windows(2)
+        .find(|pair| &*pair[0] == b"-name")
+        .map(|pair| pair[1].to_vec());
     let mut found = Vec::new();
     let mut i = 1;
     while i < argv.len() {
@@ -369,11 +407,23 @@ fn find_exec<'u>(argv: &'u [Word<'_>]) -> Vec<Inner<'u>> {
                 end += 1;
             }
             if start < end {
-                found.push(Inner::Command {
-                    start,
-                    end,
-                    env: Vec::new(),
-                });
+                for root in &roots {
+                    let mut below = root.clone();
+                    below.push(b'/');
+                    match &name {
+                        Some(name) => {
+                            below.extend_from_slice(glob::FOUND_DIRS);
+                            below.extend_from_slice(name);
+                        }
+                        None => below.extend_from_slice(glob::FOUND_ANY),
+                    }
+                    found.push(Inner::Command {
+                        start,
+                        end,
+                        env: Vec::new(),
+                        found: Some(below),
+                    });
+                }
             }
             i = end;
         }
@@ -493,7 +543,9 @@ mod tests {
         inner(&unit)
             .into_iter()
             .map(|i| match i {
-                Inner::Command { start, end, env } => {
+                Inner::Command {
+                    start, end, env, ..
+                } => {
                     let mut shown =
                         String::from_utf8_lossy(&unit.argv[start..end].join(&b' ')).into_owned();
                     for name in env {

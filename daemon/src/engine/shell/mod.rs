@@ -81,6 +81,7 @@ pub(crate) fn parse(
         functions: HashMap::new(),
         calling: Vec::new(),
         budget: words::MAX_EXPANSION,
+        upstream: Vec::new(),
     };
     walker.parse(text, depth)?;
     Ok(walker.units)
@@ -99,6 +100,9 @@ struct Walker<'h> {
     calling: Vec<String>,
     /// What variable substitution may still add to the string.
     budget: usize,
+    /// Programs of the earlier stages of the pipelines being walked: they feed every
+    /// command of the current stage.
+    upstream: Vec<Vec<u8>>,
 }
 
 /// What redirections contribute to the commands they apply to.
@@ -207,6 +211,7 @@ impl Walker<'_> {
     ) -> Result<Rc<Scope>, ShellError> {
         let entry = self.scope.clone();
         let in_subshells = pipeline.seq.len() > 1;
+        let outer = self.upstream.clone();
         let mut upstream: Vec<Vec<u8>> = Vec::new();
         let mut carried: Option<Vec<u8>> = None;
         let mut failed = entry.clone();
@@ -215,10 +220,10 @@ impl Walker<'_> {
                 self.leave_subshell(entry.clone());
             }
             let start = self.units.len();
-            failed = self.command(command, depth)?;
-            for unit in &mut self.units[start..] {
-                unit.fed_by.extend(upstream.iter().cloned().map(Cow::Owned));
-            }
+            self.upstream = outer.iter().chain(&upstream).cloned().collect();
+            let walked = self.command(command, depth);
+            self.upstream.clone_from(&outer);
+            failed = walked?;
             if let (Some(text), Some(first)) = (carried.take(), self.units.get_mut(start)) {
                 first.stdin_text.get_or_insert(Cow::Owned(text));
             }
@@ -453,8 +458,10 @@ impl Walker<'_> {
             unit.via.push(Cow::Owned(marker));
         }
         unit.fed_by.extend(
-            feeders
-                .into_iter()
+            self.upstream
+                .iter()
+                .cloned()
+                .chain(feeders)
                 .chain(redirections.feeders)
                 .map(Cow::Owned),
         );
@@ -856,8 +863,11 @@ fn each_command(unit: &Unit<'_>, depth: usize, visit: &mut dyn FnMut(&Unit<'_>))
         return;
     }
     for inner in unwrap::inner(unit) {
-        if let Inner::Command { start, end, .. } = inner {
-            each_command(&unit.child(start, end), depth + 1, visit);
+        if let Inner::Command {
+            start, end, found, ..
+        } = inner
+        {
+            each_command(&unit.child(start, end, found.as_deref()), depth + 1, visit);
         }
     }
 }
