@@ -28,20 +28,28 @@ struct Walk<'p> {
     /// The argv of the command that `best` came from (the exec itself, or a command it
     /// runs), so that a denial can name what matched rather than a whole shell script.
     deciding: Option<Vec<Vec<u8>>>,
+    /// Counts changes of `best`, so a command knows whether its ancestor still decides.
+    generation: u64,
     unparsable: Option<ShellError>,
 }
+
+/// Whether an ancestor of the command being visited decided, as of which change of the
+/// walk's best. A command that a deciding one runs, matched by a rule with the same
+/// action, decides instead: it is what really matched (the `cat ~/.ssh/id_rsa` inside
+/// `bash -c '…; cat ~/.ssh/id_rsa'`, whose whole string also matches).
+type Lineage = Option<u64>;
 
 pub(crate) fn evaluate(policy: &Policy, query: &Query) -> Verdict {
     let ctx = Context::new(query);
     let mut walk = Walk::new(policy);
-    walk.visit(&root_unit(query), &ctx, 0, None);
+    walk.visit(&root_unit(query), &ctx, 0, None, None);
     walk.verdict()
 }
 
 pub(crate) fn evaluate_shell(policy: &Policy, command: &[u8], context: &Query) -> Verdict {
     let ctx = Context::new(context);
     let mut walk = Walk::new(policy);
-    walk.shell(command, top_level(&ctx), &ctx, 0, None);
+    walk.shell(command, top_level(&ctx), &ctx, 0, None, None);
     walk.verdict()
 }
 
@@ -129,17 +137,33 @@ impl<'p> Walk<'p> {
             scratch: Scratch::default(),
             best: None,
             deciding: None,
+            generation: 0,
             unparsable: None,
         }
     }
 
-    /// Keeps `action` when it is stricter than what was found so far; `unit` is the
-    /// command it judged (none for a shell string that could not be read).
-    fn offer(&mut self, action: Action, decider: Decider<'p>, unit: Option<&Unit<'_>>) {
-        if self.best.is_none_or(|(best, _)| action > best) {
+    /// Keeps `action` when it is stricter than what was found so far, or as strict and
+    /// from a rule on a command that the deciding one runs (`lineage`); `unit` is the
+    /// command it judged (none for a shell string that could not be read). Whether it
+    /// now decides.
+    fn offer(
+        &mut self,
+        action: Action,
+        decider: Decider<'p>,
+        unit: Option<&Unit<'_>>,
+        lineage: Lineage,
+    ) -> bool {
+        let refines = lineage == Some(self.generation) && matches!(decider, Decider::Rule(..));
+        let decides = match self.best {
+            None => true,
+            Some((best, _)) => action > best || (action == best && refines),
+        };
+        if decides {
             self.best = Some((action, decider));
             self.deciding = unit.map(|u| u.argv.iter().map(|w| w.to_vec()).collect());
+            self.generation += 1;
         }
+        decides
     }
 
     fn denied(&self) -> bool {
@@ -154,8 +178,10 @@ impl<'p> Walk<'p> {
         ctx: &Context<'_>,
         depth: usize,
         approved: Option<&'p str>,
+        lineage: Lineage,
     ) {
-        if self.denied() {
+        let under_decider = lineage == Some(self.generation);
+        if self.denied() && !under_decider {
             return;
         }
         if depth > MAX_DEPTH {
@@ -171,14 +197,18 @@ impl<'p> Walk<'p> {
             .map(|r| (r.action, Decider::Rule(&r.name, r.message.as_deref())));
         // A wrapper that no rule names is judged by what it runs, not by the default.
         let decided = matched.or((inner.is_empty()).then_some((policy.default, Decider::Default)));
-        if let Some((action, decider)) = decided {
-            match approved {
-                Some(name) if matches!(action, Action::Ask | Action::Log) => {
-                    self.offer(Action::Allow, Decider::Approved(name), Some(unit))
-                }
-                _ => self.offer(action, decider, Some(unit)),
+        let decides = match (decided, approved) {
+            (Some((Action::Ask | Action::Log, _)), Some(name)) => {
+                self.offer(Action::Allow, Decider::Approved(name), Some(unit), lineage)
             }
-        }
+            (Some((action, decider)), _) => self.offer(action, decider, Some(unit), lineage),
+            (None, _) => false,
+        };
+        let lineage = if decides {
+            Some(self.generation)
+        } else {
+            lineage
+        };
         for run in inner {
             match run {
                 Inner::Command {
@@ -189,11 +219,11 @@ impl<'p> Walk<'p> {
                 } => {
                     let mut child = unit.child(start, end, found.as_deref());
                     child.env.extend(env.into_iter().map(Cow::Borrowed));
-                    self.visit(&child, ctx, depth + 1, approved);
+                    self.visit(&child, ctx, depth + 1, approved, lineage);
                 }
                 Inner::Shell(text, inherit) => {
                     let scope = started_by(unit, inherit, ctx);
-                    self.shell(&text, scope, ctx, depth + 1, approved)
+                    self.shell(&text, scope, ctx, depth + 1, approved, lineage)
                 }
             }
         }
@@ -206,6 +236,7 @@ impl<'p> Walk<'p> {
         ctx: &Context<'_>,
         depth: usize,
         approved: Option<&'p str>,
+        lineage: Lineage,
     ) {
         let start = Start {
             home: &ctx.home,
@@ -214,7 +245,7 @@ impl<'p> Walk<'p> {
         match shell::parse(text, depth, start) {
             Ok(units) => {
                 for unit in &units {
-                    self.visit(unit, ctx, depth + 1, approved);
+                    self.visit(unit, ctx, depth + 1, approved, lineage);
                 }
             }
             Err(err) => self.fail(err),
@@ -222,7 +253,7 @@ impl<'p> Walk<'p> {
     }
 
     fn fail(&mut self, err: ShellError) {
-        self.offer(self.policy.unparsable, Decider::Unparsable, None);
+        self.offer(self.policy.unparsable, Decider::Unparsable, None, None);
         self.unparsable.get_or_insert(err);
     }
 

@@ -569,3 +569,5 @@ fn unwrapped_commands_are_what_wrappers_and_shell_strings_run() {
     assert!(unwrapped(&["kubectl", "apply"]).is_empty());
     assert!(unwrapped(&["bash", "-c", "echo 'unterminated"]).is_empty());
 }
+
+mod semantics;
