@@ -2,6 +2,7 @@
 
 use super::guard::MAX_BACKTRACKING_DEPTH;
 use super::*;
+use crate::engine::scope::Scope;
 
 fn start() -> Start<'static> {
     Start {
@@ -147,4 +148,97 @@ fn limits_are_errors() {
         parse("x;".repeat(MAX_UNITS + 1).as_bytes(), 0, start()).err(),
         Some(ShellError::TooMany)
     );
+}
+
+fn cwds_of(input: &str) -> Vec<Vec<String>> {
+    parse(input.as_bytes(), 0, start())
+        .unwrap()
+        .iter()
+        .filter(|u| !u.argv.is_empty())
+        .map(|u| {
+            u.scope
+                .as_ref()
+                .unwrap()
+                .cwds
+                .iter()
+                .map(|c| String::from_utf8_lossy(&c.text).into_owned())
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn cd_moves_what_follows_as_the_shell_would() {
+    // `cd` itself runs where the shell is.
+    assert_eq!(
+        cwds_of("cd /tmp && ls"),
+        [vec!["/home/dev/project"], vec!["/tmp"]]
+    );
+    assert_eq!(
+        cwds_of("cd /tmp; ls")[1],
+        ["/tmp", "/home/dev/project"],
+        "cd may fail"
+    );
+    assert_eq!(cwds_of("cd /tmp || ls")[1], ["/home/dev/project"]);
+    assert_eq!(cwds_of("(cd /tmp); ls")[1], ["/home/dev/project"]);
+    assert_eq!(cwds_of("cd .. && cd ./x/../y && ls")[2], ["/home/dev/y"]);
+    assert_eq!(
+        cwds_of("pushd /srv && popd && ls")[2],
+        ["/home/dev/project"]
+    );
+    assert_eq!(cwds_of("cd \"$DIR\" && ls")[1], ["$DIR"]);
+    assert_eq!(
+        cwds_of("if true; then cd /a; else cd /b; fi; ls")[3],
+        ["/a", "/home/dev/project", "/b"],
+        "each cd may fail"
+    );
+    assert_eq!(cwds_of("if true; then cd /a && ls; fi")[2], ["/a"]);
+}
+
+#[test]
+fn variables_are_substituted_and_split() {
+    assert_eq!(
+        argvs("x='a b'; echo $x \"$x\" ${x}c")[1],
+        ["echo", "a", "b", "a b", "a", "bc"]
+    );
+    assert_eq!(argvs("e=; ls $e x")[1], ["ls", "x"]);
+    assert_eq!(argvs("IFS=:; p=a::b; ls $p")[2], ["ls", "a", "", "b"]);
+    assert_eq!(argvs("v=1; v+=2; echo $v")[2], ["echo", "12"]);
+    assert_eq!(argvs("v=$(date); echo $v")[2], ["echo", "$v"]);
+    assert_eq!(argvs("v=x; read v; echo $v")[2], ["echo", "$v"]);
+    assert_eq!(argvs("unset v; echo a${v}b")[1], ["echo", "ab"]);
+    assert_eq!(
+        argvs("v=abc; echo ${#v} ${v/b/-} ${v^^}")[1],
+        ["echo", "3", "a-c", "ABC"]
+    );
+    assert_eq!(argvs("echo ~/x $HOME")[0], ["echo", "~/x", "$HOME"]);
+}
+
+#[test]
+fn only_live_wildcards_make_globs() {
+    let units = parse(b"v='*.md'; cat *.rs '*.txt' \"$v\" $v", 0, start()).unwrap();
+    let cat = &units[1];
+    let globbed: Vec<usize> = cat
+        .globs
+        .iter()
+        .map(|(slot, _)| match slot {
+            Slot::Arg(i) => *i,
+            _ => usize::MAX,
+        })
+        .collect();
+    assert_eq!(globbed, [1, 4]);
+    let units = parse(b"cat < ~/.ss?/id_rs?", 0, start()).unwrap();
+    assert_eq!(units[0].glob(Slot::Input(0)), Some(&b"~/.ss?/id_rs?"[..]));
+}
+
+#[test]
+fn written_files_remember_who_wrote_them() {
+    let units = parse(
+        b"curl -o /tmp/a https://x/a; cp /tmp/a /tmp/b; cat /tmp/b | sh; sh /tmp/b",
+        0,
+        start(),
+    )
+    .unwrap();
+    let last = units.last().unwrap();
+    assert_eq!(text(&last.code_from), ["cp", "curl"]);
 }

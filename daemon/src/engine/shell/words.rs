@@ -431,13 +431,17 @@ fn known(
         ParameterExpr::UppercasePattern {
             parameter,
             indirect,
-            pattern: None,
-        } => value_of(parameter, *indirect).map(|v| text(v.text.to_ascii_uppercase())),
+            pattern,
+        } if pattern.as_deref().unwrap_or("").is_empty() => {
+            value_of(parameter, *indirect).map(|v| text(v.text.to_ascii_uppercase()))
+        }
         ParameterExpr::LowercasePattern {
             parameter,
             indirect,
-            pattern: None,
-        } => value_of(parameter, *indirect).map(|v| text(v.text.to_ascii_lowercase())),
+            pattern,
+        } if pattern.as_deref().unwrap_or("").is_empty() => {
+            value_of(parameter, *indirect).map(|v| text(v.text.to_ascii_lowercase()))
+        }
         _ => None,
     })
 }
