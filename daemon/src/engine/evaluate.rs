@@ -62,9 +62,11 @@ fn top_level(ctx: &Context<'_>) -> Scope {
 /// variables it passes on.
 fn started_by(unit: &Unit<'_>, inherit: Inherit, ctx: &Context<'_>) -> Scope {
     let args: std::cell::OnceCell<Vec<PathWord>> = std::cell::OnceCell::new();
-    let cwds = unit.working_dirs(&ctx.cwds, &ctx.home, || {
-        args.get_or_init(|| unit.path_args())
-    });
+    let cwds = unit
+        .working_dirs(&ctx.cwds, &ctx.home, || {
+            args.get_or_init(|| unit.path_args())
+        })
+        .into_owned();
     match &unit.scope {
         Some(scope) => scope.inherited(cwds, inherit),
         None => Scope {

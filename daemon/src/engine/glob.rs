@@ -438,6 +438,88 @@ fn parse_hir(pattern: &str) -> Option<Hir> {
         .ok()
 }
 
+/// Whether `pattern` can match a word that starts with `/` or `~`: the normal forms the
+/// engine derives are all such words, so a pattern that cannot (`push`, `--force`) is only
+/// ever matched against the words as written.
+pub(crate) fn may_match_a_path(pattern: &str) -> bool {
+    let Some(hir) = parse_hir(pattern) else {
+        return true;
+    };
+    let (first, _) = first_bytes(&hir);
+    first[usize::from(b'/')] || first[usize::from(b'~')]
+}
+
+/// The bytes a match of `hir` can start with, and whether it can match the empty string.
+fn first_bytes(hir: &Hir) -> ([bool; 256], bool) {
+    let mut set = [false; 256];
+    let nullable = match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => true,
+        HirKind::Literal(literal) => match literal.0.first() {
+            Some(&b) => {
+                set[usize::from(b)] = true;
+                false
+            }
+            None => true,
+        },
+        HirKind::Class(Class::Bytes(class)) => {
+            for range in class.ranges() {
+                for b in range.start()..=range.end() {
+                    set[usize::from(b)] = true;
+                }
+            }
+            false
+        }
+        // The parser keeps small ASCII classes as Unicode ones (`a|b` is `[ab]`).
+        HirKind::Class(Class::Unicode(class)) => {
+            for range in class.ranges() {
+                for c in u32::from(range.start())..=u32::from(range.end()).min(0x7f) {
+                    set[c as usize] = true;
+                }
+                if u32::from(range.end()) > 0x7f {
+                    set[0x80..].fill(true);
+                }
+            }
+            false
+        }
+        HirKind::Repetition(repetition) => {
+            let (sub, nullable) = first_bytes(&repetition.sub);
+            set = sub;
+            nullable || repetition.min == 0
+        }
+        HirKind::Capture(capture) => {
+            let (sub, nullable) = first_bytes(&capture.sub);
+            set = sub;
+            nullable
+        }
+        HirKind::Concat(parts) => {
+            let mut nullable = true;
+            for part in parts {
+                let (sub, part_nullable) = first_bytes(part);
+                for (b, yes) in sub.iter().enumerate() {
+                    set[b] |= yes;
+                }
+                if !part_nullable {
+                    nullable = false;
+                    break;
+                }
+            }
+            nullable
+        }
+        HirKind::Alternation(alternatives) => {
+            let mut nullable = false;
+            for alternative in alternatives {
+                let (sub, alternative_nullable) = first_bytes(alternative);
+                for (b, yes) in sub.iter().enumerate() {
+                    set[b] |= yes;
+                }
+                nullable |= alternative_nullable;
+            }
+            nullable
+        }
+    };
+    (set, nullable)
+}
+
 /// Splits each pattern into its top-level alternatives; those that start with `.*` lose
 /// that prefix and go to the floating DFA. `None` when a DFA cannot be built (then globs
 /// are judged as written only, as before this module existed).
@@ -801,6 +883,22 @@ mod tests {
         assert!(secrets.matches(&dotglob));
         let extglob = glob("~/@(.ssh)/id_rsa");
         assert!(secrets.matches(&extglob));
+    }
+
+    #[test]
+    fn patterns_that_cannot_match_a_path_are_known() {
+        for pattern in [
+            r".*\.ssh/?",
+            "/etc/shadow",
+            r"(~|\$HOME)(/.*)?",
+            r"(of=)?/var/log",
+            "x?/y",
+        ] {
+            assert!(may_match_a_path(pattern), "{pattern}");
+        }
+        for pattern in ["push", r"\+.+", "-[a-z]*f|--force", "--delete.*", "(a|b)c"] {
+            assert!(!may_match_a_path(pattern), "{pattern}");
+        }
     }
 
     #[test]

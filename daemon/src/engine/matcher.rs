@@ -25,6 +25,8 @@ use super::Action;
 pub(crate) struct PathSet {
     pub set: RegexSet,
     pub probe: Probe,
+    /// Whether some pattern can match a normal form (a word starting with `/` or `~`).
+    pub paths: bool,
 }
 
 /// One regex over paths, with its probe.
@@ -32,6 +34,8 @@ pub(crate) struct PathSet {
 pub(crate) struct PathRegex {
     pub regex: Regex,
     pub probe: Probe,
+    /// Whether the pattern can match a normal form (a word starting with `/` or `~`).
+    pub paths: bool,
 }
 
 /// One compiled rule. Every condition that is present must hold.
@@ -148,35 +152,39 @@ impl Candidates {
 
     fn any(&self, words: &[Word<'_>], set: &PathSet) -> bool {
         words.iter().any(|w| set.set.is_match(w))
-            || self.texts.iter().any(|t| set.set.is_match(t))
-            || self.globs.iter().any(|g| set.probe.matches(g))
+            || (set.paths
+                && (self.texts.iter().any(|t| set.set.is_match(t))
+                    || self.globs.iter().any(|g| set.probe.matches(g))))
     }
 
     fn any_one(&self, words: &[Word<'_>], one: &PathRegex) -> bool {
         words.iter().any(|w| one.regex.is_match(w))
-            || self.texts.iter().any(|t| one.regex.is_match(t))
-            || self.globs.iter().any(|g| one.probe.matches(g))
+            || (one.paths
+                && (self.texts.iter().any(|t| one.regex.is_match(t))
+                    || self.globs.iter().any(|g| one.probe.matches(g))))
     }
 }
 
 /// A unit with what rules ask of it computed once, when first asked: the command line,
 /// canonical flags, and the path words of its arguments, writes and reads in normal form.
-struct View<'u, 'w> {
+struct View<'u, 'w, 'c> {
     unit: &'u Unit<'w>,
+    ctx: &'u Context<'c>,
     aliases: &'u FlagAliases,
     cmdline: OnceCell<Vec<u8>>,
     flags: OnceCell<Vec<Flag<'u>>>,
     path_args: OnceCell<Vec<PathWord>>,
-    cwds: OnceCell<Vec<PathWord>>,
+    cwds: OnceCell<Cow<'u, [PathWord]>>,
     args: OnceCell<Candidates>,
-    writes: OnceCell<(Vec<Word<'u>>, Candidates)>,
-    reads: OnceCell<(Vec<Word<'u>>, Candidates)>,
+    writes: OnceCell<Candidates>,
+    reads: OnceCell<Candidates>,
 }
 
-impl<'u, 'w> View<'u, 'w> {
-    fn new(unit: &'u Unit<'w>, aliases: &'u FlagAliases) -> Self {
+impl<'u, 'w, 'c> View<'u, 'w, 'c> {
+    fn new(unit: &'u Unit<'w>, ctx: &'u Context<'c>, aliases: &'u FlagAliases) -> Self {
         View {
             unit,
+            ctx,
             aliases,
             cmdline: OnceCell::new(),
             flags: OnceCell::new(),
@@ -197,6 +205,7 @@ impl<'u, 'w> View<'u, 'w> {
             .get_or_init(|| self.aliases.flags_of(&self.unit.program, self.unit.args()))
     }
 
+    /// The arguments as owned path words, for the few programs whose options say more.
     fn path_args(&self) -> &[PathWord] {
         self.path_args.get_or_init(|| self.unit.path_args())
     }
@@ -206,36 +215,37 @@ impl<'u, 'w> View<'u, 'w> {
     }
 
     /// The directories the unit may run in.
-    fn cwds(&self, ctx: &Context<'_>) -> &[PathWord] {
+    fn cwds(&self) -> &[PathWord] {
         self.cwds.get_or_init(|| {
             self.unit
-                .working_dirs(&ctx.cwds, &ctx.home, || self.path_args())
+                .working_dirs(&self.ctx.cwds, &self.ctx.home, || self.path_args())
         })
     }
 
-    fn base<'a>(&'a self, ctx: &'a Context<'_>) -> Base<'a> {
+    fn base(&self) -> Base<'_> {
         Base {
-            home: &ctx.home,
-            cwds: self.cwds(ctx),
+            home: &self.ctx.home,
+            cwds: self.cwds(),
             dots: self.dots(),
         }
     }
 
     /// The paths of the arguments and inside them (`-F f=@P`, `--config=P`), in normal form.
-    fn args(&self, ctx: &Context<'_>) -> &Candidates {
+    fn args(&self) -> &Candidates {
         self.args.get_or_init(|| {
-            let base = self.base(ctx);
+            let base = self.base();
             let mut found = Vec::new();
-            for word in self.path_args() {
+            for (i, arg) in self.unit.args().iter().enumerate() {
+                let word = self.unit.path_ref(Slot::Arg(i + 1), arg);
                 // A relative glob means nothing until joined to a directory (`*` is no `~`).
                 if word.kind == Kind::Glob && word.is_rooted() {
-                    found.push(word.clone());
+                    found.push(word.to_owned());
                 }
                 paths::forms(word, &base, &mut found);
                 let mut inside = Vec::new();
                 paths::embedded(word, &mut inside);
                 for part in inside {
-                    paths::forms(&part, &base, &mut found);
+                    paths::forms(part.as_ref(), &base, &mut found);
                     if part.kind == Kind::Plain || part.is_rooted() {
                         found.push(part);
                     }
@@ -245,62 +255,65 @@ impl<'u, 'w> View<'u, 'w> {
         })
     }
 
-    /// Files the unit writes: redirection targets and what its arguments name (`tee F`).
-    fn writes(&self, ctx: &Context<'_>) -> &(Vec<Word<'u>>, Candidates) {
+    /// Files the unit writes besides its redirection targets: what its arguments name
+    /// (`tee F`), and all of them in normal form.
+    fn writes(&self) -> &Candidates {
         self.writes.get_or_init(|| {
             let named = files::writes(self.unit.name(), || self.path_args());
-            self.files(ctx, &self.unit.redirects, Slot::Redirect, named)
+            self.files(&self.unit.redirects, Slot::Redirect, named)
         })
     }
 
-    /// Files the unit reads: redirected input and what its arguments name (`source F`).
-    fn reads(&self, ctx: &Context<'_>) -> &(Vec<Word<'u>>, Candidates) {
+    /// Files the unit reads besides its redirected input: what its arguments name
+    /// (`source F`), and all of them in normal form.
+    fn reads(&self) -> &Candidates {
         self.reads.get_or_init(|| {
             let named = files::reads(self.unit.name(), || self.path_args());
-            self.files(ctx, &self.unit.inputs, Slot::Input, named)
+            self.files(&self.unit.inputs, Slot::Input, named)
         })
     }
 
     fn files(
         &self,
-        ctx: &Context<'_>,
-        redirected: &'u [Word<'w>],
+        redirected: &[Word<'_>],
         slot: fn(usize) -> Slot,
         named: Vec<PathWord>,
-    ) -> (Vec<Word<'u>>, Candidates) {
-        let words: Vec<Word<'u>> = redirected.iter().map(|w| Cow::Borrowed(&**w)).collect();
+    ) -> Candidates {
         if redirected.is_empty() && named.is_empty() {
-            return (words, Candidates::default());
+            return Candidates::default();
         }
-        let base = self.base(ctx);
+        let base = self.base();
         let mut found = Vec::new();
-        let redirected = redirected
-            .iter()
-            .enumerate()
-            .map(|(i, w)| self.unit.path_word(slot(i), w));
-        for word in redirected.chain(named) {
-            paths::forms(&word, &base, &mut found);
+        for (i, word) in redirected.iter().enumerate() {
+            let word = self.unit.path_ref(slot(i), word);
+            paths::forms(word, &base, &mut found);
+            if word.kind == Kind::Glob && word.is_rooted() {
+                found.push(word.to_owned());
+            }
+        }
+        for word in named {
+            paths::forms(word.as_ref(), &base, &mut found);
             if word.kind == Kind::Plain || word.is_rooted() {
                 found.push(word);
             }
         }
-        (words, Candidates::new(found, base.dots))
+        Candidates::new(found, base.dots)
     }
 
     /// The unit's directories as rules about the working directory see them.
-    fn cwd_texts(&self, ctx: &Context<'_>) -> Vec<Vec<u8>> {
+    fn cwd_texts(&self) -> Vec<Vec<u8>> {
         let base = Base {
-            home: &ctx.home,
+            home: &self.ctx.home,
             cwds: &[],
             dots: self.dots(),
         };
         let mut found = Vec::new();
-        for cwd in self.cwds(ctx) {
-            paths::forms(cwd, &base, &mut found);
+        for cwd in self.cwds() {
+            paths::forms(cwd.as_ref(), &base, &mut found);
             found.push(cwd.clone());
         }
         if found.is_empty() {
-            found.push(PathWord::plain(ctx.cwd));
+            found.push(PathWord::plain(self.ctx.cwd));
         }
         found.into_iter().map(|w| w.text).collect()
     }
@@ -327,7 +340,7 @@ impl RuleSet {
         aliases: &FlagAliases,
         scratch: &mut Scratch,
     ) -> Option<&Rule> {
-        let view = View::new(unit, aliases);
+        let view = View::new(unit, ctx, aliases);
         self.collect_candidates(&view, scratch);
         let mut best: Option<&Rule> = None;
         for &idx in &scratch.candidates {
@@ -335,7 +348,7 @@ impl RuleSet {
             if best.is_some_and(|b| b.action >= rule.action) {
                 continue;
             }
-            if rule.matches(&view, ctx) {
+            if rule.matches(&view) {
                 best = Some(rule);
                 if rule.action == Action::Deny {
                     break;
@@ -345,7 +358,7 @@ impl RuleSet {
         best
     }
 
-    fn collect_candidates(&self, view: &View<'_, '_>, scratch: &mut Scratch) {
+    fn collect_candidates(&self, view: &View<'_, '_, '_>, scratch: &mut Scratch) {
         let index = &self.index;
         let found = &mut scratch.candidates;
         found.clear();
@@ -376,8 +389,8 @@ impl RuleSet {
 }
 
 impl Rule {
-    fn matches(&self, view: &View<'_, '_>, ctx: &Context<'_>) -> bool {
-        let unit = view.unit;
+    fn matches(&self, view: &View<'_, '_, '_>) -> bool {
+        let (unit, ctx) = (view.unit, view.ctx);
         let glob_str = |set: &Option<GlobSet>, value: Option<&str>| match set {
             None => true,
             Some(set) => value.is_some_and(|v| set.is_match_candidate(&candidate(v.as_bytes()))),
@@ -406,25 +419,25 @@ impl Rule {
                 .as_ref()
                 .is_none_or(|re| re.is_match(ctx.caller_line()))
             && self.cwd.as_ref().is_none_or(|set| {
-                view.cwd_texts(ctx)
+                view.cwd_texts()
                     .iter()
                     .any(|cwd| set.is_match_candidate(&candidate(cwd)))
             })
             && self
                 .args_all
                 .iter()
-                .all(|one| view.args(ctx).any_one(unit.args(), one))
+                .all(|one| view.args().any_one(unit.args(), one))
             && self
                 .args_any
                 .as_ref()
-                .is_none_or(|set| view.args(ctx).any(unit.args(), set))
-            && self.redirect.as_ref().is_none_or(|set| {
-                let (words, found) = view.writes(ctx);
-                found.any(words, set)
-            })
-            && self.input.as_ref().is_none_or(|set| {
-                let (words, found) = view.reads(ctx);
-                found.any(words, set)
-            })
+                .is_none_or(|set| view.args().any(unit.args(), set))
+            && self
+                .redirect
+                .as_ref()
+                .is_none_or(|set| view.writes().any(&unit.redirects, set))
+            && self
+                .input
+                .as_ref()
+                .is_none_or(|set| view.reads().any(&unit.inputs, set))
     }
 }

@@ -28,7 +28,39 @@ pub(crate) struct PathWord {
     pub kind: Kind,
 }
 
+/// A path word borrowed: what the functions here read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct PathRef<'a> {
+    pub text: &'a [u8],
+    pub kind: Kind,
+}
+
+impl PathRef<'_> {
+    /// A part of this word (same kind).
+    fn part(&self, bytes: &[u8]) -> PathWord {
+        PathWord::new(bytes.to_vec(), self.kind)
+    }
+
+    pub fn is_rooted(&self) -> bool {
+        matches!(self.text.first(), Some(b'/' | b'~'))
+    }
+
+    pub fn to_owned(self) -> PathWord {
+        PathWord {
+            text: self.text.to_vec(),
+            kind: self.kind,
+        }
+    }
+}
+
 impl PathWord {
+    pub fn as_ref(&self) -> PathRef<'_> {
+        PathRef {
+            text: &self.text,
+            kind: self.kind,
+        }
+    }
+
     pub fn plain(text: &[u8]) -> PathWord {
         PathWord {
             text: text.to_vec(),
@@ -48,14 +80,9 @@ impl PathWord {
         }
     }
 
-    /// A part of this word (same kind).
-    fn part(&self, bytes: &[u8]) -> PathWord {
-        PathWord::new(bytes.to_vec(), self.kind)
-    }
-
     /// Whether this word is a directory that relative paths can be joined to.
     pub fn is_rooted(&self) -> bool {
-        matches!(self.text.first(), Some(b'/' | b'~'))
+        self.as_ref().is_rooted()
     }
 }
 
@@ -140,35 +167,34 @@ fn start(text: &[u8]) -> Start<'_> {
 /// `..` and repeated slashes. `..` never climbs above `/`; above a `~` whose place is
 /// unknown it is kept (`~/..`).
 pub(crate) fn join(base: &[u8], path: &[u8]) -> Vec<u8> {
-    let (root, base_rest): (&[u8], &[u8]) = match base.first() {
-        Some(b'/') | None => (b"/", base),
-        Some(_) => {
-            let end = base.iter().position(|&b| b == b'/').unwrap_or(base.len());
-            (&base[..end], &base[end..])
-        }
+    let root: &[u8] = match base.first() {
+        Some(b'/') | None => b"",
+        Some(_) => &base[..base.iter().position(|&b| b == b'/').unwrap_or(base.len())],
     };
-    let mut parts: Vec<&[u8]> = Vec::new();
-    for part in base_rest
+    let mut joined = Vec::with_capacity(base.len() + path.len() + 1);
+    joined.extend_from_slice(root);
+    // Where the components kept as `..` (above a `~` whose place is unknown) end.
+    let mut floor = root.len();
+    for part in base[root.len()..]
         .split(|&b| b == b'/')
         .chain(path.split(|&b| b == b'/'))
     {
         match part {
             b"" | b"." => {}
-            b".." => match parts.last() {
-                Some(&last) if last != b".." => {
-                    parts.pop();
-                }
-                _ if root != b"/" => parts.push(part),
-                _ => {}
-            },
-            name => parts.push(name),
+            b".." if joined.len() > floor => {
+                let slash = joined.iter().rposition(|&b| b == b'/').unwrap_or(floor);
+                joined.truncate(slash.max(floor));
+            }
+            b".." if !root.is_empty() => {
+                joined.extend_from_slice(b"/..");
+                floor = joined.len();
+            }
+            b".." => {}
+            name => {
+                joined.push(b'/');
+                joined.extend_from_slice(name);
+            }
         }
-    }
-    let mut joined = Vec::with_capacity(base.len() + path.len() + 1);
-    joined.extend_from_slice(if root == b"/" { b"" } else { root });
-    for part in &parts {
-        joined.push(b'/');
-        joined.extend_from_slice(part);
     }
     if joined.is_empty() {
         joined.push(b'/');
@@ -187,30 +213,32 @@ pub(crate) fn normal_home(home: &[u8]) -> Vec<u8> {
 
 /// Appends the normal forms of `word` that differ from it: joined to each working
 /// directory, folded, and in `~` form when inside the home directory.
-pub(crate) fn forms(word: &PathWord, base: &Base<'_>, out: &mut Vec<PathWord>) {
-    let joined: Vec<PathWord> = match start(&word.text) {
-        Start::Root(path) => vec![word.part(&join(b"/", path))],
-        Start::Home(rest) if base.home.is_empty() => vec![word.part(&join(b"~", rest))],
-        Start::Home(rest) => vec![joined_to(&PathWord::plain(base.home), word, rest)],
-        Start::User(prefix, rest) => vec![word.part(&join(prefix, rest))],
-        Start::Relative(rest) => base
-            .cwds
-            .iter()
-            .filter(|cwd| cwd.is_rooted())
-            .map(|cwd| joined_to(cwd, word, rest))
-            .collect(),
-        Start::NotAPath => return,
-    };
-    for form in joined {
-        push(out, form.clone(), word);
+pub(crate) fn forms(word: PathRef<'_>, base: &Base<'_>, out: &mut Vec<PathWord>) {
+    let mut add = |form: PathWord| {
+        let at = out.len();
         if !base.home.is_empty() && form.text.first() == Some(&b'/') {
-            under_home(&form, base, out);
+            under_home(&form, base, word, out);
         }
+        if form.as_ref() != word && !out.contains(&form) {
+            out.insert(at, form);
+        }
+    };
+    match start(word.text) {
+        Start::Root(path) => add(word.part(&join(b"/", path))),
+        Start::Home(rest) if base.home.is_empty() => add(word.part(&join(b"~", rest))),
+        Start::Home(rest) => add(joined_to(&PathWord::plain(base.home), word, rest)),
+        Start::User(prefix, rest) => add(word.part(&join(prefix, rest))),
+        Start::Relative(rest) => {
+            for cwd in base.cwds.iter().filter(|cwd| cwd.is_rooted()) {
+                add(joined_to(cwd, word, rest));
+            }
+        }
+        Start::NotAPath => {}
     }
 }
 
 /// `rest` of `word` joined to the directory `dir`: glob text when either is a glob.
-fn joined_to(dir: &PathWord, word: &PathWord, rest: &[u8]) -> PathWord {
+fn joined_to(dir: &PathWord, word: PathRef<'_>, rest: &[u8]) -> PathWord {
     match (dir.kind, word.kind) {
         (Kind::Plain, Kind::Plain) => PathWord::plain(&join(&dir.text, rest)),
         (Kind::Glob, Kind::Glob) => PathWord::new(join(&dir.text, rest), Kind::Glob),
@@ -231,6 +259,7 @@ fn joined_to(dir: &PathWord, word: &PathWord, rest: &[u8]) -> PathWord {
 /// (absolute when the home is known), or, when the engine cannot place it (`$DIR`, `-`),
 /// the word as written.
 pub(crate) fn directory(word: &PathWord, cwds: &[PathWord], home: &[u8]) -> Vec<PathWord> {
+    let word_ref = word.as_ref();
     let mut found: Vec<PathWord> = Vec::new();
     let mut add = |dir: PathWord| {
         if !found.contains(&dir) && found.len() < super::scope::MAX_CWDS {
@@ -238,14 +267,14 @@ pub(crate) fn directory(word: &PathWord, cwds: &[PathWord], home: &[u8]) -> Vec<
         }
     };
     match start(&word.text) {
-        Start::Root(path) => add(word.part(&join(b"/", path))),
-        Start::Home(rest) if home.is_empty() => add(word.part(&join(b"~", rest))),
-        Start::Home(rest) => add(joined_to(&PathWord::plain(home), word, rest)),
-        Start::User(prefix, rest) => add(word.part(&join(prefix, rest))),
+        Start::Root(path) => add(word_ref.part(&join(b"/", path))),
+        Start::Home(rest) if home.is_empty() => add(word_ref.part(&join(b"~", rest))),
+        Start::Home(rest) => add(joined_to(&PathWord::plain(home), word_ref, rest)),
+        Start::User(prefix, rest) => add(word_ref.part(&join(prefix, rest))),
         Start::Relative(rest) => {
             for cwd in cwds {
                 match cwd.is_rooted() {
-                    true => add(joined_to(cwd, word, rest)),
+                    true => add(joined_to(cwd, word_ref, rest)),
                     // Below a directory the engine cannot place, nothing is known either.
                     false => add(cwd.clone()),
                 }
@@ -257,33 +286,35 @@ pub(crate) fn directory(word: &PathWord, cwds: &[PathWord], home: &[u8]) -> Vec<
 }
 
 /// Appends the `~` forms of the absolute `form` when it lies inside the home directory.
-fn under_home(form: &PathWord, base: &Base<'_>, out: &mut Vec<PathWord>) {
+fn under_home(form: &PathWord, base: &Base<'_>, word: PathRef<'_>, out: &mut Vec<PathWord>) {
     match form.kind {
         Kind::Plain => {
-            if let Some(rest) = form.text.strip_prefix(base.home) {
-                if rest.is_empty() || rest[0] == b'/' || base.home == b"/" {
-                    let mut text = b"~".to_vec();
-                    if base.home == b"/" && !rest.is_empty() {
-                        text.push(b'/');
-                    }
-                    text.extend_from_slice(rest);
-                    let text = join(b"~", &text[1..]);
-                    push(out, PathWord::plain(&text), form);
-                }
+            // Both are in normal form, so the rest is too.
+            let rest = match form.text.strip_prefix(base.home) {
+                Some(rest) if base.home == b"/" => rest,
+                Some(rest) if rest.is_empty() || rest[0] == b'/' => rest,
+                _ => return,
+            };
+            let mut text = Vec::with_capacity(rest.len() + 2);
+            text.push(b'~');
+            if !rest.is_empty() && rest[0] != b'/' {
+                text.push(b'/');
             }
+            text.extend_from_slice(rest);
+            push(out, PathWord::plain(&text), word);
         }
         Kind::Glob => {
             if let Some(glob) = Glob::parse(&form.text, base.dots) {
                 for rest in glob.under_home(base.home) {
-                    push(out, PathWord::new(rest, Kind::Glob), form);
+                    push(out, PathWord::new(rest, Kind::Glob), word);
                 }
             }
         }
     }
 }
 
-fn push(out: &mut Vec<PathWord>, form: PathWord, original: &PathWord) {
-    if form != *original && !out.contains(&form) {
+fn push(out: &mut Vec<PathWord>, form: PathWord, original: PathRef<'_>) {
+    if form.as_ref() != original && !out.contains(&form) {
         out.push(form);
     }
 }
@@ -297,18 +328,18 @@ const MAX_NESTING: usize = 4;
 /// `--name=VALUE`, `-XVALUE` (when the value looks like a path), `key=VALUE`, `@FILE` and
 /// `<FILE` (curl's data and form fields), the parts of `a;b`, `a,b` and `SRC:DST`, and the
 /// path of a `file:` URL, percent-decoded. The word itself is not appended.
-pub(crate) fn embedded(word: &PathWord, out: &mut Vec<PathWord>) {
+pub(crate) fn embedded(word: PathRef<'_>, out: &mut Vec<PathWord>) {
     take_apart(word, out, 0);
 }
 
-fn take_apart(word: &PathWord, out: &mut Vec<PathWord>, level: usize) {
+fn take_apart(word: PathRef<'_>, out: &mut Vec<PathWord>, level: usize) {
     if level >= MAX_NESTING || out.len() >= MAX_EMBEDDED {
         return;
     }
-    let text = &word.text[..];
+    let text = word.text;
     let found = |part: PathWord, out: &mut Vec<PathWord>| {
-        if !part.text.is_empty() && part != *word && !out.contains(&part) {
-            take_apart(&part, out, level + 1);
+        if !part.text.is_empty() && part.as_ref() != word && !out.contains(&part) {
+            take_apart(part.as_ref(), out, level + 1);
             if out.len() < MAX_EMBEDDED {
                 out.push(part);
             }
@@ -433,7 +464,7 @@ mod tests {
             Kind::Plain
         };
         forms(
-            &PathWord::new(word.as_bytes().to_vec(), kind),
+            PathWord::new(word.as_bytes().to_vec(), kind).as_ref(),
             &base,
             &mut out,
         );
@@ -506,7 +537,7 @@ mod tests {
 
     fn embedded_in(word: &str) -> Vec<String> {
         let mut out = Vec::new();
-        embedded(&PathWord::plain(word.as_bytes()), &mut out);
+        embedded(PathWord::plain(word.as_bytes()).as_ref(), &mut out);
         texts(&out)
     }
 

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::approved::Approved;
-use super::glob::Probe;
+use super::glob::{self, Probe};
 use super::matcher::{PathRegex, PathSet, ProgramIndex, Rule, RuleSet};
 use super::unwrap::{Flag, FlagAliases};
 use super::{Action, Policy, PolicySource, Query, Verdict};
@@ -470,6 +470,7 @@ fn compile_rules(located: Vec<Located>) -> Result<RuleSet, PolicyError> {
             Ok(Some(PathSet {
                 set: regex_set(&whole, key).map_err(&fail)?,
                 probe: Probe::new(patterns),
+                paths: patterns.iter().any(|p| glob::may_match_a_path(p)),
             }))
         };
         let search = |pattern: &Option<String>, key: &str| {
@@ -491,6 +492,7 @@ fn compile_rules(located: Vec<Located>) -> Result<RuleSet, PolicyError> {
                     Ok(PathRegex {
                         regex: regex(&format!("^(?:{p})$"), "args_all")?,
                         probe: Probe::new(std::slice::from_ref(p)),
+                        paths: glob::may_match_a_path(p),
                     })
                 })
                 .collect::<Result<_, String>>()

@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use std::rc::Rc;
 
 use super::files;
-use super::paths::{self, Kind, PathWord};
+use super::paths::{self, Kind, PathRef, PathWord};
 use super::scope::Scope;
 
 pub(crate) type Word<'a> = Cow<'a, [u8]>;
@@ -74,9 +74,20 @@ impl Unit<'_> {
 
     /// A word as a path word: its glob text when it is a glob.
     pub fn path_word(&self, slot: Slot, text: &[u8]) -> PathWord {
+        self.path_ref(slot, text).to_owned()
+    }
+
+    /// A word as a borrowed path word.
+    pub fn path_ref<'s>(&'s self, slot: Slot, text: &'s [u8]) -> PathRef<'s> {
         match self.glob(slot) {
-            Some(glob) => PathWord::new(glob.to_vec(), Kind::Glob),
-            None => PathWord::plain(text),
+            Some(glob) => PathRef {
+                text: glob,
+                kind: Kind::Glob,
+            },
+            None => PathRef {
+                text,
+                kind: Kind::Plain,
+            },
         }
     }
 
@@ -92,21 +103,25 @@ impl Unit<'_> {
     /// The directories the command works in: its shell's (else `query_cwds`), moved by
     /// its wrappers' and its own options (`env -C`, `git -C`). `args` are its path
     /// arguments, computed only when an option needs them.
-    pub fn working_dirs<'a>(
-        &self,
-        query_cwds: &[PathWord],
+    pub fn working_dirs<'s, 'a>(
+        &'s self,
+        query_cwds: &'s [PathWord],
         home: &[u8],
         args: impl FnOnce() -> &'a [PathWord],
-    ) -> Vec<PathWord> {
-        let mut cwds = match &self.scope {
-            Some(scope) => scope.cwds.clone(),
-            None => query_cwds.to_vec(),
+    ) -> Cow<'s, [PathWord]> {
+        let start: &'s [PathWord] = match &self.scope {
+            Some(scope) => &scope.cwds,
+            None => query_cwds,
         };
         let own = files::chdir(self.name(), args);
+        if self.chdir.is_empty() && own.is_empty() {
+            return Cow::Borrowed(start);
+        }
+        let mut cwds = start.to_vec();
         for dir in self.chdir.iter().chain(&own) {
             cwds = paths::directory(dir, &cwds, home);
         }
-        cwds
+        Cow::Owned(cwds)
     }
 
     /// A child unit that runs `argv[start..end]` on behalf of this one (a wrapper): it

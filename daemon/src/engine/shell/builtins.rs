@@ -56,9 +56,35 @@ pub(super) fn apply(
         }
         return walker.scope.clone();
     }
+    let name = unit.name();
+    let changes_state = matches!(
+        name,
+        b"cd"
+            | b"pushd"
+            | b"popd"
+            | b"export"
+            | b"declare"
+            | b"typeset"
+            | b"local"
+            | b"readonly"
+            | b"unset"
+            | b"read"
+            | b"mapfile"
+            | b"readarray"
+            | b"printf"
+            | b"getopts"
+            | b"let"
+            | b"eval"
+            | b"source"
+            | b"."
+            | b"shopt"
+    );
+    if !changes_state {
+        return before;
+    }
     let args = unit.path_args();
     let operands: Vec<&PathWord> = operands(&args);
-    match unit.name() {
+    match name {
         b"cd" => {
             let target = operands
                 .first()

@@ -567,7 +567,7 @@ impl Walker<'_> {
             return;
         }
         let args = unit.path_args();
-        let cwds = unit.working_dirs(&[], self.home, || &args);
+        let cwds = unit.working_dirs(&[], self.home, || &args).into_owned();
         let base = Base {
             home: self.home,
             cwds: &cwds,
@@ -575,7 +575,7 @@ impl Walker<'_> {
         };
         let normal = |word: &PathWord| {
             let mut forms = Vec::new();
-            paths::forms(word, &base, &mut forms);
+            paths::forms(word.as_ref(), &base, &mut forms);
             let mut texts: Vec<Vec<u8>> = forms.into_iter().map(|f| f.text).collect();
             if word.is_rooted() {
                 texts.push(word.text.clone());

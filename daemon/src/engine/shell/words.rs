@@ -7,6 +7,8 @@
 //! Each field also keeps its glob text when it has a live wildcard: one that no quote
 //! protects, or that comes from an unquoted expansion (see `glob`).
 
+use std::borrow::Cow;
+
 use brush_parser::word::{
     self, Parameter, ParameterExpr, ParameterTestType, SubstringMatchKind, TildeExpr, WordPiece,
     WordPieceWithSource,
@@ -53,7 +55,9 @@ pub(super) enum Quoting {
 pub(super) struct Fields<'b> {
     done: Vec<Field>,
     text: Vec<u8>,
-    glob: Vec<u8>,
+    /// The current field's glob text, kept from its first live wildcard on (before it,
+    /// the glob text is the escaped text).
+    glob: Option<Vec<u8>>,
     /// The current field exists even when empty (it has a quoted part).
     started: bool,
     /// Something whose value the engine does not know was kept as written.
@@ -62,16 +66,31 @@ pub(super) struct Fields<'b> {
     budget: &'b mut usize,
 }
 
+/// Whether unquoted text holds a wildcard (or the `(` of an extglob group).
+fn may_be_live(bytes: &[u8]) -> bool {
+    bytes.iter().any(|b| matches!(b, b'*' | b'?' | b'[' | b'('))
+}
+
 impl<'b> Fields<'b> {
     pub fn new(budget: &'b mut usize) -> Self {
         Fields {
             done: Vec::new(),
             text: Vec::new(),
-            glob: Vec::new(),
+            glob: None,
             started: false,
             inexact: false,
             budget,
         }
+    }
+
+    /// The glob text, started from the text before the last `before` bytes.
+    fn glob_text(&mut self, pending: usize) -> &mut Vec<u8> {
+        let text = &self.text[..self.text.len() - pending];
+        self.glob.get_or_insert_with(|| {
+            let mut glob = Vec::with_capacity(text.len() + 8);
+            escape(text, &mut glob);
+            glob
+        })
     }
 
     fn literal(&mut self, bytes: &[u8], quoting: Quoting) {
@@ -79,14 +98,20 @@ impl<'b> Fields<'b> {
         match quoting {
             Quoting::Quoted => {
                 self.started = true;
-                escape(bytes, &mut self.glob);
+                if let Some(glob) = &mut self.glob {
+                    escape(bytes, glob);
+                }
             }
             Quoting::Unquoted => {
+                if self.glob.is_none() && !may_be_live(bytes) {
+                    return;
+                }
+                let glob = self.glob_text(bytes.len());
                 for &b in bytes {
                     if b == b'\\' {
-                        self.glob.push(b'\\');
+                        glob.push(b'\\');
                     }
-                    self.glob.push(b);
+                    glob.push(b);
                 }
             }
         }
@@ -96,7 +121,9 @@ impl<'b> Fields<'b> {
     fn as_written(&mut self, raw: &[u8]) {
         self.inexact = true;
         self.text.extend_from_slice(raw);
-        escape(raw, &mut self.glob);
+        if let Some(glob) = &mut self.glob {
+            escape(raw, glob);
+        }
     }
 
     fn spend(&mut self, bytes: usize) -> Result<(), ShellError> {
@@ -112,8 +139,12 @@ impl<'b> Fields<'b> {
             self.started = true;
             self.text.extend_from_slice(&value.text);
             match &value.glob {
-                Some(glob) => self.glob.extend_from_slice(glob),
-                None => escape(&value.text, &mut self.glob),
+                Some(glob) => self.glob_text(value.text.len()).extend_from_slice(glob),
+                None => {
+                    if let Some(glob) = &mut self.glob {
+                        escape(&value.text, glob);
+                    }
+                }
             }
             return Ok(());
         }
@@ -158,8 +189,8 @@ impl<'b> Fields<'b> {
             return;
         }
         if is_glob_text {
+            self.glob_text(0).extend_from_slice(bytes);
             self.text.extend(super::super::paths::unescape(bytes));
-            self.glob.extend_from_slice(bytes);
         } else {
             self.literal(bytes, Quoting::Unquoted);
         }
@@ -167,9 +198,8 @@ impl<'b> Fields<'b> {
 
     fn end_field(&mut self) {
         let text = std::mem::take(&mut self.text);
-        let glob = std::mem::take(&mut self.glob);
+        let glob = self.glob.take().filter(|glob| glob::has_wildcard(glob));
         self.started = false;
-        let glob = glob::has_wildcard(&glob).then_some(glob);
         self.done.push(Field { text, glob });
     }
 
@@ -653,12 +683,15 @@ pub(super) fn ansi_c_unescape(text: &[u8], out: &mut Vec<u8>) {
 /// Brace expansion of a raw word, as bash does it before anything else: `a{b,c}d` is
 /// `abd acd`, `{1..3}` is `1 2 3`; quoted braces and `${…}` are left alone. More than
 /// [`MAX_BRACE_WORDS`] words is an error (the string is refused, not judged in part).
-pub(super) fn braces(raw: &str) -> Result<Vec<String>, ShellError> {
+pub(super) fn braces(raw: &str) -> Result<Vec<Cow<'_, str>>, ShellError> {
+    if first_brace(raw.as_bytes()).is_none() {
+        return Ok(vec![Cow::Borrowed(raw)]);
+    }
     let mut done = Vec::new();
     let mut pending = vec![raw.to_string()];
     while let Some(word) = pending.pop() {
         match first_brace(word.as_bytes()) {
-            None => done.push(word),
+            None => done.push(Cow::Owned(word)),
             Some((open, close, items)) => {
                 if done.len() + pending.len() + items.len() > MAX_BRACE_WORDS {
                     return Err(ShellError::TooMany);
@@ -843,7 +876,13 @@ mod tests {
 
     #[test]
     fn braces_expand_like_bash() {
-        let expand = |s: &str| braces(s).unwrap();
+        fn expand(s: &str) -> Vec<String> {
+            braces(s)
+                .unwrap()
+                .into_iter()
+                .map(|w| w.into_owned())
+                .collect()
+        }
         assert_eq!(expand("{rm,-rf,/}"), ["rm", "-rf", "/"]);
         assert_eq!(
             expand("~/.ssh/id_{rsa,ed25519}"),
