@@ -48,8 +48,9 @@ pub(crate) const FOUND_DIRS: &[u8] = b"\0d";
 const MAX_VISITS: usize = 20_000;
 /// Longest glob the engine reasons about: longer words are not paths (PATH_MAX is 4096).
 pub(crate) const MAX_GLOB_LEN: usize = 4096;
-/// Memory for the lazy DFA of one rule condition.
-const DFA_CACHE_BYTES: usize = 2 << 20;
+/// Memory for the lazy DFA of one rule condition (a policy has a few dozen; a DFA that
+/// fills it is cleared, and the probe in progress counts as a match).
+const DFA_CACHE_BYTES: usize = 256 << 10;
 
 /// One element of a glob.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -495,9 +496,7 @@ fn first_bytes(hir: &Hir) -> ([bool; 256], bool) {
             let mut nullable = true;
             for part in parts {
                 let (sub, part_nullable) = first_bytes(part);
-                for (b, yes) in sub.iter().enumerate() {
-                    set[b] |= yes;
-                }
+                add_bytes(&mut set, &sub);
                 if !part_nullable {
                     nullable = false;
                     break;
@@ -509,15 +508,19 @@ fn first_bytes(hir: &Hir) -> ([bool; 256], bool) {
             let mut nullable = false;
             for alternative in alternatives {
                 let (sub, alternative_nullable) = first_bytes(alternative);
-                for (b, yes) in sub.iter().enumerate() {
-                    set[b] |= yes;
-                }
+                add_bytes(&mut set, &sub);
                 nullable |= alternative_nullable;
             }
             nullable
         }
     };
     (set, nullable)
+}
+
+fn add_bytes(set: &mut [bool; 256], more: &[bool; 256]) {
+    for (b, yes) in more.iter().enumerate() {
+        set[b] |= yes;
+    }
 }
 
 /// Splits each pattern into its top-level alternatives; those that start with `.*` lose

@@ -812,46 +812,44 @@ fn brace_items(body: &[u8]) -> Option<Vec<String>> {
 fn sequence(text: &str) -> Option<Vec<String>> {
     let parts: Vec<&str> = text.split("..").collect();
     let (from, to, step) = match parts[..] {
-        [from, to] => (from, to, 1i64),
-        [from, to, step] => (
-            from,
-            to,
-            step.parse::<i64>().ok()?.unsigned_abs().max(1) as i64,
-        ),
+        [from, to] => (from, to, 1u64),
+        [from, to, step] => (from, to, step.parse::<i64>().ok()?.unsigned_abs().max(1)),
         _ => return None,
     };
-    let count = |a: i64, b: i64| (a - b).unsigned_abs() / step as u64 + 1;
-    if let (Ok(a), Ok(b)) = (from.parse::<i64>(), to.parse::<i64>()) {
-        if count(a, b) > MAX_BRACE_WORDS as u64 {
-            return None;
-        }
-        let width = if from.starts_with('0') || to.starts_with('0') {
-            from.len().max(to.len())
-        } else {
-            0
-        };
-        let direction = if a <= b { step } else { -step };
-        let mut items = Vec::new();
-        let mut n = a;
-        while (direction > 0 && n <= b) || (direction < 0 && n >= b) {
-            items.push(format!("{n:0width$}"));
-            n += direction;
-        }
-        return Some(items);
-    }
-    let (&[a], &[b]) = (from.as_bytes(), to.as_bytes()) else {
-        return None;
+    // Integers, or single letters; the items are counted first, so nothing overflows.
+    let (a, b, letters) = match (from.parse::<i64>(), to.parse::<i64>()) {
+        (Ok(a), Ok(b)) => (a, b, false),
+        _ => match (from.as_bytes(), to.as_bytes()) {
+            (&[a], &[b]) if a.is_ascii_alphabetic() && b.is_ascii_alphabetic() => {
+                (i64::from(a), i64::from(b), true)
+            }
+            _ => return None,
+        },
     };
-    if !a.is_ascii_alphabetic() || !b.is_ascii_alphabetic() {
+    let count = (a.abs_diff(b) / step).saturating_add(1);
+    if count > MAX_BRACE_WORDS as u64 {
         return None;
     }
-    let direction = if a <= b { step } else { -step };
-    let mut items = Vec::new();
-    let mut n = i64::from(a);
-    while (direction > 0 && n <= i64::from(b)) || (direction < 0 && n >= i64::from(b)) {
-        items.push(char::from(n as u8).to_string());
-        n += direction;
-    }
+    let width = if !letters && (from.starts_with('0') || to.starts_with('0')) {
+        from.len().max(to.len())
+    } else {
+        0
+    };
+    let items = (0..count)
+        .map(|i| {
+            let offset = i128::from(i) * i128::from(step);
+            let n = if a <= b {
+                i128::from(a) + offset
+            } else {
+                i128::from(a) - offset
+            };
+            if letters {
+                char::from(n as u8).to_string()
+            } else {
+                format!("{n:0width$}")
+            }
+        })
+        .collect();
     Some(items)
 }
 
@@ -897,6 +895,15 @@ mod tests {
         assert_eq!(expand("${a:-{b,c}}"), ["${a:-{b,c}}"]);
         assert_eq!(expand("{a,b}{c,d}"), ["ac", "ad", "bc", "bd"]);
         assert!(braces(&"{a,b}".repeat(9)).is_err());
+        assert_eq!(
+            expand("{9223372036854775806..9223372036854775807}").len(),
+            2
+        );
+        assert_eq!(
+            expand("{-9223372036854775808..9223372036854775807}").len(),
+            1
+        );
+        assert_eq!(expand("{c..a}"), ["c", "b", "a"]);
     }
 
     #[test]
