@@ -1,17 +1,19 @@
 //! Asking the daemon about one program start and turning its answer into a verdict:
 //! allow, deny (with one line on stderr saying why), wait for an approval, or — when the daemon
-//! cannot be reached — the session's fail mode. A malformed answer never allows.
+//! cannot be reached — the fail mode: closed inside a session (after a short wait for a
+//! restarting daemon), open outside one unless the operator chose otherwise. A malformed
+//! answer never allows.
 
 use core::ffi::c_int;
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use crate::args;
 use crate::buf::{self, Buf};
-use crate::environ::SNAPSHOT;
+use crate::environ::{FailMode, SNAPSHOT};
 use crate::http::{self, Endpoint, Outcome};
 use crate::reply::{push_unescaped, Answer, Decision};
 use crate::request::{self, Caller, Exec};
-use crate::sys::{self, stderr_line};
+use crate::sys::{self, now_ms, sleep_ms, stderr_line};
 use crate::syscall;
 
 /// A verdict the hook acts on.
@@ -77,14 +79,28 @@ pub fn judge(exec: &Exec, starter: Starter, cwd: &[u8]) -> Verdict {
 }
 
 fn consult(exec: &Exec, body: &[u8]) -> Verdict {
+    match ask_daemon(exec, body) {
+        Some(verdict) => {
+            // Read first: a store on every exec would copy a page in each fork child.
+            if DAEMON_AWAY.load(Ordering::Relaxed) {
+                DAEMON_AWAY.store(false, Ordering::Relaxed);
+            }
+            verdict
+        }
+        None => unreachable(exec, body),
+    }
+}
+
+/// One preflight exchange; `None` when the daemon could not be reached.
+fn ask_daemon(exec: &Exec, body: &[u8]) -> Option<Verdict> {
     http::exchange(
         &endpoint(),
         b"POST /v1/preflight/exec",
         Some(body),
         PREFLIGHT_TIMEOUT_MS,
         |outcome| match outcome {
-            Outcome::Unreachable => unreachable(),
-            Outcome::Answered(answer) => act(answer, exec),
+            Outcome::Unreachable => None,
+            Outcome::Answered(answer) => Some(act(answer, exec)),
         },
     )
 }
@@ -131,27 +147,73 @@ pub fn act(answer: Answer, exec: &Exec) -> Verdict {
     }
 }
 
-/// The fail mode, with one line per process saying so.
+/// The fail mode. Open: the program runs, with one line per process saying so. Closed: the
+/// daemon may be restarting (`warden preload` starts a new one at once when it dies), so the
+/// request is tried again for up to [`RESTART_WAIT_MS`] before the program is refused, with
+/// a line saying why.
 #[cold]
 #[inline(never)]
-fn unreachable() -> Verdict {
+fn unreachable(exec: &Exec, body: &[u8]) -> Verdict {
     let snapshot = SNAPSHOT.get();
-    let closed = snapshot.fail_closed();
-    if !UNREACHABLE_REPORTED.swap(true, Ordering::Relaxed) {
-        stderr_line(|b| {
-            b.push(b"cannot reach the daemon at ");
-            b.push(snapshot.socket.value());
-            b.push(if closed {
-                b"; denying every program (fail-closed). Start it with \"warden serve\"."
-            } else {
-                b"; running programs unchecked (fail-open). Start it with \"warden serve\"."
+    match snapshot.fail_mode() {
+        FailMode::Open => {
+            if !UNREACHABLE_REPORTED.swap(true, Ordering::Relaxed) {
+                stderr_line(|b| {
+                    b.push(b"cannot reach the daemon at ");
+                    b.push(snapshot.socket.value());
+                    b.push(
+                        b"; running programs unchecked (fail-open). Start it with \"warden serve\".",
+                    );
+                });
+            }
+            Verdict::Allow
+        }
+        FailMode::Closed => {
+            if let Some(verdict) = retry_while_restarting(exec, body) {
+                return verdict;
+            }
+            stderr_line(|b| {
+                b.push(b"the warden daemon is not answering on ");
+                b.push(snapshot.socket.value());
+                b.push(b"; refusing ");
+                push_display(b, exec);
+                b.push(b" until it is back (fail-closed)");
             });
-        });
+            Verdict::Deny
+        }
     }
-    if closed {
-        Verdict::Deny
-    } else {
-        Verdict::Allow
+}
+
+/// How long a refused connection is retried, inside a session, before the program is refused:
+/// long enough for `warden preload` to start a new daemon (a few hundred milliseconds on a
+/// busy machine), short enough that an agent is told soon when none comes back.
+const RESTART_WAIT_MS: i64 = 2_000;
+/// Pause between two attempts: short at first (a restart is usually quick), then longer.
+const RETRY_FIRST_MS: i64 = 10;
+const RETRY_MAX_MS: i64 = 250;
+
+/// Set once this process waited the whole [`RESTART_WAIT_MS`] in vain: its later program
+/// starts ask once and do not wait again until the daemon has answered.
+static DAEMON_AWAY: AtomicBool = AtomicBool::new(false);
+
+/// The verdict once the daemon answers again within the wait, `None` if it does not.
+fn retry_while_restarting(exec: &Exec, body: &[u8]) -> Option<Verdict> {
+    if DAEMON_AWAY.load(Ordering::Relaxed) {
+        return None;
+    }
+    let give_up = now_ms() + RESTART_WAIT_MS;
+    let mut pause = RETRY_FIRST_MS;
+    loop {
+        let left = give_up - now_ms();
+        if left <= 0 {
+            DAEMON_AWAY.store(true, Ordering::Relaxed);
+            return None;
+        }
+        sleep_ms(pause.min(left));
+        pause = (pause * 2).min(RETRY_MAX_MS);
+        if let Some(verdict) = ask_daemon(exec, body) {
+            return Some(verdict);
+        }
     }
 }
 

@@ -112,16 +112,7 @@ pub unsafe fn value_of(entry: *const c_char, name: &[u8]) -> Option<&'static [u8
     Some(bytes(entry.add(name.len() + 1).cast()))
 }
 
-/// FNV-1a over arguments, each followed by a NUL.
-pub fn hash_args<'a>(args: impl Iterator<Item = &'a [u8]>) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for arg in args {
-        for &b in arg.iter().chain(&[0]) {
-            hash = (hash ^ b as u64).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    hash
-}
+pub use crate::fnv::hash_args;
 
 pub fn errno() -> c_int {
     // SAFETY: the thread's errno slot is always valid.

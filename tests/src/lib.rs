@@ -510,3 +510,33 @@ pub fn decision_records(home: &TempHome) -> Vec<serde_json::Value> {
         .filter(|record| record["kind"] == "decision")
         .collect()
 }
+
+impl Daemon {
+    /// The daemon's exit status once it has exited (without waiting); `None` while it runs.
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().expect("wait for the daemon")
+    }
+}
+
+/// Kills (SIGKILL) the daemon that answers on a home's socket when dropped, if one does: for
+/// tests in which `warden preload` started a daemon (at its start, or again after the
+/// test's own daemon ended), which outlives the test otherwise.
+pub struct KillsAnsweringDaemon(pub PathBuf);
+
+impl Drop for KillsAnsweringDaemon {
+    fn drop(&mut self) {
+        let Ok(stream) = UnixStream::connect(&self.0) else {
+            return;
+        };
+        // Never a panic here (this may run while a failed test unwinds).
+        let status = std::panic::catch_unwind(|| http_over(stream, "GET", "/v1/status", None));
+        if let Some(pid) = status
+            .ok()
+            .and_then(|reply| serde_json::from_str::<serde_json::Value>(&reply.body).ok())
+            .and_then(|status| status["pid"].as_i64())
+        {
+            // SAFETY: kill on the pid the answering daemon reported for itself.
+            unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+        }
+    }
+}

@@ -13,6 +13,10 @@ use std::time::{Duration, Instant};
 
 use crate::{bin_dir, http, text, Daemon, TempHome, DEADLINE};
 
+/// The library's own proof hash, compiled from its source.
+#[path = "../../preload/src/fnv.rs"]
+mod fnv;
+
 /// The policy the preload tests run against (used alone, without the default policy).
 pub const POLICY: &str = r#"
 default = "allow"
@@ -185,9 +189,11 @@ impl Guarded {
 
     /// The decisions in the audit log (JSON records), oldest first.
     pub fn decisions(&self) -> Vec<serde_json::Value> {
+        // The log files (not the head beside them).
         let mut files: Vec<PathBuf> = std::fs::read_dir(self.home.audit_dir())
             .expect("read the audit directory")
             .map(|entry| entry.expect("list the audit directory").path())
+            .filter(|path| path.extension().is_some_and(|e| e == "jsonl"))
             .collect();
         files.sort();
         files
@@ -214,15 +220,12 @@ impl Guarded {
 
 /// Marks `command`, which the test process starts with the library loaded directly, as
 /// already judged, as a guarded parent would (`WARDEN_CHECKED=s<parent pid>.<n>.<FNV-1a of
-/// the n arguments>`, see preload/src/checked.rs), so that what it shows is the hooks'
+/// the n arguments>`, see preload/src/checked.rs and fnv.rs), so that what it shows is the hooks'
 /// behaviour and not the load check's. Call it once the arguments are set.
 pub fn judged_start(command: &mut Command) -> &mut Command {
     use std::os::unix::ffi::OsStrExt;
     let args: Vec<&[u8]> = command.get_args().map(OsStr::as_bytes).collect();
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in args.iter().flat_map(|arg| arg.iter().chain(&[0])) {
-        hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-    }
+    let hash = fnv::hash_args(args.iter().copied());
     let proof = format!("s{}.{}.{hash}", std::process::id(), args.len());
     command.env("WARDEN_CHECKED", proof)
 }

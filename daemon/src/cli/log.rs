@@ -3,6 +3,8 @@ use std::process::ExitCode;
 
 use crate::client::Client;
 use crate::quote::command_line;
+use crate::server::audit::GAP_KIND;
+use crate::server::DAEMON_KIND;
 use crate::wire::{AuditRecord, Decision};
 
 #[derive(clap::Args)]
@@ -43,6 +45,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 fn render(record: &AuditRecord, colour: bool) -> String {
+    // Records about the daemon and the log themselves (a restart, a cut log) carry their
+    // whole story in the message.
+    if matches!(record.kind.as_str(), DAEMON_KIND | GAP_KIND) {
+        let message = record.message.as_deref().unwrap_or_default();
+        return format!("{}  {:<8} {message}", record.time, record.kind);
+    }
     let word = match (record.kind.as_str(), record.decision) {
         ("resolution", Decision::Allow) => "APPROVED",
         ("resolution", _) => "REFUSED",

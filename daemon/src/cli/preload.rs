@@ -1,4 +1,4 @@
-//! `warden preload [--agent NAME] [--monitor] [--fail-closed] -- CMD ARGS…`: the flags,
+//! `warden preload [--agent NAME] [--monitor] [--fail-open] -- CMD ARGS…`: the flags,
 //! turned into a [`launch::Plan`]; [`launch::run`] does the rest.
 
 use std::ffi::OsString;
@@ -13,19 +13,18 @@ pub struct Args {
     /// Agent name recorded with the session (default: CMD's file name).
     #[arg(long, value_name = "NAME")]
     agent: Option<String>,
-    /// Decide and log every program start, but block nothing and never wait for approval.
+    /// Decide and log every program start, but block nothing and never wait for approval
+    /// (default: the daemon's mode, enforce unless `warden serve --monitor`).
     #[arg(long)]
     monitor: bool,
-    /// Deny every program start while the daemon cannot be reached (default: allow them).
+    /// Run programs unchecked while the daemon cannot be reached (default: refuse them, after
+    /// waiting up to 2 s for a restarting daemon).
     #[arg(long)]
-    fail_closed: bool,
-    /// The command to run, with its arguments.
-    #[arg(
-        value_name = "CMD",
-        required = true,
-        trailing_var_arg = true,
-        allow_hyphen_values = true
-    )]
+    fail_open: bool,
+    /// The command to run, with its arguments. Every `-` word before `--` or before CMD is
+    /// one of warden's flags (an unknown one is a usage error); everything from CMD on is
+    /// CMD's.
+    #[arg(value_name = "CMD", required = true, trailing_var_arg = true)]
     command: Vec<OsString>,
 }
 
@@ -44,15 +43,12 @@ fn plan(args: Args) -> Plan {
     });
     Plan {
         agent,
-        mode: if args.monitor {
-            Mode::Monitor
-        } else {
-            Mode::Enforce
-        },
-        fail: if args.fail_closed {
-            FailMode::Closed
-        } else {
+        // Without --monitor, the daemon's own mode (`warden serve --monitor`).
+        mode: args.monitor.then_some(Mode::Monitor),
+        fail: if args.fail_open {
             FailMode::Open
+        } else {
+            FailMode::Closed
         },
         supervision: Supervision::Reap,
         command: args.command,

@@ -10,7 +10,7 @@ use super::scope::{Inherit, Scope};
 use super::shell::{self, ShellError, Start, MAX_DEPTH};
 use super::unit::Unit;
 use super::unwrap::{self, Inner};
-use super::{Action, Policy, Query, Verdict};
+use super::{Action, DecidedBy, Policy, Query, Verdict};
 
 /// Who decided, for the verdict's `rule` and `message`.
 #[derive(Clone, Copy)]
@@ -261,12 +261,17 @@ impl<'p> Walk<'p> {
 
     fn verdict(self) -> Verdict {
         let (action, decider) = self.best.unwrap_or((self.policy.default, Decider::Default));
-        let (rule, message) = match decider {
-            Decider::Default => (None, None),
-            Decider::Rule(name, message) => (Some(name.to_string()), message.map(str::to_string)),
+        let (rule, message, decided_by) = match decider {
+            Decider::Default => (None, None, DecidedBy::Default),
+            Decider::Rule(name, message) => (
+                Some(name.to_string()),
+                message.map(str::to_string),
+                DecidedBy::Rule,
+            ),
             Decider::Approved(name) => (
                 Some(name.to_string()),
                 Some("approved by the operator (warden approve --always)".to_string()),
+                DecidedBy::Rule,
             ),
             Decider::Unparsable => (
                 None,
@@ -276,6 +281,7 @@ impl<'p> Walk<'p> {
                         .map(|e| e.to_string())
                         .unwrap_or_else(|| "unknown".to_string())
                 )),
+                DecidedBy::Unparsable,
             ),
         };
         Verdict {
@@ -283,6 +289,7 @@ impl<'p> Walk<'p> {
             rule,
             message,
             command: self.deciding,
+            decided_by,
         }
     }
 }

@@ -9,11 +9,14 @@
 //! - [`Policy::rule_count`], [`Policy::tests`] (the embedded `[[test]]` cases);
 //! - [`approved_entry_toml`], one `[[approved]]` entry for `warden approve --always`;
 //! - [`unwrapped_commands`], the commands a program start runs on its behalf (what an
-//!   operator's approval of it covers).
+//!   operator's approval of it covers);
+//! - [`loosenings`], how a new policy is looser than the one in force (empty when it only
+//!   tightens it).
 //!
 //! Modules: [`policy`] (TOML schema, compilation, errors), `matcher` (compiled rule sets),
 //! `unwrap` (wrappers and flag spelling), `shell` (shell strings via `brush-parser`),
-//! `evaluate` (the walk over everything a program start runs).
+//! `evaluate` (the walk over everything a program start runs), `tightening` (comparing two
+//! policies' definitions).
 
 mod approved;
 mod evaluate;
@@ -24,12 +27,14 @@ mod paths;
 pub mod policy;
 mod scope;
 mod shell;
+mod tightening;
 mod unit;
 mod unwrap;
 
 pub use approved::approved_entry_toml;
 pub use evaluate::unwrapped_commands;
 pub use policy::{PolicyError, PolicyTest, TestInput, TestOutcome};
+pub use tightening::{loosenings, Loosening};
 pub(crate) use unit::basename;
 
 /// What a rule (or the policy default) decides. Ordered by precedence: the strictest wins.
@@ -95,6 +100,19 @@ pub struct Verdict {
     /// `rm -rf ~` inside `bash -c '…; rm -rf ~'`). `None` when nothing was judged (an
     /// unreadable shell string).
     pub command: Option<Vec<Vec<u8>>>,
+    /// What decided: a rule, or which of the policy's own actions.
+    pub decided_by: DecidedBy,
+}
+
+/// What decided a [`Verdict`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DecidedBy {
+    /// A rule or an `[[approved]]` entry (`rule` names it).
+    Rule,
+    /// The policy's `default` action: no rule matched.
+    Default,
+    /// The policy's `unparsable` action: a shell string could not be read.
+    Unparsable,
 }
 
 /// Origin name of the policy compiled into the binary.
@@ -109,6 +127,7 @@ pub struct Policy {
     unparsable: Action,
     aliases: unwrap::FlagAliases,
     approved: Vec<approved::Approved>,
+    definitions: tightening::Definitions,
     tests: Vec<PolicyTest>,
     origins: Vec<String>,
 }

@@ -4,16 +4,18 @@
 
 use std::ffi::{OsStr, OsString};
 use std::os::unix::process::CommandExt;
+use std::path::Path;
 use std::process::{Command, ExitCode};
 
 use anyhow::{bail, Context};
 
 use super::{signals, EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND};
 
-/// Starts `command` with `environment` set, forwards signals to it and reaps until it ends;
-/// returns its status.
+/// Starts `program` with `argv` and `environment` set, forwards signals to it and reaps
+/// until it ends; returns its status.
 pub fn run(
-    command: &[OsString],
+    program: &Path,
+    argv: &[OsString],
     environment: &[(&str, OsString)],
     forwarded: &libc::sigset_t,
 ) -> anyhow::Result<ExitCode> {
@@ -24,9 +26,10 @@ pub fn run(
             std::io::Error::last_os_error()
         );
     }
-    let mut child = Command::new(&command[0]);
+    let mut child = Command::new(program);
     child
-        .args(&command[1..])
+        .arg0(&argv[0])
+        .args(&argv[1..])
         .envs(environment.iter().map(|(name, value)| (name, value)));
     let unblock = *forwarded;
     // SAFETY: the closure only calls sigprocmask, which is async-signal-safe.
@@ -40,7 +43,7 @@ pub fn run(
     }
     let child = match child.spawn() {
         Ok(child) => child,
-        Err(err) => return Ok(ExitCode::from(not_started(&command[0], &err))),
+        Err(err) => return Ok(ExitCode::from(not_started(&argv[0], &err))),
     };
     let pid = child.id() as libc::pid_t;
     signals::forward_to(pid, *forwarded);

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::persist;
 use super::process::{parent_of, Identity};
 use crate::procfs::{ancestry, is_self_or_ancestor, proc_stat};
-use crate::wire::{Bytes, FailMode, Mode, SessionInfo, SessionRequest};
+use crate::wire::{Bytes, FailMode, Isolation, Mode, SessionInfo, SessionRequest};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct Session {
@@ -22,6 +22,8 @@ struct Session {
     cwd: Bytes,
     mode: Mode,
     fail: FailMode,
+    #[serde(default)]
+    isolation: Isolation,
     started_ms: u64,
     /// The user's home directory as `warden preload` saw it (`None` for sessions saved
     /// before it was recorded, or registered without one).
@@ -93,11 +95,13 @@ impl Sessions {
         Ok(sessions)
     }
 
-    /// Registers a session for `caller` (the peer's pid), whose tree must contain the root.
+    /// Registers a session for `caller` (the peer's pid), whose tree must contain the root;
+    /// a request without a mode of its own gets `default_mode` (the daemon's).
     pub fn register(
         &self,
         request: &SessionRequest,
         caller: Option<i32>,
+        default_mode: Mode,
     ) -> Result<String, SessionError> {
         let (_, root_start) =
             proc_stat(request.root_pid).ok_or(SessionError::NoSuchRoot(request.root_pid))?;
@@ -114,8 +118,9 @@ impl Sessions {
                 root_pid: request.root_pid,
                 root_start,
                 cwd: request.cwd.clone(),
-                mode: request.mode,
+                mode: request.mode.unwrap_or(default_mode),
                 fail: request.fail,
+                isolation: request.isolation,
                 started_ms: super::audit::now_ms(),
                 home: request.home.clone(),
             },
@@ -227,9 +232,16 @@ impl Sessions {
                 cwd: s.cwd.clone(),
                 mode: s.mode,
                 fail: s.fail,
+                isolation: s.isolation,
                 started_ms: s.started_ms,
             })
             .collect()
+    }
+
+    /// Whether a live session runs without isolation: its agent can write the policy file.
+    pub fn any_without_isolation(&self) -> bool {
+        let inner = self.inner.lock().unwrap();
+        inner.values().any(|s| s.isolation == Isolation::None)
     }
 
     /// Forgets sessions whose root process has exited (or whose pid was reused).
@@ -314,8 +326,9 @@ mod tests {
             agent: "test".into(),
             root_pid,
             cwd: Bytes(b"/".to_vec()),
-            mode: Mode::Monitor,
+            mode: Some(Mode::Monitor),
             fail: FailMode::Open,
+            isolation: Isolation::None,
             home: Some(Bytes(b"/srv/dev".to_vec())),
         }
     }
@@ -335,12 +348,14 @@ mod tests {
         let child_pid = child.id() as i32;
         // A session elsewhere: the child's parent is cached as in no session...
         sessions
-            .register(&request(other.id() as i32), Some(own))
+            .register(&request(other.id() as i32), Some(own), Mode::Enforce)
             .unwrap();
         assert!(sessions.for_process(Some(child_pid)).is_none());
 
         // ...which a new session around it must not outlive.
-        let id = sessions.register(&request(own), Some(own)).unwrap();
+        let id = sessions
+            .register(&request(own), Some(own), Mode::Enforce)
+            .unwrap();
         // The first answer walks /proc, the second comes from the parent cache: both agree.
         for _ in 0..2 {
             let (found, view) = sessions

@@ -107,7 +107,7 @@ fn policy_errors_name_file_line_and_rule() {
         ),
         (
             "[[rule]]\nname = \"a\"\naction = \"deny\"\nprogram = [\"ls\"]\n\n[[rule]]\nname = \"y\"\naction = \"deny\"\ncmdline = \"a(\"\n",
-            "test.toml:6: rule \"y\": bad regex in `cmdline`",
+            "test.toml:9: rule \"y\": bad regex in `cmdline`: \"a(\": unclosed group",
         ),
         (
             "[[rule]]\nname = \"y\"\naction = \"deny\"\nprogram = [\"/usr/[bin\"]\n",
