@@ -242,3 +242,12 @@ fn written_files_remember_who_wrote_them() {
     let last = units.last().unwrap();
     assert_eq!(text(&last.code_from), ["cp", "curl"]);
 }
+
+#[test]
+fn home_stays_home_through_parameter_forms() {
+    assert_eq!(
+        argvs("rm -rf \"${HOME:?}\"/* ${HOME:-/tmp} ${PWD}")[0],
+        ["rm", "-rf", "$HOME/*", "$HOME", "$PWD"]
+    );
+    assert_eq!(argvs("v=/x; echo ${v:?} ${v:=y}")[1], ["echo", "/x", "/x"]);
+}

@@ -291,22 +291,32 @@ pub(super) fn render(
     Ok(())
 }
 
-/// `$HOME` and `$PWD` unknown to the scope still name places the path rules know.
+/// `$HOME` and `$PWD` unknown to the scope still name places the path rules know; so do
+/// the forms whose value is theirs whenever they are set (`${HOME:?}`, `${HOME:-/x}`).
 fn symbolic(expr: &ParameterExpr) -> bool {
     matches!(parameter_name(expr), "HOME" | "PWD")
-        && matches!(
-            expr,
-            ParameterExpr::Parameter {
-                indirect: false,
-                ..
-            }
-        )
 }
 
+/// The variable of a parameter expression whose value is the variable's own when it is set.
 fn parameter_name(expr: &ParameterExpr) -> &str {
     match expr {
         ParameterExpr::Parameter {
             parameter: Parameter::Named(name),
+            indirect: false,
+        }
+        | ParameterExpr::UseDefaultValues {
+            parameter: Parameter::Named(name),
+            indirect: false,
+            ..
+        }
+        | ParameterExpr::AssignDefaultValues {
+            parameter: Parameter::Named(name),
+            indirect: false,
+            ..
+        }
+        | ParameterExpr::IndicateErrorIfNullOrUnset {
+            parameter: Parameter::Named(name),
+            indirect: false,
             ..
         } => name,
         _ => "",
@@ -342,6 +352,26 @@ fn known(
             indirect,
         } => value_of(parameter, *indirect),
         ParameterExpr::UseDefaultValues {
+            parameter,
+            indirect,
+            test_type,
+            default_value,
+        } => match value_of(parameter, *indirect) {
+            Some(value)
+                if !(value.text.is_empty()
+                    && matches!(test_type, ParameterTestType::UnsetOrNull)) =>
+            {
+                Some(value)
+            }
+            Some(_) => literal_word(default_value.as_deref().unwrap_or(""), scope, out)?,
+            None => None,
+        },
+        ParameterExpr::IndicateErrorIfNullOrUnset {
+            parameter,
+            indirect,
+            ..
+        } => value_of(parameter, *indirect),
+        ParameterExpr::AssignDefaultValues {
             parameter,
             indirect,
             test_type,

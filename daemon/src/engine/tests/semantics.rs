@@ -253,6 +253,7 @@ fn literal_shell_variables_are_substituted() {
             "export p=rm; bash -c '$p -rf ~'",
             "p=rm; eval '$p -rf ~'",
             "f=/home/dev; rm -rf ${f%/}",
+            "rm -rf \"${HOME:?}\"/*",
         ],
     );
     denied_by(
