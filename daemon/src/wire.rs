@@ -402,6 +402,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_session_request_without_a_home_still_parses() {
+        let request: SessionRequest =
+            serde_json::from_str(r#"{"agent":"a","root_pid":1,"cwd":"/"}"#).unwrap();
+        assert_eq!(request.home, None);
+        let request: SessionRequest =
+            serde_json::from_str(r#"{"agent":"a","root_pid":1,"cwd":"/","home":"/srv/dev"}"#)
+                .unwrap();
+        assert_eq!(request.home, Some(Bytes(b"/srv/dev".to_vec())));
+    }
+
+    #[test]
     fn utf8_bytes_are_plain_strings() {
         let json = serde_json::to_string(&Bytes::from("rm")).unwrap();
         assert_eq!(json, "\"rm\"");

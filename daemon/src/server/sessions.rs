@@ -363,6 +363,7 @@ mod tests {
                 .expect("in the session");
             assert_eq!(found, id);
             assert_eq!(view.mode, Mode::Monitor);
+            assert_eq!(view.home, Some(Bytes(b"/srv/dev".to_vec())));
         }
         assert_eq!(sessions.session_containing(child_pid), Some(id.clone()));
 
