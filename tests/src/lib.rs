@@ -231,7 +231,18 @@ impl Daemon {
     /// Starts `warden serve [--policy FILE] <extra args>`; `None` uses the default policy
     /// files (the built-in one plus `$WARDEN_HOME/policy.toml`).
     pub fn start_with(home: &TempHome, policy_text: Option<&str>, extra: &[&str]) -> Daemon {
+        Daemon::start_in(home, policy_text, extra, &[])
+    }
+
+    /// [`Daemon::start_with`], with environment variables set for the daemon (`HOME`).
+    pub fn start_in(
+        home: &TempHome,
+        policy_text: Option<&str>,
+        extra: &[&str],
+        environment: &[(&str, &std::ffi::OsStr)],
+    ) -> Daemon {
         let mut command = home.warden_command(&["serve"]);
+        command.envs(environment.iter().copied());
         if let Some(text) = policy_text {
             let file = home.path().join("test-policy.toml");
             std::fs::write(&file, text).expect("write the test policy");

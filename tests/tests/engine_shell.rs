@@ -10,7 +10,7 @@ use std::process::Output;
 
 use serde_json::Value;
 use warden_tests::probes::describe;
-use warden_tests::{decision_records, libwarden, run, text, Daemon, TempHome};
+use warden_tests::{decision_records, libwarden, preflight, run, text, Daemon, TempHome};
 
 /// A daemon with the built-in policy, and a sandbox home with a project, a fake private
 /// key and files to lose.
@@ -137,4 +137,18 @@ fn everyday_deletes_in_the_project_still_run() {
     assert!(out.status.success(), "{}", describe(&out));
     assert!(!sandbox.user_home.join("project/build").exists());
     assert!(sandbox.intact());
+}
+
+#[test]
+fn outside_a_session_the_daemons_own_home_is_the_home() {
+    let home = TempHome::new();
+    let user_home = home.path().join("srv-ops");
+    std::fs::create_dir_all(&user_home).unwrap();
+    let _daemon = Daemon::start_in(&home, None, &[], &[("HOME", user_home.as_os_str())]);
+    let target = path(&user_home).to_string();
+    let reply = preflight(&home.socket(), &["rm", "-rf", &target]);
+    assert_eq!(reply["decision"], "deny", "{reply}");
+    let elsewhere = path(&home.path().join("other")).to_string();
+    let reply = preflight(&home.socket(), &["rm", "-rf", &elsewhere]);
+    assert_eq!(reply["decision"], "allow", "{reply}");
 }
