@@ -28,6 +28,8 @@ pub(crate) struct Scope {
     pub vars: BTreeMap<Vec<u8>, Var>,
     /// Directories saved by `pushd`, innermost last.
     pub pushed: Vec<Vec<PathWord>>,
+    /// Where the last `cd` left from (`cd -` goes back); empty when unknown.
+    pub previous: Vec<PathWord>,
     /// Files written so far in the string, in normal form, and by whom.
     pub written: Vec<Written>,
     pub dots: Dots,
@@ -96,6 +98,7 @@ impl Scope {
             cwds,
             vars,
             pushed: Vec::new(),
+            previous: Vec::new(),
             written: self.written.clone(),
             dots: match inherit {
                 Inherit::Everything => self.dots,
@@ -142,6 +145,11 @@ impl Scope {
                 self.pushed.clone()
             } else {
                 other.pushed.clone()
+            },
+            previous: {
+                let mut previous = self.previous.clone();
+                add_all(&mut previous, &other.previous, MAX_CWDS);
+                previous
             },
             written,
             dots: match (self.dots, other.dots) {

@@ -84,6 +84,11 @@ pub(super) fn apply(
     }
     let args = unit.path_args();
     let operands: Vec<&PathWord> = operands(&args);
+    // `cd -` names the previous directory: an operand, not an option.
+    let operands = match (name, args.first()) {
+        (b"cd", Some(dash)) if dash.text == b"-" => vec![dash],
+        _ => operands,
+    };
     match name {
         b"cd" => {
             let target = operands
@@ -91,8 +96,12 @@ pub(super) fn apply(
                 .copied()
                 .cloned()
                 .unwrap_or(PathWord::plain(b"~"));
-            let cwds = paths::directory(&target, &walker.scope.cwds, walker.home);
-            Rc::make_mut(&mut walker.scope).cwds = cwds;
+            let scope = Rc::make_mut(&mut walker.scope);
+            let cwds = match &target.text[..] {
+                b"-" if !scope.previous.is_empty() => scope.previous.clone(),
+                _ => paths::directory(&target, &scope.cwds, walker.home),
+            };
+            scope.previous = std::mem::replace(&mut scope.cwds, cwds);
             return before;
         }
         b"pushd" => {

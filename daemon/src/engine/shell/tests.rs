@@ -187,6 +187,7 @@ fn cd_moves_what_follows_as_the_shell_would() {
         ["/home/dev/project"]
     );
     assert_eq!(cwds_of("cd \"$DIR\" && ls")[1], ["$DIR"]);
+    assert_eq!(cwds_of("cd /a && cd /b && cd - && ls")[3], ["/a"]);
     assert_eq!(
         cwds_of("if true; then cd /a; else cd /b; fi; ls")[3],
         ["/a", "/home/dev/project", "/b"],
