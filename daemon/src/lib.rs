@@ -5,7 +5,8 @@
 //! - [`wire`]: the JSON request and reply types shared by the daemon, its clients and the
 //!   preload library's protocol.
 //! - [`paths`]: where warden keeps its state (`WARDEN_HOME`) and sockets.
-//! - [`procfs`]: bounded readers of `/proc` (parents, start times, environments).
+//! - [`procfs`]: bounded readers of `/proc` (parents, start times, environments, pid
+//!   namespaces, mount points).
 //! - [`starts`]: a decided program start, and whether a process stopped after its exec is
 //!   that start (shared by the daemon and strict mode's supervisor).
 //! - [`server`]: `warden serve`, a thin shell around the engine: sockets, door, sessions,

@@ -165,13 +165,17 @@ pub enum FailMode {
     Closed,
 }
 
-/// Whether a session's agent runs in namespaces of its own, where it can neither see the
-/// daemon's processes nor write `$WARDEN_HOME`; without them, the daemon holds policy
-/// changes that loosen the policy until an operator reloads it.
+/// How a session is kept apart from the rest of the user's processes and files.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Isolation {
+    /// User, pid and mount namespaces of its own (`init_pid` is the init of the session's pid
+    /// namespace): every process in that namespace or below it is in the session, and it can
+    /// neither see the daemon's processes nor write `$WARDEN_HOME`.
     Namespaces,
+    /// The agent runs beside the user's other processes (`--no-isolate`, or where user
+    /// namespaces are unavailable): the session is its root's process tree, and the daemon
+    /// holds policy changes that loosen the policy until an operator reloads it.
     #[default]
     None,
 }
@@ -191,6 +195,14 @@ pub struct SessionRequest {
     pub fail: FailMode,
     #[serde(default)]
     pub isolation: Isolation,
+    /// With `Isolation::Namespaces`: the init of the session's pid namespace, a descendant
+    /// of `root_pid`; the daemon reads the namespace from it.
+    #[serde(default)]
+    pub init_pid: Option<i32>,
+    /// The user's real home directory (`$HOME` of `warden preload`), so that rules about `~`
+    /// also cover it where the shell already expanded `~`. Absent: the daemon's own.
+    #[serde(default)]
+    pub home: Option<Bytes>,
     /// Left out when `reap`, so a daemon that predates strict mode still takes the session.
     #[serde(default, skip_serializing_if = "Supervision::is_reap")]
     pub supervision: Supervision,
@@ -424,6 +436,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_session_request_without_a_home_still_parses() {
+        let request: SessionRequest =
+            serde_json::from_str(r#"{"agent":"a","root_pid":1,"cwd":"/"}"#).unwrap();
+        assert_eq!(request.home, None);
+        let request: SessionRequest =
+            serde_json::from_str(r#"{"agent":"a","root_pid":1,"cwd":"/","home":"/srv/dev"}"#)
+                .unwrap();
+        assert_eq!(request.home, Some(Bytes(b"/srv/dev".to_vec())));
+    }
+
+    #[test]
     fn utf8_bytes_are_plain_strings() {
         let json = serde_json::to_string(&Bytes::from("rm")).unwrap();
         assert_eq!(json, "\"rm\"");
@@ -439,26 +462,30 @@ mod tests {
     }
 
     #[test]
-    fn a_session_without_strict_mode_reads_as_before_it() {
+    fn a_session_without_strict_mode_says_nothing_of_it() {
         let request = SessionRequest {
             agent: "codex".into(),
             root_pid: 1,
             cwd: Bytes::from("/"),
-            mode: Some(Mode::Enforce),
-            fail: FailMode::Open,
+            mode: None,
+            fail: FailMode::Closed,
             isolation: Isolation::None,
+            init_pid: None,
+            home: None,
             supervision: Supervision::Reap,
             supervisor: None,
         };
         let json = serde_json::to_string(&request).unwrap();
-        assert_eq!(
-            json,
-            r#"{"agent":"codex","root_pid":1,"cwd":"/","mode":"enforce","fail":"open","isolation":"none"}"#
-        );
-        assert_eq!(
-            serde_json::from_str::<SessionRequest>(&json).unwrap(),
-            request
-        );
+        assert!(!json.contains("supervis"), "{json}");
+        let back: SessionRequest = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, request);
+        let strict = SessionRequest {
+            supervision: Supervision::Trace,
+            supervisor: Some("warden-strict-1".into()),
+            ..request
+        };
+        let json = serde_json::to_string(&strict).unwrap();
+        assert!(json.contains(r#""supervision":"trace","supervisor":"warden-strict-1""#));
     }
 
     #[test]

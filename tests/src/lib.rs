@@ -6,6 +6,8 @@
 //! are found in `$CARGO_TARGET_DIR/debug` or `<workspace>/target/debug` (`release` instead
 //! when this harness is itself optimised, as in `cargo bench`, which measures release builds).
 
+pub mod isolation;
+pub mod model;
 pub mod probes;
 pub mod setup_support;
 pub mod strict_support;
@@ -90,7 +92,9 @@ pub fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
     }
 }
 
-/// A temporary `WARDEN_HOME` (mode 0700), removed on drop.
+/// A temporary `WARDEN_HOME` (mode 0700), removed on drop, and beside it a working
+/// directory for the files a guarded command must reach ([`TempHome::work`]): an isolated
+/// session hides `WARDEN_HOME` from the agent.
 pub struct TempHome {
     path: PathBuf,
 }
@@ -120,6 +124,16 @@ impl TempHome {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// `<WARDEN_HOME>.work`, created on first use: where tests put what the agent must
+    /// reach (markers, scripts, working directories).
+    pub fn work(&self) -> PathBuf {
+        let mut name = self.path.as_os_str().to_owned();
+        name.push(".work");
+        let work = PathBuf::from(name);
+        std::fs::create_dir_all(&work).expect("create the working directory");
+        work
     }
 
     pub fn socket(&self) -> PathBuf {
@@ -169,11 +183,20 @@ impl TempHome {
 impl Drop for TempHome {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.path);
+        let mut work = self.path.as_os_str().to_owned();
+        work.push(".work");
+        let _ = std::fs::remove_dir_all(work);
     }
 }
 
 /// Runs `command` with captured output, killing it and panicking after [`DEADLINE`].
 pub fn run(command: &mut Command) -> Output {
+    run_polling(command, || {})
+}
+
+/// [`run`], calling `poll` every few milliseconds while the command runs (to answer what it
+/// asks, say).
+pub fn run_polling(command: &mut Command, mut poll: impl FnMut()) -> Output {
     let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -202,6 +225,7 @@ pub fn run(command: &mut Command) -> Output {
             let _ = child.wait();
             panic!("{command:?} did not finish within {DEADLINE:?}");
         }
+        poll();
         std::thread::sleep(Duration::from_millis(5));
     };
     Output {
@@ -232,7 +256,7 @@ impl Daemon {
     /// Starts `warden serve [--policy FILE] <extra args>`; `None` uses the default policy
     /// files (the built-in one plus `$WARDEN_HOME/policy.toml`).
     pub fn start_with(home: &TempHome, policy_text: Option<&str>, extra: &[&str]) -> Daemon {
-        Daemon::start_as(home, policy_text, extra, &[], |command| command)
+        Daemon::start_in(home, policy_text, extra, &[])
     }
 
     /// [`Daemon::start_with`] with `env` added to the daemon's environment.
@@ -242,18 +266,6 @@ impl Daemon {
         extra: &[&str],
         env: &[(&str, &std::ffi::OsStr)],
     ) -> Daemon {
-        Daemon::start_as(home, policy_text, extra, env, |command| command)
-    }
-
-    /// [`Daemon::start_in`], its command first passed through `wrap` (to run it as another
-    /// user, say).
-    pub fn start_as(
-        home: &TempHome,
-        policy_text: Option<&str>,
-        extra: &[&str],
-        env: &[(&str, &std::ffi::OsStr)],
-        wrap: impl FnOnce(Command) -> Command,
-    ) -> Daemon {
         let mut command = home.warden_command(&["serve"]);
         command.envs(env.iter().copied());
         if let Some(text) = policy_text {
@@ -262,7 +274,17 @@ impl Daemon {
             command.arg("--policy").arg(&file);
         }
         command.args(extra);
-        let mut command = wrap(command);
+        Daemon::spawn(home, command)
+    }
+
+    /// Starts `command`, a `warden serve` for `home` (perhaps run as another user), with its
+    /// output in the home's `test-serve.log`, and waits until it answers.
+    pub fn spawn(home: &TempHome, command: Command) -> Daemon {
+        Daemon::spawn_at(home, command, None)
+    }
+
+    /// [`Daemon::spawn`] for a daemon whose socket is `socket` (default: the home's).
+    pub fn spawn_at(home: &TempHome, mut command: Command, socket: Option<PathBuf>) -> Daemon {
         let log = home.path().join("test-serve.log");
         let log_file = std::fs::OpenOptions::new()
             .create(true)
@@ -277,7 +299,7 @@ impl Daemon {
             .expect("start warden serve");
         let mut daemon = Daemon {
             child,
-            socket: home.socket(),
+            socket: socket.unwrap_or_else(|| home.socket()),
             log,
         };
         let deadline = Instant::now() + DEADLINE;
@@ -701,7 +723,7 @@ impl Drop for Tmux {
     }
 }
 
-/// The real Codex CLI, installed by `npm ci` in tests/ (pinned in tests/package.json).
+/// The real Codex CLI, installed by `npm ci` in `tests/`.
 pub fn codex_cli() -> PathBuf {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("node_modules/.bin/codex");
     assert!(
@@ -710,4 +732,23 @@ pub fn codex_cli() -> PathBuf {
         path.display()
     );
     path
+}
+
+/// `codex sandbox` in its workspace-write sandbox running `bash -c SCRIPT`: the command line
+/// after `warden preload --`.
+pub fn codex_sandbox_bash(script: &str) -> Vec<std::ffi::OsString> {
+    let mut args = vec![codex_cli().into_os_string()];
+    args.extend(
+        [
+            "sandbox",
+            "-c",
+            "sandbox_mode=\"workspace-write\"",
+            "--",
+            "bash",
+            "-c",
+            script,
+        ]
+        .map(std::ffi::OsString::from),
+    );
+    args
 }

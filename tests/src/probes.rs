@@ -132,18 +132,26 @@ impl Guarded {
     pub fn with_policy(policy: &str) -> Guarded {
         let home = TempHome::new();
         let daemon = Daemon::start(&home, policy);
-        std::fs::create_dir_all(home.path().join("m")).expect("create the marker directory");
+        std::fs::create_dir_all(home.work().join("m")).expect("create the marker directory");
         Guarded { home, daemon }
     }
 
     /// A marker path; `name` decides the policy's answer (`ok-…`, `denied-…`, `asked-…`).
     pub fn marker(&self, name: &str) -> PathBuf {
-        self.home.path().join("m").join(name)
+        self.home.work().join("m").join(name)
     }
 
     /// `warden preload -- <command>` in this home.
     pub fn preload<S: AsRef<OsStr>>(&self, command: &[S]) -> Command {
         let mut preload = self.home.warden_command(&["preload", "--"]);
+        preload.args(command);
+        preload
+    }
+
+    /// `warden preload --no-isolate -- <command>`: the session without namespaces of its own,
+    /// for tests of what guards it then (the agent can reach the daemon and its files).
+    pub fn preload_shared<S: AsRef<OsStr>>(&self, command: &[S]) -> Command {
+        let mut preload = self.home.warden_command(&["preload", "--no-isolate", "--"]);
         preload.args(command);
         preload
     }

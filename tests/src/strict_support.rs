@@ -8,7 +8,7 @@ use std::process::Command;
 use std::sync::Mutex;
 
 use crate::probes::{static_probe, Guarded, POLICY};
-use crate::{bin_dir, text};
+use crate::{bin_dir, text, Daemon, TempHome};
 
 /// [`POLICY`] (markers denied, asked, allowed by name) plus: reading a file whose name ends
 /// in `.key` with `cat` is denied.
@@ -221,6 +221,15 @@ impl User {
             .expect("run chown");
         assert!(status.success(), "chown {}", path.display());
     }
+}
+
+/// A `warden serve` with `policy` in `home` (which `user` must own), run as `user`.
+pub fn daemon_as(user: &User, home: &TempHome, policy: &str) -> Daemon {
+    let file = home.path().join("test-policy.toml");
+    std::fs::write(&file, policy).expect("write the test policy");
+    let mut command = home.warden_command(&["serve", "--policy"]);
+    command.arg(&file);
+    Daemon::spawn(home, user.wrap(command))
 }
 
 /// Whether a process with this pid still exists (not yet reaped, or a zombie).

@@ -119,7 +119,7 @@ fn a_mistyped_preload_flag_is_a_usage_error_and_runs_nothing() {
 fn words_after_the_command_are_the_commands_own() {
     let home = TempHome::new();
     let _daemon = Daemon::start(&home, "");
-    let out_file = home.path().join("args");
+    let out_file = home.work().join("args");
     let script = format!("printf '%s\\n' \"$@\" > {}", out_file.display());
     let mut command =
         home.warden_command(&["preload", "sh", "-c", &script, "sh", "--monitor", "-x"]);

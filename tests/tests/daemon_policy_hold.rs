@@ -61,7 +61,8 @@ struct Agent {
 impl Agent {
     /// The agent, in a session of its own without isolation.
     fn start(home: &TempHome) -> Agent {
-        let mut command = home.warden_command(&["preload", "--", "python3", "-c", AGENT]);
+        let mut command =
+            home.warden_command(&["preload", "--no-isolate", "--", "python3", "-c", AGENT]);
         command
             .arg(home.path().join("policy.toml"))
             .env("WARDEN_LIB", warden_tests::libwarden())

@@ -31,7 +31,7 @@ args_any = ["apply"]
 
 /// A static `terraform` built now: it creates the file named by `$RAN_MARKER` and exits 0.
 fn static_terraform(guarded: &Guarded) -> PathBuf {
-    let dir = guarded.home.path().join("static-bin");
+    let dir = guarded.home.work().join("static-bin");
     std::fs::create_dir_all(&dir).unwrap();
     let source = dir.join("terraform.c");
     std::fs::write(

@@ -133,7 +133,7 @@ fn forwards_signals_to_the_command() {
 #[test]
 fn orphans_stay_inside_the_session() {
     let guarded = Guarded::start();
-    let result = guarded.home.path().join("orphan-result");
+    let result = guarded.home.work().join("orphan-result");
     let script = format!(
         "( ( sleep 0.2; \"{warden}\" pending > \"{out}.tmp\" 2>&1; echo \"exit=$?\" >> \"{out}.tmp\"; \
          mv \"{out}.tmp\" \"{out}\" ) & ); \

@@ -7,7 +7,7 @@ use warden_tests::{run, Daemon, TempHome};
 fn monitor_daemon() -> Guarded {
     let home = TempHome::new();
     let daemon = Daemon::start_with(&home, Some(POLICY), &["--monitor"]);
-    std::fs::create_dir_all(home.path().join("m")).unwrap();
+    std::fs::create_dir_all(home.work().join("m")).unwrap();
     Guarded { home, daemon }
 }
 

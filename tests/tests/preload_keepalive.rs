@@ -1,5 +1,5 @@
-//! `warden preload` keeps its daemon alive, without session isolation (today's mode, which
-//! `--no-isolate` will choose): an agent that kills the daemon or removes its sockets gets
+//! `warden preload` keeps its daemon alive, without session isolation (`--no-isolate`, or
+//! where namespaces are unavailable; with them, the agent cannot reach the daemon): an agent that kills the daemon or removes its sockets gets
 //! a new daemon within a second, which still denies what the policy denies; the programs
 //! started meanwhile wait for it rather than run unchecked; the new daemon records the
 //! restart. A session whose `WARDEN_HOME` was moved away stays refused.
@@ -57,7 +57,7 @@ fn outcome(out: &std::process::Output, marker: &Path) -> (String, f64) {
 fn switch_off(guarded: &Guarded, how: &str) -> (std::process::Output, [std::path::PathBuf; 2]) {
     let denied = guarded.marker(&format!("denied-after-{how}"));
     let allowed = guarded.marker(&format!("ok-after-{how}"));
-    let out = run(&mut guarded.preload(&[
+    let out = run(&mut guarded.preload_shared(&[
         "python3".as_ref(),
         "-c".as_ref(),
         AGENT.as_ref(),
@@ -178,7 +178,7 @@ fn a_daemon_stopped_with_warden_stop_is_not_replaced_and_the_session_stays_refus
     let marker = guarded.marker("ok-after-warden-stop");
     // The agent says it runs, then starts the probe once it reads a line.
     let mut agent = guarded
-        .preload(&[
+        .preload_shared(&[
             "python3".as_ref(),
             "-c".as_ref(),
             "import subprocess, sys\nprint('ready', flush=True)\nsys.stdin.readline()\ntry:\n    subprocess.run(sys.argv[1:])\n    print('ran', flush=True)\nexcept PermissionError:\n    print('refused', flush=True)".as_ref(),
@@ -285,6 +285,7 @@ fn an_unprivileged_users_session_gets_a_new_daemon_too() {
     let allowed = markers.join("ok-as-user");
     let out = run(&mut as_user(&[
         "preload".as_ref(),
+        "--no-isolate".as_ref(),
         "--".as_ref(),
         "/usr/bin/python3".as_ref(),
         "-c".as_ref(),

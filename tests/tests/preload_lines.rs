@@ -45,7 +45,7 @@ fn a_denial_names_the_deciding_command_shell_quoted() {
 fn the_waiting_line_speaks_to_the_agent_and_repeats_every_30_seconds() {
     let home = TempHome::new();
     let _daemon = Daemon::start(&home, POLICY);
-    let marker = home.path().join("touched");
+    let marker = home.work().join("touched");
     let mut child = home
         .warden_command(&[
             "preload",

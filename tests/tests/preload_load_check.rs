@@ -323,7 +323,7 @@ fn a_static_program_that_execs_another_command_in_place_passes_no_proof_on() {
 #[test]
 fn a_script_started_by_a_hook_is_not_asked_again_by_its_interpreter() {
     let guarded = guarded();
-    let script = guarded.home.path().join("script-once.sh");
+    let script = guarded.home.work().join("script-once.sh");
     std::fs::write(&script, "#!/bin/bash\necho \"$1\" > \"$2\"\n").unwrap();
     std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let file = guarded.marker("ok-script");

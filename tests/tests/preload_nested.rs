@@ -101,7 +101,7 @@ fn a_nested_preload_inside_a_session_joins_it_and_keeps_its_mode() {
 fn the_operators_own_nested_preload_runs_without_waiting() {
     let home = TempHome::new();
     let _daemon = Daemon::start_with(&home, None, &[]);
-    let marker = home.path().join("ran");
+    let marker = home.work().join("ran");
     let warden = warden_bin();
     let mut command = home.warden_command(&["preload", "--"]);
     command

@@ -51,7 +51,7 @@ const TABLE: &[(&str, Check)] = &[
     ("warden setup --list", Check::Run(exits_zero_with_daemon)),
     ("warden stop", Check::Run(stop)),
     (
-        "warden preload [--agent NAME] [--monitor] [--fail-open] [--strict] -- CMD [ARGS…]",
+        "warden preload [--agent NAME] [--monitor] [--fail-open] [--no-isolate] [--strict] -- CMD [ARGS…]",
         Check::Run(preload_synopsis),
     ),
     (
@@ -201,7 +201,7 @@ struct Readme {
 impl Readme {
     fn new() -> Readme {
         let home = TempHome::new();
-        let user_home = home.path().join("user");
+        let user_home = home.work().join("user");
         std::fs::create_dir_all(&user_home).unwrap();
         Readme { home, user_home }
     }

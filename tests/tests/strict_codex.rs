@@ -7,8 +7,8 @@ use std::ffi::OsStr;
 use std::process::Output;
 
 use warden_tests::probes::{describe, Guarded};
-use warden_tests::strict_support::{bare_start, policy, Secret, User, KEY_CONTENT};
-use warden_tests::{codex_cli, run, text, Daemon, TempHome};
+use warden_tests::strict_support::{bare_start, daemon_as, policy, Secret, User, KEY_CONTENT};
+use warden_tests::{codex_cli, run, text, TempHome};
 
 /// A daemon and key file owned by `user` (root when `None`).
 fn secret_for(user: Option<&User>) -> Secret {
@@ -20,9 +20,7 @@ fn secret_for(user: Option<&User>) -> Secret {
     let key = home.path().join("m").join("secret.key");
     std::fs::write(&key, KEY_CONTENT).unwrap();
     user.own(home.path());
-    let daemon = Daemon::start_as(&home, Some(&policy()), &[], &[], |command| {
-        user.wrap(command)
-    });
+    let daemon = daemon_as(user, &home, &policy());
     Secret {
         guarded: Guarded { home, daemon },
         key,

@@ -5,8 +5,8 @@
 use std::os::unix::fs::PermissionsExt;
 
 use warden_tests::probes::{describe, Guarded, POLICY};
-use warden_tests::strict_support::{strict, User};
-use warden_tests::{run, text, Daemon, TempHome};
+use warden_tests::strict_support::{daemon_as, strict, User};
+use warden_tests::{run, text, TempHome};
 
 #[test]
 fn a_setuid_program_runs_without_its_privileges_in_strict_mode() {
@@ -18,7 +18,7 @@ fn a_setuid_program_runs_without_its_privileges_in_strict_mode() {
     // Root's again, setuid (after the chown, which would clear the bit).
     std::os::unix::fs::chown(&setuid_id, Some(0), Some(0)).unwrap();
     std::fs::set_permissions(&setuid_id, std::fs::Permissions::from_mode(0o4755)).unwrap();
-    let daemon = Daemon::start_as(&home, Some(POLICY), &[], &[], |command| user.wrap(command));
+    let daemon = daemon_as(&user, &home, POLICY);
     let guarded = Guarded { home, daemon };
 
     let plain = run(&mut user.wrap(guarded.preload(&[&setuid_id])));

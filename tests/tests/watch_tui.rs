@@ -29,7 +29,7 @@ impl Watched {
     fn start(env: &[(&str, &OsStr)]) -> Watched {
         let home = TempHome::new();
         let daemon = Daemon::start(&home, POLICY);
-        std::fs::create_dir_all(home.path().join("m")).unwrap();
+        std::fs::create_dir_all(home.work().join("m")).unwrap();
         let mut all = vec![("WARDEN_HOME", home.path().as_os_str())];
         all.extend_from_slice(env);
         let tmux = Tmux::start(120, 30, &all);
@@ -47,7 +47,7 @@ impl Watched {
     }
 
     fn marker(&self, name: &str) -> PathBuf {
-        self.home.path().join("m").join(name)
+        self.home.work().join("m").join(name)
     }
 
     /// A guarded `bash` that touches `marker` (asking first), in the background.

@@ -1,11 +1,12 @@
-//! `warden preload [--agent NAME] [--monitor] [--fail-open] [--strict] -- CMD ARGS…`: the flags,
-//! turned into a [`launch::Plan`]; [`launch::run`] does the rest.
+//! `warden preload [--agent NAME] [--monitor] [--fail-open] [--no-isolate] [--strict] -- CMD
+//! ARGS…`: the flags, turned into a [`launch::Plan`]; [`launch::run`] does the rest.
 
 use std::ffi::OsString;
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::launch::{self, Plan, Supervision};
+use crate::launch::isolate::probe;
+use crate::launch::{self, Isolation, Plan, Supervision};
 use crate::wire::{FailMode, Mode};
 
 #[derive(clap::Args)]
@@ -21,6 +22,10 @@ pub struct Args {
     /// waiting up to 2 s for a restarting daemon).
     #[arg(long)]
     fail_open: bool,
+    /// Run the agent beside your other processes, without namespaces of its own (the
+    /// default where unprivileged user namespaces are available isolates it).
+    #[arg(long)]
+    no_isolate: bool,
     /// Strict mode: trace the whole tree with ptrace and judge every program start, static
     /// programs and raw execve system calls included (fails at once where ptrace is not
     /// available).
@@ -55,11 +60,30 @@ fn plan(args: Args) -> Plan {
         } else {
             FailMode::Closed
         },
+        isolation: isolation(args.no_isolate),
         supervision: if args.strict {
             Supervision::Trace
         } else {
             Supervision::Reap
         },
         command: args.command,
+    }
+}
+
+/// Namespaces unless refused with `--no-isolate` or unavailable here; the fallback says once
+/// why, and what the agent can then do.
+fn isolation(no_isolate: bool) -> Isolation {
+    if no_isolate {
+        return Isolation::Shared;
+    }
+    match probe::check() {
+        Ok(()) => Isolation::Namespaces,
+        Err(blocked) => {
+            eprintln!(
+                "warden: no session isolation: {blocked}; the agent can see warden's daemon \
+                 and files (see \"What the agent can and cannot do to warden\" in the README)"
+            );
+            Isolation::Shared
+        }
     }
 }

@@ -5,7 +5,9 @@
 use std::borrow::Cow;
 
 use super::matcher::{Context, Scratch};
-use super::shell::{self, ShellError, MAX_DEPTH};
+use super::paths::PathWord;
+use super::scope::{Inherit, Scope};
+use super::shell::{self, ShellError, Start, MAX_DEPTH};
 use super::unit::Unit;
 use super::unwrap::{self, Inner};
 use super::{Action, DecidedBy, Policy, Query, Verdict};
@@ -26,29 +28,61 @@ struct Walk<'p> {
     /// The argv of the command that `best` came from (the exec itself, or a command it
     /// runs), so that a denial can name what matched rather than a whole shell script.
     deciding: Option<Vec<Vec<u8>>>,
+    /// Counts changes of `best`, so a command knows whether its ancestor still decides.
+    generation: u64,
     unparsable: Option<ShellError>,
 }
+
+/// Whether an ancestor of the command being visited decided, as of which change of the
+/// walk's best. A command that a deciding one runs, matched by a rule with the same
+/// action, decides instead: it is what really matched (the `cat ~/.ssh/id_rsa` inside
+/// `bash -c '…; cat ~/.ssh/id_rsa'`, whose whole string also matches).
+type Lineage = Option<u64>;
 
 pub(crate) fn evaluate(policy: &Policy, query: &Query) -> Verdict {
     let ctx = Context::new(query);
     let mut walk = Walk::new(policy);
-    walk.visit(&root_unit(query), &ctx, 0, None);
+    walk.visit(&root_unit(query), &ctx, 0, None, None);
     walk.verdict()
 }
 
 pub(crate) fn evaluate_shell(policy: &Policy, command: &[u8], context: &Query) -> Verdict {
     let ctx = Context::new(context);
     let mut walk = Walk::new(policy);
-    walk.shell(command, &ctx, 0, None);
+    walk.shell(command, top_level(&ctx), &ctx, 0, None, None);
     walk.verdict()
+}
+
+/// How a shell string given to the engine itself starts: in the query's directory.
+fn top_level(ctx: &Context<'_>) -> Scope {
+    Scope::at(ctx.cwds.first().cloned())
+}
+
+/// How a shell string that `unit` runs starts: in the unit's directories, with the
+/// variables it passes on.
+fn started_by(unit: &Unit<'_>, inherit: Inherit, ctx: &Context<'_>) -> Scope {
+    let args: std::cell::OnceCell<Vec<PathWord>> = std::cell::OnceCell::new();
+    let cwds = unit
+        .working_dirs(&ctx.cwds, &ctx.home, || {
+            args.get_or_init(|| unit.path_args())
+        })
+        .into_owned();
+    match &unit.scope {
+        Some(scope) => scope.inherited(cwds, inherit),
+        None => Scope {
+            cwds,
+            ..Scope::default()
+        },
+    }
 }
 
 /// The argv of every command the program start runs on its behalf, as [`evaluate`] judges
 /// them (the exec itself excluded): what wrappers run and each simple command of its shell
 /// strings, outermost first. A shell string that cannot be parsed contributes nothing.
 pub fn unwrapped_commands(query: &Query) -> Vec<Vec<Vec<u8>>> {
+    let ctx = Context::new(query);
     let mut commands = Vec::new();
-    collect(&root_unit(query), 0, &mut commands);
+    collect(&root_unit(query), &ctx, 0, &mut commands);
     commands.remove(0);
     commands
 }
@@ -72,20 +106,26 @@ fn root_unit<'q>(query: &Query<'q>) -> Unit<'q> {
 
 /// Appends `unit`'s argv and those of everything it runs, with the depths [`Walk::visit`]
 /// uses, so exactly the units it would judge.
-fn collect(unit: &Unit<'_>, depth: usize, commands: &mut Vec<Vec<Vec<u8>>>) {
+fn collect(unit: &Unit<'_>, ctx: &Context<'_>, depth: usize, commands: &mut Vec<Vec<Vec<u8>>>) {
     if depth > MAX_DEPTH {
         return;
     }
     commands.push(unit.argv.iter().map(|word| word.to_vec()).collect());
     for run in unwrap::inner(unit) {
         match run {
-            Inner::Command { start, end, .. } => {
-                let child = unit.child(&unit.argv[start..end], &unit.program);
-                collect(&child, depth + 1, commands);
+            Inner::Command {
+                start, end, found, ..
+            } => {
+                let child = unit.child(start, end, found.as_deref());
+                collect(&child, ctx, depth + 1, commands);
             }
-            Inner::Shell(text) => {
-                for parsed in shell::parse(&text, depth + 1).unwrap_or_default() {
-                    collect(&parsed, depth + 2, commands);
+            Inner::Shell(text, inherit) => {
+                let start = Start {
+                    home: &ctx.home,
+                    scope: started_by(unit, inherit, ctx),
+                };
+                for parsed in shell::parse(&text, depth + 1, start).unwrap_or_default() {
+                    collect(&parsed, ctx, depth + 2, commands);
                 }
             }
         }
@@ -99,17 +139,33 @@ impl<'p> Walk<'p> {
             scratch: Scratch::default(),
             best: None,
             deciding: None,
+            generation: 0,
             unparsable: None,
         }
     }
 
-    /// Keeps `action` when it is stricter than what was found so far; `unit` is the
-    /// command it judged (none for a shell string that could not be read).
-    fn offer(&mut self, action: Action, decider: Decider<'p>, unit: Option<&Unit<'_>>) {
-        if self.best.is_none_or(|(best, _)| action > best) {
+    /// Keeps `action` when it is stricter than what was found so far, or as strict and
+    /// from a rule on a command that the deciding one runs (`lineage`); `unit` is the
+    /// command it judged (none for a shell string that could not be read). Whether it
+    /// now decides.
+    fn offer(
+        &mut self,
+        action: Action,
+        decider: Decider<'p>,
+        unit: Option<&Unit<'_>>,
+        lineage: Lineage,
+    ) -> bool {
+        let refines = lineage == Some(self.generation) && matches!(decider, Decider::Rule(..));
+        let decides = match self.best {
+            None => true,
+            Some((best, _)) => action > best || (action == best && refines),
+        };
+        if decides {
             self.best = Some((action, decider));
             self.deciding = unit.map(|u| u.argv.iter().map(|w| w.to_vec()).collect());
+            self.generation += 1;
         }
+        decides
     }
 
     fn denied(&self) -> bool {
@@ -118,19 +174,22 @@ impl<'p> Walk<'p> {
 
     /// Judges one unit, then everything it runs. `approved` is the `[[approved]]` entry
     /// that covers an enclosing command: it turns `ask` and `log` into `allow`, never `deny`.
+    /// Returns the lineage of the unit itself when it decided (what it runs may refine it).
     fn visit(
         &mut self,
         unit: &Unit<'_>,
         ctx: &Context<'_>,
         depth: usize,
         approved: Option<&'p str>,
-    ) {
-        if self.denied() {
-            return;
+        lineage: Lineage,
+    ) -> Lineage {
+        let under_decider = lineage == Some(self.generation);
+        if self.denied() && !under_decider {
+            return None;
         }
         if depth > MAX_DEPTH {
             self.fail(ShellError::TooDeep);
-            return;
+            return None;
         }
         let policy = self.policy;
         let approved = approved.or_else(|| policy.approval_for(unit, ctx));
@@ -141,31 +200,60 @@ impl<'p> Walk<'p> {
             .map(|r| (r.action, Decider::Rule(&r.name, r.message.as_deref())));
         // A wrapper that no rule names is judged by what it runs, not by the default.
         let decided = matched.or((inner.is_empty()).then_some((policy.default, Decider::Default)));
-        if let Some((action, decider)) = decided {
-            match approved {
-                Some(name) if matches!(action, Action::Ask | Action::Log) => {
-                    self.offer(Action::Allow, Decider::Approved(name), Some(unit))
-                }
-                _ => self.offer(action, decider, Some(unit)),
+        let decides = match (decided, approved) {
+            (Some((Action::Ask | Action::Log, _)), Some(name)) => {
+                self.offer(Action::Allow, Decider::Approved(name), Some(unit), lineage)
             }
-        }
+            (Some((action, decider)), _) => self.offer(action, decider, Some(unit), lineage),
+            (None, _) => false,
+        };
+        let own = decides.then_some(self.generation);
+        let lineage = own.or(lineage);
         for run in inner {
             match run {
-                Inner::Command { start, end, env } => {
-                    let mut child = unit.child(&unit.argv[start..end], &unit.program);
+                Inner::Command {
+                    start,
+                    end,
+                    env,
+                    found,
+                } => {
+                    let mut child = unit.child(start, end, found.as_deref());
                     child.env.extend(env.into_iter().map(Cow::Borrowed));
-                    self.visit(&child, ctx, depth + 1, approved);
+                    self.visit(&child, ctx, depth + 1, approved, lineage);
                 }
-                Inner::Shell(text) => self.shell(&text, ctx, depth + 1, approved),
+                Inner::Shell(text, inherit) => {
+                    let scope = started_by(unit, inherit, ctx);
+                    self.shell(&text, scope, ctx, depth + 1, approved, lineage)
+                }
             }
         }
+        own
     }
 
-    fn shell(&mut self, text: &[u8], ctx: &Context<'_>, depth: usize, approved: Option<&'p str>) {
-        match shell::parse(text, depth) {
+    fn shell(
+        &mut self,
+        text: &[u8],
+        scope: Scope,
+        ctx: &Context<'_>,
+        depth: usize,
+        approved: Option<&'p str>,
+        lineage: Lineage,
+    ) {
+        let start = Start {
+            home: &ctx.home,
+            scope,
+        };
+        match shell::parse(text, depth, start) {
             Ok(units) => {
+                // A command run by a substitution in a host's words refines the host's
+                // decision, as a wrapped command refines its wrapper's.
+                let mut decided: Vec<Lineage> = Vec::with_capacity(units.len());
                 for unit in &units {
-                    self.visit(unit, ctx, depth + 1, approved);
+                    let lineage = unit
+                        .host
+                        .and_then(|host| decided.get(host).copied().flatten())
+                        .or(lineage);
+                    decided.push(self.visit(unit, ctx, depth + 1, approved, lineage));
                 }
             }
             Err(err) => self.fail(err),
@@ -173,7 +261,7 @@ impl<'p> Walk<'p> {
     }
 
     fn fail(&mut self, err: ShellError) {
-        self.offer(self.policy.unparsable, Decider::Unparsable, None);
+        self.offer(self.policy.unparsable, Decider::Unparsable, None, None);
         self.unparsable.get_or_insert(err);
     }
 

@@ -20,8 +20,12 @@
 
 mod approved;
 mod evaluate;
+mod files;
+mod glob;
 mod matcher;
+mod paths;
 pub mod policy;
+mod scope;
 mod shell;
 mod tightening;
 mod unit;
@@ -79,6 +83,9 @@ pub struct Query<'a> {
     pub session: Option<&'a str>,
     /// Command line of the process that starts the program.
     pub caller: Vec<&'a [u8]>,
+    /// The user's real home directory; empty when unknown. Rules about `~` also apply to
+    /// it, however it is spelled (`/srv/dev`, `/srv/dev/.`, `$HOME`, a glob).
+    pub home: &'a [u8],
 }
 
 /// The engine's answer.

@@ -10,12 +10,18 @@ use crate::paths;
 use crate::wire::FailMode;
 
 /// Name and value of each variable set for the agent (the rest of the environment is
-/// inherited).
-pub fn for_agent(library: &Path, session: &str, fail: FailMode) -> Vec<(&'static str, OsString)> {
+/// inherited). `sockets` are the daemon's socket and door where the agent finds them.
+pub fn for_agent(
+    library: &Path,
+    session: &str,
+    fail: FailMode,
+    sockets: (PathBuf, PathBuf),
+) -> Vec<(&'static str, OsString)> {
+    let (socket, door) = sockets;
     vec![
         ("LD_PRELOAD", library::preload_list(library)),
-        (paths::env::SOCKET, absolute(&paths::socket()).into()),
-        (paths::env::DOOR, absolute(&paths::door()).into()),
+        (paths::env::SOCKET, socket.into()),
+        (paths::env::DOOR, door.into()),
         (paths::env::SESSION, session.into()),
         (
             paths::env::FAIL,
@@ -26,6 +32,12 @@ pub fn for_agent(library: &Path, session: &str, fail: FailMode) -> Vec<(&'static
             .into(),
         ),
     ]
+}
+
+/// The daemon's socket and door as `warden preload` sees them, absolute: where an agent
+/// that shares its mounts finds them.
+pub fn shared_sockets() -> (PathBuf, PathBuf) {
+    (absolute(&paths::socket()), absolute(&paths::door()))
 }
 
 fn absolute(path: &Path) -> PathBuf {

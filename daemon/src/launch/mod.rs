@@ -8,24 +8,31 @@
 //! 3. make sure a daemon answers, starting one detached when none does, before anything
 //!    else: it must never run under the library nor inside the session; and learn how to
 //!    start it again ([`keepalive`]) before the agent can change anything;
-//! 4. register the session with the daemon;
-//! 5. find the command's file ([`program`]) and judge it ([`judge`], in the library's own
+//! 4. prepare where the agent starts, by the plan's [`Isolation`]: nothing to do beside the
+//!    user's processes ([`plain`]), or the session's init cloned in namespaces of its own,
+//!    waiting ([`isolate`]);
+//! 5. register the session with the daemon (with namespaces, it learns the session's pid
+//!    namespace from the init before any process of the agent exists);
+//! 6. find the command's file ([`program`]) and judge it ([`judge`], in the library's own
 //!    words: [`lines`]) as the session's root:
 //!    a static command is never judged otherwise; an `ask` waits here, where Ctrl-C still
 //!    ends `warden preload`;
-//! 6. block the forwarded signals ([`signals`]) before any thread exists, so only the
-//!    forwarding thread gets them (and, in strict mode, `SIGCHLD`, which the supervisor
-//!    reads through a signalfd); then start the thread that restarts the daemon whenever it
-//!    ends ([`keepalive`]);
-//! 7. start the agent with its environment ([`child_env`]) and the proof that it was judged
-//!    ([`proof`], so a dynamic agent does not judge itself again at load), and wait for it:
-//!    how it starts and how it is waited for is the plan's [`Supervision`] ([`plain`]: a
-//!    subreaper that reaps until the agent ends; [`strict`]: a ptrace supervisor that judges
-//!    every exec of the tree, made ready right after step 1: ptrace must work here, and the
-//!    socket on which the daemon tells of decided starts is registered with the session);
-//! 8. end the session and return the agent's exit status.
+//! 7. block the forwarded signals ([`signals`]) before any thread exists, so only the
+//!    forwarding thread gets them (and, in strict mode, `SIGCHLD`, which the supervisor reads
+//!    through a signalfd); then start the thread that restarts the daemon whenever it ends
+//!    ([`keepalive`]);
+//! 8. start the agent with its environment ([`child_env`]) and the proof that it was judged
+//!    ([`proof`], so a dynamic agent does not judge itself again at load): spawned here, or
+//!    by the init once it has its setup; how it is started and waited for is the plan's
+//!    [`Supervision`] ([`plain`]: reap until it ends; [`strict`]: a ptrace supervisor,
+//!    prepared right after step 1, which traces the agent's process from its first
+//!    instruction (or the init, before it has its setup) and judges every exec of the tree);
+//! 9. discard what the agent may have pushed into the terminal's input ([`terminal`]), end
+//!    the session and return the agent's exit status.
 
 mod child_env;
+pub mod init;
+pub mod isolate;
 mod join;
 mod judge;
 mod keepalive;
@@ -36,10 +43,11 @@ mod program;
 mod proof;
 mod signals;
 mod strict;
+mod terminal;
 
 use std::ffi::OsString;
-use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -56,6 +64,8 @@ pub const EXIT_NOT_FOUND: u8 = 127;
 pub const EXIT_NOT_EXECUTABLE: u8 = 126;
 /// Status when the policy refuses the agent command (as the library's load check exits).
 pub const EXIT_REFUSED: u8 = 126;
+/// Status when warden cannot set the session up (warden's usual error status).
+pub const EXIT_SETUP_FAILED: u8 = 3;
 
 /// Everything `warden preload` was asked to do, decided up front.
 pub struct Plan {
@@ -66,23 +76,38 @@ pub struct Plan {
     /// The session's own mode; `None`: the daemon's (enforce unless `serve --monitor`).
     pub mode: Option<Mode>,
     pub fail: FailMode,
+    pub isolation: Isolation,
     pub supervision: Supervision,
 }
 
+/// Where the agent runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Isolation {
+    /// Beside the user's other processes, seeing warden's daemon and files
+    /// (`--no-isolate`, or where user namespaces are unavailable).
+    Shared,
+    /// In user, pid and mount namespaces of its own, with warden's state hidden.
+    Namespaces,
+}
+
 pub use crate::wire::Supervision;
+
+/// The agent's process once started, or the status it ended with without starting.
+pub enum Launched {
+    Running(libc::pid_t),
+    NotStarted(u8),
+}
 
 pub fn run(plan: Plan) -> anyhow::Result<ExitCode> {
     if let Some(session) = join::current_session() {
         return Ok(join::run(&plan, &session));
     }
-    let strict = match plan.supervision {
-        Supervision::Reap => None,
-        Supervision::Trace => Some(strict::Supervisor::prepare()?),
-    };
+    let watch = Watch::prepare(plan.supervision)?;
     let library = library::find()?;
     library::check_loadable(&library)?;
     client::ensure_daemon().context("cannot start the warden daemon")?;
     let keepalive = keepalive::Keepalive::prepare()?;
+    let start = Start::prepare(plan.isolation, &library)?;
 
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let client = Client::from_env();
@@ -93,21 +118,25 @@ pub fn run(plan: Plan) -> anyhow::Result<ExitCode> {
             cwd: wire::Bytes(cwd.as_os_str().as_bytes().to_vec()),
             mode: plan.mode,
             fail: plan.fail,
-            isolation: wire::Isolation::None,
+            isolation: start.isolation(),
+            init_pid: start.init_pid(),
+            home: std::env::var_os("HOME").map(|home| wire::Bytes(home.into_vec())),
             supervision: plan.supervision,
-            supervisor: strict.as_ref().map(|s| s.address().to_string()),
+            supervisor: watch.address(),
         })
         .context("cannot register a session with the warden daemon")?;
 
+    let launch = Launch { start, watch };
     let status = judged_start(
         &plan,
+        launch,
         &library,
         &session.id,
         &cwd,
         &client,
         keepalive,
-        strict,
     );
+    terminal::discard_pending_input();
     if let Err(err) = client.end_session(&session.id) {
         eprintln!("warden: could not end session {}: {err}", session.id);
     }
@@ -118,13 +147,14 @@ pub fn run(plan: Plan) -> anyhow::Result<ExitCode> {
 /// returns its status.
 fn judged_start(
     plan: &Plan,
+    launch: Launch,
     library: &Path,
     session: &str,
     cwd: &Path,
     client: &Client,
     keepalive: keepalive::Keepalive,
-    strict: Option<strict::Supervisor>,
 ) -> anyhow::Result<ExitCode> {
+    let Launch { start, watch } = launch;
     let name = &plan.command[0];
     let Some(program) = program::locate(name, std::env::var_os("PATH").as_deref(), cwd) else {
         let err = std::io::Error::from(std::io::ErrorKind::NotFound);
@@ -137,19 +167,190 @@ fn judged_start(
         return Ok(ExitCode::from(EXIT_REFUSED));
     }
     let forwarded = signals::block_forwarded()?;
-    let strict = strict.map(strict::Supervisor::arm).transpose()?;
+    let mut watch = watch.arm(session, plan.fail)?;
     keepalive.start()?;
-    let mut environment = child_env::for_agent(library, session, plan.fail);
-    environment.push((paths::env::CHECKED, proof::for_child(&plan.command)));
-    match strict {
-        None => plain::run(&program, &plan.command, &environment, &forwarded),
-        Some(supervisor) => supervisor.run(
-            &program,
-            &plan.command,
-            &environment,
-            &forwarded,
-            session,
-            plan.fail,
-        ),
+    let mut environment = child_env::for_agent(library, session, plan.fail, start.sockets());
+    if let Some(proof) = start.proof(&program, &plan.command) {
+        environment.push((paths::env::CHECKED, proof));
+    }
+    let shared = matches!(start, Start::Shared);
+    let launched = start.launch(
+        &mut watch,
+        &program,
+        &plan.command,
+        &environment,
+        &forwarded,
+    )?;
+    let status = match launched {
+        Launched::NotStarted(status) => status,
+        Launched::Running(pid) => {
+            signals::forward_to(pid, forwarded);
+            watch.wait(pid)?
+        }
+    };
+    if shared {
+        plain::report_leftovers();
+    }
+    Ok(ExitCode::from(status))
+}
+
+/// Steps 4 and the supervision's preparation done: where and how the agent starts.
+struct Launch {
+    start: Start,
+    watch: Watch,
+}
+
+/// How the agent's tree is watched ([`Supervision`]), made ready before the session
+/// registers.
+enum Watch {
+    Reap,
+    Trace(strict::Supervisor),
+}
+
+/// A [`Watch`] ready to start the agent: in strict mode, hearing of its tracees.
+enum Watching {
+    Reap,
+    Trace(strict::Armed),
+}
+
+impl Watch {
+    fn prepare(supervision: Supervision) -> anyhow::Result<Watch> {
+        Ok(match supervision {
+            Supervision::Reap => Watch::Reap,
+            Supervision::Trace => Watch::Trace(strict::Supervisor::prepare()?),
+        })
+    }
+
+    /// Where the daemon tells the strict supervisor of decided starts.
+    fn address(&self) -> Option<String> {
+        match self {
+            Watch::Reap => None,
+            Watch::Trace(supervisor) => Some(supervisor.address().to_string()),
+        }
+    }
+
+    /// Once the forwarded signals are blocked and before any other thread exists.
+    fn arm(self, session: &str, fail: FailMode) -> anyhow::Result<Watching> {
+        Ok(match self {
+            Watch::Reap => Watching::Reap,
+            Watch::Trace(supervisor) => Watching::Trace(supervisor.arm(session, fail)?),
+        })
+    }
+}
+
+impl Watching {
+    /// The agent started here (a child of this process).
+    fn spawn(
+        &mut self,
+        program: &Path,
+        argv: &[OsString],
+        environment: &[(&str, OsString)],
+        forwarded: &libc::sigset_t,
+    ) -> anyhow::Result<Launched> {
+        match self {
+            Watching::Reap => plain::start(program, argv, environment, forwarded),
+            Watching::Trace(armed) => armed.spawn(program, argv, environment, forwarded),
+        }
+    }
+
+    /// `init`, which will start the agent (`program` with `argv`) once released, watched
+    /// from before that.
+    fn adopt(
+        &mut self,
+        init: libc::pid_t,
+        program: &Path,
+        argv: &[OsString],
+    ) -> anyhow::Result<()> {
+        match self {
+            Watching::Reap => Ok(()),
+            Watching::Trace(armed) => armed.adopt(init, program, argv),
+        }
+    }
+
+    fn supervision(&self) -> Supervision {
+        match self {
+            Watching::Reap => Supervision::Reap,
+            Watching::Trace(_) => Supervision::Trace,
+        }
+    }
+
+    /// Waits until the agent (`pid`, or the init that started it) ends; its status.
+    fn wait(self, pid: libc::pid_t) -> anyhow::Result<u8> {
+        match self {
+            Watching::Reap => plain::reap_until(pid),
+            Watching::Trace(armed) => armed.supervise(pid),
+        }
+    }
+}
+
+/// Step 4 done: where the agent is about to start.
+enum Start {
+    Shared,
+    Namespaces(isolate::Prepared),
+}
+
+impl Start {
+    fn prepare(isolation: Isolation, library: &Path) -> anyhow::Result<Start> {
+        Ok(match isolation {
+            Isolation::Shared => Start::Shared,
+            Isolation::Namespaces => Start::Namespaces(isolate::prepare(library)?),
+        })
+    }
+
+    fn isolation(&self) -> wire::Isolation {
+        match self {
+            Start::Shared => wire::Isolation::None,
+            Start::Namespaces(_) => wire::Isolation::Namespaces,
+        }
+    }
+
+    /// The init of the session's pid namespace (in `warden preload`'s pid namespace).
+    fn init_pid(&self) -> Option<i32> {
+        match self {
+            Start::Shared => None,
+            Start::Namespaces(prepared) => Some(prepared.init_pid()),
+        }
+    }
+
+    fn sockets(&self) -> (PathBuf, PathBuf) {
+        match self {
+            Start::Shared => child_env::shared_sockets(),
+            Start::Namespaces(prepared) => prepared.agent_sockets(),
+        }
+    }
+
+    /// The proof of judgement for the agent, bound to its parent's pid as the agent sees
+    /// it: `warden preload`'s own, or 1 (the init) in the session's pid namespace. There, a
+    /// static agent would keep it for its children, and pid 1 is the parent of every
+    /// namespace's first process (Codex's sandbox makes some): it gets a proof only when it
+    /// loads the library, which spends the proof at once.
+    fn proof(&self, program: &Path, argv: &[OsString]) -> Option<OsString> {
+        match self {
+            Start::Shared => Some(proof::for_child_of(std::process::id(), argv)),
+            Start::Namespaces(_) => {
+                proof::loads_the_library(program).then(|| proof::for_child_of(1, argv))
+            }
+        }
+    }
+
+    /// Starts the agent, watched from its first instruction: spawned here, or the init let
+    /// go (it forks the agent itself); the pid returned is the one to wait for.
+    fn launch(
+        self,
+        watch: &mut Watching,
+        program: &Path,
+        argv: &[OsString],
+        environment: &[(&str, OsString)],
+        forwarded: &libc::sigset_t,
+    ) -> anyhow::Result<Launched> {
+        match self {
+            Start::Shared => watch.spawn(program, argv, environment, forwarded),
+            Start::Namespaces(prepared) => {
+                watch.adopt(prepared.init_pid(), program, argv)?;
+                prepared
+                    .release(program, argv, environment, watch.supervision())
+                    .map(Launched::Running)
+            }
+        }
     }
 }

@@ -1,24 +1,33 @@
-//! [`Supervision::Reap`](super::Supervision::Reap): `warden preload` becomes a child
-//! subreaper (orphans stay in the session's tree, where the daemon recognises them), starts
-//! the agent, forwards signals and reaps until the agent ends.
+//! The agent started beside the user's other processes ([`Isolation::Shared`]), and the
+//! waiting both isolations share ([`Supervision::Reap`]).
+//!
+//! Shared: `warden preload` becomes a child subreaper (orphans stay in the session's tree,
+//! where the daemon recognises them) and spawns the agent. When the agent ends, what it left
+//! running is reported, not ended: without a pid namespace of its own, warden cannot tell the
+//! agent's leftovers from a process that was meant to outlive the session (a daemon it
+//! started on purpose), and they stay guarded by the library anyway.
+//!
+//! [`Isolation::Shared`]: super::Isolation::Shared
+//! [`Supervision::Reap`]: super::Supervision::Reap
 
 use std::ffi::{OsStr, OsString};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Command, ExitCode};
+use std::process::Command;
 
 use anyhow::{bail, Context};
 
-use super::{signals, EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND};
+use super::{Launched, EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND};
+use crate::procfs;
 
-/// Starts `program` with `argv` and `environment` set, forwards signals to it and reaps
-/// until it ends; returns its status.
-pub fn run(
+/// Starts `program` with `argv` and `environment` set, as a child of this process, made a
+/// subreaper.
+pub fn start(
     program: &Path,
     argv: &[OsString],
     environment: &[(&str, OsString)],
     forwarded: &libc::sigset_t,
-) -> anyhow::Result<ExitCode> {
+) -> anyhow::Result<Launched> {
     become_subreaper()?;
     let mut child = Command::new(program);
     child
@@ -35,13 +44,10 @@ pub fn run(
             Ok(())
         });
     }
-    let child = match child.spawn() {
-        Ok(child) => child,
-        Err(err) => return Ok(ExitCode::from(not_started(&argv[0], &err))),
-    };
-    let pid = child.id() as libc::pid_t;
-    signals::forward_to(pid, *forwarded);
-    Ok(ExitCode::from(reap_until(pid)?))
+    Ok(match child.spawn() {
+        Ok(child) => Launched::Running(child.id() as libc::pid_t),
+        Err(err) => Launched::NotStarted(not_started(&argv[0], &err)),
+    })
 }
 
 /// Orphans of the tree are re-parented to this process instead of init, so they stay in the
@@ -68,7 +74,7 @@ pub fn not_started(program: &OsStr, err: &std::io::Error) -> u8 {
 
 /// Reaps every child (the agent and orphans re-parented to us) until the agent itself has
 /// ended; returns its exit status, or 128+signal.
-fn reap_until(pid: libc::pid_t) -> anyhow::Result<u8> {
+pub fn reap_until(pid: libc::pid_t) -> anyhow::Result<u8> {
     loop {
         let mut status = 0;
         // SAFETY: waitpid with a valid out-pointer.
@@ -90,4 +96,26 @@ fn reap_until(pid: libc::pid_t) -> anyhow::Result<u8> {
             return Ok(128u8.wrapping_add(libc::WTERMSIG(status) as u8));
         }
     }
+}
+
+/// One line naming what the agent left running (orphans re-parented to us, each the top of
+/// what it started), or nothing.
+pub fn report_leftovers() {
+    let leftovers = procfs::children_of(std::process::id() as i32);
+    if leftovers.is_empty() {
+        return;
+    }
+    let named: Vec<String> = leftovers
+        .iter()
+        .map(|&pid| match procfs::command_name(pid) {
+            Some(name) => format!("{pid} ({name})"),
+            None => pid.to_string(),
+        })
+        .collect();
+    eprintln!(
+        "warden: the agent left {} process{} running, not ended without session isolation: {}",
+        leftovers.len(),
+        if leftovers.len() == 1 { "" } else { "es" },
+        named.join(", ")
+    );
 }

@@ -9,16 +9,19 @@ const FORWARDED: [libc::c_int; 4] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, 
 /// Blocks the forwarded signals in this thread (and the threads it starts later); returns
 /// the set, which the agent's process unblocks before its exec.
 pub fn block_forwarded() -> anyhow::Result<libc::sigset_t> {
-    let forwarded = signal_set(&FORWARDED);
+    block(set_of(&FORWARDED))
+}
+
+fn block(set: libc::sigset_t) -> anyhow::Result<libc::sigset_t> {
     // SAFETY: pthread_sigmask with a valid set and no old-set pointer.
-    let rc = unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &forwarded, std::ptr::null_mut()) };
+    let rc = unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
     if rc != 0 {
         bail!(
             "cannot block signals: {}",
             std::io::Error::from_raw_os_error(rc)
         );
     }
-    Ok(forwarded)
+    Ok(set)
 }
 
 /// A thread that passes the forwarded signals on to `pid`. Signals the terminal sent to the
@@ -37,7 +40,38 @@ pub fn forward_to(pid: libc::pid_t, set: libc::sigset_t) {
     });
 }
 
-fn signal_set(signals: &[libc::c_int]) -> libc::sigset_t {
+/// Blocks the forwarded signals and SIGCHLD, for the session's init, which waits for all of
+/// them with `sigwaitinfo`; returns the set.
+pub fn block_with_children() -> anyhow::Result<libc::sigset_t> {
+    let mut waited = FORWARDED.to_vec();
+    waited.push(libc::SIGCHLD);
+    block(set_of(&waited))
+}
+
+/// Unblocks every signal (in the agent's process, before its exec).
+pub fn unblock_all() -> anyhow::Result<()> {
+    // SAFETY: sigemptyset initialises the set before sigprocmask reads it.
+    let rc = unsafe {
+        let mut none: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut none);
+        libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut())
+    };
+    if rc != 0 {
+        bail!(
+            "cannot unblock signals: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+    Ok(())
+}
+
+/// The signals `warden preload` forwards, as a set.
+pub fn forwarded() -> libc::sigset_t {
+    set_of(&FORWARDED)
+}
+
+/// The set holding `signals`.
+pub fn set_of(signals: &[libc::c_int]) -> libc::sigset_t {
     // SAFETY: sigemptyset initialises the set before sigaddset reads it.
     unsafe {
         let mut set: libc::sigset_t = std::mem::zeroed();

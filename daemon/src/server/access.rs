@@ -1,6 +1,11 @@
 //! Who may call what. Agent-side endpoints are open to every peer of our own uid; operator
 //! endpoints are refused on door connections and to any process inside a guarded session,
 //! so an agent can never approve its own request or switch warden off.
+//!
+//! "Inside a session" is asked three ways, strongest first: the peer's pid namespace is an
+//! isolated session's or below one (no process leaves its pid namespace); the peer is in a
+//! session root's process tree; the peer or an ancestor started with `WARDEN_SESSION` (an
+//! agent without namespaces that killed its `warden preload` and was re-parented away).
 
 use std::os::fd::AsRawFd;
 
@@ -74,9 +79,16 @@ impl Peer {
         let Some(pid) = self.pid else {
             return Err("refused: the caller's process id is unknown".into());
         };
-        if let Some(id) = sessions.session_containing(pid) {
+        // Fails closed: a caller whose pid namespace cannot be read may be inside one.
+        if procfs::pid_namespace(pid).is_none() {
             return Err(format!(
-                "refused: the caller (pid {pid}) runs inside guarded session {id}; \
+                "refused: cannot read the pid namespace of the caller (pid {pid}); run this \
+                 command from a terminal outside the agent"
+            ));
+        }
+        if let Some((id, how)) = sessions.session_containing(pid) {
+            return Err(format!(
+                "refused: the caller (pid {pid}) runs inside guarded session {id} ({how}); \
                  run this command from a terminal outside the agent"
             ));
         }

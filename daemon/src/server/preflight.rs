@@ -1,6 +1,9 @@
 //! Judging a program start: the session's mode, the policy's verdict, an approval when the
 //! policy asks, and the audit record, written before the reply leaves.
 
+use std::os::unix::ffi::OsStringExt;
+use std::sync::OnceLock;
+
 use super::access::Peer;
 use super::approvals::{ApprovalError, NewApproval};
 use super::audit::now_ms;
@@ -56,7 +59,10 @@ fn judge(
             Decided::prepare(subject, &request.path, &request.argv, supervisor)
         });
     let session_id = session.as_ref().map(|(id, _)| id.clone());
-    let agent = session.map(|(_, view)| view.agent);
+    let (agent, session_home) = match session {
+        Some((_, view)) => (Some(view.agent), view.home),
+        None => (None, None),
+    };
 
     let policy = daemon.policy.current();
     let query = Query {
@@ -66,6 +72,9 @@ fn judge(
         agent: agent.as_deref(),
         session: session_id.as_deref(),
         caller: request.caller.iter().map(|a| a.as_slice()).collect(),
+        home: session_home
+            .as_ref()
+            .map_or(own_home(), |home| home.as_slice()),
     };
     let verdict = policy.policy.evaluate(&query);
     drop(policy);
@@ -140,6 +149,17 @@ fn judge(
         daemon.decided.pass(start);
     }
     reply
+}
+
+/// The daemon's own `$HOME`, the home directory of requests outside any session (read once:
+/// the daemon's environment does not change).
+fn own_home() -> &'static [u8] {
+    static HOME: OnceLock<Vec<u8>> = OnceLock::new();
+    HOME.get_or_init(|| {
+        std::env::var_os("HOME")
+            .map(|home| home.into_vec())
+            .unwrap_or_default()
+    })
 }
 
 /// Creates the approval a person must resolve (and what approving it will grant, and the

@@ -30,6 +30,7 @@ pub fn parent_of(pid: i32) -> Option<i32> {
 }
 
 /// One particular process, however long ago it was seen: its pid may since name another.
+#[derive(Debug)]
 pub enum Identity {
     /// A pidfd opened while the process lived.
     Pidfd(OwnedFd),

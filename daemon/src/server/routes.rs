@@ -166,7 +166,7 @@ async fn dispatch(
                     }
                     json(StatusCode::OK, &SessionReply { id })
                 }
-                Err(e @ SessionError::NoSuchRoot(_)) => {
+                Err(e @ (SessionError::NoSuchRoot(_) | SessionError::NoNamespace(_))) => {
                     error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string())
                 }
                 Err(e @ SessionError::OutsideCaller(_)) => {

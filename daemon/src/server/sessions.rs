@@ -1,15 +1,25 @@
 //! Guarded sessions registered by `warden preload`. They are persisted so that a daemon
 //! restart neither forgets a session's mode nor lets its processes call operator endpoints.
+//!
+//! Which session a process belongs to is found one of two ways, both from what the kernel
+//! says about the process, never from what it claims:
+//! - an isolated session (`Isolation::Namespaces`) has a pid namespace of its own, and every
+//!   process in it or in a namespace below it (Codex's sandbox nests one) is in the session.
+//!   A process cannot leave its pid namespace, so no double fork gets out;
+//! - any session is also its root's process tree (`warden preload` is a child subreaper, so
+//!   orphans stay in it), the only way for sessions without namespaces.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::{Deserialize, Serialize};
 
 use super::persist;
 use super::process::{parent_of, Identity};
-use crate::procfs::{ancestry, is_self_or_ancestor, proc_stat};
+use crate::procfs::{
+    ancestry, is_self_or_ancestor, pid_namespace, pid_namespaces, proc_stat, Namespace,
+};
 use crate::wire::{Bytes, FailMode, Isolation, Mode, SessionInfo, SessionRequest, Supervision};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -29,6 +39,56 @@ struct Session {
     #[serde(default)]
     supervisor: Option<String>,
     started_ms: u64,
+    /// An isolated session's own pid namespace, and its init.
+    #[serde(default)]
+    namespace: Option<SessionNamespace>,
+    /// The init while it lives. A namespace is told apart only among live ones (the kernel
+    /// reuses the inode numbers of ended namespaces), so it counts as the session's only
+    /// while its init is alive.
+    #[serde(skip)]
+    init: Option<Arc<Identity>>,
+    /// The user's home directory as `warden preload` saw it (`None` for sessions saved
+    /// before it was recorded, or registered without one).
+    #[serde(default)]
+    home: Option<Bytes>,
+}
+
+/// The pid namespace of an isolated session, read by the daemon from the init's `/proc`
+/// entry when the session registers.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+struct SessionNamespace {
+    pid_namespace: Namespace,
+    init_pid: i32,
+    /// Start time of the init, so a recycled pid is not taken for it after a restart.
+    init_start: u64,
+}
+
+impl SessionNamespace {
+    /// The init, if it is still the process that registered.
+    fn identify(&self) -> Option<Arc<Identity>> {
+        let (_, start) = proc_stat(self.init_pid)?;
+        (start == self.init_start)
+            .then(|| Identity::of(self.init_pid).map(Arc::new))
+            .flatten()
+    }
+}
+
+/// How a process was found to be in a session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Membership {
+    /// It runs in the session's pid namespace, or one below it.
+    PidNamespace,
+    /// It descends from the session's root.
+    ProcessTree,
+}
+
+impl std::fmt::Display for Membership {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Membership::PidNamespace => "in its pid namespace",
+            Membership::ProcessTree => "in its process tree",
+        })
+    }
 }
 
 /// What a preflight needs to know about its session.
@@ -36,6 +96,8 @@ struct Session {
 pub struct SessionView {
     pub agent: String,
     pub mode: Mode,
+    /// The user's real home directory, when the session recorded one.
+    pub home: Option<Bytes>,
     pub supervision: Supervision,
     /// Where the strict supervisor hears of allowed starts (`SessionRequest::supervisor`).
     pub supervisor: Option<String>,
@@ -79,6 +141,12 @@ pub enum SessionError {
     /// put unrelated processes in the session and could switch them to monitor mode.
     #[error("refused: the session root (pid {0}) must be the caller or one of its descendants")]
     OutsideCaller(i32),
+    /// An isolated session names the init of a pid namespace of its own, below its root.
+    #[error(
+        "refused: session root {0} names no init of a pid namespace of its own below it (an \
+         isolated session's init_pid)"
+    )]
+    NoNamespace(i32),
     #[error("cannot save sessions to {path}: {source}")]
     Save {
         path: PathBuf,
@@ -97,6 +165,9 @@ impl Sessions {
             roots_seen: Mutex::default(),
         };
         sessions.prune();
+        for session in sessions.inner.lock().unwrap().values_mut() {
+            session.init = session.namespace.and_then(|n| n.identify());
+        }
         Ok(sessions)
     }
 
@@ -113,6 +184,11 @@ impl Sessions {
         if !caller.is_some_and(|pid| is_self_or_ancestor(pid, request.root_pid)) {
             return Err(SessionError::OutsideCaller(request.root_pid));
         }
+        let namespace = match request.isolation {
+            Isolation::None => None,
+            Isolation::Namespaces => Some(self.namespace_of_init(request)?),
+        };
+        let init = namespace.and_then(|n| n.identify());
         let mut inner = self.inner.lock().unwrap();
         let id = fresh_id(&inner);
         inner.insert(
@@ -129,11 +205,38 @@ impl Sessions {
                 supervision: request.supervision,
                 supervisor: request.supervisor.clone(),
                 started_ms: super::audit::now_ms(),
+                namespace,
+                init,
+                home: request.home.clone(),
             },
         );
         self.parents.lock().unwrap().invalidate();
         self.save(&inner)?;
         Ok(id)
+    }
+
+    /// The pid namespace of an isolated session, from its init (a descendant of the root):
+    /// one of its own, neither the daemon's nor a live session's.
+    fn namespace_of_init(
+        &self,
+        request: &SessionRequest,
+    ) -> Result<SessionNamespace, SessionError> {
+        let refused = || SessionError::NoNamespace(request.root_pid);
+        let init_pid = request.init_pid.ok_or_else(refused)?;
+        if !is_self_or_ancestor(request.root_pid, init_pid) {
+            return Err(refused());
+        }
+        let (_, init_start) = proc_stat(init_pid).ok_or(SessionError::NoSuchRoot(init_pid))?;
+        let namespace = pid_namespace(init_pid).ok_or(SessionError::NoSuchRoot(init_pid))?;
+        let taken = self.roots().iter().any(|r| r.owns(namespace));
+        if Some(namespace) == daemon_namespace() || taken {
+            return Err(refused());
+        }
+        Ok(SessionNamespace {
+            pid_namespace: namespace,
+            init_pid,
+            init_start,
+        })
     }
 
     /// Removes a session; `false` when it did not exist.
@@ -176,8 +279,12 @@ impl Sessions {
         Some((id, view))
     }
 
-    /// The session of the parent process `ppid`, from the cache or by walking its ancestry.
-    /// `None` when `ppid` is gone; `Some(None)` when it is in no session.
+    /// The session of the parent process `ppid`, from the cache, else by its pid namespace,
+    /// else by walking its ancestry. The cache comes first even for isolated sessions: a
+    /// process's namespace costs a `stat` of `/proc/<pid>/ns/pid`, slower than the cached
+    /// answer, and every child of a parent in a session's namespace is in it too (a child
+    /// can be in a namespace below, never outside). `None` when `ppid` is gone; `Some(None)`
+    /// when it is in no session.
     fn parent_session(&self, roots: &[Root], ppid: i32, generation: u64) -> Option<Option<String>> {
         if let Some((parent, session)) = self.parents.lock().unwrap().by_parent.get(&ppid) {
             if parent.is(ppid) {
@@ -187,7 +294,7 @@ impl Sessions {
         // The identity first: the walk then describes that process or a later one, and a
         // later one fails the check below, so the entry never pairs two different processes.
         let parent = Identity::of(ppid)?;
-        let found = walk_to_root(roots, ppid);
+        let found = in_namespace(roots, ppid).or_else(|| walk_to_root(roots, ppid));
         if !parent.is(ppid) {
             return Some(found);
         }
@@ -218,9 +325,12 @@ impl Sessions {
                 view: SessionView {
                     agent: s.agent.clone(),
                     mode: s.mode,
+                    home: s.home.clone(),
                     supervision: s.supervision,
                     supervisor: s.supervisor.clone(),
                 },
+                namespace: s.namespace.map(|n| (n.pid_namespace, n.init_pid)),
+                init: s.init.clone(),
             })
             .collect()
     }
@@ -256,10 +366,15 @@ impl Sessions {
         None
     }
 
-    /// The id of a live session whose root is `pid` or one of its ancestors, always from a
-    /// fresh walk (operator checks are rare and must see re-parenting at once).
-    pub fn session_containing(&self, pid: i32) -> Option<String> {
-        walk_to_root(&self.roots(), pid)
+    /// The id of a live session that holds `pid`, and how: by its pid namespace, or with
+    /// `pid` in its root's process tree, always from a fresh walk (operator checks are rare
+    /// and must see re-parenting at once).
+    pub fn session_containing(&self, pid: i32) -> Option<(String, Membership)> {
+        let roots = self.roots();
+        if let Some(id) = in_namespace(&roots, pid) {
+            return Some((id, Membership::PidNamespace));
+        }
+        walk_to_root(&roots, pid).map(|id| (id, Membership::ProcessTree))
     }
 
     pub fn list(&self) -> Vec<SessionInfo> {
@@ -317,6 +432,48 @@ struct Root {
     start: u64,
     id: String,
     view: SessionView,
+    /// The session's pid namespace and its init's pid.
+    namespace: Option<(Namespace, i32)>,
+    init: Option<Arc<Identity>>,
+}
+
+impl Root {
+    /// Whether `namespace` is this session's, whose init still lives.
+    fn owns(&self, namespace: Namespace) -> bool {
+        match (self.namespace, &self.init) {
+            (Some((own, init_pid)), Some(init)) => own == namespace && init.is(init_pid),
+            _ => false,
+        }
+    }
+}
+
+/// The daemon's own pid namespace, read once.
+fn daemon_namespace() -> Option<Namespace> {
+    static OWN: OnceLock<Option<Namespace>> = OnceLock::new();
+    *OWN.get_or_init(|| pid_namespace(std::process::id() as i32))
+}
+
+/// The isolated session whose pid namespace holds `pid`, directly or below it. One `stat`
+/// for a process in the daemon's own namespace or directly in a session's; the walk up
+/// through nested namespaces only for the rest.
+fn in_namespace(roots: &[Root], pid: i32) -> Option<String> {
+    if roots.iter().all(|r| r.namespace.is_none()) {
+        return None;
+    }
+    let own = daemon_namespace();
+    let owner = |namespace: Namespace| roots.iter().find(|r| r.owns(namespace));
+    let first = pid_namespace(pid)?;
+    if Some(first) == own {
+        return None;
+    }
+    let found = match owner(first) {
+        Some(root) => Some(root),
+        None => pid_namespaces(pid)
+            .skip(1)
+            .take_while(|namespace| Some(*namespace) != own)
+            .find_map(owner),
+    };
+    found.map(|root| root.id.clone())
 }
 
 fn find_root(roots: &[Root], pid: i32, start: u64) -> Option<String> {
@@ -374,6 +531,8 @@ mod tests {
             mode: Some(Mode::Monitor),
             fail: FailMode::Open,
             isolation: Isolation::None,
+            init_pid: None,
+            home: Some(Bytes(b"/srv/dev".to_vec())),
             supervision: Supervision::Reap,
             supervisor: None,
         }
@@ -409,8 +568,12 @@ mod tests {
                 .expect("in the session");
             assert_eq!(found, id);
             assert_eq!(view.mode, Mode::Monitor);
+            assert_eq!(view.home, Some(Bytes(b"/srv/dev".to_vec())));
         }
-        assert_eq!(sessions.session_containing(child_pid), Some(id.clone()));
+        assert_eq!(
+            sessions.session_containing(child_pid),
+            Some((id.clone(), Membership::ProcessTree))
+        );
 
         assert!(sessions.end(&id).unwrap());
         assert!(sessions.for_process(Some(child_pid)).is_none());

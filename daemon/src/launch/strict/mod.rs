@@ -6,7 +6,8 @@
 //! One concern per module:
 //! - [`probe`]: whether ptrace works here (checked before anything starts);
 //! - [`notes`]: the socket on which the daemon tells of the starts it allowed after a hook;
-//! - [`start`]: the agent forked, seized, then released into its exec, traced from birth;
+//! - [`start`]: the agent forked, seized, then released into its exec, traced from birth
+//!   (or, with namespaces, the session's init seized before it starts the agent);
 //! - [`seccomp`]: the filter that keeps `clone(CLONE_UNTRACED)` from leaving the trace;
 //! - [`stop`]: each wait status decoded once into a stop, and the ways to resume each kind;
 //! - [`tracee`]: what a stopped tracee runs, from `/proc`, as a preflight;
@@ -23,7 +24,7 @@ mod deny;
 mod judge;
 mod notes;
 mod probe;
-mod seccomp;
+pub(super) mod seccomp;
 mod start;
 mod stop;
 mod tracee;
@@ -31,13 +32,13 @@ mod tracee;
 use std::ffi::OsString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::Path;
-use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 
-use super::{plain, signals};
+use super::{plain, Launched};
 use crate::paths;
-use crate::wire::FailMode;
+use crate::starts::{FileId, Runner, Start};
+use crate::wire::{Bytes, FailMode};
 use judge::{Answer, Judge};
 use notes::Notes;
 use start::Started;
@@ -60,6 +61,8 @@ pub struct Supervisor {
 pub struct Armed {
     notes: Notes,
     children: OwnedFd,
+    session: String,
+    fail: FailMode,
 }
 
 impl Supervisor {
@@ -78,48 +81,78 @@ impl Supervisor {
     /// Blocks `SIGCHLD` for the signalfd: before any other thread exists (a thread that did
     /// not block it could take the signal, and the loop would not wake), and after the daemon
     /// was started (which must not inherit the mask).
-    pub fn arm(self) -> anyhow::Result<Armed> {
+    pub fn arm(self, session: &str, fail: FailMode) -> anyhow::Result<Armed> {
         Ok(Armed {
             notes: self.notes,
             children: child_signals()?,
+            session: session.to_string(),
+            fail,
         })
     }
 }
 
 impl Armed {
-    /// Starts `program` (with `argv`) traced in `session`, judges every exec of its tree
-    /// until it ends, and returns its status (128 + signal when killed, as [`plain`] does).
-    pub fn run(
-        self,
+    /// Starts `program` with `argv`, a child of this process (a subreaper), traced from its
+    /// first instruction.
+    pub fn spawn(
+        &mut self,
         program: &Path,
         argv: &[OsString],
         environment: &[(&str, OsString)],
         forwarded: &libc::sigset_t,
-        session: &str,
-        fail: FailMode,
-    ) -> anyhow::Result<ExitCode> {
+    ) -> anyhow::Result<Launched> {
         plain::become_subreaper()?;
+        self.expect_agent(std::process::id() as libc::pid_t, program, argv);
         let mut unblock = *forwarded;
         // SAFETY: sigaddset on a valid set we own.
         unsafe { libc::sigaddset(&mut unblock, libc::SIGCHLD) };
-        let agent = match start::agent(program, argv, environment, &unblock)? {
-            Started::Traced(pid) => pid,
-            Started::Failed(err) => return Ok(ExitCode::from(plain::not_started(&argv[0], &err))),
-        };
+        Ok(match start::agent(program, argv, environment, &unblock)? {
+            Started::Traced(pid) => Launched::Running(pid),
+            Started::Failed(err) => Launched::NotStarted(plain::not_started(&argv[0], &err)),
+        })
+    }
+
+    /// Traces `init`, a child of this process that will start the agent (`program` with
+    /// `argv`) once released, from before that: what it forks is traced from birth.
+    pub fn adopt(
+        &mut self,
+        init: libc::pid_t,
+        program: &Path,
+        argv: &[OsString],
+    ) -> anyhow::Result<()> {
+        start::seize(init)?;
+        self.expect_agent(init, program, argv);
+        Ok(())
+    }
+
+    /// The agent's own start, a child of `parent` running `program` with `argv`, was judged
+    /// by `warden preload` itself (hook `preload`): its exec stop asks nothing.
+    fn expect_agent(&mut self, parent: libc::pid_t, program: &Path, argv: &[OsString]) {
+        let own = std::process::id() as i32;
+        let bytes = |s: &std::ffi::OsStr| Bytes(s.as_encoded_bytes().to_vec());
+        if let Some(file) = FileId::seen_by(own, program.as_os_str().as_encoded_bytes()) {
+            self.notes.expect(Start {
+                runner: Runner::ChildOf(parent),
+                file,
+                argv: argv.iter().map(|arg| bytes(arg)).collect(),
+            });
+        }
+    }
+
+    /// Judges every exec of the tree until `agent` (the agent, or the init that started it)
+    /// ends; returns its status (128 + signal when killed, as [`plain`] does).
+    pub fn supervise(self, agent: libc::pid_t) -> anyhow::Result<u8> {
         // Only now: a child forked from a non-dumpable process is one too, and could not be
         // seized without CAP_SYS_PTRACE.
         forbid_attaching()?;
-        signals::forward_to(agent, *forwarded);
-        let mut judge = Judge::new(session.to_string(), fail, self.notes)?;
+        let mut judge = Judge::new(self.session, self.fail, self.notes)?;
         loop {
             match next(&judge, &self.children).context("cannot wait for the agent's processes")? {
                 Event::Traced(Wait::Stopped(Stop::Exec(stop))) => judge.exec(stop),
                 Event::Traced(Wait::Stopped(Stop::Signal(stop))) => stop.deliver(),
                 Event::Traced(Wait::Stopped(Stop::Group(stop))) => stop.listen(),
                 Event::Traced(Wait::Stopped(Stop::Event(stop))) => stop.resume(),
-                Event::Traced(Wait::Ended { pid, status }) if pid == agent => {
-                    return Ok(ExitCode::from(status))
-                }
+                Event::Traced(Wait::Ended { pid, status }) if pid == agent => return Ok(status),
                 Event::Traced(Wait::Ended { pid, .. }) => judge.forget(pid),
                 Event::Answered(answer) => judge.settle(answer),
             }

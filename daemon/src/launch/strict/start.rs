@@ -70,13 +70,9 @@ pub fn agent(
         }
     }
     drop((release_read, report_write));
-    // SAFETY: `pid` is our child, waiting on the pipe; the address is unused and the data
-    // is the option set.
-    let seized = unsafe { libc::ptrace(libc::PTRACE_SEIZE, pid, 0usize, stop::OPTIONS as usize) };
-    if seized != 0 {
-        let err = std::io::Error::last_os_error();
+    if let Err(err) = seize(pid) {
         end(pid);
-        bail!("cannot trace the agent's process (pid {pid}): {err}");
+        return Err(err);
     }
     drop(release_write);
     match read_report(&report_read) {
@@ -90,6 +86,21 @@ pub fn agent(
             Ok(Started::Failed(err))
         }
     }
+}
+
+/// Traces `pid`, a child of ours that runs nothing of the agent yet (waiting on a pipe),
+/// with [`stop::OPTIONS`]: everything it starts is traced from birth.
+pub fn seize(pid: libc::pid_t) -> anyhow::Result<()> {
+    // SAFETY: `pid` is our child, waiting; the address is unused and the data is the option
+    // set.
+    let seized = unsafe { libc::ptrace(libc::PTRACE_SEIZE, pid, 0usize, stop::OPTIONS as usize) };
+    if seized != 0 {
+        bail!(
+            "cannot trace the agent's process (pid {pid}): {}",
+            std::io::Error::last_os_error()
+        );
+    }
+    Ok(())
 }
 
 /// The child's report of a failed step; it exits right after.
