@@ -37,7 +37,7 @@ pub const KEY_CONTENT: &str = "the-key-material-4711";
 impl Secret {
     pub fn start() -> Secret {
         let guarded = Guarded::with_policy(&policy());
-        let key = guarded.home.path().join("m").join("secret.key");
+        let key = guarded.home.work().join("m").join("secret.key");
         std::fs::write(&key, KEY_CONTENT).expect("write the key file");
         Secret { guarded, key }
     }

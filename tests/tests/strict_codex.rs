@@ -16,10 +16,11 @@ fn secret_for(user: Option<&User>) -> Secret {
         return Secret::start();
     };
     let home = TempHome::new();
-    std::fs::create_dir_all(home.path().join("m")).unwrap();
-    let key = home.path().join("m").join("secret.key");
+    std::fs::create_dir_all(home.work().join("m")).unwrap();
+    let key = home.work().join("m").join("secret.key");
     std::fs::write(&key, KEY_CONTENT).unwrap();
     user.own(home.path());
+    user.own(&home.work());
     let daemon = daemon_as(user, &home, &policy());
     Secret {
         guarded: Guarded { home, daemon },
@@ -31,7 +32,7 @@ fn secret_for(user: Option<&User>) -> Secret {
 /// directory (the sandbox lets the command write there only).
 fn sandboxed(secret: &Secret, user: Option<&User>, script: &str) -> Output {
     let home = &secret.guarded.home;
-    let codex_home = home.path().join("codex-home");
+    let codex_home = home.work().join("codex-home");
     std::fs::create_dir_all(&codex_home).unwrap();
     if let Some(user) = user {
         user.own(&codex_home);
@@ -53,9 +54,9 @@ fn sandboxed(secret: &Secret, user: Option<&User>, script: &str) -> Output {
         OsStr::new(script),
     ]);
     command
-        .current_dir(home.path().join("m"))
+        .current_dir(home.work().join("m"))
         .env("CODEX_HOME", &codex_home)
-        .env("HOME", home.path());
+        .env("HOME", home.work());
     match user {
         Some(user) => run(&mut user.wrap(command)),
         None => run(&mut command),

@@ -12,9 +12,10 @@ use warden_tests::{run, text, TempHome};
 fn a_setuid_program_runs_without_its_privileges_in_strict_mode() {
     let user = User::get();
     let home = TempHome::new();
-    let setuid_id = home.path().join("setuid-id");
+    let setuid_id = home.work().join("setuid-id");
     std::fs::copy("/usr/bin/id", &setuid_id).unwrap();
     user.own(home.path());
+    user.own(&home.work());
     // Root's again, setuid (after the chown, which would clear the bit).
     std::os::unix::fs::chown(&setuid_id, Some(0), Some(0)).unwrap();
     std::fs::set_permissions(&setuid_id, std::fs::Permissions::from_mode(0o4755)).unwrap();

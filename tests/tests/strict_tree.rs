@@ -1,7 +1,7 @@
 //! Everything but exec runs as without strict mode: exit statuses, signals (forwarded to the
 //! agent, delivered to the processes that get them, stopped processes kept stopped), and a
 //! multithreaded fork storm. And the tree cannot outlive its supervisor: an agent that kills
-//! its own `warden preload` takes every process of its tree with it.
+//! its own `warden preload` (or anyone who does) takes every process of its tree with it.
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -94,6 +94,8 @@ fn a_stopped_process_stays_stopped_until_it_is_continued() {
     );
 }
 
+/// Without namespaces the agent can reach its `warden preload` (`$PPID`): killing it kills
+/// the agent's tree.
 #[test]
 fn an_agent_that_kills_its_warden_preload_takes_its_tree_with_it() {
     let guarded = Guarded::start();
@@ -102,7 +104,11 @@ fn an_agent_that_kills_its_warden_preload_takes_its_tree_with_it() {
         "sleep 300 & echo $! > {}; kill -9 $PPID; sleep 300",
         pids.display()
     );
-    let mut child = bash(&guarded, &script)
+    let mut preload = guarded
+        .home
+        .warden_command(&["preload", "--strict", "--no-isolate", "--"]);
+    preload.args(["bash", "-c", &script]);
+    let mut child = preload
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -116,6 +122,49 @@ fn an_agent_that_kills_its_warden_preload_takes_its_tree_with_it() {
     wait_until("the background sleep to die", || {
         !alive(background) || zombie(background)
     });
+}
+
+/// With namespaces the agent cannot see its `warden preload`; when it dies all the same
+/// (killed from outside), the session's init dies with it (EXITKILL), and with the init
+/// every process of the session's pid namespace.
+#[test]
+fn a_supervisor_killed_from_outside_takes_the_whole_session_with_it() {
+    let guarded = Guarded::start();
+    let ready = guarded.marker("ready");
+    // An argument no other process has, to find the session's sleeps from here.
+    let unique = format!("300.{}", std::process::id());
+    let script = format!(
+        "sleep {unique} & sleep {unique} & touch {}; wait",
+        ready.display()
+    );
+    let mut child = bash(&guarded, &script)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start warden preload --strict");
+    wait_until("the agent to be ready", || ready.exists());
+    let sleeps = processes_running(&["sleep", &unique]);
+    assert_eq!(sleeps.len(), 2, "the session's sleeps: {sleeps:?}");
+    // SAFETY: kill with the pid of our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+    child.wait().expect("warden preload ends");
+    wait_until("the session's sleeps to die", || {
+        sleeps.iter().all(|&pid| !alive(pid) || zombie(pid))
+    });
+}
+
+/// The pids of the processes whose command line is exactly `argv`.
+fn processes_running(argv: &[&str]) -> Vec<u32> {
+    let wanted: Vec<u8> = argv
+        .iter()
+        .flat_map(|a| [a.as_bytes(), b"\0"].concat())
+        .collect();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| c == wanted))
+        .collect()
 }
 
 fn zombie(pid: u32) -> bool {

@@ -169,7 +169,8 @@ fn judged_start(
     let forwarded = signals::block_forwarded()?;
     let mut watch = watch.arm(session, plan.fail)?;
     keepalive.start()?;
-    let mut environment = child_env::for_agent(library, session, plan.fail, start.sockets());
+    let mut environment =
+        child_env::for_agent(&start.library(library), session, plan.fail, start.sockets());
     if let Some(proof) = start.proof(&program, &plan.command) {
         environment.push((paths::env::CHECKED, proof));
     }
@@ -316,6 +317,15 @@ impl Start {
         match self {
             Start::Shared => child_env::shared_sockets(),
             Start::Namespaces(prepared) => prepared.agent_sockets(),
+        }
+    }
+
+    /// Where the agent loads `library` from: where it lies, or (with namespaces) the name
+    /// under which the locked state directory shows it, which the agent cannot redirect.
+    fn library(&self, library: &Path) -> PathBuf {
+        match self {
+            Start::Shared => library.to_path_buf(),
+            Start::Namespaces(prepared) => prepared.agent_library(),
         }
     }
 

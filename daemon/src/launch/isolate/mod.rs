@@ -86,6 +86,11 @@ impl Prepared {
         plan::agent_sockets(&self.layout)
     }
 
+    /// Where the agent loads the library from.
+    pub fn agent_library(&self) -> PathBuf {
+        plan::agent_library(&self.layout)
+    }
+
     /// Step 4: sends the init its setup; returns the init's pid, to wait for.
     pub fn release(
         mut self,
@@ -139,7 +144,8 @@ fn layout(library: &Path) -> anyhow::Result<Layout> {
         state_dir: absolute(paths::home()),
         socket: absolute(paths::socket()),
         door: absolute(paths::door()),
-        own_files: vec![exe, library],
+        binary: exe,
+        library,
         cgroups,
         uid,
         gid,
