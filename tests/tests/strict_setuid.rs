@@ -1,6 +1,7 @@
 //! What strict mode breaks, shown: under a tracer without CAP_SYS_PTRACE, the kernel runs a
 //! setuid program without its privileges (and `no_new_privs`, set for the seccomp filter,
-//! would refuse them too). Run as an unprivileged user with a setuid-root copy of `id`.
+//! would refuse them too); nor does an isolated session (root's id is not mapped in its user
+//! namespace). Run as an unprivileged user with a setuid-root copy of `id`.
 
 use std::os::unix::fs::PermissionsExt;
 
@@ -22,18 +23,31 @@ fn a_setuid_program_runs_without_its_privileges_in_strict_mode() {
     let daemon = daemon_as(&user, &home, POLICY);
     let guarded = Guarded { home, daemon };
 
-    let plain = run(&mut user.wrap(guarded.preload(&[&setuid_id])));
+    // Beside the user's processes, the setuid bit works...
+    let plain = run(&mut user.wrap(guarded.preload_shared(&[&setuid_id])));
     assert!(
         text(&plain.stdout).contains("euid=0(root)"),
         "{}",
         describe(&plain)
     );
-    let traced = run(&mut user.wrap(strict(&guarded, &[&setuid_id])));
-    assert!(traced.status.success(), "{}", describe(&traced));
-    let stdout = text(&traced.stdout);
-    assert!(
-        stdout.contains(&format!("uid={}", user.uid)) && !stdout.contains("euid="),
-        "{}",
-        describe(&traced)
-    );
+    // ... but not under strict mode's tracer, nor in the session's user namespace, where
+    // root's id is not mapped.
+    let mut traced = guarded
+        .home
+        .warden_command(&["preload", "--strict", "--no-isolate", "--"]);
+    traced.arg(&setuid_id);
+    for session in [
+        traced,
+        strict(&guarded, &[&setuid_id]),
+        guarded.preload(&[&setuid_id]),
+    ] {
+        let out = run(&mut user.wrap(session));
+        assert!(out.status.success(), "{}", describe(&out));
+        let stdout = text(&out.stdout);
+        assert!(
+            stdout.contains(&format!("uid={}", user.uid)) && !stdout.contains("euid="),
+            "{}",
+            describe(&out)
+        );
+    }
 }

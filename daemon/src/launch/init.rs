@@ -175,7 +175,7 @@ fn become_agent(
         signals::unblock_all()?;
         userns::enter_nested(maps)?;
         mounts::verify_locked(locked)?;
-        caps::drop_all(bounding)?;
+        caps::drop_all_but(bounding)?;
         keep_traced(supervision)?;
         Ok(())
     };

@@ -274,9 +274,9 @@ pub fn followed(layout: &Layout) -> Vec<Followed> {
         .collect()
 }
 
-/// The capabilities left in the agent's bounding set. A root agent gets the set back at its
-/// next exec, and needs `CAP_SETFCAP` in it to map root into a user namespace of its own
-/// (Codex's bubblewrap does); it controls no mount. Everyone else keeps none.
+/// The capabilities the agent keeps (in its bounding set and its own sets). A root agent
+/// needs `CAP_SETFCAP` to map root into a user namespace of its own (Codex's bubblewrap
+/// does); it controls no mount. Everyone else keeps none.
 pub fn bounding_set(layout: &Layout) -> Vec<u32> {
     match layout.uid {
         0 => vec![super::caps::CAP_SETFCAP],
