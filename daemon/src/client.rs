@@ -22,6 +22,8 @@ use crate::wire::{
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Bound on waiting for an approval (the daemon itself expires approvals much sooner).
 const WAIT_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
+/// Largest reply a preflight reads (the daemon's are a few hundred bytes).
+const REPLY_LIMIT: usize = 1 << 20;
 /// How long `ensure_daemon` waits for a freshly started daemon.
 const START_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -108,13 +110,11 @@ impl Client {
             .map(drop)
     }
 
+    /// One preflight on a fresh connection, in one blocking write and read (the express
+    /// lane's shape, see server/express.rs): strict mode's supervisor sends one per exec, and
+    /// the async machinery of the other calls costs more than the daemon's answer.
     pub fn preflight(&self, request: &ExecRequest) -> Result<ExecReply, ClientError> {
-        let reply = self.exchange(
-            Method::POST,
-            "/v1/preflight/exec",
-            Some(to_json(request)),
-            self.timeout,
-        )?;
+        let reply = self.exchange_at_once("/v1/preflight/exec", &to_json(request))?;
         // A request too large to evaluate is answered 413 with a deny decision.
         if reply.status == StatusCode::PAYLOAD_TOO_LARGE {
             if let Ok(decision) = serde_json::from_slice(&reply.body) {
@@ -129,6 +129,24 @@ impl Client {
         let path = format!("/v1/approvals/{id}/wait");
         let reply = self.exchange(Method::GET, &path, None, WAIT_TIMEOUT)?;
         self.decode(reply)
+    }
+
+    /// [`wait`](Self::wait), given up as soon as `abandon` completes (`Ok(None)`): the
+    /// connection closes, and the daemon marks the approval abandoned as it does when a
+    /// waiting process dies.
+    pub fn wait_unless(
+        &self,
+        id: u64,
+        abandon: impl std::future::Future<Output = ()>,
+    ) -> Result<Option<ExecReply>, ClientError> {
+        let path = format!("/v1/approvals/{id}/wait");
+        let reply = self.runtime.block_on(async {
+            tokio::select! {
+                reply = self.exchange_async(Method::GET, &path, None, WAIT_TIMEOUT) => Some(reply),
+                () = abandon => None,
+            }
+        });
+        reply.map(|reply| self.decode(reply?)).transpose()
     }
 
     pub fn status(&self) -> Result<StatusReply, ClientError> {
@@ -233,22 +251,124 @@ impl Client {
         body: Option<Vec<u8>>,
         timeout: Duration,
     ) -> Result<Exchange, ClientError> {
-        self.runtime.block_on(async {
-            let work = async {
-                let response = self.send(method, path, body).await?;
-                let status = response.status();
-                let body = response
-                    .into_body()
-                    .collect()
-                    .await
-                    .map_err(|e| self.protocol(e.to_string()))?
-                    .to_bytes();
-                Ok(Exchange { status, body })
-            };
-            tokio::time::timeout(timeout, work)
+        self.runtime
+            .block_on(self.exchange_async(method, path, body, timeout))
+    }
+
+    async fn exchange_async(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+        timeout: Duration,
+    ) -> Result<Exchange, ClientError> {
+        let work = async {
+            let response = self.send(method, path, body).await?;
+            let status = response.status();
+            let body = response
+                .into_body()
+                .collect()
                 .await
-                .map_err(|_| self.timed_out(timeout))?
+                .map_err(|e| self.protocol(e.to_string()))?
+                .to_bytes();
+            Ok(Exchange { status, body })
+        };
+        tokio::time::timeout(timeout, work)
+            .await
+            .map_err(|_| self.timed_out(timeout))?
+    }
+
+    /// `POST path` with `body` over a plain blocking socket, the daemon closing after its
+    /// reply; bounded by the call's timeout.
+    fn exchange_at_once(&self, path: &str, body: &[u8]) -> Result<Exchange, ClientError> {
+        use std::io::{Read, Write};
+        let deadline = Instant::now() + self.timeout;
+        let mut stream = std::os::unix::net::UnixStream::connect(&self.socket)
+            .map_err(|source| self.connect_error(source))?;
+        let mut request = format!(
+            "POST {path} HTTP/1.1\r\nHost: warden\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        request.extend_from_slice(body);
+        let io_error = |e: std::io::Error| match e.kind() {
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
+                self.timed_out(self.timeout)
+            }
+            _ => self.protocol(e.to_string()),
+        };
+        stream
+            .set_write_timeout(Some(self.timeout))
+            .map_err(io_error)?;
+        stream.write_all(&request).map_err(io_error)?;
+        let mut reply = Vec::new();
+        let mut chunk = [0u8; 4096];
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(self.timed_out(self.timeout));
+            }
+            stream.set_read_timeout(Some(left)).map_err(io_error)?;
+            match stream.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) if reply.len() + n > REPLY_LIMIT => {
+                    return Err(self.protocol(format!("reply larger than {REPLY_LIMIT} bytes")))
+                }
+                Ok(n) => reply.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(io_error(e)),
+            }
+        }
+        self.parse_reply(&reply)
+    }
+
+    /// A whole HTTP/1.1 reply with a `Content-Length` (or ended by the close).
+    fn parse_reply(&self, raw: &[u8]) -> Result<Exchange, ClientError> {
+        let mut headers = [httparse::EMPTY_HEADER; 32];
+        let mut reply = httparse::Response::new(&mut headers);
+        let head = match reply.parse(raw) {
+            Ok(httparse::Status::Complete(head)) => head,
+            Ok(httparse::Status::Partial) => return Err(self.protocol("reply cut short".into())),
+            Err(e) => return Err(self.protocol(e.to_string())),
+        };
+        let status = reply
+            .code
+            .and_then(|code| StatusCode::from_u16(code).ok())
+            .ok_or_else(|| self.protocol("reply without a status".into()))?;
+        let length = reply
+            .headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case("content-length"))
+            .map(|h| {
+                std::str::from_utf8(h.value)
+                    .ok()?
+                    .trim()
+                    .parse::<usize>()
+                    .ok()
+            });
+        let body = &raw[head..];
+        let body = match length {
+            None => body,
+            Some(Some(length)) if length <= body.len() => &body[..length],
+            Some(_) => return Err(self.protocol("reply body cut short".into())),
+        };
+        Ok(Exchange {
+            status,
+            body: Bytes::copy_from_slice(body),
         })
+    }
+
+    fn connect_error(&self, source: std::io::Error) -> ClientError {
+        match source.kind() {
+            std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused => {
+                ClientError::NotRunning(self.socket.clone())
+            }
+            _ => ClientError::Connect {
+                path: self.socket.clone(),
+                source,
+            },
+        }
     }
 
     async fn send(
@@ -259,15 +379,7 @@ impl Client {
     ) -> Result<hyper::Response<hyper::body::Incoming>, ClientError> {
         let stream = tokio::net::UnixStream::connect(&self.socket)
             .await
-            .map_err(|source| match source.kind() {
-                std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused => {
-                    ClientError::NotRunning(self.socket.clone())
-                }
-                _ => ClientError::Connect {
-                    path: self.socket.clone(),
-                    source,
-                },
-            })?;
+            .map_err(|source| self.connect_error(source))?;
         let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
             .map_err(|e| self.protocol(e.to_string()))?;
@@ -384,4 +496,41 @@ fn another_daemon_answers(client: &Client) -> bool {
         std::thread::sleep(Duration::from_millis(20));
     }
     client.is_running()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reply_is_read_up_to_its_length_and_a_short_one_is_refused() {
+        let client = Client::new(PathBuf::from("/nonexistent/warden.sock"));
+        let raw = b"HTTP/1.1 413 Payload Too Large\r\ncontent-length: 2\r\n\r\n{}tail";
+        let reply = client.parse_reply(raw).unwrap();
+        assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(&reply.body[..], b"{}");
+        let short = b"HTTP/1.1 200 OK\r\ncontent-length: 9\r\n\r\n{}";
+        assert!(matches!(
+            client.parse_reply(short),
+            Err(ClientError::Protocol { .. })
+        ));
+        assert!(matches!(
+            client.parse_reply(b"HTTP/1.1 200"),
+            Err(ClientError::Protocol { .. })
+        ));
+        assert!(matches!(
+            client.preflight(&ExecRequest {
+                session: None,
+                hook: "execve".into(),
+                path: "/bin/true".into(),
+                argv: vec![],
+                cwd: "/".into(),
+                pid: 1,
+                ppid: 0,
+                caller: vec![],
+                shell: None,
+            }),
+            Err(ClientError::NotRunning(_))
+        ));
+    }
 }

@@ -7,6 +7,8 @@
 //! - [`paths`]: where warden keeps its state (`WARDEN_HOME`) and sockets.
 //! - [`procfs`]: bounded readers of `/proc` (parents, start times, environments, pid
 //!   namespaces, mount points).
+//! - [`starts`]: a decided program start, and whether a process stopped after its exec is
+//!   that start (shared by the daemon and strict mode's supervisor).
 //! - [`server`]: `warden serve`, a thin shell around the engine: sockets, door, sessions,
 //!   approvals, audit, policy reload.
 //! - [`client`]: talks to a running daemon over its Unix socket.
@@ -24,4 +26,5 @@ pub mod policy_files;
 pub mod procfs;
 pub mod quote;
 pub mod server;
+pub mod starts;
 pub mod wire;

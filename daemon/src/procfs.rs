@@ -1,5 +1,5 @@
 //! Reading `/proc`: one reader for the daemon (who is calling, which session it belongs to)
-//! and for `warden preload`. Every read is bounded, and a process that is gone or whose
+//! and for `warden preload` (what a tracee runs, in strict mode). Every read is bounded, and a process that is gone or whose
 //! files cannot be read is `None`, never a guess.
 
 use std::ffi::OsString;
@@ -67,6 +67,43 @@ pub fn ancestry(pid: i32) -> impl Iterator<Item = (i32, u64)> {
 
 /// Most processes an ancestry walk visits, so a corrupt or racing /proc cannot loop forever.
 pub const ANCESTRY_LIMIT: usize = 4096;
+
+/// The program `pid` runs (`/proc/<pid>/exe`: the kernel's word, not argv[0]).
+pub fn exe(pid: i32) -> std::io::Result<Vec<u8>> {
+    link(pid, "exe")
+}
+
+/// The working directory of `pid` (`/proc/<pid>/cwd`).
+pub fn cwd(pid: i32) -> std::io::Result<Vec<u8>> {
+    link(pid, "cwd")
+}
+
+fn link(pid: i32, name: &str) -> std::io::Result<Vec<u8>> {
+    use std::os::unix::ffi::OsStringExt;
+    std::fs::read_link(format!("/proc/{pid}/{name}")).map(|path| path.into_os_string().into_vec())
+}
+
+/// The arguments of `pid` (`/proc/<pid>/cmdline`), reading at most `limit` bytes of them:
+/// `Err` with [`std::io::ErrorKind::FileTooLarge`] beyond, never a shortened list.
+pub fn cmdline(pid: i32, limit: u64) -> std::io::Result<Vec<Vec<u8>>> {
+    use std::io::Read;
+    let file = std::fs::File::open(format!("/proc/{pid}/cmdline"))?;
+    let mut block = Vec::new();
+    file.take(limit + 1).read_to_end(&mut block)?;
+    if block.len() as u64 > limit {
+        return Err(std::io::ErrorKind::FileTooLarge.into());
+    }
+    Ok(split_cmdline(&block))
+}
+
+/// The NUL-separated (and usually NUL-ended) arguments of a `cmdline` block.
+fn split_cmdline(block: &[u8]) -> Vec<Vec<u8>> {
+    let args = block.strip_suffix(b"\0").unwrap_or(block);
+    if block.is_empty() {
+        return Vec::new();
+    }
+    args.split(|&b| b == 0).map(<[u8]>::to_vec).collect()
+}
 
 /// The live children of `pid`, from a scan of `/proc` (the kernel's own list of children
 /// is often not built in).
@@ -227,6 +264,25 @@ mod tests {
         let line = "42 (a) b) (c) S 7 42 42 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 987654 1 2 3\n";
         assert_eq!(parse_stat(line), Some((7, 987654)));
         assert_eq!(parse_stat("42 (x) S 7"), None);
+    }
+
+    #[test]
+    fn cmdline_keeps_empty_arguments_and_refuses_to_shorten() {
+        assert_eq!(split_cmdline(b"a\0\0b c\0"), [&b"a"[..], b"", b"b c"]);
+        assert_eq!(split_cmdline(b"\0"), [&b""[..]]);
+        assert!(split_cmdline(b"").is_empty());
+        let own = std::process::id() as i32;
+        let args: Vec<Vec<u8>> = std::env::args().map(String::into_bytes).collect();
+        assert_eq!(cmdline(own, 1 << 20).unwrap(), args);
+        let err = cmdline(own, 1).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::FileTooLarge);
+        assert_eq!(
+            exe(own).unwrap(),
+            std::fs::read_link("/proc/self/exe")
+                .unwrap()
+                .into_os_string()
+                .into_encoded_bytes()
+        );
     }
 
     #[test]

@@ -203,6 +203,32 @@ pub struct SessionRequest {
     /// also cover it where the shell already expanded `~`. Absent: the daemon's own.
     #[serde(default)]
     pub home: Option<Bytes>,
+    /// Left out when `reap`, so a daemon that predates strict mode still takes the session.
+    #[serde(default, skip_serializing_if = "Supervision::is_reap")]
+    pub supervision: Supervision,
+    /// In strict mode: the abstract Unix datagram address where the supervisor hears of each
+    /// start the daemon allows in the session, so that it need not ask about it again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supervisor: Option<String>,
+}
+
+/// How `warden preload` watches over the session's process tree.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Supervision {
+    /// A child subreaper that reaps orphans (which stay in the session's tree, where the
+    /// daemon recognises them) until the agent ends; the library judges what starts.
+    #[default]
+    Reap,
+    /// Strict mode: a ptrace supervisor that stops every exec of the tree and asks the
+    /// daemon about it (static programs and raw system calls included).
+    Trace,
+}
+
+impl Supervision {
+    fn is_reap(&self) -> bool {
+        *self == Supervision::Reap
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -433,6 +459,33 @@ mod tests {
         assert_eq!(json, r#"{"b64":"cv9t"}"#);
         let back: Bytes = serde_json::from_str(&json).unwrap();
         assert_eq!(back, raw);
+    }
+
+    #[test]
+    fn a_session_without_strict_mode_says_nothing_of_it() {
+        let request = SessionRequest {
+            agent: "codex".into(),
+            root_pid: 1,
+            cwd: Bytes::from("/"),
+            mode: None,
+            fail: FailMode::Closed,
+            isolation: Isolation::None,
+            init_pid: None,
+            home: None,
+            supervision: Supervision::Reap,
+            supervisor: None,
+        };
+        let json = serde_json::to_string(&request).unwrap();
+        assert!(!json.contains("supervis"), "{json}");
+        let back: SessionRequest = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, request);
+        let strict = SessionRequest {
+            supervision: Supervision::Trace,
+            supervisor: Some("warden-strict-1".into()),
+            ..request
+        };
+        let json = serde_json::to_string(&strict).unwrap();
+        assert!(json.contains(r#""supervision":"trace","supervisor":"warden-strict-1""#));
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod isolation;
 pub mod model;
 pub mod probes;
 pub mod setup_support;
+pub mod strict_support;
 
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;

@@ -4,9 +4,10 @@
 //! a later one. The attempts are scripts (bash, Python), as a prompt-injected agent writes
 //! them; the test policy has no rule against any of them, so what stops them is the session.
 
+use std::os::unix::fs::PermissionsExt;
 use std::process::Output;
 
-use warden_tests::isolation::{assert_output, Isolated, Who};
+use warden_tests::isolation::{assert_output, give, Isolated, Who};
 use warden_tests::probes::{describe, POLICY};
 use warden_tests::{run, text};
 
@@ -290,5 +291,83 @@ for path in (home + "/audit/audit-000001.jsonl", home + "/audit"):
             "{}",
             describe(&verify)
         );
+    }
+}
+
+/// The library and the state directory as the agent reaches them cannot be redirected: with
+/// warden's library in a directory the agent owns, renaming that directory and putting a
+/// file of its own at the library's old path does not unguard the programs it starts next
+/// (they load the library from the locked state directory); and no directory above the
+/// state directory can be renamed to put a rogue one at its path.
+#[test]
+fn neither_the_library_nor_the_state_directory_can_be_redirected_by_renaming_a_parent() {
+    for who in Who::BOTH {
+        let outer = std::env::temp_dir().join(format!(
+            "warden-redirect-{}-{}",
+            std::process::id(),
+            who.ids().0
+        ));
+        let _ = std::fs::remove_dir_all(&outer);
+        let state = outer.join("nest/state");
+        let library = outer.join("lib/libwarden.so");
+        std::fs::create_dir_all(&state).unwrap();
+        std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o700)).unwrap();
+        std::fs::create_dir_all(library.parent().unwrap()).unwrap();
+        std::fs::copy(warden_tests::libwarden(), &library).unwrap();
+        give(&outer, who);
+        let mut iso = Isolated::with_env(
+            who,
+            POLICY,
+            vec![
+                ("WARDEN_HOME", state.clone().into()),
+                ("WARDEN_SOCKET", state.join("warden.sock").into()),
+                ("WARDEN_LIB", library.clone().into()),
+            ],
+        );
+        let script = format!(
+            r#"LIB='{}'
+python3 -c '
+import os, sys
+lib, state = sys.argv[1], os.environ["WARDEN_HOME"]
+libdir, nest = os.path.dirname(lib), os.path.dirname(state)
+os.rename(libdir, libdir + ".moved")
+os.mkdir(libdir)
+open(lib, "w").write("not a library\n")
+print("library directory replaced")
+try:
+    os.rename(nest, nest + ".moved")
+    print("state parent rename SUCCEEDED")
+except OSError as e:
+    print("state parent rename refused:", e.strerror)
+' "$LIB"
+# A program started now: is warden loaded in it, and does it still judge what it starts?
+python3 -c '
+import os
+maps = open("/proc/self/maps").read()
+print("library loaded" if "libwarden.so" in maps else "library NOT loaded")
+try:
+    os.execv("/usr/bin/touch", ["touch", os.environ["M"] + "/" + os.environ["NO"] + "-late"])
+except OSError as e:
+    print("late exec refused:", e.strerror)
+'
+libdir=$(dirname "$LIB"); rm -rf "$libdir"; mv "$libdir.moved" "$libdir"
+"#,
+            library.display()
+        );
+        let out = attempt(&mut iso, &script);
+        assert_output(
+            who,
+            &out,
+            &[
+                "library directory replaced",
+                "state parent rename refused",
+                "library loaded\n",
+                "late exec refused",
+            ],
+            &["SUCCEEDED", "NOT loaded"],
+        );
+        assert!(!iso.marker("denied-late").exists());
+        drop(iso);
+        let _ = std::fs::remove_dir_all(&outer);
     }
 }

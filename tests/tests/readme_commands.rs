@@ -51,9 +51,14 @@ const TABLE: &[(&str, Check)] = &[
     ("warden setup --list", Check::Run(exits_zero_with_daemon)),
     ("warden stop", Check::Run(stop)),
     (
-        "warden preload [--agent NAME] [--monitor] [--fail-open] [--no-isolate] -- CMD [ARGS…]",
+        "warden preload [--agent NAME] [--monitor] [--fail-open] [--no-isolate] [--strict] -- CMD [ARGS…]",
         Check::Run(preload_synopsis),
     ),
+    (
+        "warden preload --strict -- codex",
+        Check::Run(preload_codex),
+    ),
+    ("warden setup codex --strict", Check::Run(setup_codex)),
     ("warden pending", Check::Run(exits_zero_with_daemon)),
     ("warden approve 7", Check::Run(approve)),
     ("warden approve 7 --always", Check::Run(approve)),
@@ -321,6 +326,7 @@ fn preload_synopsis(readme: &Readme, _line: &str) {
         0,
     );
     readme.expect("warden preload -- sh -c 'exit 5'", 5);
+    readme.expect("warden preload --strict -- sh -c 'exit 5'", 5);
 }
 
 fn approve(readme: &Readme, line: &str) {

@@ -26,4 +26,4 @@ pub use operations::{
     InstallReport, RemoveReport, WrapperState,
 };
 pub use search::PathOrder;
-pub use wrapper::FailMode;
+pub use wrapper::{FailMode, PreloadFlags, Supervision};

@@ -11,7 +11,9 @@ use crate::library::{check_loadable, find_library, LibrarySearch};
 use crate::search::{
     canonical, find_real, first_on_path, is_executable_file, path_dirs, path_order, PathOrder,
 };
-use crate::wrapper::{file_marker, marker_agent, parse, read_wrapper, render, FailMode};
+use crate::wrapper::{
+    file_marker, marker_agent, parse, read_wrapper, render, FailMode, PreloadFlags, Supervision,
+};
 
 /// The environment `warden setup` runs in, read by the caller.
 #[derive(Debug, Clone)]
@@ -43,6 +45,8 @@ pub struct InstallOptions {
     pub real_override: Option<PathBuf>,
     /// What the wrapped agent's sessions do while the daemon cannot be reached.
     pub fail: FailMode,
+    /// How `warden preload` watches over the agent (`--strict` or not).
+    pub supervision: Supervision,
 }
 
 /// What installing did (or, in a dry run, would do) to the wrapper path.
@@ -89,7 +93,11 @@ pub fn install(
     })?;
     check_loadable(&library)?;
 
-    let text = render(agent, &ctx.warden_exe, &real, opts.fail);
+    let flags = PreloadFlags {
+        fail: opts.fail,
+        supervision: opts.supervision,
+    };
+    let text = render(agent, &ctx.warden_exe, &real, flags);
     let backup = backup_path(&wrapper);
     let change = match Existing::at(&wrapper)? {
         Existing::Missing => Change::Created,
@@ -382,6 +390,7 @@ mod tests {
                 dry_run: false,
                 real_override: None,
                 fail: FailMode::Closed,
+                supervision: Supervision::Reap,
             }
         }
 

@@ -24,8 +24,50 @@ pub enum FailMode {
     Open,
 }
 
-/// The wrapper for `agent` that runs `real` under `warden preload`, failing `fail`.
-pub fn render(agent: &Agent, warden: &Path, real: &Path, fail: FailMode) -> Vec<u8> {
+/// How the wrapper has `warden preload` watch over the agent (warden's `launch::Supervision`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Supervision {
+    /// The preload library judges what the agent starts.
+    #[default]
+    Reap,
+    /// `--strict`: a ptrace supervisor judges every start, static programs included.
+    Trace,
+}
+
+/// The `warden preload` flags a wrapper passes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PreloadFlags {
+    pub fail: FailMode,
+    pub supervision: Supervision,
+}
+
+impl PreloadFlags {
+    /// Every combination, for reading a wrapper back.
+    fn all() -> impl Iterator<Item = PreloadFlags> {
+        [FailMode::Closed, FailMode::Open]
+            .into_iter()
+            .flat_map(|fail| {
+                [Supervision::Reap, Supervision::Trace]
+                    .map(|supervision| PreloadFlags { fail, supervision })
+            })
+    }
+
+    /// The flags as they follow `--agent NAME` (each with a leading space).
+    pub fn words(self) -> String {
+        let fail = match self.fail {
+            FailMode::Closed => "",
+            FailMode::Open => " --fail-open",
+        };
+        let supervision = match self.supervision {
+            Supervision::Reap => "",
+            Supervision::Trace => " --strict",
+        };
+        format!("{fail}{supervision}")
+    }
+}
+
+/// The wrapper for `agent` that runs `real` under `warden preload` with `flags`.
+pub fn render(agent: &Agent, warden: &Path, real: &Path, flags: PreloadFlags) -> Vec<u8> {
     let name = agent.name;
     let real_q = quote(real.as_os_str().as_bytes());
     let warden_q = quote(warden.as_os_str().as_bytes());
@@ -51,7 +93,7 @@ pub fn render(agent: &Agent, warden: &Path, real: &Path, fail: FailMode) -> Vec<
     for part in [
         b"exec ",
         &warden_q[..],
-        &preload_args(agent, fail),
+        &preload_args(agent, flags),
         &real_q,
         b" \"$@\"\n",
     ] {
@@ -78,12 +120,8 @@ fn push_missing_check(text: &mut Vec<u8>, path_q: &[u8], consequence: &str, fix:
 }
 
 /// What sits between the warden path and the real program on the `exec` line.
-fn preload_args(agent: &Agent, fail: FailMode) -> Vec<u8> {
-    let flag = match fail {
-        FailMode::Closed => "",
-        FailMode::Open => " --fail-open",
-    };
-    format!(" preload --agent {}{flag} -- ", agent.name).into_bytes()
+fn preload_args(agent: &Agent, flags: PreloadFlags) -> Vec<u8> {
+    format!(" preload --agent {}{} -- ", agent.name, flags.words()).into_bytes()
 }
 
 /// What a wrapper records.
@@ -92,6 +130,7 @@ pub struct Recorded {
     pub agent: String,
     pub warden: PathBuf,
     pub real: PathBuf,
+    pub flags: PreloadFlags,
 }
 
 /// The agent name in the marker, when `text` starts like a warden wrapper.
@@ -111,13 +150,16 @@ pub fn parse(text: &[u8], agent: &Agent) -> Option<Recorded> {
     let recorded_agent = marker_agent(text)?;
     let exec_at = find(text, b"\nexec ")? + b"\nexec ".len();
     let (warden, rest) = unquote_prefix(&text[exec_at..])?;
-    let args = [FailMode::Closed, FailMode::Open].map(|fail| preload_args(agent, fail));
-    let after_args = args.iter().find_map(|a| rest.strip_prefix(a.as_slice()))?;
+    let (flags, after_args) = PreloadFlags::all().find_map(|flags| {
+        let args = preload_args(agent, flags);
+        rest.strip_prefix(args.as_slice()).map(|rest| (flags, rest))
+    })?;
     let (real, rest) = unquote_prefix(after_args)?;
     rest.starts_with(b" \"$@\"").then(|| Recorded {
         agent: recorded_agent,
         warden: PathBuf::from(OsStr::from_bytes(&warden)),
         real: PathBuf::from(OsStr::from_bytes(&real)),
+        flags,
     })
 }
 
@@ -161,7 +203,7 @@ mod tests {
             codex(),
             Path::new("/opt/w/warden"),
             Path::new("/usr/bin/codex"),
-            FailMode::Closed,
+            PreloadFlags::default(),
         );
         assert_eq!(marker_agent(&text).as_deref(), Some("codex"));
         let recorded = parse(&text, codex()).unwrap();
@@ -178,7 +220,10 @@ mod tests {
             codex(),
             Path::new("/opt/w/warden"),
             Path::new("/usr/bin/codex"),
-            FailMode::Open,
+            PreloadFlags {
+                fail: FailMode::Open,
+                ..PreloadFlags::default()
+            },
         );
         assert_eq!(
             parse(&text, codex()).unwrap().real,
@@ -191,11 +236,38 @@ mod tests {
     }
 
     #[test]
+    fn a_strict_wrapper_runs_preload_strict_and_parses_back() {
+        let flags = PreloadFlags {
+            fail: FailMode::Open,
+            supervision: Supervision::Trace,
+        };
+        let text = render(codex(), Path::new("/w"), Path::new("/c"), flags);
+        let recorded = parse(&text, codex()).unwrap();
+        assert_eq!(
+            (recorded.flags, recorded.real),
+            (flags, PathBuf::from("/c"))
+        );
+        let text = String::from_utf8(text).unwrap();
+        let line = "exec '/w' preload --agent codex --fail-open --strict -- '/c' \"$@\"\n";
+        assert!(text.contains(line), "{text}");
+    }
+
+    #[test]
     fn rendering_is_deterministic() {
-        let a = render(codex(), Path::new("/w"), Path::new("/c"), FailMode::Closed);
+        let a = render(
+            codex(),
+            Path::new("/w"),
+            Path::new("/c"),
+            PreloadFlags::default(),
+        );
         assert_eq!(
             a,
-            render(codex(), Path::new("/w"), Path::new("/c"), FailMode::Closed)
+            render(
+                codex(),
+                Path::new("/w"),
+                Path::new("/c"),
+                PreloadFlags::default()
+            )
         );
     }
 
@@ -226,7 +298,10 @@ mod tests {
         );
         write_executable(&real, "#!/bin/sh\n");
         let wrapper = scratch.0.join("codex");
-        write_executable(&wrapper, render(codex(), &warden, &real, FailMode::Closed));
+        write_executable(
+            &wrapper,
+            render(codex(), &warden, &real, PreloadFlags::default()),
+        );
 
         let out = Command::new(&wrapper)
             .args(["a b", "$x", "'q'"])
@@ -249,7 +324,12 @@ mod tests {
         let real = scratch.0.join("it's gone %s/codex");
         write_executable(
             &wrapper,
-            render(codex(), Path::new("/bin/true"), &real, FailMode::Closed),
+            render(
+                codex(),
+                Path::new("/bin/true"),
+                &real,
+                PreloadFlags::default(),
+            ),
         );
 
         let out = Command::new(&wrapper).output().unwrap();
@@ -269,7 +349,12 @@ mod tests {
         let warden = scratch.0.join("missing-warden");
         write_executable(
             &wrapper,
-            render(codex(), &warden, Path::new("/bin/true"), FailMode::Closed),
+            render(
+                codex(),
+                &warden,
+                Path::new("/bin/true"),
+                PreloadFlags::default(),
+            ),
         );
 
         let out = Command::new(&wrapper).output().unwrap();
@@ -284,7 +369,12 @@ mod tests {
         let ours = scratch.0.join("ours");
         std::fs::write(
             &ours,
-            render(codex(), Path::new("/w"), Path::new("/c"), FailMode::Closed),
+            render(
+                codex(),
+                Path::new("/w"),
+                Path::new("/c"),
+                PreloadFlags::default(),
+            ),
         )
         .unwrap();
         let theirs = scratch.0.join("theirs");

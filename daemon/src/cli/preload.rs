@@ -1,5 +1,5 @@
-//! `warden preload [--agent NAME] [--monitor] [--fail-open] [--no-isolate] -- CMD ARGS…`: the
-//! flags, turned into a [`launch::Plan`]; [`launch::run`] does the rest.
+//! `warden preload [--agent NAME] [--monitor] [--fail-open] [--no-isolate] [--strict] -- CMD
+//! ARGS…`: the flags, turned into a [`launch::Plan`]; [`launch::run`] does the rest.
 
 use std::ffi::OsString;
 use std::path::Path;
@@ -26,6 +26,11 @@ pub struct Args {
     /// default where unprivileged user namespaces are available isolates it).
     #[arg(long)]
     no_isolate: bool,
+    /// Strict mode: trace the whole tree with ptrace and judge every program start, static
+    /// programs and raw execve system calls included (fails at once where ptrace is not
+    /// available).
+    #[arg(long)]
+    strict: bool,
     /// The command to run, with its arguments. Every `-` word before `--` or before CMD is
     /// one of warden's flags (an unknown one is a usage error); everything from CMD on is
     /// CMD's.
@@ -56,7 +61,11 @@ fn plan(args: Args) -> Plan {
             FailMode::Closed
         },
         isolation: isolation(args.no_isolate),
-        supervision: Supervision::Reap,
+        supervision: if args.strict {
+            Supervision::Trace
+        } else {
+            Supervision::Reap
+        },
         command: args.command,
     }
 }

@@ -9,7 +9,8 @@ use anyhow::Context as _;
 use warden_wrapper_installer::shell::path_export_line;
 use warden_wrapper_installer::{
     by_name, default_bin_dir, install, list, remove, AgentStatus, Change, Context, FailMode,
-    InstallOptions, InstallReport, PathOrder, RemoveReport, WrapperState,
+    InstallOptions, InstallReport, PathOrder, PreloadFlags, RemoveReport, Supervision,
+    WrapperState,
 };
 
 use crate::paths;
@@ -18,6 +19,7 @@ use crate::paths;
 #[command(after_help = "\
 Examples:
   warden setup codex                  wrap the first codex on PATH as ~/.local/bin/codex
+  warden setup codex --strict         the same, run in strict mode (every start judged)
   CODEX_REAL=/opt/codex warden setup codex   wrap that file instead
   warden setup codex --remove         take the wrapper away again
   warden setup --list                 supported agents: installed? wrapped?")]
@@ -44,6 +46,10 @@ pub struct Args {
     /// unchecked while the daemon cannot be reached (default: they are refused).
     #[arg(long, conflicts_with = "remove")]
     fail_open: bool,
+    /// Run the agent in strict mode (`warden preload --strict`): every program start is
+    /// judged, static programs and raw system calls included.
+    #[arg(long, conflicts_with = "remove")]
+    strict: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -80,10 +86,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         } else {
             FailMode::Closed
         },
+        supervision: if args.strict {
+            Supervision::Trace
+        } else {
+            Supervision::Reap
+        },
     };
     let report = install(agent, &ctx, &options)
         .with_context(|| format!("cannot install the {name} wrapper; nothing was changed"))?;
-    print_install(&mut out, agent.name, &report, args.dry_run)?;
+    print_install(&mut out, agent.name, &options, &report)?;
     print_path_order(&mut out, agent.program, &bin_dir, &report.path_order, &ctx)?;
     Ok(ExitCode::SUCCESS)
 }
@@ -102,8 +113,8 @@ fn context() -> anyhow::Result<Context> {
 fn print_install(
     out: &mut impl Write,
     name: &str,
+    options: &InstallOptions,
     report: &InstallReport,
-    dry_run: bool,
 ) -> anyhow::Result<()> {
     let wrapper = report.wrapper.display();
     let what = match &report.change {
@@ -117,7 +128,7 @@ fn print_install(
             format!("replaced the file there, kept at {}", backup.display())
         }
     };
-    if dry_run {
+    if options.dry_run {
         writeln!(out, "Would write {wrapper} ({what}), mode 0755:")?;
         out.write_all(&report.text)?;
         writeln!(out, "(dry run: nothing was changed)")?;
@@ -126,8 +137,13 @@ fn print_install(
     }
     writeln!(
         out,
-        "It runs {} under `warden preload --agent {name}`; library {} loads.",
+        "It runs {} under `warden preload --agent {name}{}`; library {} loads.",
         report.real.display(),
+        PreloadFlags {
+            fail: options.fail,
+            supervision: options.supervision,
+        }
+        .words(),
         report.library.display()
     )?;
     Ok(())

@@ -32,7 +32,9 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 
 use super::isolate::{caps, mounts, plan, userns, Setup};
+use super::strict::seccomp::Filter;
 use super::{plain, signals, EXIT_SETUP_FAILED};
+use crate::wire::Supervision;
 
 /// The hidden argument that makes `warden` a session's init.
 pub const ARGUMENT: &str = "__session-init";
@@ -143,7 +145,7 @@ fn start_agent(setup: &Setup) -> anyhow::Result<libc::pid_t> {
             std::io::Error::last_os_error()
         ),
         0 => {
-            let status = become_agent(command, &maps, &locked, &bounding);
+            let status = become_agent(command, &maps, &locked, &bounding, setup.supervision);
             // SAFETY: _exit ends the child without running the init's exit path.
             unsafe { libc::_exit(status) }
         }
@@ -158,6 +160,7 @@ fn become_agent(
     maps: &plan::IdMaps,
     locked: &plan::Locked,
     bounding: &[u32],
+    supervision: Supervision,
 ) -> i32 {
     let locked_in = || -> anyhow::Result<()> {
         // The init is undumpable and its child inherits that until exec, which would make
@@ -172,7 +175,8 @@ fn become_agent(
         signals::unblock_all()?;
         userns::enter_nested(maps)?;
         mounts::verify_locked(locked)?;
-        caps::drop_all(bounding)?;
+        caps::drop_all_but(bounding)?;
+        keep_traced(supervision)?;
         Ok(())
     };
     if let Err(err) = locked_in() {
@@ -181,6 +185,23 @@ fn become_agent(
     }
     let err = command.exec();
     plain::not_started(command.get_program(), &err).into()
+}
+
+/// In strict mode the init is traced, and so the agent from its fork: the seccomp filter
+/// keeps what it starts from leaving the trace (`clone(CLONE_UNTRACED)`), as in a session
+/// without namespaces.
+fn keep_traced(supervision: Supervision) -> anyhow::Result<()> {
+    match supervision {
+        Supervision::Reap => Ok(()),
+        Supervision::Trace => {
+            let filter = Filter::new()
+                .context("strict mode knows the system calls of x86_64 and aarch64 only")?;
+            // SAFETY: the init is single-threaded, so its forked child may do anything; the
+            // filter's program lives for the call.
+            unsafe { filter.install() }
+                .context("cannot install the seccomp filter that keeps every clone traced")
+        }
+    }
 }
 
 /// How often the init looks whether the daemon was restarted (two `fstatat` calls).

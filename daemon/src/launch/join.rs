@@ -13,7 +13,7 @@ use std::ffi::OsStr;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, ExitCode};
 
-use super::{library, plain, Plan};
+use super::{library, plain, Plan, Supervision};
 use crate::paths;
 use crate::wire::FailMode;
 
@@ -26,10 +26,10 @@ pub fn current_session() -> Option<String> {
 
 /// Runs the plan's command in place; returns only when it could not be started.
 pub fn run(plan: &Plan, session: &str) -> ExitCode {
-    if plan.mode.is_some() || plan.fail == FailMode::Open {
+    if plan.mode.is_some() || plan.fail == FailMode::Open || plan.supervision != Supervision::Reap {
         eprintln!(
-            "warden: already inside guarded session {session}: its mode and fail mode apply, \
-             not this preload's flags"
+            "warden: already inside guarded session {session}: its mode, fail mode and \
+             supervision apply, not this preload's flags"
         );
     }
     let program: &OsStr = &plan.command[0];

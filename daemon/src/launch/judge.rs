@@ -53,7 +53,8 @@ pub fn agent_command(
             .id
             .context("the warden daemon asked for an approval without an id")?;
         let command = reply.command.clone().unwrap_or_else(shown);
-        reply = lines::while_waiting(id, &command, || client.wait(id))
+        let say = |line: &str| eprintln!("{line}");
+        reply = lines::while_waiting(id, &command, say, || client.wait(id))
             .with_context(|| format!("cannot wait for approval #{id}"))?;
     }
     Ok(match reply.decision {

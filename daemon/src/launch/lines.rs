@@ -1,6 +1,7 @@
-//! The lines `warden preload` prints about a program it judged itself, word for word the
-//! library's (`preload/src/preflight.rs` `refuse`, `preload/src/ask.rs` `announce`), so that
-//! a person and an agent's model read the same thing whoever asked the daemon.
+//! The lines `warden preload` prints about a program it judged itself (the agent command, and
+//! in strict mode each tracee's start, on the tracee's stderr), word for word the library's
+//! (`preload/src/preflight.rs` `refuse`, `preload/src/ask.rs` `announce`), so that a person
+//! and an agent's model read the same thing whoever asked the daemon.
 
 use std::sync::mpsc;
 use std::time::Duration;
@@ -26,15 +27,20 @@ pub fn waiting(id: u64, command: &str) -> String {
     )
 }
 
-/// Says the waiting line now and every [`REPEAT`] until `wait` returns; returns what it
-/// returned.
-pub fn while_waiting<T>(id: u64, command: &str, wait: impl FnOnce() -> T) -> T {
+/// Has `say` say the waiting line now and every [`REPEAT`] until `wait` returns; returns
+/// what it returned.
+pub fn while_waiting<T>(
+    id: u64,
+    command: &str,
+    say: impl Fn(&str) + Send + 'static,
+    wait: impl FnOnce() -> T,
+) -> T {
     let line = waiting(id, command);
-    eprintln!("{line}");
+    say(&line);
     let (done, stop) = mpsc::channel::<()>();
     let reminder = std::thread::spawn(move || {
         while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(REPEAT) {
-            eprintln!("{line}");
+            say(&line);
         }
     });
     let result = wait();

@@ -18,11 +18,15 @@
 //!    a static command is never judged otherwise; an `ask` waits here, where Ctrl-C still
 //!    ends `warden preload`;
 //! 7. block the forwarded signals ([`signals`]) before any thread exists, so only the
-//!    forwarding thread gets them; then start the thread that restarts the daemon whenever
-//!    it ends ([`keepalive`]);
+//!    forwarding thread gets them (and, in strict mode, `SIGCHLD`, which the supervisor reads
+//!    through a signalfd); then start the thread that restarts the daemon whenever it ends
+//!    ([`keepalive`]);
 //! 8. start the agent with its environment ([`child_env`]) and the proof that it was judged
 //!    ([`proof`], so a dynamic agent does not judge itself again at load): spawned here, or
-//!    by the init once it has its setup; wait for it as the plan's [`Supervision`] says;
+//!    by the init once it has its setup; how it is started and waited for is the plan's
+//!    [`Supervision`] ([`plain`]: reap until it ends; [`strict`]: a ptrace supervisor,
+//!    prepared right after step 1, which traces the agent's process from its first
+//!    instruction (or the init, before it has its setup) and judges every exec of the tree);
 //! 9. discard what the agent may have pushed into the terminal's input ([`terminal`]), end
 //!    the session and return the agent's exit status.
 
@@ -38,6 +42,7 @@ mod plain;
 mod program;
 mod proof;
 mod signals;
+mod strict;
 mod terminal;
 
 use std::ffi::OsString;
@@ -85,13 +90,7 @@ pub enum Isolation {
     Namespaces,
 }
 
-/// How the agent's process tree is watched over.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Supervision {
-    /// Reap until the agent ends (orphans come to `warden preload`, a subreaper, or to the
-    /// session's init, which ends them with the session).
-    Reap,
-}
+pub use crate::wire::Supervision;
 
 /// The agent's process once started, or the status it ended with without starting.
 pub enum Launched {
@@ -103,6 +102,7 @@ pub fn run(plan: Plan) -> anyhow::Result<ExitCode> {
     if let Some(session) = join::current_session() {
         return Ok(join::run(&plan, &session));
     }
+    let watch = Watch::prepare(plan.supervision)?;
     let library = library::find()?;
     library::check_loadable(&library)?;
     client::ensure_daemon().context("cannot start the warden daemon")?;
@@ -121,12 +121,15 @@ pub fn run(plan: Plan) -> anyhow::Result<ExitCode> {
             isolation: start.isolation(),
             init_pid: start.init_pid(),
             home: std::env::var_os("HOME").map(|home| wire::Bytes(home.into_vec())),
+            supervision: plan.supervision,
+            supervisor: watch.address(),
         })
         .context("cannot register a session with the warden daemon")?;
 
+    let launch = Launch { start, watch };
     let status = judged_start(
         &plan,
-        start,
+        launch,
         &library,
         &session.id,
         &cwd,
@@ -144,13 +147,14 @@ pub fn run(plan: Plan) -> anyhow::Result<ExitCode> {
 /// returns its status.
 fn judged_start(
     plan: &Plan,
-    start: Start,
+    launch: Launch,
     library: &Path,
     session: &str,
     cwd: &Path,
     client: &Client,
     keepalive: keepalive::Keepalive,
 ) -> anyhow::Result<ExitCode> {
+    let Launch { start, watch } = launch;
     let name = &plan.command[0];
     let Some(program) = program::locate(name, std::env::var_os("PATH").as_deref(), cwd) else {
         let err = std::io::Error::from(std::io::ErrorKind::NotFound);
@@ -163,25 +167,121 @@ fn judged_start(
         return Ok(ExitCode::from(EXIT_REFUSED));
     }
     let forwarded = signals::block_forwarded()?;
+    let mut watch = watch.arm(session, plan.fail)?;
     keepalive.start()?;
-    let mut environment = child_env::for_agent(library, session, plan.fail, start.sockets());
+    let mut environment =
+        child_env::for_agent(&start.library(library), session, plan.fail, start.sockets());
     if let Some(proof) = start.proof(&program, &plan.command) {
         environment.push((paths::env::CHECKED, proof));
     }
     let shared = matches!(start, Start::Shared);
-    let status = match start.launch(&program, &plan.command, &environment, &forwarded)? {
+    let launched = start.launch(
+        &mut watch,
+        &program,
+        &plan.command,
+        &environment,
+        &forwarded,
+    )?;
+    let status = match launched {
         Launched::NotStarted(status) => status,
         Launched::Running(pid) => {
             signals::forward_to(pid, forwarded);
-            match plan.supervision {
-                Supervision::Reap => plain::reap_until(pid)?,
-            }
+            watch.wait(pid)?
         }
     };
     if shared {
         plain::report_leftovers();
     }
     Ok(ExitCode::from(status))
+}
+
+/// Steps 4 and the supervision's preparation done: where and how the agent starts.
+struct Launch {
+    start: Start,
+    watch: Watch,
+}
+
+/// How the agent's tree is watched ([`Supervision`]), made ready before the session
+/// registers.
+enum Watch {
+    Reap,
+    Trace(strict::Supervisor),
+}
+
+/// A [`Watch`] ready to start the agent: in strict mode, hearing of its tracees.
+enum Watching {
+    Reap,
+    Trace(strict::Armed),
+}
+
+impl Watch {
+    fn prepare(supervision: Supervision) -> anyhow::Result<Watch> {
+        Ok(match supervision {
+            Supervision::Reap => Watch::Reap,
+            Supervision::Trace => Watch::Trace(strict::Supervisor::prepare()?),
+        })
+    }
+
+    /// Where the daemon tells the strict supervisor of decided starts.
+    fn address(&self) -> Option<String> {
+        match self {
+            Watch::Reap => None,
+            Watch::Trace(supervisor) => Some(supervisor.address().to_string()),
+        }
+    }
+
+    /// Once the forwarded signals are blocked and before any other thread exists.
+    fn arm(self, session: &str, fail: FailMode) -> anyhow::Result<Watching> {
+        Ok(match self {
+            Watch::Reap => Watching::Reap,
+            Watch::Trace(supervisor) => Watching::Trace(supervisor.arm(session, fail)?),
+        })
+    }
+}
+
+impl Watching {
+    /// The agent started here (a child of this process).
+    fn spawn(
+        &mut self,
+        program: &Path,
+        argv: &[OsString],
+        environment: &[(&str, OsString)],
+        forwarded: &libc::sigset_t,
+    ) -> anyhow::Result<Launched> {
+        match self {
+            Watching::Reap => plain::start(program, argv, environment, forwarded),
+            Watching::Trace(armed) => armed.spawn(program, argv, environment, forwarded),
+        }
+    }
+
+    /// `init`, which will start the agent (`program` with `argv`) once released, watched
+    /// from before that.
+    fn adopt(
+        &mut self,
+        init: libc::pid_t,
+        program: &Path,
+        argv: &[OsString],
+    ) -> anyhow::Result<()> {
+        match self {
+            Watching::Reap => Ok(()),
+            Watching::Trace(armed) => armed.adopt(init, program, argv),
+        }
+    }
+
+    fn supervision(&self) -> Supervision {
+        match self {
+            Watching::Reap => Supervision::Reap,
+            Watching::Trace(_) => Supervision::Trace,
+        }
+    }
+
+    /// Waits until the agent (`pid`, or the init that started it) ends; its status.
+    fn wait(self, pid: libc::pid_t) -> anyhow::Result<u8> {
+        match self {
+            Watching::Reap => plain::reap_until(pid),
+            Watching::Trace(armed) => armed.supervise(pid),
+        }
+    }
 }
 
 /// Step 4 done: where the agent is about to start.
@@ -220,6 +320,15 @@ impl Start {
         }
     }
 
+    /// Where the agent loads `library` from: where it lies, or (with namespaces) the name
+    /// under which the locked state directory shows it, which the agent cannot redirect.
+    fn library(&self, library: &Path) -> PathBuf {
+        match self {
+            Start::Shared => library.to_path_buf(),
+            Start::Namespaces(prepared) => prepared.agent_library(),
+        }
+    }
+
     /// The proof of judgement for the agent, bound to its parent's pid as the agent sees
     /// it: `warden preload`'s own, or 1 (the init) in the session's pid namespace. There, a
     /// static agent would keep it for its children, and pid 1 is the parent of every
@@ -234,20 +343,24 @@ impl Start {
         }
     }
 
-    /// Starts the agent: spawned here, or the init let go (it forks the agent itself); the
-    /// pid returned is the one to wait for.
+    /// Starts the agent, watched from its first instruction: spawned here, or the init let
+    /// go (it forks the agent itself); the pid returned is the one to wait for.
     fn launch(
         self,
+        watch: &mut Watching,
         program: &Path,
         argv: &[OsString],
         environment: &[(&str, OsString)],
         forwarded: &libc::sigset_t,
     ) -> anyhow::Result<Launched> {
         match self {
-            Start::Shared => plain::start(program, argv, environment, forwarded),
-            Start::Namespaces(prepared) => prepared
-                .release(program, argv, environment)
-                .map(Launched::Running),
+            Start::Shared => watch.spawn(program, argv, environment, forwarded),
+            Start::Namespaces(prepared) => {
+                watch.adopt(prepared.init_pid(), program, argv)?;
+                prepared
+                    .release(program, argv, environment, watch.supervision())
+                    .map(Launched::Running)
+            }
         }
     }
 }

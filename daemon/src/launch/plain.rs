@@ -28,13 +28,7 @@ pub fn start(
     environment: &[(&str, OsString)],
     forwarded: &libc::sigset_t,
 ) -> anyhow::Result<Launched> {
-    // SAFETY: prctl with integer arguments only.
-    if unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) } != 0 {
-        bail!(
-            "cannot become a child subreaper: {}",
-            std::io::Error::last_os_error()
-        );
-    }
+    become_subreaper()?;
     let mut child = Command::new(program);
     child
         .arg0(&argv[0])
@@ -54,6 +48,19 @@ pub fn start(
         Ok(child) => Launched::Running(child.id() as libc::pid_t),
         Err(err) => Launched::NotStarted(not_started(&argv[0], &err)),
     })
+}
+
+/// Orphans of the tree are re-parented to this process instead of init, so they stay in the
+/// session's tree, where the daemon recognises them.
+pub fn become_subreaper() -> anyhow::Result<()> {
+    // SAFETY: prctl with integer arguments only.
+    if unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) } != 0 {
+        bail!(
+            "cannot become a child subreaper: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+    Ok(())
 }
 
 /// Says why the agent did not start; returns the shell's status for it.

@@ -8,6 +8,8 @@
 //!   caller may hold;
 //! - [`routes`]: HTTP routing, bounded body reading, JSON replies;
 //! - [`preflight`]: judging a program start (policy, mode, approvals, audit);
+//!   [`subject`]: which process a preflight is about (the caller, or a strict supervisor's
+//!   tracee); [`decided`]: starts decided a moment ago, so each is judged once;
 //! - [`access`]: who may call what; [`sessions`]: guarded sessions; [`process`]: telling
 //!   processes apart (pidfds, `/proc`);
 //! - [`approvals`]: pending approvals; [`grants`]: what an approval lets its process run;
@@ -21,6 +23,7 @@
 pub mod access;
 pub mod approvals;
 pub mod audit;
+mod decided;
 mod door;
 mod events;
 mod express;
@@ -38,6 +41,7 @@ pub mod process;
 mod reload;
 mod routes;
 pub mod sessions;
+mod subject;
 
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::os::unix::io::AsRawFd;
@@ -154,6 +158,7 @@ pub struct Daemon {
     pub sessions: sessions::Sessions,
     pub approvals: approvals::Approvals,
     grants: grants::Grants,
+    decided: decided::Decided,
     pub audit: audit::AuditLog,
     pub socket: PathBuf,
     pub door: PathBuf,
@@ -192,6 +197,7 @@ impl Daemon {
     ) -> Result<crate::wire::Approval, approvals::ApprovalError> {
         let approval = self.approvals.resolve(id, state, resolver)?;
         self.grants.settle(id, state == ApprovalState::Approved);
+        self.decided.settle(id, state == ApprovalState::Approved);
         let decision = if state == ApprovalState::Approved {
             Decision::Allow
         } else {
@@ -284,6 +290,7 @@ pub fn run(options: Options) -> Result<(), ServeError> {
         sessions,
         approvals,
         grants,
+        decided: decided::Decided::default(),
         audit,
         socket,
         door,

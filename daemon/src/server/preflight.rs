@@ -5,23 +5,59 @@ use std::os::unix::ffi::OsStringExt;
 use std::sync::OnceLock;
 
 use super::access::Peer;
-use super::approvals::NewApproval;
+use super::approvals::{ApprovalError, NewApproval};
 use super::audit::now_ms;
+use super::decided::{Decided, PreparedStart};
 use super::sessions::SessionView;
+use super::subject::Subject;
 use super::Daemon;
 use crate::engine::{Action, Query};
 use crate::quote;
-use crate::wire::{AuditRecord, Bytes, Decision, ExecReply, ExecRequest, Mode};
+use crate::wire::{AuditRecord, Bytes, Decision, ExecReply, ExecRequest, Mode, Supervision};
 
-/// The reply a preflight of `peer` gets; `session` is the peer's, found where the connection
-/// arrived (`sessions::for_process`).
-pub fn judge(
+/// The reply to a preflight from `peer`, whose session (found where its connection arrived)
+/// is `session`; `Err` with the reason to refuse it.
+pub fn answer(
     daemon: &Daemon,
     peer: &Peer,
     session: Option<(String, SessionView)>,
     request: &ExecRequest,
+) -> Result<ExecReply, String> {
+    let (subject, session) = Subject::resolve(daemon, peer, session, request)?;
+    if daemon.decided.confirm(&subject, &request.argv) {
+        return Ok(confirmed());
+    }
+    Ok(judge(daemon, &subject, session, request))
+}
+
+/// The answer to a question about a start that was decided (and recorded) a moment ago.
+fn confirmed() -> ExecReply {
+    ExecReply {
+        decision: Decision::Allow,
+        id: None,
+        rule: None,
+        message: Some("allowed: decided when this start was first asked about".into()),
+        command: None,
+    }
+}
+
+/// The reply a preflight about `subject`, in `session`, gets.
+fn judge(
+    daemon: &Daemon,
+    subject: &Subject,
+    session: Option<(String, SessionView)>,
+    request: &ExecRequest,
 ) -> ExecReply {
+    let pid = subject.pid();
     let mode = mode_in(daemon, session.as_ref());
+    // In a traced session, another observer will see this start again.
+    let mut start = session
+        .as_ref()
+        .filter(|(_, view)| view.supervision == Supervision::Trace)
+        .and_then(|(_, view)| {
+            let supervisor = view.supervisor.as_deref();
+            Decided::prepare(subject, &request.path, &request.argv, supervisor)
+        });
     let session_id = session.as_ref().map(|(id, _)| id.clone());
     let (agent, session_home) = match session {
         Some((_, view)) => (Some(view.agent), view.home),
@@ -68,9 +104,7 @@ pub fn judge(
         would = Some(enforced);
         reply.decision = Decision::Allow;
     } else if enforced == Decision::Ask {
-        granted_by = daemon
-            .grants
-            .covering(peer.pid, &request.path.0, &query.argv);
+        granted_by = daemon.grants.covering(pid, &request.path.0, &query.argv);
         match granted_by {
             Some(id) => {
                 reply.decision = Decision::Allow;
@@ -81,7 +115,15 @@ pub fn judge(
                     daemon.grants.lifetime().as_secs()
                 ));
             }
-            None => ask(daemon, peer, request, &query, command.clone(), &mut reply),
+            None => ask(
+                daemon,
+                pid,
+                request,
+                &query,
+                command.clone(),
+                &mut reply,
+                start.take(),
+            ),
         }
     }
 
@@ -102,7 +144,11 @@ pub fn judge(
         resolver: granted_by.map(|_| "grant".to_string()),
         ..AuditRecord::new("decision", mode, reply.decision)
     };
-    audit_or_deny(daemon, record, reply)
+    let reply = audit_or_deny(daemon, record, reply);
+    if let Some(start) = start.filter(|_| reply.decision == Decision::Allow) {
+        daemon.decided.pass(start);
+    }
+    reply
 }
 
 /// The daemon's own `$HOME`, the home directory of requests outside any session (read once:
@@ -116,18 +162,19 @@ fn own_home() -> &'static [u8] {
     })
 }
 
-/// Creates the approval a person must resolve (and what approving it will grant); a full
-/// queue denies.
+/// Creates the approval a person must resolve (and what approving it will grant, and the
+/// start it will allow); a full queue denies.
 fn ask(
     daemon: &Daemon,
-    peer: &Peer,
+    pid: Option<i32>,
     request: &ExecRequest,
     query: &Query,
     command: Option<Vec<Bytes>>,
     reply: &mut ExecReply,
+    start: Option<PreparedStart>,
 ) {
-    let created = daemon.grants.offer(peer.pid, query, || {
-        daemon.approvals.create(NewApproval {
+    let created = daemon.grants.offer(pid, query, || {
+        let approval = daemon.approvals.create(NewApproval {
             session: query.session.map(str::to_string),
             agent: query.agent.map(str::to_string),
             pid: request.pid,
@@ -138,7 +185,11 @@ fn ask(
             message: reply.message.clone(),
             command,
             expires_ms: now_ms() + daemon.options.approval_timeout.as_millis() as u64,
-        })
+        })?;
+        if let Some(start) = start {
+            daemon.decided.offer(approval.id, start);
+        }
+        Ok::<_, ApprovalError>(approval)
     });
     match created {
         Ok(approval) => reply.id = Some(approval.id),

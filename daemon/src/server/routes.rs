@@ -393,10 +393,10 @@ pub fn preflight_answer(
     body: &[u8],
 ) -> (StatusCode, String) {
     match parse_json::<ExecRequest>(body) {
-        Ok(exec) => (
-            StatusCode::OK,
-            to_json(&preflight::judge(daemon, peer, session, &exec)),
-        ),
+        Ok(exec) => match preflight::answer(daemon, peer, session, &exec) {
+            Ok(reply) => (StatusCode::OK, to_json(&reply)),
+            Err(reason) => refusal(StatusCode::FORBIDDEN, reason),
+        },
         Err(e) => e.status_and_body(),
     }
 }

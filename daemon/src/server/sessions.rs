@@ -20,7 +20,7 @@ use super::process::{parent_of, Identity};
 use crate::procfs::{
     ancestry, is_self_or_ancestor, pid_namespace, pid_namespaces, proc_stat, Namespace,
 };
-use crate::wire::{Bytes, FailMode, Isolation, Mode, SessionInfo, SessionRequest};
+use crate::wire::{Bytes, FailMode, Isolation, Mode, SessionInfo, SessionRequest, Supervision};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct Session {
@@ -34,6 +34,10 @@ struct Session {
     fail: FailMode,
     #[serde(default)]
     isolation: Isolation,
+    #[serde(default)]
+    supervision: Supervision,
+    #[serde(default)]
+    supervisor: Option<String>,
     started_ms: u64,
     /// An isolated session's own pid namespace, and its init.
     #[serde(default)]
@@ -94,12 +98,18 @@ pub struct SessionView {
     pub mode: Mode,
     /// The user's real home directory, when the session recorded one.
     pub home: Option<Bytes>,
+    pub supervision: Supervision,
+    /// Where the strict supervisor hears of allowed starts (`SessionRequest::supervisor`).
+    pub supervisor: Option<String>,
 }
 
 pub struct Sessions {
     file: PathBuf,
     inner: Mutex<BTreeMap<String, Session>>,
     parents: Mutex<ParentCache>,
+    /// Each root found alive by [`Sessions::rooted_at`], by session id, so that a strict
+    /// supervisor's question (one per exec) costs a pidfd check instead of a `/proc` read.
+    roots_seen: Mutex<HashMap<String, Identity>>,
 }
 
 /// The session each recently seen parent process belongs to, so that the execs of one shell
@@ -152,6 +162,7 @@ impl Sessions {
             file,
             inner: Mutex::new(saved.into_iter().map(|s| (s.id.clone(), s)).collect()),
             parents: Mutex::default(),
+            roots_seen: Mutex::default(),
         };
         sessions.prune();
         for session in sessions.inner.lock().unwrap().values_mut() {
@@ -191,6 +202,8 @@ impl Sessions {
                 mode: request.mode.unwrap_or(default_mode),
                 fail: request.fail,
                 isolation: request.isolation,
+                supervision: request.supervision,
+                supervisor: request.supervisor.clone(),
                 started_ms: super::audit::now_ms(),
                 namespace,
                 init,
@@ -232,6 +245,7 @@ impl Sessions {
         let existed = inner.remove(id).is_some();
         if existed {
             self.parents.lock().unwrap().invalidate();
+            self.roots_seen.lock().unwrap().remove(id);
             self.save(&inner)?;
         }
         Ok(existed)
@@ -295,9 +309,15 @@ impl Sessions {
     }
 
     fn roots(&self) -> Vec<Root> {
+        self.roots_where(|_| true)
+    }
+
+    /// The roots of the sessions that pass `keep`, copied out of the lock.
+    fn roots_where(&self, keep: impl Fn(&Session) -> bool) -> Vec<Root> {
         let inner = self.inner.lock().unwrap();
         inner
             .values()
+            .filter(|s| keep(s))
             .map(|s| Root {
                 pid: s.root_pid,
                 start: s.root_start,
@@ -306,6 +326,8 @@ impl Sessions {
                     agent: s.agent.clone(),
                     mode: s.mode,
                     home: s.home.clone(),
+                    supervision: s.supervision,
+                    supervisor: s.supervisor.clone(),
                 },
                 namespace: s.namespace.map(|n| (n.pid_namespace, n.init_pid)),
                 init: s.init.clone(),
@@ -315,6 +337,33 @@ impl Sessions {
 
     pub fn root_pid(&self, id: &str) -> Option<i32> {
         self.inner.lock().unwrap().get(id).map(|s| s.root_pid)
+    }
+
+    /// The session whose root is the live process `pid` (its start time tells it from a later
+    /// process reusing the pid, once; a pidfd kept since then tells it at every later call).
+    /// Only a pid that is some session's root costs more than a look at the sessions.
+    pub fn rooted_at(&self, pid: i32) -> Option<(String, SessionView)> {
+        let candidates = self.roots_where(|s| s.root_pid == pid);
+        for root in candidates {
+            if let Some(seen) = self.roots_seen.lock().unwrap().get(&root.id) {
+                if seen.is(pid) {
+                    return Some((root.id, root.view));
+                }
+                continue;
+            }
+            // The identity first: the start time then describes that process or a later one,
+            // and a later one fails the identity's check.
+            let identity = Identity::of(pid)?;
+            let (_, start) = proc_stat(pid)?;
+            if start == root.start && identity.is(pid) {
+                self.roots_seen
+                    .lock()
+                    .unwrap()
+                    .insert(root.id.clone(), identity);
+                return Some((root.id, root.view));
+            }
+        }
+        None
     }
 
     /// The id of a live session that holds `pid`, and how: by its pid namespace, or with
@@ -358,6 +407,10 @@ impl Sessions {
         inner.retain(|_, s| proc_stat(s.root_pid).map(|(_, start)| start) == Some(s.root_start));
         if inner.len() != before {
             self.parents.lock().unwrap().invalidate();
+            self.roots_seen
+                .lock()
+                .unwrap()
+                .retain(|id, _| inner.contains_key(id));
             if let Err(e) = self.save(&inner) {
                 eprintln!("warden serve: {e}");
             }
@@ -480,6 +533,8 @@ mod tests {
             isolation: Isolation::None,
             init_pid: None,
             home: Some(Bytes(b"/srv/dev".to_vec())),
+            supervision: Supervision::Reap,
+            supervisor: None,
         }
     }
 
@@ -526,6 +581,29 @@ mod tests {
             process.kill().unwrap();
             process.wait().unwrap();
         }
+        let _ = std::fs::remove_dir_all(sessions.file.parent().unwrap());
+    }
+
+    #[test]
+    fn only_a_sessions_live_root_is_rooted_at_it() {
+        let sessions = sessions("rooted");
+        let own = std::process::id() as i32;
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let id = sessions
+            .register(&request(own), Some(own), Mode::Enforce)
+            .unwrap();
+        for _ in 0..2 {
+            let (found, _) = sessions.rooted_at(own).expect("the root");
+            assert_eq!(found, id);
+        }
+        assert!(sessions.rooted_at(child.id() as i32).is_none());
+        assert!(sessions.end(&id).unwrap());
+        assert!(sessions.rooted_at(own).is_none());
+        child.kill().unwrap();
+        child.wait().unwrap();
         let _ = std::fs::remove_dir_all(sessions.file.parent().unwrap());
     }
 }

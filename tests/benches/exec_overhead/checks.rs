@@ -3,7 +3,7 @@
 use crate::experiment::{Experiment, BASELINE, FLOOR};
 use crate::results::{DaemonRun, EngineBench};
 use crate::targets::{Check, MIB, MICROS, PER_SECOND, TIMES};
-use crate::{ENFORCE, ENFORCE_SHARED, LIBWARDEN};
+use crate::{ENFORCE, ENFORCE_SHARED, LIBWARDEN, STRICT};
 
 pub fn exec(exec_driver: &Experiment, exec_bash: &Experiment, load: &Experiment) -> Vec<Check> {
     let above_floor = exec_driver.compare(ENFORCE, FLOOR);
@@ -43,6 +43,27 @@ pub fn exec(exec_driver: &Experiment, exec_bash: &Experiment, load: &Experiment)
             load.compare(LIBWARDEN, FLOOR).added_p50_ns / 1000.0,
             20.0,
             MICROS,
+        ),
+    ]
+}
+
+/// Strict mode (issue 15): with the library loaded, a start the hook decided costs the
+/// supervisor its ptrace stops and the daemon's note, no question. Held at the typical exec
+/// (p50), and by CPU; the static loop and the fork and thread loops are measured, not held to
+/// a bar.
+pub fn strict(exec_driver: &Experiment) -> Vec<Check> {
+    vec![
+        Check::at_most(
+            "C exec loop in strict mode / warden enforce (p50)",
+            exec_driver.compare(STRICT, ENFORCE).p50_ratio,
+            1.15,
+            TIMES,
+        ),
+        Check::at_most(
+            "C exec loop in strict mode / warden enforce (CPU)",
+            exec_driver.cpu_ns_per_exec(STRICT) / exec_driver.cpu_ns_per_exec(ENFORCE),
+            1.15,
+            TIMES,
         ),
     ]
 }

@@ -2,8 +2,7 @@
  *
  * Runs N iterations of fork + execve("/bin/true") + waitpid and prints each iteration's
  * wall time in nanoseconds (CLOCK_MONOTONIC), one per line, after the loop so that the
- * printing is not measured; then `cpu <ns>`: the CPU time (user + system) of the driver and
- * all its children, which waiting for a busy machine's CPUs does not inflate.
+ * printing is not measured.
  *
  * Without CHILD_PRELOAD the child execs with the driver's own environment: run the driver
  * under LD_PRELOAD to measure a hooked exec. With CHILD_PRELOAD the driver (itself not

@@ -35,6 +35,9 @@ pub struct Comparison {
     pub added_p99_ns: f64,
     /// Median over rounds of this configuration's loop time over the reference's.
     pub ratio: f64,
+    /// Median over rounds of this configuration's p50 over the reference's: the typical exec,
+    /// which the machine's multi-millisecond stalls (they move the loop time) do not move.
+    pub p50_ratio: f64,
 }
 
 impl Experiment {
@@ -87,7 +90,8 @@ impl Experiment {
         self.results[index].iter().map(RunResult::mean_ns).collect()
     }
 
-    /// Median over rounds of the CPU time per exec (the loop's processes and the daemon).
+    /// Median over rounds of the CPU time per exec (every process the run started, and the
+    /// daemon).
     pub fn cpu_ns_per_exec(&self, name: &str) -> f64 {
         let index = self.index(name);
         let cpu: Vec<f64> = self.results[index]
@@ -113,6 +117,10 @@ impl Experiment {
             added_p50_ns: added(0.5),
             added_p99_ns: added(0.99),
             ratio: median_ratio(&self.round_means(case), &self.round_means(reference)),
+            p50_ratio: median_ratio(
+                &self.round_quantiles(case, 0.5),
+                &self.round_quantiles(reference, 0.5),
+            ),
         }
     }
 
@@ -131,50 +139,50 @@ impl Experiment {
             "\n### {} ({rounds} rounds, {samples} samples per configuration)\n",
             self.title
         );
-        if !self.cases.iter().any(|case| case.name == BASELINE) {
-            return self.print_absolute();
+        // Each reference this experiment has (the floor only where something is preloaded)
+        // adds its columns.
+        let references: Vec<&str> = [BASELINE, FLOOR]
+            .into_iter()
+            .filter(|name| self.cases.iter().any(|case| case.name == *name))
+            .collect();
+        let mut header = vec![
+            "configuration".to_string(),
+            "p50 µs".into(),
+            "p99 µs".into(),
+        ];
+        for reference in &references {
+            header.push(format!("+p50 vs {reference}"));
+            header.push(format!("+p99 vs {reference}"));
         }
-        let mut table = Table::new(&[
-            "configuration",
-            "p50 µs",
-            "p99 µs",
-            "+p50 vs baseline",
-            "+p99 vs baseline",
-            "+p50 vs floor",
-            "+p99 vs floor",
-            "× baseline",
-            "CPU µs/exec",
-            "+CPU vs floor",
-        ]);
-        for case in &self.cases {
-            let base = self.compare(case.name, BASELINE);
-            let floor = self.compare(case.name, FLOOR);
-            table.row(vec![
-                case.name.to_string(),
-                micros(self.quantile(case.name, 0.5)),
-                micros(self.quantile(case.name, 0.99)),
-                micros_signed(base.added_p50_ns),
-                micros_signed(base.added_p99_ns),
-                micros_signed(floor.added_p50_ns),
-                micros_signed(floor.added_p99_ns),
-                format!("{:.3}", base.ratio),
-                micros(self.cpu_ns_per_exec(case.name)),
-                micros_signed(self.cpu_ns_per_exec(case.name) - self.cpu_ns_per_exec(FLOOR)),
-            ]);
+        if references.contains(&BASELINE) {
+            header.push("× baseline".into());
         }
-        table.print();
-    }
-
-    /// A reference measurement without configurations to compare: times only.
-    fn print_absolute(&self) {
-        let mut table = Table::new(&["configuration", "p50 µs", "p99 µs", "CPU µs/exec"]);
+        header.push("CPU µs/exec".into());
+        if references.contains(&FLOOR) {
+            header.push("+CPU vs floor".into());
+        }
+        let mut table = Table::new(&header.iter().map(String::as_str).collect::<Vec<_>>());
         for case in &self.cases {
-            table.row(vec![
-                case.name.to_string(),
-                micros(self.quantile(case.name, 0.5)),
-                micros(self.quantile(case.name, 0.99)),
-                micros(self.cpu_ns_per_exec(case.name)),
-            ]);
+            let name = case.name;
+            let mut row = vec![
+                name.to_string(),
+                micros(self.quantile(name, 0.5)),
+                micros(self.quantile(name, 0.99)),
+            ];
+            for reference in &references {
+                let added = self.compare(name, reference);
+                row.push(micros_signed(added.added_p50_ns));
+                row.push(micros_signed(added.added_p99_ns));
+            }
+            if references.contains(&BASELINE) {
+                row.push(format!("{:.3}", self.compare(name, BASELINE).ratio));
+            }
+            row.push(micros(self.cpu_ns_per_exec(name)));
+            if references.contains(&FLOOR) {
+                let above = self.cpu_ns_per_exec(name) - self.cpu_ns_per_exec(FLOOR);
+                row.push(micros_signed(above));
+            }
+            table.row(row);
         }
         table.print();
     }

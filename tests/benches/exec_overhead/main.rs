@@ -2,7 +2,10 @@
 //!
 //! Per-exec overhead (a C fork+execve loop and a bash loop of `/bin/true`) and load-time
 //! overhead (the library loaded into a `/bin/true` that execs nothing), each under no preload
-//! (baseline), a forward-only C library (the floor of the LD_PRELOAD approach) and warden.
+//! (baseline), a forward-only C library (the floor of the LD_PRELOAD approach) and warden
+//! (enforce, monitor, strict). Strict mode also gets the exec loop linked statically (no hook
+//! runs in the parent: the supervisor asks about every exec) and a fork and a thread loop
+//! that start no program (what the ptrace stops of a new process or thread cost).
 //! Configurations are interleaved round by round so the machine's drift hits them alike.
 //! A reference row measures one socket round trip to a C server that does no work: the least
 //! any design pays that asks a daemon per exec.
@@ -25,7 +28,7 @@ use experiment::{Case, Experiment, BASELINE, FLOOR};
 use native::{Natives, TempDir};
 use options::Options;
 use warden_tests::{libwarden, warden_bin, Daemon, TempHome};
-use workload::{Launcher, Workload};
+use workload::{Launcher, Spawns, Workload};
 
 /// The warden configurations: a session in enforce mode (the daemon answers allow), the same
 /// without namespaces of its own (isolation must cost once per session, not per exec), one
@@ -34,6 +37,8 @@ pub const ENFORCE: &str = "warden enforce";
 pub const ENFORCE_SHARED: &str = "warden enforce, no isolation";
 pub const MONITOR: &str = "warden monitor";
 pub const LIBWARDEN: &str = "libwarden.so";
+/// A session in strict mode (`warden preload --strict`).
+pub const STRICT: &str = "warden strict";
 /// The reference: what asking any daemon over a fresh connection costs at least here.
 pub const ROUND_TRIP: &str = "C client ↔ C server";
 
@@ -72,6 +77,7 @@ fn run() -> Result<(), String> {
         (ENFORCE, warden(&[])),
         (ENFORCE_SHARED, warden(&["--no-isolate"])),
         (MONITOR, warden(&["--monitor"])),
+        (STRICT, warden(&["--strict"])),
     ];
     let cases_of = |workload: Workload| {
         launchers
@@ -91,6 +97,44 @@ fn run() -> Result<(), String> {
     let mut exec_driver = Experiment::new(
         "per exec: C fork+execve loop",
         cases_of(driver(None)),
+        daemon.pid(),
+    );
+    let unpreloaded = |workload: Workload| {
+        [BASELINE, ENFORCE, STRICT]
+            .into_iter()
+            .map(|name| Case {
+                name,
+                launcher: launchers
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, launcher)| launcher.clone())
+                    .expect("a launcher for every configuration"),
+                workload: workload.clone(),
+            })
+            .collect()
+    };
+    let mut exec_static = Experiment::new(
+        "per exec: static C fork+execve loop (no hook in the parent)",
+        unpreloaded(Workload::Driver {
+            exec_loop: natives.exec_loop_static.clone(),
+            iterations: options.iterations,
+            child_preload: None,
+        }),
+        daemon.pid(),
+    );
+    let fork_loop = |spawns| Workload::ForkLoop {
+        program: natives.fork_loop.clone(),
+        iterations: options.iterations,
+        spawns,
+    };
+    let mut forks = Experiment::new(
+        "per fork: fork + _exit, no program started",
+        unpreloaded(fork_loop(Spawns::Process)),
+        daemon.pid(),
+    );
+    let mut threads = Experiment::new(
+        "per thread: pthread_create + join",
+        unpreloaded(fork_loop(Spawns::Thread)),
         daemon.pid(),
     );
     let mut exec_bash = Experiment::new(
@@ -141,7 +185,15 @@ fn run() -> Result<(), String> {
     );
 
     print_machine(&options);
-    let mut experiments = [&mut exec_driver, &mut exec_bash, &mut load, &mut reference];
+    let mut experiments = [
+        &mut exec_driver,
+        &mut exec_bash,
+        &mut exec_static,
+        &mut forks,
+        &mut threads,
+        &mut load,
+        &mut reference,
+    ];
     for round in 0..=options.rounds {
         eprint!("\rround {round}/{}", options.rounds);
         for experiment in experiments.iter_mut() {
@@ -157,6 +209,7 @@ fn run() -> Result<(), String> {
     results::print_daemon(&daemon_runs);
     results::print_engine(&engine_benches);
     let mut all = checks::exec(&exec_driver, &exec_bash, &load);
+    all.extend(checks::strict(&exec_driver));
     all.extend(checks::daemon(&daemon_runs));
     all.extend(checks::engine(&engine_benches));
     targets::print(&all);

@@ -26,10 +26,13 @@ impl Drop for TempDir {
     }
 }
 
-/// The compiled helpers: the exec loop driver, the forward-only "floor" preload library and
-/// the socket round trip to a server that does no work.
+/// The compiled helpers: the exec loop driver (also linked statically, where no hook runs),
+/// the fork and thread loop, the forward-only "floor" preload library and the socket round
+/// trip to a server that does no work.
 pub struct Natives {
     pub exec_loop: PathBuf,
+    pub exec_loop_static: PathBuf,
+    pub fork_loop: PathBuf,
     pub floor_lib: PathBuf,
     pub round_trip: PathBuf,
 }
@@ -38,6 +41,15 @@ impl Natives {
     pub fn build(dir: &Path) -> Result<Natives, String> {
         let exec_loop = dir.join("exec_loop");
         compile(&["-O2", "-o"], &exec_loop, "exec_loop.c", &[])?;
+        let exec_loop_static = dir.join("exec_loop_static");
+        compile(
+            &["-O2", "-static", "-o"],
+            &exec_loop_static,
+            "exec_loop.c",
+            &[],
+        )?;
+        let fork_loop = dir.join("fork_loop");
+        compile(&["-O2", "-pthread", "-o"], &fork_loop, "fork_loop.c", &[])?;
         let floor_lib = dir.join("forward_execve.so");
         compile(
             &["-O2", "-shared", "-fPIC", "-o"],
@@ -49,6 +61,8 @@ impl Natives {
         compile(&["-O2", "-o"], &round_trip, "round_trip.c", &[])?;
         Ok(Natives {
             exec_loop,
+            exec_loop_static,
+            fork_loop,
             floor_lib,
             round_trip,
         })

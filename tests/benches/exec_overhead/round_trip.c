@@ -3,8 +3,8 @@
  * The least any design pays that asks a daemon on a fresh Unix-socket connection per exec:
  * a forked C server that accepts, reads one request and writes a fixed reply, and a client
  * that N times connects, sends a request the size of the library's, reads the reply and
- * closes. Each round trip's wall time in nanoseconds is printed, one per line, then
- * `cpu <ns>` (client and server). The client pauses 0.5 ms between requests, about the
+ * closes. Each round trip's wall time in nanoseconds is printed, one per line (the server
+ * is reaped before, so its CPU time counts with the client's). The client pauses 0.5 ms between requests, about the
  * time an exec loop spends between two questions, so the server is woken from idle each
  * time, as the daemon is. */
 #include <signal.h>

@@ -1,4 +1,4 @@
-//! The targets of issue 7, each checked against a measurement.
+//! The targets of issues 7 and 15, each checked against a measurement.
 
 use crate::table::Table;
 
@@ -58,7 +58,7 @@ impl Check {
 }
 
 pub fn print(checks: &[Check]) {
-    println!("\n## Targets (issue 7)\n");
+    println!("\n## Targets (issues 7 and 15)\n");
     let mut table = Table::new(&["target", "bar", "measured", "result"]);
     for check in checks {
         let result = match check.pass {

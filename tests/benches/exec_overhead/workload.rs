@@ -43,8 +43,9 @@ pub struct RunResult {
     /// Per-exec wall times in nanoseconds (one per exec when the workload times each one,
     /// else the single mean per exec of the whole loop).
     pub per_exec_ns: Vec<f64>,
-    /// CPU time (user + system) of the loop's processes per exec, in nanoseconds: unlike
-    /// wall time, not inflated by waiting for a busy machine's CPUs.
+    /// CPU time (user + system) per exec of every process the run started (a strict-mode
+    /// supervisor included), in nanoseconds: unlike wall time, not inflated by waiting for a
+    /// busy machine's CPUs.
     pub cpu_ns_per_exec: f64,
 }
 
@@ -73,6 +74,19 @@ pub enum Workload {
         iterations: usize,
         socket: PathBuf,
     },
+    /// N forks (or threads) that start no program; timed like the driver.
+    ForkLoop {
+        program: PathBuf,
+        iterations: usize,
+        spawns: Spawns,
+    },
+}
+
+/// What [`Workload::ForkLoop`] creates each iteration.
+#[derive(Clone, Copy)]
+pub enum Spawns {
+    Process,
+    Thread,
 }
 
 impl Workload {
@@ -80,7 +94,8 @@ impl Workload {
         match self {
             Workload::Driver { iterations, .. }
             | Workload::BashLoop { iterations }
-            | Workload::RoundTrip { iterations, .. } => *iterations,
+            | Workload::RoundTrip { iterations, .. }
+            | Workload::ForkLoop { iterations, .. } => *iterations,
         }
     }
 
@@ -98,7 +113,7 @@ impl Workload {
             Workload::BashLoop { iterations } => {
                 let script = format!(
                     "start=$EPOCHREALTIME; for i in $(seq {iterations}); do /bin/true; done; \
-                     end=$EPOCHREALTIME; echo \"$start $end\"; times"
+                     end=$EPOCHREALTIME; echo \"$start $end\""
                 );
                 launcher.command(Path::new("/bin/bash"), &["-c".into(), script.into()])
             }
@@ -110,11 +125,24 @@ impl Workload {
                 program,
                 &[iterations.to_string().into(), socket.clone().into()],
             ),
+            Workload::ForkLoop {
+                program,
+                iterations,
+                spawns,
+            } => {
+                let spawns = match spawns {
+                    Spawns::Process => "process",
+                    Spawns::Thread => "thread",
+                };
+                launcher.command(program, &[iterations.to_string().into(), spawns.into()])
+            }
         };
+        let cpu_before = children_cpu_ns();
         let output = command
             .stdin(Stdio::null())
             .output()
             .map_err(|err| format!("cannot start {command:?}: {err}"))?;
+        let cpu_ns = children_cpu_ns() - cpu_before;
         let stdout = String::from_utf8_lossy(&output.stdout);
         if !output.status.success() {
             return Err(format!(
@@ -123,46 +151,47 @@ impl Workload {
                 String::from_utf8_lossy(&output.stderr).trim()
             ));
         }
-        let parsed = match self {
-            Workload::Driver { iterations, .. } | Workload::RoundTrip { iterations, .. } => {
-                parse_driver(&stdout, *iterations)
+        let per_exec_ns = match self {
+            Workload::Driver { .. } | Workload::RoundTrip { .. } | Workload::ForkLoop { .. } => {
+                parse_driver(&stdout, self.iterations())
             }
-            Workload::BashLoop { iterations } => parse_bash(&stdout, *iterations),
+            Workload::BashLoop { .. } => parse_bash(&stdout, self.iterations()),
         };
-        parsed.ok_or_else(|| format!("{command:?} printed unexpected output: {stdout:?}"))
+        let per_exec_ns = per_exec_ns
+            .ok_or_else(|| format!("{command:?} printed unexpected output: {stdout:?}"))?;
+        Ok(RunResult {
+            per_exec_ns,
+            cpu_ns_per_exec: cpu_ns / self.iterations() as f64,
+        })
     }
 }
 
-/// One line per exec (or round trip) with its nanoseconds, then `cpu <ns>`.
-fn parse_driver(stdout: &str, iterations: usize) -> Option<RunResult> {
-    let (times, cpu) = stdout.trim_end().rsplit_once('\n')?;
-    let per_exec_ns: Vec<f64> = times
+/// One line per exec (or round trip) with its nanoseconds.
+fn parse_driver(stdout: &str, iterations: usize) -> Option<Vec<f64>> {
+    let per_exec_ns: Vec<f64> = stdout
         .lines()
         .map(|line| line.trim().parse().ok())
         .collect::<Option<_>>()?;
-    let cpu_ns: f64 = cpu.strip_prefix("cpu ")?.trim().parse().ok()?;
-    (per_exec_ns.len() == iterations).then(|| RunResult {
-        per_exec_ns,
-        cpu_ns_per_exec: cpu_ns / iterations as f64,
-    })
+    (per_exec_ns.len() == iterations).then_some(per_exec_ns)
 }
 
-/// `<start> <end>` (`$EPOCHREALTIME`: seconds with a microsecond fraction), then the output
-/// of `times`: user and system time of the shell, then of its children (`1m2.345s`).
-fn parse_bash(stdout: &str, iterations: usize) -> Option<RunResult> {
+/// `<start> <end>` (`$EPOCHREALTIME`: seconds with a microsecond fraction): the mean per exec.
+fn parse_bash(stdout: &str, iterations: usize) -> Option<Vec<f64>> {
     let mut words = stdout.split_whitespace();
     let start: f64 = words.next()?.parse().ok()?;
     let end: f64 = words.next()?.parse().ok()?;
-    let cpu_seconds = words.map(minutes_seconds).sum::<Option<f64>>()?;
-    Some(RunResult {
-        per_exec_ns: vec![(end - start) * 1e9 / iterations as f64],
-        cpu_ns_per_exec: cpu_seconds * 1e9 / iterations as f64,
-    })
+    Some(vec![(end - start) * 1e9 / iterations as f64])
 }
 
-fn minutes_seconds(word: &str) -> Option<f64> {
-    let (minutes, seconds) = word.strip_suffix('s')?.split_once('m')?;
-    Some(minutes.parse::<f64>().ok()? * 60.0 + seconds.parse::<f64>().ok()?)
+/// CPU time (user + system) of this process's children that have been waited for, in
+/// nanoseconds: the difference around a run is the CPU of every process it started.
+fn children_cpu_ns() -> f64 {
+    // SAFETY: rusage is plain data that getrusage fills.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: getrusage with a valid out-pointer.
+    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
+    let micros = |t: libc::timeval| t.tv_sec as f64 * 1e6 + t.tv_usec as f64;
+    (micros(usage.ru_utime) + micros(usage.ru_stime)) * 1e3
 }
 
 /// CPU time consumed so far by the live threads of process `pid`, in nanoseconds (first

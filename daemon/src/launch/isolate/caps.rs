@@ -1,6 +1,7 @@
 //! Capabilities in the session's user namespaces. The init needs one, `CAP_SYS_ADMIN` in the
-//! session's first user namespace, for its mounts; the agent keeps none, so that neither it
-//! nor anything it execs can undo them.
+//! session's first user namespace, for its mounts; the agent keeps none (a root agent
+//! `CAP_SETFCAP` only, which controls no mount), so that neither it nor anything it execs
+//! can undo them.
 
 use std::io;
 
@@ -63,11 +64,12 @@ pub fn keep_admin_across_exec() -> io::Result<()> {
     Ok(())
 }
 
-/// Every capability given up for good before the agent's exec: the bounding set first (all
-/// but `keep`), so that an exec as root of the user namespace cannot bring any back, then
-/// [`clear`]. Needs `CAP_SETPCAP`, which a process has in the user namespace it has just
-/// created.
-pub fn drop_all(keep: &[u32]) -> Result<(), CapsError> {
+/// Every capability but `keep` given up for good before the agent's exec: the bounding set
+/// first, so that an exec as root of the user namespace cannot bring any other back, then
+/// the process's own sets reduced to `keep`. A root agent holds what it keeps already: in
+/// strict mode (`no_new_privs`) an exec could not give it back. Needs `CAP_SETPCAP`, which a
+/// process has in the user namespace it has just created.
+pub fn drop_all_but(keep: &[u32]) -> Result<(), CapsError> {
     // Capabilities are numbered from 0; the first number the kernel does not know ends them.
     for cap in (0..).filter(|cap| !keep.contains(cap)) {
         // SAFETY: prctl with integer arguments only.
@@ -80,8 +82,8 @@ pub fn drop_all(keep: &[u32]) -> Result<(), CapsError> {
             return Err(CapsError::Bounding { cap, error });
         }
     }
-    clear()?;
-    match none_held() {
+    keep_only(keep)?;
+    match held_only(keep) {
         true => Ok(()),
         false => Err(CapsError::Left),
     }
@@ -112,18 +114,18 @@ pub fn keep_only(kept: &[u32]) -> Result<(), CapsError> {
     set(&sets).map_err(CapsError::Sets)
 }
 
-/// The process's own capabilities emptied: ambient, then effective, permitted and inheritable.
-fn clear() -> Result<(), CapsError> {
-    keep_only(&[])
-}
-
-/// Whether the process holds no capability in any set (the bounding set aside).
-pub fn none_held() -> bool {
+/// Whether the process holds no capability but `kept` in any set (the bounding set aside).
+fn held_only(kept: &[u32]) -> bool {
+    let mut allowed = [0u32; 2];
+    for &cap in kept {
+        allowed[(cap / 32) as usize] |= 1 << (cap % 32);
+    }
     let mut sets = [Sets::default(); 2];
     get(&mut sets).is_ok()
         && sets
             .iter()
-            .all(|s| s.effective == 0 && s.permitted == 0 && s.inheritable == 0)
+            .zip(allowed)
+            .all(|(s, allowed)| (s.effective | s.permitted | s.inheritable) & !allowed == 0)
 }
 
 fn get(sets: &mut [Sets; 2]) -> io::Result<()> {

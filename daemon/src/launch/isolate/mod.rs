@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 use self::plan::Layout;
 use crate::paths;
 use crate::procfs;
-use crate::wire::Bytes;
+use crate::wire::{Bytes, Supervision};
 
 /// What the init learns from `warden preload`: the layout its plan is made from, and the
 /// agent's program (the file judged), its arguments and environment (the variables set over
@@ -45,6 +45,9 @@ pub struct Setup {
     pub program: Bytes,
     pub argv: Vec<Bytes>,
     pub environment: Vec<(String, Bytes)>,
+    /// In strict mode, the agent installs the seccomp filter that keeps the tree traced.
+    #[serde(default)]
+    pub supervision: Supervision,
 }
 
 /// The init, started and waiting for its setup; killed and reaped if dropped before
@@ -83,12 +86,18 @@ impl Prepared {
         plan::agent_sockets(&self.layout)
     }
 
+    /// Where the agent loads the library from.
+    pub fn agent_library(&self) -> PathBuf {
+        plan::agent_library(&self.layout)
+    }
+
     /// Step 4: sends the init its setup; returns the init's pid, to wait for.
     pub fn release(
         mut self,
         program: &Path,
         argv: &[OsString],
         environment: &[(&str, OsString)],
+        supervision: Supervision,
     ) -> anyhow::Result<i32> {
         let bytes = |value: &std::ffi::OsStr| Bytes(value.as_bytes().to_vec());
         let setup = Setup {
@@ -99,6 +108,7 @@ impl Prepared {
                 .iter()
                 .map(|(name, value)| (name.to_string(), bytes(value)))
                 .collect(),
+            supervision,
         };
         let text = serde_json::to_vec(&setup).context("cannot encode the session's setup")?;
         let pipe = self
@@ -134,7 +144,8 @@ fn layout(library: &Path) -> anyhow::Result<Layout> {
         state_dir: absolute(paths::home()),
         socket: absolute(paths::socket()),
         door: absolute(paths::door()),
-        own_files: vec![exe, library],
+        binary: exe,
+        library,
         cgroups,
         uid,
         gid,

@@ -9,7 +9,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use super::plan::{Followed, Locked, Step};
+use super::plan::{Followed, Locked, Published, Step};
 
 #[derive(Debug, thiserror::Error)]
 pub enum MountError {
@@ -117,6 +117,7 @@ pub fn apply(steps: &[Step]) -> Result<Applied, MountError> {
                 kept: source,
                 dir,
                 name,
+                file,
             } => {
                 let failed = |error| MountError::Publish {
                     kept: source.clone(),
@@ -134,7 +135,7 @@ pub fn apply(steps: &[Step]) -> Result<Applied, MountError> {
                 };
                 let tree = clone_tree(handle, c"", libc::AT_EMPTY_PATH).map_err(failed)?;
                 let name = CString::new(*name).expect("a socket name has no NUL");
-                publishing.publish(&tree, &name).map_err(failed)?;
+                publishing.publish(&tree, &name, *file).map_err(failed)?;
             }
         }
     }
@@ -183,7 +184,7 @@ impl Publisher {
 
     /// Publishes the mount `tree` (a detached bind of a socket) under `name`. No allocation:
     /// the init's loop calls it.
-    pub fn publish(&mut self, tree: &OwnedFd, name: &CStr) -> io::Result<()> {
+    pub fn publish(&mut self, tree: &OwnedFd, name: &CStr, published: Published) -> io::Result<()> {
         let mut dir = ShortPath::new();
         dir.push(b".");
         dir.push_number(self.next);
@@ -207,7 +208,7 @@ impl Publisher {
             );
             check(created)?;
             libc::close(created);
-            read_only_tree(tree)?;
+            read_only_tree(tree, published)?;
             check(libc::syscall(
                 libc::SYS_move_mount,
                 tree.as_raw_fd(),
@@ -294,7 +295,8 @@ impl Follower {
             };
             if now != socket.published {
                 let tree = clone_tree(&self.dir, &socket.real, 0)?;
-                self.publisher.publish(&tree, &socket.name)?;
+                self.publisher
+                    .publish(&tree, &socket.name, Published::Socket)?;
                 socket.published = now;
             }
         }
@@ -329,14 +331,15 @@ fn clone_tree_at(dir: RawFd, name: &CStr, flags: libc::c_int) -> io::Result<Owne
     Ok(unsafe { OwnedFd::from_raw_fd(tree as i32) })
 }
 
-/// Makes a detached mount read-only (and nosuid, nodev, noexec) before it is attached, so
-/// that every copy of it, in the agent's namespaces too, is.
-fn read_only_tree(tree: &OwnedFd) -> io::Result<()> {
+/// Makes a detached mount read-only (and nosuid, nodev, noexec but for the library) before
+/// it is attached, so that every copy of it, in the agent's namespaces too, is.
+fn read_only_tree(tree: &OwnedFd, file: Published) -> io::Result<()> {
+    let exec = match file {
+        Published::Socket => libc::MOUNT_ATTR_NOEXEC,
+        Published::Library => 0,
+    };
     let attributes = libc::mount_attr {
-        attr_set: libc::MOUNT_ATTR_RDONLY
-            | libc::MOUNT_ATTR_NOSUID
-            | libc::MOUNT_ATTR_NODEV
-            | libc::MOUNT_ATTR_NOEXEC,
+        attr_set: libc::MOUNT_ATTR_RDONLY | libc::MOUNT_ATTR_NOSUID | libc::MOUNT_ATTR_NODEV | exec,
         attr_clr: 0,
         propagation: 0,
         userns_fd: 0,
@@ -470,9 +473,17 @@ fn detach(target: &Path) -> io::Result<()> {
     }
 }
 
+/// A recursive bind: the kernel refuses to bind a mount alone when mounts below it are
+/// locked, which every mount copied into the session's user namespace is.
 fn bind(source: &Path, target: &Path) -> io::Result<()> {
     let source = c_path(source)?;
-    mount(Some(&source), target, None, libc::MS_BIND, None)
+    mount(
+        Some(&source),
+        target,
+        None,
+        libc::MS_BIND | libc::MS_REC,
+        None,
+    )
 }
 
 /// Makes the mount at `target` read-only. A bind remount must repeat the flags the mount

@@ -10,16 +10,22 @@
 //!    files hidden below;
 //! 3. the cgroup file systems read-only: writing `cgroup.kill` or `cgroup.freeze` of a group
 //!    holding the daemon would stop it without naming its pid;
-//! 4. warden's own binary and library pinned read-only: the agent can neither rewrite nor
-//!    replace (rename over, delete) what guards the next session; so is a socket kept
-//!    outside the state directory, which later sessions and the operator connect to;
-//! 5. the state directory replaced by an empty tmpfs showing only the two sockets, bound
-//!    read-only from wherever the daemon made them (`WARDEN_SOCKET` and `WARDEN_DOOR` may
-//!    point elsewhere) and published under the two names the agent is told to use; then the
-//!    tmpfs read-only. A name is a symbolic link to the bound socket in a directory of its
-//!    own (`.0/warden.sock`): a restarted daemon makes new sockets, and the init publishes
-//!    them the same way ([`followed`]), since nothing can be mounted over the deleted old
-//!    one. The tmpfs is a shared mount, so that these later binds reach the agent.
+//! 4. every directory above the state directory (but `/`) pinned: a mount point cannot be
+//!    renamed, and renaming a parent would let the agent put a directory of its own, with a
+//!    rogue socket or library, at the path every program of the session is told to use;
+//! 5. warden's own binary and library pinned read-only: the agent can neither rewrite nor
+//!    delete the files, nor rename another file over them; so is a socket kept outside the
+//!    state directory, which later sessions and the operator connect to (the directories
+//!    holding the binary and library stay the user's: see the README on installing warden
+//!    where the agent cannot write);
+//! 6. the state directory replaced by an empty tmpfs showing only the two sockets and the
+//!    library, bound read-only from wherever they are (`WARDEN_SOCKET` and `WARDEN_DOOR`
+//!    may point elsewhere) and published under the names the agent is told to use (the
+//!    agent's `LD_PRELOAD` names the library there); then the tmpfs read-only. A name is a
+//!    symbolic link to the bound file in a directory of its own (`.0/warden.sock`): a
+//!    restarted daemon makes new sockets, and the init publishes them the same way
+//!    ([`followed`]), since nothing can be mounted over the deleted old one. The tmpfs is a
+//!    shared mount, so that these later binds reach the agent.
 //!
 //! The init makes these mounts in the session's first user namespace, and the agent runs in
 //! a user namespace nested below it, which is what locks them (the bubblewrap way): the
@@ -41,9 +47,12 @@ pub struct Layout {
     pub socket: PathBuf,
     #[serde(with = "path_bytes")]
     pub door: PathBuf,
-    /// warden's own files that guard later sessions: the `warden` binary and the library.
-    #[serde(with = "paths_bytes")]
-    pub own_files: Vec<PathBuf>,
+    /// The `warden` binary, which guards later sessions.
+    #[serde(with = "path_bytes")]
+    pub binary: PathBuf,
+    /// The preload library, which guards this session and later ones.
+    #[serde(with = "path_bytes")]
+    pub library: PathBuf,
     /// Where cgroup file systems are mounted.
     #[serde(with = "paths_bytes")]
     pub cgroups: Vec<PathBuf>,
@@ -71,8 +80,8 @@ pub enum Step {
     FreshProc,
     /// Makes the mount at `target` read-only, keeping its other flags.
     ReadOnly { target: PathBuf },
-    /// Binds `target` onto itself, making it a mount point: the agent can no longer rename
-    /// or delete it, and it can be made read-only on its own.
+    /// Binds `target` (with what is mounted below it) onto itself, making it a mount point:
+    /// the agent can no longer rename or delete it, and it can be made read-only on its own.
     Pin { target: PathBuf },
     /// Opens `path` (the kernel's handle, `O_PATH`) before a later step hides it.
     Keep { path: PathBuf },
@@ -81,12 +90,22 @@ pub enum Step {
     /// Makes the mount at `target` shared: what is mounted below it later also appears in
     /// the namespaces copied from this one (as slaves, which send nothing back).
     Share { target: PathBuf },
-    /// Shows the kept file `kept` read-only in the tmpfs on `dir`, under `name`.
+    /// Shows the kept file `kept` (a socket, the library) read-only in the tmpfs on `dir`,
+    /// under `name`.
     Publish {
         kept: PathBuf,
         dir: PathBuf,
         name: &'static str,
+        file: Published,
     },
+}
+
+/// What a published file is, which decides whether programs may be mapped from its mount.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Published {
+    Socket,
+    /// The preload library: the dynamic loader maps it executable.
+    Library,
 }
 
 /// A socket that a restarted daemon replaces, and the init publishes again: one inside the
@@ -132,8 +151,21 @@ pub fn agent_sockets(layout: &Layout) -> (PathBuf, PathBuf) {
     )
 }
 
+/// The name under which the agent loads the library: inside the hidden state directory.
+pub fn agent_library(layout: &Layout) -> PathBuf {
+    layout.state_dir.join(LIBRARY_NAME)
+}
+
 const SOCKET_NAME: &str = "warden.sock";
 const DOOR_NAME: &str = "door.sock";
+const LIBRARY_NAME: &str = warden_wrapper_installer::library::LIBRARY_FILE;
+
+impl Layout {
+    /// warden's own files, pinned read-only.
+    fn own_files(&self) -> [&PathBuf; 2] {
+        [&self.binary, &self.library]
+    }
+}
 
 pub fn id_maps(layout: &Layout) -> IdMaps {
     IdMaps {
@@ -149,7 +181,11 @@ pub fn mounts(layout: &Layout) -> Result<Vec<Step>, PlanError> {
     if state_dir.parent().is_none() {
         return Err(PlanError::Root(state_dir.clone()));
     }
-    if let Some(file) = layout.own_files.iter().find(|f| f.starts_with(state_dir)) {
+    if let Some(file) = layout
+        .own_files()
+        .into_iter()
+        .find(|f| f.starts_with(state_dir))
+    {
         return Err(PlanError::InsideStateDir {
             file: file.clone(),
             state_dir: state_dir.clone(),
@@ -159,10 +195,19 @@ pub fn mounts(layout: &Layout) -> Result<Vec<Step>, PlanError> {
     steps.extend(layout.cgroups.iter().map(|target| Step::ReadOnly {
         target: target.clone(),
     }));
+    let mut above: Vec<&Path> = state_dir
+        .ancestors()
+        .skip(1)
+        .filter(|dir| dir.parent().is_some())
+        .collect();
+    above.reverse();
+    steps.extend(above.into_iter().map(|dir| Step::Pin {
+        target: dir.to_path_buf(),
+    }));
     let outside = [&layout.socket, &layout.door]
         .into_iter()
         .filter(|socket| !socket.starts_with(state_dir));
-    for file in layout.own_files.iter().chain(outside) {
+    for file in layout.own_files().into_iter().chain(outside) {
         steps.push(Step::Pin {
             target: file.clone(),
         });
@@ -178,6 +223,9 @@ pub fn mounts(layout: &Layout) -> Result<Vec<Step>, PlanError> {
             path: layout.door.clone(),
         },
         Step::Keep {
+            path: layout.library.clone(),
+        },
+        Step::Keep {
             path: state_dir.clone(),
         },
         Step::Tmpfs {
@@ -190,11 +238,19 @@ pub fn mounts(layout: &Layout) -> Result<Vec<Step>, PlanError> {
             kept: layout.socket.clone(),
             dir: state_dir.clone(),
             name: SOCKET_NAME,
+            file: Published::Socket,
         },
         Step::Publish {
             kept: layout.door.clone(),
             dir: state_dir.clone(),
             name: DOOR_NAME,
+            file: Published::Socket,
+        },
+        Step::Publish {
+            kept: layout.library.clone(),
+            dir: state_dir.clone(),
+            name: LIBRARY_NAME,
+            file: Published::Library,
         },
         Step::ReadOnly {
             target: state_dir.clone(),
@@ -218,9 +274,9 @@ pub fn followed(layout: &Layout) -> Vec<Followed> {
         .collect()
 }
 
-/// The capabilities left in the agent's bounding set. A root agent gets the set back at its
-/// next exec, and needs `CAP_SETFCAP` in it to map root into a user namespace of its own
-/// (Codex's bubblewrap does); it controls no mount. Everyone else keeps none.
+/// The capabilities the agent keeps (in its bounding set and its own sets). A root agent
+/// needs `CAP_SETFCAP` to map root into a user namespace of its own (Codex's bubblewrap
+/// does); it controls no mount. Everyone else keeps none.
 pub fn bounding_set(layout: &Layout) -> Vec<u32> {
     match layout.uid {
         0 => vec![super::caps::CAP_SETFCAP],
@@ -293,10 +349,8 @@ mod tests {
             state_dir: "/home/u/.warden".into(),
             socket: "/home/u/.warden/warden.sock".into(),
             door: "/run/user/1000/warden-door.sock".into(),
-            own_files: vec![
-                "/home/u/.local/bin/warden".into(),
-                "/home/u/.local/lib/warden/libwarden.so".into(),
-            ],
+            binary: "/home/u/.local/bin/warden".into(),
+            library: "/home/u/.local/lib/warden/libwarden.so".into(),
             cgroups: vec!["/sys/fs/cgroup".into()],
             uid: 1000,
             gid: 100,
@@ -327,7 +381,7 @@ mod tests {
     }
 
     #[test]
-    fn the_state_directory_shows_only_the_two_sockets_read_only() {
+    fn the_state_directory_shows_only_the_two_sockets_and_the_library_read_only() {
         assert_eq!(
             mounts(&layout()).unwrap(),
             vec![
@@ -335,6 +389,13 @@ mod tests {
                 Step::FreshProc,
                 Step::ReadOnly {
                     target: path("/sys/fs/cgroup")
+                },
+                // No directory on the way to the state directory can be renamed.
+                Step::Pin {
+                    target: path("/home")
+                },
+                Step::Pin {
+                    target: path("/home/u")
                 },
                 Step::Pin {
                     target: path("/home/u/.local/bin/warden")
@@ -363,6 +424,9 @@ mod tests {
                     path: path("/run/user/1000/warden-door.sock")
                 },
                 Step::Keep {
+                    path: path("/home/u/.local/lib/warden/libwarden.so")
+                },
+                Step::Keep {
                     path: path("/home/u/.warden")
                 },
                 Step::Tmpfs {
@@ -375,11 +439,19 @@ mod tests {
                     kept: path("/home/u/.warden/warden.sock"),
                     dir: path("/home/u/.warden"),
                     name: "warden.sock",
+                    file: Published::Socket,
                 },
                 Step::Publish {
                     kept: path("/run/user/1000/warden-door.sock"),
                     dir: path("/home/u/.warden"),
                     name: "door.sock",
+                    file: Published::Socket,
+                },
+                Step::Publish {
+                    kept: path("/home/u/.local/lib/warden/libwarden.so"),
+                    dir: path("/home/u/.warden"),
+                    name: "libwarden.so",
+                    file: Published::Library,
                 },
                 Step::ReadOnly {
                     target: path("/home/u/.warden")
@@ -392,6 +464,10 @@ mod tests {
                 path("/home/u/.warden/warden.sock"),
                 path("/home/u/.warden/door.sock")
             )
+        );
+        assert_eq!(
+            agent_library(&layout()),
+            path("/home/u/.warden/libwarden.so")
         );
         // The door outside the state directory is bound once; the socket is followed.
         assert_eq!(
@@ -411,9 +487,8 @@ mod tests {
     }
 
     #[test]
-    fn without_cgroups_or_own_files_only_proc_and_the_state_directory_change() {
+    fn a_state_directory_below_the_root_without_cgroups_pins_no_directory() {
         let bare = Layout {
-            own_files: vec![],
             cgroups: vec![],
             socket: "/w/s".into(),
             door: "/w/d".into(),
@@ -423,16 +498,18 @@ mod tests {
         let steps = mounts(&bare).unwrap();
         assert_eq!(steps[..2], [Step::DetachPropagation, Step::FreshProc]);
         assert_eq!(
-            steps[2..7],
+            steps[6..11],
             [
                 Step::Keep { path: path("/w/s") },
                 Step::Keep { path: path("/w/d") },
+                Step::Keep {
+                    path: path("/home/u/.local/lib/warden/libwarden.so")
+                },
                 Step::Keep { path: path("/w") },
                 Step::Tmpfs { target: path("/w") },
-                Step::Share { target: path("/w") },
             ]
         );
-        assert_eq!(steps.len(), 10);
+        assert_eq!(steps.len(), 16);
         let names: Vec<PathBuf> = followed(&bare).into_iter().map(|f| f.real).collect();
         assert_eq!(names, [path("s"), path("d")]);
     }
@@ -440,7 +517,7 @@ mod tests {
     #[test]
     fn a_library_inside_the_state_directory_is_refused() {
         let inside = Layout {
-            own_files: vec!["/home/u/.warden/lib/libwarden.so".into()],
+            library: "/home/u/.warden/lib/libwarden.so".into(),
             ..layout()
         };
         let err = mounts(&inside).unwrap_err();
@@ -452,7 +529,6 @@ mod tests {
         );
         let root = Layout {
             state_dir: "/".into(),
-            own_files: vec![],
             ..layout()
         };
         assert_eq!(mounts(&root), Err(PlanError::Root("/".into())));
