@@ -17,6 +17,7 @@
 
 mod approved;
 mod evaluate;
+mod interp;
 mod matcher;
 pub mod policy;
 mod shell;
