@@ -36,6 +36,7 @@ fn exec<'a>(program: &'a str, argv: &[&'a str]) -> Query<'a> {
         agent: Some("codex"),
         session: Some("s1"),
         caller: vec![b"/bin/bash", b"-c", b"make"],
+        identity: None,
     }
 }
 

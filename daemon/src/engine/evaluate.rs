@@ -4,6 +4,7 @@
 
 use std::borrow::Cow;
 
+use super::content::{self, Content, Derived, FileSource, Identity};
 use super::matcher::{Context, Scratch};
 use super::shell::{self, ShellError, MAX_DEPTH};
 use super::unit::Unit;
@@ -26,19 +27,30 @@ struct Walk<'p> {
     /// The argv of the command that `best` came from (the exec itself, or a command it
     /// runs), so that a denial can name what matched rather than a whole shell script.
     deciding: Option<Vec<Vec<u8>>>,
-    unparsable: Option<ShellError>,
+    /// Why a command could not be read, when one could not.
+    unparsable: Option<String>,
+    /// What the program file of the start really is, from the caller.
+    identity: Option<&'p Identity>,
+    /// Scripts and files the walk has seen (see `content`).
+    content: Content<'p>,
 }
 
-pub(crate) fn evaluate(policy: &Policy, query: &Query) -> Verdict {
+pub(crate) fn evaluate(policy: &Policy, query: &Query, files: &dyn FileSource) -> Verdict {
     let ctx = Context::new(query);
-    let mut walk = Walk::new(policy);
+    let mut walk = Walk::new(policy, files);
+    walk.identity = query.identity;
     walk.visit(&root_unit(query), &ctx, 0, None);
     walk.verdict()
 }
 
-pub(crate) fn evaluate_shell(policy: &Policy, command: &[u8], context: &Query) -> Verdict {
+pub(crate) fn evaluate_shell(
+    policy: &Policy,
+    command: &[u8],
+    context: &Query,
+    files: &dyn FileSource,
+) -> Verdict {
     let ctx = Context::new(context);
-    let mut walk = Walk::new(policy);
+    let mut walk = Walk::new(policy, files);
     walk.shell(command, &ctx, 0, None);
     walk.verdict()
 }
@@ -93,13 +105,15 @@ fn collect(unit: &Unit<'_>, depth: usize, commands: &mut Vec<Vec<Vec<u8>>>) {
 }
 
 impl<'p> Walk<'p> {
-    fn new(policy: &'p Policy) -> Self {
+    fn new(policy: &'p Policy, files: &'p dyn FileSource) -> Self {
         Walk {
             policy,
             scratch: Scratch::default(),
             best: None,
             deciding: None,
             unparsable: None,
+            identity: None,
+            content: Content::new(files),
         }
     }
 
@@ -159,6 +173,43 @@ impl<'p> Walk<'p> {
                 Inner::Shell(text) => self.shell(&text, ctx, depth + 1, approved),
             }
         }
+        self.what_really_runs(unit, ctx, depth, approved);
+    }
+
+    /// Judges what `unit` runs beyond its words: the program its file really is (for the
+    /// start itself), the scripts it runs, what its interpreter code does (see `content`).
+    fn what_really_runs(
+        &mut self,
+        unit: &Unit<'_>,
+        ctx: &Context<'_>,
+        depth: usize,
+        approved: Option<&'p str>,
+    ) {
+        let mut derived = match (depth, self.identity) {
+            (0, Some(identity)) => content::identity(unit, identity),
+            _ => Vec::new(),
+        };
+        derived.extend(self.content.derive(unit, ctx.cwd));
+        for item in derived {
+            if self.denied() {
+                return;
+            }
+            match item {
+                Derived::Command(command) => {
+                    let words = content::words(&command.argv);
+                    let mut child = unit.child(&words, &unit.program);
+                    child
+                        .inputs
+                        .extend(command.inputs.iter().map(|p| Cow::Borrowed(&p[..])));
+                    child
+                        .redirects
+                        .extend(command.writes.iter().map(|p| Cow::Borrowed(&p[..])));
+                    self.visit(&child, ctx, depth + 1, approved);
+                }
+                Derived::Shell(text) => self.shell(&text, ctx, depth + 1, approved),
+                Derived::Unreadable(reason) => self.fail(reason),
+            }
+        }
     }
 
     fn shell(&mut self, text: &[u8], ctx: &Context<'_>, depth: usize, approved: Option<&'p str>) {
@@ -172,9 +223,9 @@ impl<'p> Walk<'p> {
         }
     }
 
-    fn fail(&mut self, err: ShellError) {
+    fn fail(&mut self, reason: impl std::fmt::Display) {
         self.offer(self.policy.unparsable, Decider::Unparsable, None);
-        self.unparsable.get_or_insert(err);
+        self.unparsable.get_or_insert_with(|| reason.to_string());
     }
 
     fn verdict(self) -> Verdict {
@@ -190,9 +241,7 @@ impl<'p> Walk<'p> {
                 None,
                 Some(format!(
                     "warden could not read this command ({}); the policy's `unparsable` action applies",
-                    self.unparsable
-                        .map(|e| e.to_string())
-                        .unwrap_or_else(|| "unknown".to_string())
+                    self.unparsable.as_deref().unwrap_or("unknown")
                 )),
             ),
         };

@@ -155,7 +155,7 @@ fn resolve_relative(cwd: &[u8], arg: &[u8]) -> Option<Vec<u8>> {
 
 /// Lexically joins `path` to the absolute `base`, folding `.`, `..` (never above `/`) and
 /// repeated slashes. No file system access: symbolic links are not followed.
-fn normalise(base: &[u8], path: &[u8]) -> Vec<u8> {
+pub(super) fn normalise(base: &[u8], path: &[u8]) -> Vec<u8> {
     let mut parts: Vec<&[u8]> = Vec::new();
     for part in base.split(|&b| b == b'/').chain(path.split(|&b| b == b'/')) {
         match part {

@@ -7,6 +7,8 @@
 //!   handing everything else to the HTTP server;
 //! - [`routes`]: HTTP routing, bounded body reading, JSON replies;
 //! - [`preflight`]: judging a program start (policy, mode, approvals, audit);
+//! - [`identity`]: what a program file really is (a system program by another name, a
+//!   copy, a script); [`scripts`]: the bounded reader of the scripts commands run;
 //! - [`access`]: who may call what; [`sessions`]: guarded sessions; [`process`]: telling
 //!   processes apart (pidfds, `/proc`);
 //! - [`approvals`]: pending approvals; [`grants`]: what an approval lets its process run;
@@ -21,6 +23,7 @@ mod door;
 mod events;
 mod express;
 mod grants;
+mod identity;
 mod listener;
 mod persist;
 mod policy_edit;
@@ -28,6 +31,7 @@ mod preflight;
 mod process;
 mod reload;
 mod routes;
+mod scripts;
 pub mod sessions;
 
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
@@ -96,6 +100,7 @@ pub struct Daemon {
     pub approvals: approvals::Approvals,
     grants: grants::Grants,
     pub audit: audit::AuditLog,
+    identities: identity::Identities,
     pub socket: PathBuf,
     pub door: PathBuf,
     started: Instant,
@@ -196,6 +201,7 @@ pub fn run(options: Options) -> Result<(), ServeError> {
         approvals,
         grants,
         audit,
+        identities: identity::Identities::default(),
         socket,
         door,
         started: Instant::now(),
@@ -228,6 +234,16 @@ async fn serve(daemon: Arc<Daemon>) -> Result<(), ServeError> {
         current.sources.join(", ")
     );
     drop(current);
+    // The system index, off the request path: the first request that needs it waits for
+    // this build rather than starting its own.
+    let warming = daemon.clone();
+    std::thread::Builder::new()
+        .name("warden-index".to_string())
+        .spawn(move || warming.identities.warm())
+        .map_err(io_error(
+            "cannot start the index thread for",
+            &daemon.socket,
+        ))?;
     express::start(
         daemon.clone(),
         listener,
@@ -259,7 +275,7 @@ fn stop_signals() -> Result<impl std::future::Future<Output = ()>, ServeError> {
 }
 
 /// Once a second: reload a changed policy, expire overdue approvals and grants, forget dead
-/// sessions.
+/// sessions, re-index changed system directories.
 async fn housekeeping(daemon: Arc<Daemon>) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
@@ -270,6 +286,8 @@ async fn housekeeping(daemon: Arc<Daemon>) {
         }
         daemon.grants.prune();
         daemon.sessions.prune();
+        let indexing = daemon.clone();
+        let _ = tokio::task::spawn_blocking(move || indexing.identities.refresh_if_changed()).await;
     }
 }
 

@@ -4,6 +4,7 @@
 use super::access::Peer;
 use super::approvals::NewApproval;
 use super::audit::now_ms;
+use super::scripts::Scripts;
 use super::sessions::SessionView;
 use super::Daemon;
 use crate::engine::{Action, Query};
@@ -17,6 +18,7 @@ pub fn judge(daemon: &Daemon, peer: &Peer, request: &ExecRequest) -> ExecReply {
     let session_id = session.as_ref().map(|(id, _)| id.clone());
     let agent = session.map(|(_, view)| view.agent);
 
+    let identity = daemon.identities.of(&request.path.0, peer.pid);
     let policy = daemon.policy.current();
     let query = Query {
         program: request.path.as_slice(),
@@ -25,8 +27,13 @@ pub fn judge(daemon: &Daemon, peer: &Peer, request: &ExecRequest) -> ExecReply {
         agent: agent.as_deref(),
         session: session_id.as_deref(),
         caller: request.caller.iter().map(|a| a.as_slice()).collect(),
+        identity: identity.as_ref(),
     };
-    let verdict = policy.policy.evaluate(&query);
+    let scripts = Scripts {
+        pid: peer.pid,
+        identities: &daemon.identities,
+    };
+    let verdict = policy.policy.evaluate_with_files(&query, &scripts);
     drop(policy);
 
     let enforced = match verdict.action {

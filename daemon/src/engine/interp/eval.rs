@@ -163,7 +163,11 @@ impl<'t> Evaluator<'t> {
 
     /// Runs `work` on an evaluator over other tokens (an interpolation's code, a string
     /// given to `eval`) that shares what is known, what was found and the fuel.
-    fn with_tokens<R>(&mut self, tokens: &[Token], work: impl FnOnce(&mut Evaluator<'_>) -> R) -> Option<R> {
+    fn with_tokens<R>(
+        &mut self,
+        tokens: &[Token],
+        work: impl FnOnce(&mut Evaluator<'_>) -> R,
+    ) -> Option<R> {
         if self.depth >= MAX_DEPTH {
             return None;
         }
@@ -276,9 +280,8 @@ impl<'t> Evaluator<'t> {
                 // A block: its statements follow.
                 at + 1
             }
-            Some(Token::Str(_) | Token::Command(_) | Token::Words(_)) | Some(Token::Punct(b'(' | b'[')) => {
-                self.expr(at, end).1
-            }
+            Some(Token::Str(_) | Token::Command(_) | Token::Words(_))
+            | Some(Token::Punct(b'(' | b'[')) => self.expr(at, end).1,
             _ => at + 1,
         }
     }
@@ -537,7 +540,9 @@ impl<'t> Evaluator<'t> {
             match self.token(i) {
                 Some(Token::Punct(b'!' | b'-' | b'~' | b'*' | b'\\' | b'&' | b'@'))
                 | Some(Token::Op("**" | "...")) => i += 1,
-                Some(Token::Word(w)) if self.dialect.prefixes.iter().any(|p| p.as_bytes() == &w[..]) => {
+                Some(Token::Word(w))
+                    if self.dialect.prefixes.iter().any(|p| p.as_bytes() == &w[..]) =>
+                {
                     i += 1
                 }
                 _ => break,
@@ -549,12 +554,15 @@ impl<'t> Evaluator<'t> {
     /// A primary and what follows it: members, calls, subscripts.
     fn postfix(&mut self, at: usize, end: usize) -> (Value, usize) {
         let (mut value, mut i) = self.primary(at, end);
-        let from_variable = matches!(self.token(at), Some(Token::Word(w)) if w.first() == Some(&b'$'));
+        let from_variable =
+            matches!(self.token(at), Some(Token::Word(w)) if w.first() == Some(&b'$'));
         let mut subscriptable = from_variable;
         while i < end && self.spend() {
             match self.token(i) {
                 Some(Token::Punct(b'.')) if self.dialect.dot == Dot::Member => {
-                    let Some(Token::Word(name)) = self.token(i + 1) else { break };
+                    let Some(Token::Word(name)) = self.token(i + 1) else {
+                        break;
+                    };
                     value = self.member(value, name);
                     i += 2;
                 }
@@ -581,7 +589,9 @@ impl<'t> Evaluator<'t> {
                     value = subscript(value, &key);
                     i = close + 1;
                 }
-                Some(Token::Punct(b'{')) if subscriptable && self.dialect.language == Language::Perl => {
+                Some(Token::Punct(b'{'))
+                    if subscriptable && self.dialect.language == Language::Perl =>
+                {
                     let close = self.after_bracket(i) - 1;
                     let key = match self.token(i + 1) {
                         Some(Token::Word(w)) if close == i + 2 => Value::Text(w.clone()),
@@ -596,10 +606,19 @@ impl<'t> Evaluator<'t> {
                     self.region(i + 1, close.min(end));
                     i = close + 1;
                 }
-                Some(Token::Str(_)) if self.dialect.language == Language::JavaScript && matches!(value, Value::Name(_)) => {
+                Some(Token::Str(_))
+                    if self.dialect.language == Language::JavaScript
+                        && matches!(value, Value::Name(_)) =>
+                {
                     // A tagged template: a call with the template as its argument.
                     let (text, next) = self.primary(i, end);
-                    value = self.call(value, vec![Arg { name: None, value: text }]);
+                    value = self.call(
+                        value,
+                        vec![Arg {
+                            name: None,
+                            value: text,
+                        }],
+                    );
                     i = next;
                 }
                 _ if self.dialect.parens == Parens::Optional && self.parenless(&value, i) => {
@@ -648,7 +667,9 @@ impl<'t> Evaluator<'t> {
             match self.token(i) {
                 Some(Token::Newline | Token::Punct(b';' | b')' | b']' | b'}')) => return i,
                 Some(Token::Punct(b'(' | b'[' | b'{')) => i = self.after_bracket(i),
-                Some(Token::Word(w)) if self.dialect.stops.iter().any(|s| s.as_bytes() == &w[..]) => {
+                Some(Token::Word(w))
+                    if self.dialect.stops.iter().any(|s| s.as_bytes() == &w[..]) =>
+                {
                     return i
                 }
                 _ => i += 1,
@@ -669,7 +690,11 @@ impl<'t> Evaluator<'t> {
                 (Some(Token::Word(name)), Some(Token::Punct(b'=' | b':'))) if s + 2 < e => {
                     Some(name.clone())
                 }
-                (Some(Token::Str(_)), Some(Token::Op("=>"))) if self.dialect.language != Language::Perl => None,
+                (Some(Token::Str(_)), Some(Token::Op("=>")))
+                    if self.dialect.language != Language::Perl =>
+                {
+                    None
+                }
                 _ => None,
             };
             let value_at = if named.is_some() { s + 2 } else { s };
@@ -684,7 +709,9 @@ impl<'t> Evaluator<'t> {
             };
             // Perl flattens lists into the argument list.
             match value {
-                Value::List(items) if self.dialect.language == Language::Perl && named.is_none() => {
+                Value::List(items)
+                    if self.dialect.language == Language::Perl && named.is_none() =>
+                {
                     args.extend(items.into_iter().map(|value| Arg { name: None, value }))
                 }
                 value => args.push(Arg { name: named, value }),
@@ -739,7 +766,10 @@ impl<'t> Evaluator<'t> {
                 },
                 _ => None,
             };
-            let separated = matches!(self.token(s + 1), Some(Token::Punct(b':')) | Some(Token::Op("=>")));
+            let separated = matches!(
+                self.token(s + 1),
+                Some(Token::Punct(b':')) | Some(Token::Op("=>"))
+            );
             match key {
                 Some(key) if separated && entries.len() < MAX_ITEMS => {
                     let (value, next) = self.expr(s + 2, e);
@@ -779,7 +809,12 @@ impl<'t> Evaluator<'t> {
             return Value::Bool(true);
         }
         let name = canonical(word);
-        if self.dialect.environment.iter().any(|e| e.as_bytes() == &name[..]) {
+        if self
+            .dialect
+            .environment
+            .iter()
+            .any(|e| e.as_bytes() == &name[..])
+        {
             return Value::Env;
         }
         Value::Name(name)
@@ -791,7 +826,12 @@ impl<'t> Evaluator<'t> {
             Value::Name(mut dotted) => {
                 dotted.push(b'.');
                 dotted.extend_from_slice(name);
-                if self.dialect.environment.iter().any(|e| e.as_bytes() == &dotted[..]) {
+                if self
+                    .dialect
+                    .environment
+                    .iter()
+                    .any(|e| e.as_bytes() == &dotted[..])
+                {
                     Value::Env
                 } else {
                     Value::Name(dotted)
@@ -834,7 +874,11 @@ impl<'t> Evaluator<'t> {
     }
 
     fn apply(&mut self, effect: Effect, args: &[Arg]) -> Value {
-        let positional: Vec<&Value> = args.iter().filter(|a| a.name.is_none()).map(|a| &a.value).collect();
+        let positional: Vec<&Value> = args
+            .iter()
+            .filter(|a| a.name.is_none())
+            .map(|a| &a.value)
+            .collect();
         let at = |i: usize| positional.get(i).copied().unwrap_or(&Value::Unknown);
         let named = |name: &str| {
             args.iter()
@@ -842,7 +886,9 @@ impl<'t> Evaluator<'t> {
                 .map(|a| &a.value)
         };
         let shell_option = named("shell").is_some_and(Value::truthy)
-            || positional.iter().any(|v| option(v, b"shell").is_some_and(Value::truthy));
+            || positional
+                .iter()
+                .any(|v| option(v, b"shell").is_some_and(Value::truthy));
         match effect {
             Effect::Command(i) => {
                 let value = match at(i) {
@@ -925,7 +971,10 @@ impl<'t> Evaluator<'t> {
                     Recursion::Option(name) => {
                         let explicit = named(name)
                             .or_else(|| positional.iter().find_map(|v| option(v, name.as_bytes())));
-                        let options_known = positional.iter().skip(1).all(|v| matches!(v, Value::Object(_)))
+                        let options_known = positional
+                            .iter()
+                            .skip(1)
+                            .all(|v| matches!(v, Value::Object(_)))
                             || named(name).is_some();
                         match explicit {
                             Some(v) if v.truthy() => Recursion::Recursive,
@@ -951,7 +1000,8 @@ impl<'t> Evaluator<'t> {
                 if positional.len() >= 3 {
                     let mode = at(1).text().unwrap_or(b"<").to_vec();
                     if mode.contains(&b'|') {
-                        let command: Vec<Value> = positional[2..].iter().map(|v| (*v).clone()).collect();
+                        let command: Vec<Value> =
+                            positional[2..].iter().map(|v| (*v).clone()).collect();
                         match &command[..] {
                             [single] => self.command(single),
                             several => self.exec(several),
@@ -984,9 +1034,17 @@ impl<'t> Evaluator<'t> {
     }
 
     fn helper(&mut self, helper: Helper, positional: &[&Value]) -> Value {
-        let at = |i: usize| positional.get(i).copied().cloned().unwrap_or(Value::Unknown);
+        let at = |i: usize| {
+            positional
+                .get(i)
+                .copied()
+                .cloned()
+                .unwrap_or(Value::Unknown)
+        };
         match helper {
-            Helper::JoinPath => join_paths(&positional.iter().map(|v| (*v).clone()).collect::<Vec<_>>()),
+            Helper::JoinPath => {
+                join_paths(&positional.iter().map(|v| (*v).clone()).collect::<Vec<_>>())
+            }
             Helper::Same(i) => match at(i) {
                 Value::Text(t) => Value::Text(t),
                 _ => Value::Unknown,
@@ -1053,7 +1111,9 @@ impl<'t> Evaluator<'t> {
         let Some(path) = path_of(path) else { return };
         if how == OpenMode::Prefix {
             let trimmed = trim(&path);
-            let piped = trimmed.strip_prefix(b"|").or_else(|| trimmed.strip_suffix(b"|"));
+            let piped = trimmed
+                .strip_prefix(b"|")
+                .or_else(|| trimmed.strip_suffix(b"|"));
             if let Some(command) = piped {
                 self.command(&Value::Text(trim(command).to_vec()));
                 return;
@@ -1064,13 +1124,18 @@ impl<'t> Evaluator<'t> {
                     .find_map(|prefix| trimmed.strip_prefix(*prefix));
                 self.findings.push(match written {
                     Some(target) => Finding::Write(trim(target).to_vec()),
-                    None => Finding::Read(trim(trimmed.strip_prefix(b"<").unwrap_or(trimmed)).to_vec()),
+                    None => {
+                        Finding::Read(trim(trimmed.strip_prefix(b"<").unwrap_or(trimmed)).to_vec())
+                    }
                 });
                 return;
             }
         }
         let mode = mode.text().unwrap_or(b"r");
-        if mode.iter().any(|b| matches!(b, b'w' | b'a' | b'x' | b'+' | b'>')) {
+        if mode
+            .iter()
+            .any(|b| matches!(b, b'w' | b'a' | b'x' | b'+' | b'>'))
+        {
             self.findings.push(Finding::Write(path.clone()));
         }
         if mode.is_empty() || mode.iter().any(|b| matches!(b, b'r' | b'+' | b'<')) {
@@ -1233,7 +1298,11 @@ fn decode(value: &Value, encoding: Encoding) -> Value {
     let Some(text) = value.text().filter(|t| !contains(t, UNKNOWN)) else {
         return Value::Unknown;
     };
-    let clean: Vec<u8> = text.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
+    let clean: Vec<u8> = text
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
     let decoded = match encoding {
         Encoding::Base64 => base64::engine::general_purpose::STANDARD
             .decode(&clean)
@@ -1274,7 +1343,10 @@ fn brace_format(template: &[u8], values: &[&Value]) -> Value {
                 i += 2;
             }
             b'{' => {
-                let close = template[i..].iter().position(|&b| b == b'}').map_or(template.len(), |p| i + p + 1);
+                let close = template[i..]
+                    .iter()
+                    .position(|&b| b == b'}')
+                    .map_or(template.len(), |p| i + p + 1);
                 pieces.push(Some(std::mem::take(&mut literal)));
                 pieces.push(values.next().and_then(|v| v.piece()));
                 i = close;
@@ -1323,7 +1395,11 @@ fn path_of(value: &Value) -> Option<Vec<u8>> {
 
 fn span_values(span: Span, positional: &[&Value]) -> Vec<Value> {
     let values: Vec<Value> = match span {
-        Span::One(i) => positional.get(i).map(|v| (*v).clone()).into_iter().collect(),
+        Span::One(i) => positional
+            .get(i)
+            .map(|v| (*v).clone())
+            .into_iter()
+            .collect(),
         Span::From(i) => positional.iter().skip(i).map(|v| (*v).clone()).collect(),
     };
     values
@@ -1355,7 +1431,9 @@ fn canonical(word: &[u8]) -> Vec<u8> {
 /// A module name as required: `node:fs/promises` is `fs.promises`.
 fn module_name(name: &[u8]) -> Vec<u8> {
     let name = name.strip_prefix(b"node:").unwrap_or(name);
-    name.iter().map(|&b| if b == b'/' { b'.' } else { b }).collect()
+    name.iter()
+        .map(|&b| if b == b'/' { b'.' } else { b })
+        .collect()
 }
 
 /// Single-quoted for a POSIX shell (`shlex.quote`, `escapeshellarg`).
@@ -1373,8 +1451,14 @@ fn shell_quote(text: &[u8]) -> Vec<u8> {
 }
 
 fn trim(text: &[u8]) -> &[u8] {
-    let start = text.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(text.len());
-    let end = text.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(start, |e| e + 1);
+    let start = text
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(text.len());
+    let end = text
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(start, |e| e + 1);
     &text[start..end]
 }
 

@@ -17,7 +17,9 @@ pub(crate) static DIALECT: Dialect = Dialect {
     parens: Parens::Required,
     calls: CALLS,
     methods: METHODS,
-    prefixes: &["new", "await", "typeof", "void", "return", "yield", "delete", "throw"],
+    prefixes: &[
+        "new", "await", "typeof", "void", "return", "yield", "delete", "throw",
+    ],
     environment: &["process.env", "Deno.env", "Bun.env"],
     stops: &[],
     truth: &["true"],
@@ -78,9 +80,15 @@ const CALLS: &[Call] = &[
     call("fs.promises.rmdir", Remove(Span::One(0), RECURSIVE_OPTION)),
     call("*.unlinkSync", Remove(Span::One(0), Recursion::Single)),
     call("fs.unlink", Remove(Span::One(0), Recursion::Single)),
-    call("fs.promises.unlink", Remove(Span::One(0), Recursion::Single)),
+    call(
+        "fs.promises.unlink",
+        Remove(Span::One(0), Recursion::Single),
+    ),
     call("*.removeSync", Remove(Span::One(0), Recursion::Recursive)),
-    call("fs-extra.remove", Remove(Span::One(0), Recursion::Recursive)),
+    call(
+        "fs-extra.remove",
+        Remove(Span::One(0), Recursion::Recursive),
+    ),
     call("*.emptyDirSync", Remove(Span::One(0), Recursion::Recursive)),
     call("rimraf", Remove(Span::From(0), Recursion::Recursive)),
     call("*.rimraf", Remove(Span::From(0), Recursion::Recursive)),
@@ -109,7 +117,13 @@ const CALLS: &[Call] = &[
 /// Methods of strings and lists; the receiver is argument 0.
 const METHODS: &[Call] = &[
     call("*.toString", Value(Same(0))),
-    call("*.join", Value(JoinWith { separator: 1, list: 0 })),
+    call(
+        "*.join",
+        Value(JoinWith {
+            separator: 1,
+            list: 0,
+        }),
+    ),
 ];
 
 const MAX_NESTING: usize = 16;
@@ -219,10 +233,12 @@ impl Lexer {
             }
             Token::Punct(b'{') => {
                 let block = match self.tokens.last() {
-                    None | Some(Token::Punct(b')' | b';' | b'{' | b'}')) | Some(Token::Op("=>")) => {
-                        true
+                    None
+                    | Some(Token::Punct(b')' | b';' | b'{' | b'}'))
+                    | Some(Token::Op("=>")) => true,
+                    Some(Token::Word(w)) => {
+                        !REGEX_KEYWORDS.contains(&&w[..]) || w == b"else" || w == b"do"
                     }
-                    Some(Token::Word(w)) => !REGEX_KEYWORDS.contains(&&w[..]) || w == b"else" || w == b"do",
                     _ => false,
                 };
                 self.brackets.push((b'{', block));
@@ -346,10 +362,7 @@ mod tests {
 
     #[test]
     fn quotes_templates_and_comments() {
-        assert_eq!(
-            strings(r#"a('x\'y', "z") // 'no' "#),
-            ["x'y", "z"]
-        );
+        assert_eq!(strings(r#"a('x\'y', "z") // 'no' "#), ["x'y", "z"]);
         assert_eq!(strings("/* 'no' */ `a${b + `c`}d`"), ["a{}d"]);
     }
 

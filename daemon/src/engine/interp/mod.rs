@@ -47,10 +47,19 @@ pub(crate) enum Finding {
     /// A file written (`open(P, 'w')`, `writeFileSync(P)`, `INTO OUTFILE 'P'`).
     Write(Vec<u8>),
     /// A file copied (`shutil.copy(A, B)`); the target when known.
-    Copy { from: Vec<u8>, to: Option<Vec<u8>> },
-    Move { from: Vec<u8>, to: Option<Vec<u8>> },
+    Copy {
+        from: Vec<u8>,
+        to: Option<Vec<u8>>,
+    },
+    Move {
+        from: Vec<u8>,
+        to: Option<Vec<u8>>,
+    },
     /// A file or tree deleted; `recursion` is `Recursive` or `Single`.
-    Remove { path: Vec<u8>, recursion: Recursion },
+    Remove {
+        path: Vec<u8>,
+        recursion: Recursion,
+    },
 }
 
 /// Longest code scanned; beyond it, code is not read (as if not understood).

@@ -7,7 +7,9 @@
 
 use super::eval::{Dialect, Dot, Parens};
 use super::table::{call, Call, Effect::*, Helper::*, Recursion, Span};
-use super::token::{closing, delimited, find, is_word_byte, is_word_start, unescape, Cursor, Part, Token};
+use super::token::{
+    closing, delimited, find, is_word_byte, is_word_start, unescape, Cursor, Part, Token,
+};
 use super::Language;
 
 pub(crate) static DIALECT: Dialect = Dialect {
@@ -17,9 +19,13 @@ pub(crate) static DIALECT: Dialect = Dialect {
     tokenize,
     calls: CALLS,
     methods: METHODS,
-    prefixes: &["my", "our", "local", "return", "not", "defined", "scalar", "lc", "uc"],
+    prefixes: &[
+        "my", "our", "local", "return", "not", "defined", "scalar", "lc", "uc",
+    ],
     environment: &["$ENV", "%ENV", "ENV"],
-    stops: &["or", "and", "if", "unless", "while", "until", "for", "foreach", "xor"],
+    stops: &[
+        "or", "and", "if", "unless", "while", "until", "for", "foreach", "xor",
+    ],
     truth: &[],
 };
 
@@ -62,9 +68,21 @@ const CALLS: &[Call] = &[
     call("catdir", Value(JoinPath)),
     call("File.Spec.catfile", Value(JoinPath)),
     call("File.Spec.catdir", Value(JoinPath)),
-    call("join", Value(JoinWith { separator: 0, list: 1 })),
-    call("decode_base64", Value(Decode(0, super::table::Encoding::Base64))),
-    call("MIME.Base64.decode_base64", Value(Decode(0, super::table::Encoding::Base64))),
+    call(
+        "join",
+        Value(JoinWith {
+            separator: 0,
+            list: 1,
+        }),
+    ),
+    call(
+        "decode_base64",
+        Value(Decode(0, super::table::Encoding::Base64)),
+    ),
+    call(
+        "MIME.Base64.decode_base64",
+        Value(Decode(0, super::table::Encoding::Base64)),
+    ),
     call("eval", Eval(0)),
     call("do", Tool("perl", 0)),
 ];
@@ -132,7 +150,8 @@ impl Lexer {
     fn run(&mut self, cursor: &mut Cursor<'_>) {
         let mut line_start = true;
         while let Some(b) = cursor.peek() {
-            if line_start && b == b'=' && cursor.peek_at(1).is_some_and(|c| c.is_ascii_alphabetic()) {
+            if line_start && b == b'=' && cursor.peek_at(1).is_some_and(|c| c.is_ascii_alphabetic())
+            {
                 // POD, up to a `=cut` line.
                 match find(cursor.rest(), b"\n=cut") {
                     Some(at) => {
@@ -170,7 +189,11 @@ impl Lexer {
                     self.tokens.push(Token::Command(parts));
                 }
                 b'$' | b'@' => self.variable(cursor),
-                b'%' if !self.after_operand() && cursor.peek_at(1).is_some_and(|c| is_word_start(c) || c == b'{' || c == b'$') => {
+                b'%' if !self.after_operand()
+                    && cursor
+                        .peek_at(1)
+                        .is_some_and(|c| is_word_start(c) || c == b'{' || c == b'$') =>
+                {
                     self.variable(cursor)
                 }
                 b'/' if !self.after_operand() => {
@@ -244,7 +267,10 @@ impl Lexer {
         }
         if name.len() == 1 {
             // A punctuation variable (`$$`, `$_`, `$!`, `$0`) or a bare sigil (`@{…}`).
-            if let Some(c) = cursor.peek().filter(|c| !matches!(c, b'{' | b'[' | b' ' | b'\n')) {
+            if let Some(c) = cursor
+                .peek()
+                .filter(|c| !matches!(c, b'{' | b'[' | b' ' | b'\n'))
+            {
                 cursor.at += 1;
                 name.push(c);
             }
@@ -254,10 +280,16 @@ impl Lexer {
 
     /// `q qq qw qx m qr s tr y` followed by a delimiter.
     fn quote_like(&mut self, word: &[u8], cursor: &mut Cursor<'_>) -> bool {
-        if !matches!(word, b"q" | b"qq" | b"qw" | b"qx" | b"m" | b"qr" | b"s" | b"tr" | b"y") {
+        if !matches!(
+            word,
+            b"q" | b"qq" | b"qw" | b"qx" | b"m" | b"qr" | b"s" | b"tr" | b"y"
+        ) {
             return false;
         }
-        if matches!(self.tokens.last(), Some(Token::Op("->")) | Some(Token::Punct(b'{'))) {
+        if matches!(
+            self.tokens.last(),
+            Some(Token::Op("->")) | Some(Token::Punct(b'{'))
+        ) {
             return false;
         }
         let save = cursor.at;
@@ -373,7 +405,10 @@ impl Lexer {
                     cursor.at += 1;
                 }
                 let trimmed = if doc.indented {
-                    let spaces = line.iter().take_while(|b| matches!(b, b' ' | b'\t')).count();
+                    let spaces = line
+                        .iter()
+                        .take_while(|b| matches!(b, b' ' | b'\t'))
+                        .count();
                     &line[spaces..]
                 } else {
                     line
@@ -406,7 +441,9 @@ impl Lexer {
                 continue;
             }
             let starts_variable = matches!(b, b'$' | b'@')
-                && body.get(i + 1).is_some_and(|&c| is_word_start(c) || c == b'{' || c == b':');
+                && body
+                    .get(i + 1)
+                    .is_some_and(|&c| is_word_start(c) || c == b'{' || c == b':');
             if !starts_variable {
                 text.push(b);
                 i += 1;
@@ -487,8 +524,13 @@ mod tests {
 
     #[test]
     fn quote_like_operators_and_regexes() {
-        let tokens = tokenize(b"s/a'b/c/g; qw(rm -rf /); q{it's} =~ m{x}; $x / 2; s/x/system('id')/e");
-        assert!(tokens.contains(&Token::Words(vec![b"rm".to_vec(), b"-rf".to_vec(), b"/".to_vec()])));
+        let tokens =
+            tokenize(b"s/a'b/c/g; qw(rm -rf /); q{it's} =~ m{x}; $x / 2; s/x/system('id')/e");
+        assert!(tokens.contains(&Token::Words(vec![
+            b"rm".to_vec(),
+            b"-rf".to_vec(),
+            b"/".to_vec()
+        ])));
         assert!(tokens.contains(&Token::Str(vec![Part::Lit(b"it's".to_vec())])));
         assert!(tokens.contains(&Token::Word(b"system".to_vec())));
         assert!(tokens.contains(&Token::Str(vec![Part::Lit(b"id".to_vec())])));
@@ -497,7 +539,10 @@ mod tests {
     #[test]
     fn heredocs_and_pod() {
         let tokens = tokenize(b"system(<<~EOT);\n  rm -rf ~\n  EOT\n=pod\n`no`\n=cut\nexit;");
-        assert_eq!(tokens[2], Token::Str(vec![Part::Lit(b"rm -rf ~\n".to_vec())]));
+        assert_eq!(
+            tokens[2],
+            Token::Str(vec![Part::Lit(b"rm -rf ~\n".to_vec())])
+        );
         assert!(!tokens.iter().any(|t| matches!(t, Token::Command(_))));
     }
 }

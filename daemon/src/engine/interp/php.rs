@@ -6,7 +6,9 @@
 
 use super::eval::{Dialect, Dot, Parens};
 use super::table::{call, Argv0, Call, Effect::*, Encoding, Helper::*, OpenMode, Recursion, Span};
-use super::token::{closing, delimited, find, is_word_byte, is_word_start, unescape, Cursor, Part, Token};
+use super::token::{
+    closing, delimited, find, is_word_byte, is_word_start, unescape, Cursor, Part, Token,
+};
 use super::Language;
 
 pub(crate) static DIALECT: Dialect = Dialect {
@@ -61,8 +63,20 @@ const CALLS: &[Call] = &[
     call("escapeshellarg", Value(Quote(0))),
     call("escapeshellcmd", Value(Same(0))),
     call("realpath", Value(Same(0))),
-    call("implode", Value(JoinWith { separator: 0, list: 1 })),
-    call("join", Value(JoinWith { separator: 0, list: 1 })),
+    call(
+        "implode",
+        Value(JoinWith {
+            separator: 0,
+            list: 1,
+        }),
+    ),
+    call(
+        "join",
+        Value(JoinWith {
+            separator: 0,
+            list: 1,
+        }),
+    ),
     call("array", Value(List)),
     call("base64_decode", Value(Decode(0, Encoding::Base64))),
     call("hex2bin", Value(Decode(0, Encoding::Hex))),
@@ -146,14 +160,18 @@ impl Lexer {
                     self.tokens.push(Token::Command(self.interpolate(&body)));
                 }
                 b'<' if cursor.starts_with(b"<<<") => self.heredoc(cursor),
-                b'$' if cursor.peek_at(1).is_some_and(|c| is_word_start(c) || c == b'$') => {
+                b'$' if cursor
+                    .peek_at(1)
+                    .is_some_and(|c| is_word_start(c) || c == b'$') =>
+                {
                     let start = cursor.at;
                     cursor.at += 1;
                     while cursor.peek() == Some(b'$') {
                         cursor.at += 1;
                     }
                     cursor.word();
-                    self.tokens.push(Token::Word(cursor.code[start..cursor.at].to_vec()));
+                    self.tokens
+                        .push(Token::Word(cursor.code[start..cursor.at].to_vec()));
                 }
                 b'0'..=b'9' => {
                     cursor.number();
@@ -216,11 +234,16 @@ impl Lexer {
             let start = cursor.at;
             cursor.skip_line();
             let line = &cursor.code[start..cursor.at];
-            let indent = line.iter().take_while(|b| matches!(b, b' ' | b'\t')).count();
+            let indent = line
+                .iter()
+                .take_while(|b| matches!(b, b' ' | b'\t'))
+                .count();
             let content = &line[indent..];
             if !terminator.is_empty()
                 && content.starts_with(&terminator)
-                && !content.get(terminator.len()).is_some_and(|&c| is_word_byte(c))
+                && !content
+                    .get(terminator.len())
+                    .is_some_and(|&c| is_word_byte(c))
             {
                 cursor.at = start + indent + terminator.len();
                 break;
@@ -251,13 +274,21 @@ impl Lexer {
                 continue;
             }
             let end = match b {
-                b'$' if body.get(i + 1).is_some_and(|&c| is_word_start(c)) => Some(simple_variable_end(body, i)),
+                b'$' if body.get(i + 1).is_some_and(|&c| is_word_start(c)) => {
+                    Some(simple_variable_end(body, i))
+                }
                 b'{' if body.get(i + 1) == Some(&b'$') => {
-                    let close = body[i..].iter().position(|&c| c == b'}').map_or(body.len(), |p| i + p + 1);
+                    let close = body[i..]
+                        .iter()
+                        .position(|&c| c == b'}')
+                        .map_or(body.len(), |p| i + p + 1);
                     Some(close)
                 }
                 b'$' if body.get(i + 1) == Some(&b'{') => {
-                    let close = body[i..].iter().position(|&c| c == b'}').map_or(body.len(), |p| i + p + 1);
+                    let close = body[i..]
+                        .iter()
+                        .position(|&c| c == b'}')
+                        .map_or(body.len(), |p| i + p + 1);
                     Some(close)
                 }
                 _ => None,
@@ -328,15 +359,25 @@ mod tests {
 
     #[test]
     fn interpolation_heredocs_and_html() {
-        let tokens = tokenize(b"<html><?php echo \"k: {$_SERVER['HOME']}/x\"; ?>text 'no'", Start::Html);
+        let tokens = tokenize(
+            b"<html><?php echo \"k: {$_SERVER['HOME']}/x\"; ?>text 'no'",
+            Start::Html,
+        );
         let Token::Str(parts) = &tokens[1] else {
             panic!("{tokens:?}")
         };
         assert_eq!(parts[0], Part::Lit(b"k: ".to_vec()));
-        assert!(matches!(&parts[1], Part::Code(code) if code[0] == Token::Word(b"$_SERVER".to_vec())));
-        assert!(!tokens.iter().any(|t| *t == Token::Str(vec![Part::Lit(b"no".to_vec())])));
+        assert!(
+            matches!(&parts[1], Part::Code(code) if code[0] == Token::Word(b"$_SERVER".to_vec()))
+        );
+        assert!(!tokens
+            .iter()
+            .any(|t| *t == Token::Str(vec![Part::Lit(b"no".to_vec())])));
         let tokens = tokenize_code(b"SYSTEM(<<<'EOT'\n  rm -rf ~\n  EOT);");
         assert_eq!(tokens[0], Token::Word(b"system".to_vec()));
-        assert_eq!(tokens[2], Token::Str(vec![Part::Lit(b"  rm -rf ~".to_vec())]));
+        assert_eq!(
+            tokens[2],
+            Token::Str(vec![Part::Lit(b"  rm -rf ~".to_vec())])
+        );
     }
 }

@@ -143,7 +143,13 @@ const METHODS: &[Call] = &[
     call("*.decode", Value(Same(0))),
     call("*.joinpath", Value(JoinPath)),
     call("*.format", Value(Format)),
-    call("*.join", Value(JoinWith { separator: 0, list: 1 })),
+    call(
+        "*.join",
+        Value(JoinWith {
+            separator: 0,
+            list: 1,
+        }),
+    ),
 ];
 
 pub(crate) fn tokenize(code: &[u8]) -> Vec<Token> {
@@ -322,12 +328,7 @@ mod tests {
             .collect();
         assert_eq!(
             strings,
-            [
-                &lit(r"\d"),
-                &lit("x\n"),
-                &lit("tri'ple"),
-                &lit("esc\"q")
-            ]
+            [&lit(r"\d"), &lit("x\n"), &lit("tri'ple"), &lit("esc\"q")]
         );
     }
 

@@ -6,7 +6,9 @@
 
 use super::eval::{Dialect, Dot, Parens};
 use super::table::{call, Call, Effect::*, Encoding, Helper::*, OpenMode, Recursion, Span};
-use super::token::{closing, delimited, find, is_word_byte, is_word_start, unescape, Cursor, Part, Token};
+use super::token::{
+    closing, delimited, find, is_word_byte, is_word_start, unescape, Cursor, Part, Token,
+};
 use super::Language;
 
 pub(crate) static DIALECT: Dialect = Dialect {
@@ -16,9 +18,13 @@ pub(crate) static DIALECT: Dialect = Dialect {
     parens: Parens::Optional,
     calls: CALLS,
     methods: METHODS,
-    prefixes: &["not", "return", "defined?", "puts", "print", "p", "pp", "warn"],
+    prefixes: &[
+        "not", "return", "defined?", "puts", "print", "p", "pp", "warn",
+    ],
     environment: &["ENV"],
-    stops: &["or", "and", "if", "unless", "while", "until", "do", "then", "rescue"],
+    stops: &[
+        "or", "and", "if", "unless", "while", "until", "do", "then", "rescue",
+    ],
     truth: &["true"],
 };
 
@@ -64,7 +70,10 @@ const CALLS: &[Call] = &[
     call("FileUtils.rmtree", Remove(Span::From(0), RECURSIVE)),
     call("FileUtils.remove_dir", Remove(Span::From(0), RECURSIVE)),
     call("FileUtils.remove_entry", Remove(Span::From(0), RECURSIVE)),
-    call("FileUtils.remove_entry_secure", Remove(Span::From(0), RECURSIVE)),
+    call(
+        "FileUtils.remove_entry_secure",
+        Remove(Span::From(0), RECURSIVE),
+    ),
     call("FileUtils.rm", Remove(Span::From(0), SINGLE)),
     call("FileUtils.rm_f", Remove(Span::From(0), SINGLE)),
     call("FileUtils.remove", Remove(Span::From(0), SINGLE)),
@@ -102,7 +111,10 @@ const CALLS: &[Call] = &[
     call("Shellwords.join", Value(QuoteJoin(0))),
     call("Base64.decode64", Value(Decode(0, Encoding::Base64))),
     call("Base64.strict_decode64", Value(Decode(0, Encoding::Base64))),
-    call("Base64.urlsafe_decode64", Value(Decode(0, Encoding::Base64))),
+    call(
+        "Base64.urlsafe_decode64",
+        Value(Decode(0, Encoding::Base64)),
+    ),
     call("eval", Eval(0)),
     call("*.instance_eval", Eval(0)),
     call("*.class_eval", Eval(0)),
@@ -126,7 +138,13 @@ const METHODS: &[Call] = &[
     call("*.expand_path", Value(Same(0))),
     call("*.shellescape", Value(Quote(0))),
     call("*.shelljoin", Value(QuoteJoin(0))),
-    call("*.join", Value(JoinWith { separator: 1, list: 0 })),
+    call(
+        "*.join",
+        Value(JoinWith {
+            separator: 1,
+            list: 0,
+        }),
+    ),
 ];
 
 const MAX_NESTING: usize = 16;
@@ -193,7 +211,8 @@ impl Lexer {
                 b'\n' => {
                     cursor.at += 1;
                     line_start = true;
-                    if self.depth == 0 && !matches!(self.tokens.last(), None | Some(Token::Newline)) {
+                    if self.depth == 0 && !matches!(self.tokens.last(), None | Some(Token::Newline))
+                    {
                         self.tokens.push(Token::Newline);
                     }
                     self.heredoc_bodies(cursor);
@@ -245,11 +264,13 @@ impl Lexer {
                     } else {
                         cursor.bump();
                     }
-                    self.tokens.push(Token::Word(cursor.code[start..cursor.at].to_vec()));
+                    self.tokens
+                        .push(Token::Word(cursor.code[start..cursor.at].to_vec()));
                 }
                 _ if is_word_start(b) => {
                     let mut word = cursor.word();
-                    if matches!(cursor.peek(), Some(b'?' | b'!')) && cursor.peek_at(1) != Some(b'=') {
+                    if matches!(cursor.peek(), Some(b'?' | b'!')) && cursor.peek_at(1) != Some(b'=')
+                    {
                         word.push(cursor.bump().unwrap_or(b'?'));
                     }
                     self.tokens.push(Token::Word(word));
@@ -258,7 +279,9 @@ impl Lexer {
                     let token = cursor.operator();
                     match token {
                         Token::Punct(b'(' | b'[' | b'{') => self.depth += 1,
-                        Token::Punct(b')' | b']' | b'}') => self.depth = self.depth.saturating_sub(1),
+                        Token::Punct(b')' | b']' | b'}') => {
+                            self.depth = self.depth.saturating_sub(1)
+                        }
                         _ => {}
                     }
                     self.tokens.push(token);
@@ -270,8 +293,13 @@ impl Lexer {
     fn after_operand(&self) -> bool {
         matches!(
             self.tokens.last(),
-            Some(Token::Word(_) | Token::Str(_) | Token::Opaque | Token::Command(_) | Token::Words(_))
-                | Some(Token::Punct(b')' | b']' | b'}'))
+            Some(
+                Token::Word(_)
+                    | Token::Str(_)
+                    | Token::Opaque
+                    | Token::Command(_)
+                    | Token::Words(_)
+            ) | Some(Token::Punct(b')' | b']' | b'}'))
         )
     }
 
@@ -294,13 +322,19 @@ impl Lexer {
             {
                 (k, d)
             }
-            (Some(d @ (b'(' | b'[' | b'{' | b'<' | b'|' | b'!')), _) if !self.after_operand() => (b'Q', d),
+            (Some(d @ (b'(' | b'[' | b'{' | b'<' | b'|' | b'!')), _) if !self.after_operand() => {
+                (b'Q', d)
+            }
             _ => return false,
         };
         if self.after_operand() && kind == b'Q' {
             return false;
         }
-        cursor.at += if open == cursor.peek_at(1).unwrap_or(0) { 2 } else { 3 };
+        cursor.at += if open == cursor.peek_at(1).unwrap_or(0) {
+            2
+        } else {
+            3
+        };
         let token = match kind {
             b'q' | b's' => Token::Str(vec![Part::Lit(delimited(cursor, open))]),
             b'w' | b'i' => Token::Words(words(&delimited(cursor, open))),
@@ -328,7 +362,9 @@ impl Lexer {
             _ => (false, rest),
         };
         let quoted = matches!(rest.first(), Some(b'"' | b'\'' | b'`'));
-        let named = rest.first().is_some_and(|c| c.is_ascii_uppercase() || *c == b'_');
+        let named = rest
+            .first()
+            .is_some_and(|c| c.is_ascii_uppercase() || *c == b'_');
         let plausible = (quoted || named) && (indented || !self.after_operand() || spaced_before);
         if !plausible || (self.after_operand() && !spaced_before && !indented) {
             return false;
@@ -367,12 +403,23 @@ impl Lexer {
                 if cursor.peek() == Some(b'\n') {
                     cursor.at += 1;
                 }
-                let trimmed_start = line.iter().take_while(|b| matches!(b, b' ' | b'\t')).count();
-                let ending = if doc.indented { &line[trimmed_start..] } else { line };
+                let trimmed_start = line
+                    .iter()
+                    .take_while(|b| matches!(b, b' ' | b'\t'))
+                    .count();
+                let ending = if doc.indented {
+                    &line[trimmed_start..]
+                } else {
+                    line
+                };
                 if ending == &doc.terminator[..] {
                     break;
                 }
-                body.extend_from_slice(if doc.indented { &line[trimmed_start..] } else { line });
+                body.extend_from_slice(if doc.indented {
+                    &line[trimmed_start..]
+                } else {
+                    line
+                });
                 body.push(b'\n');
             }
             self.tokens[doc.token] = match doc.kind {
@@ -435,7 +482,18 @@ impl Lexer {
 fn is_keyword(word: &[u8]) -> bool {
     matches!(
         word,
-        b"if" | b"elsif" | b"unless" | b"while" | b"until" | b"when" | b"and" | b"or" | b"not" | b"return" | b"puts" | b"p"
+        b"if"
+            | b"elsif"
+            | b"unless"
+            | b"while"
+            | b"until"
+            | b"when"
+            | b"and"
+            | b"or"
+            | b"not"
+            | b"return"
+            | b"puts"
+            | b"p"
     )
 }
 
@@ -458,8 +516,13 @@ mod tests {
 
     #[test]
     fn literals_of_every_kind() {
-        let tokens = tokenize(b"system %w[rm -rf /]; x = %q(it's); `id`; y = a / 2; puts /'/; z = 'k'");
-        assert!(tokens.contains(&Token::Words(vec![b"rm".to_vec(), b"-rf".to_vec(), b"/".to_vec()])));
+        let tokens =
+            tokenize(b"system %w[rm -rf /]; x = %q(it's); `id`; y = a / 2; puts /'/; z = 'k'");
+        assert!(tokens.contains(&Token::Words(vec![
+            b"rm".to_vec(),
+            b"-rf".to_vec(),
+            b"/".to_vec()
+        ])));
         assert!(tokens.contains(&Token::Str(vec![Part::Lit(b"it's".to_vec())])));
         assert!(tokens.contains(&Token::Command(vec![Part::Lit(b"id".to_vec())])));
         assert!(tokens.contains(&Token::Str(vec![Part::Lit(b"k".to_vec())])));
@@ -472,7 +535,9 @@ mod tests {
             panic!("{tokens:?}")
         };
         assert_eq!(parts[0], Part::Lit(b"rm -rf ".to_vec()));
-        assert!(matches!(&parts[1], Part::Code(code) if code.contains(&Token::Word(b"home".to_vec()))));
+        assert!(
+            matches!(&parts[1], Part::Code(code) if code.contains(&Token::Word(b"home".to_vec())))
+        );
         let shifted = tokenize(b"a << B\nsystem('x')");
         assert!(shifted.contains(&Token::Word(b"system".to_vec())));
     }

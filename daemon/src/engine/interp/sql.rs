@@ -69,7 +69,9 @@ fn tokenize(code: &[u8], escapes: Escapes) -> Vec<Tok> {
                         let body_start = cursor.at;
                         match find(cursor.rest(), &tag) {
                             Some(len) => {
-                                tokens.push(Tok::Str(cursor.code[body_start..body_start + len].to_vec()));
+                                tokens.push(Tok::Str(
+                                    cursor.code[body_start..body_start + len].to_vec(),
+                                ));
                                 cursor.at += len + tag.len();
                             }
                             None => cursor.at = cursor.code.len(),
@@ -88,7 +90,11 @@ fn tokenize(code: &[u8], escapes: Escapes) -> Vec<Tok> {
                 // E'…' (PostgreSQL escapes) and X'…'/N'…' prefixes.
                 if cursor.peek() == Some(b'\'') && word.len() == 1 {
                     cursor.at += 1;
-                    let mode = if word.eq_ignore_ascii_case(b"e") { Escapes::Backslash } else { escapes };
+                    let mode = if word.eq_ignore_ascii_case(b"e") {
+                        Escapes::Backslash
+                    } else {
+                        escapes
+                    };
                     tokens.push(Tok::Str(quoted(&mut cursor, b'\'', mode)));
                 } else {
                     tokens.push(Tok::Word(word.to_ascii_uppercase()));
@@ -166,8 +172,14 @@ fn statements(tokens: &[Tok], findings: &mut Vec<Finding>) {
             string_at(tokens, at)
         };
         match &word[..] {
-            b"READFILE" | b"PG_READ_FILE" | b"PG_READ_BINARY_FILE" | b"LOAD_FILE" | b"LO_IMPORT"
-            | b"LOAD_EXTENSION" | b"PG_STAT_FILE" | b"PG_LS_DIR" => {
+            b"READFILE"
+            | b"PG_READ_FILE"
+            | b"PG_READ_BINARY_FILE"
+            | b"LOAD_FILE"
+            | b"LO_IMPORT"
+            | b"LOAD_EXTENSION"
+            | b"PG_STAT_FILE"
+            | b"PG_LS_DIR" => {
                 if let Some(path) = argument(0) {
                     findings.push(Finding::Read(path));
                 }
@@ -194,7 +206,11 @@ fn statements(tokens: &[Tok], findings: &mut Vec<Finding>) {
                 }
             }
             b"ATTACH" => {
-                let at = if is(tokens, i + 1, b"DATABASE") { i + 2 } else { i + 1 };
+                let at = if is(tokens, i + 1, b"DATABASE") {
+                    i + 2
+                } else {
+                    i + 1
+                };
                 if let Some(path) = string_at(tokens, at) {
                     findings.push(Finding::Write(path));
                 }
@@ -224,7 +240,11 @@ fn copy(tokens: &[Tok], from: usize, findings: &mut Vec<Finding>) {
                 findings.push(Finding::Shell(command));
             }
         } else if let Some(path) = string_at(tokens, j + 1) {
-            findings.push(if reads { Finding::Read(path) } else { Finding::Write(path) });
+            findings.push(if reads {
+                Finding::Read(path)
+            } else {
+                Finding::Write(path)
+            });
         }
     }
 }
@@ -237,21 +257,34 @@ fn client_command(line: &[u8], findings: &mut Vec<Finding>) {
         None => (line, &b""[..]),
     };
     let lower = name.to_ascii_lowercase();
-    let argument = unquote(rest.split(|b| b.is_ascii_whitespace()).next().unwrap_or(b""));
+    let argument = unquote(
+        rest.split(|b| b.is_ascii_whitespace())
+            .next()
+            .unwrap_or(b""),
+    );
     match &lower[..] {
         b".shell" | b".system" | b"\\!" | b"system" | b"\\p" | b"pager" => {
             if !rest.is_empty() {
                 findings.push(Finding::Shell(rest.to_vec()));
             }
         }
-        b".read" | b".import" | b".open" | b".restore" | b".load" | b"\\i" | b"\\ir" | b"\\include"
-        | b"\\include_relative" | b"source" | b"\\." => {
+        b".read"
+        | b".import"
+        | b".open"
+        | b".restore"
+        | b".load"
+        | b"\\i"
+        | b"\\ir"
+        | b"\\include"
+        | b"\\include_relative"
+        | b"source"
+        | b"\\." => {
             if !argument.is_empty() {
                 findings.push(Finding::Read(argument.to_vec()));
             }
         }
-        b".output" | b".once" | b".log" | b".backup" | b".save" | b"\\o" | b"\\out" | b"\\w" | b"\\write"
-        | b"tee" | b"\\t" => match rest.strip_prefix(b"|") {
+        b".output" | b".once" | b".log" | b".backup" | b".save" | b"\\o" | b"\\out" | b"\\w"
+        | b"\\write" | b"tee" | b"\\t" => match rest.strip_prefix(b"|") {
             Some(command) => findings.push(Finding::Shell(trim(command).to_vec())),
             None if !argument.is_empty() && argument != b"stdout" => {
                 findings.push(Finding::Write(argument.to_vec()))
@@ -260,11 +293,17 @@ fn client_command(line: &[u8], findings: &mut Vec<Finding>) {
         },
         b"\\copy" => {
             // Like COPY, but the file may also be an unquoted word.
-            let words: Vec<&[u8]> = rest.split(|b| b.is_ascii_whitespace()).filter(|w| !w.is_empty()).collect();
+            let words: Vec<&[u8]> = rest
+                .split(|b| b.is_ascii_whitespace())
+                .filter(|w| !w.is_empty())
+                .collect();
             for pair in words.windows(2) {
                 let direction = pair[0].to_ascii_uppercase();
                 let target = pair[1].to_ascii_uppercase();
-                if matches!(&target[..], b"PROGRAM" | b"STDIN" | b"STDOUT" | b"PSTDIN" | b"PSTDOUT") {
+                if matches!(
+                    &target[..],
+                    b"PROGRAM" | b"STDIN" | b"STDOUT" | b"PSTDIN" | b"PSTDOUT"
+                ) {
                     continue;
                 }
                 match &direction[..] {
@@ -280,8 +319,14 @@ fn client_command(line: &[u8], findings: &mut Vec<Finding>) {
 }
 
 fn trim(text: &[u8]) -> &[u8] {
-    let start = text.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(text.len());
-    let end = text.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(start, |e| e + 1);
+    let start = text
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(text.len());
+    let end = text
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(start, |e| e + 1);
     &text[start..end]
 }
 

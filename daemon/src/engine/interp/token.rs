@@ -34,8 +34,8 @@ pub(crate) enum Token {
 
 /// Operators of two or three characters, longest first.
 const OPERATORS: &[&str] = &[
-    "**=", "===", "!==", "<=>", "...", "=>", "->", "::", "==", "!=", "<=", ">=", "+=", "-=",
-    ".=", "=~", "!~", "&&", "||", "**", "//", "<<", ">>", "?.", "..",
+    "**=", "===", "!==", "<=>", "...", "=>", "->", "::", "==", "!=", "<=", ">=", "+=", "-=", ".=",
+    "=~", "!~", "&&", "||", "**", "//", "<<", ">>", "?.", "..",
 ];
 
 /// A byte cursor over code with the helpers every scanner needs.
@@ -289,7 +289,10 @@ mod tests {
 
     #[test]
     fn escapes_are_decoded() {
-        assert_eq!(unescape(br"a\nb\x41\u0042\u{43}\101\\\q", false), b"a\nbABCA\\q");
+        assert_eq!(
+            unescape(br"a\nb\x41\u0042\u{43}\101\\\q", false),
+            b"a\nbABCA\\q"
+        );
         assert_eq!(unescape(br"\q\x", true), br"\q\x");
         assert_eq!(unescape(b"\\", false), b"\\");
     }
