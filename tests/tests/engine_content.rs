@@ -134,7 +134,10 @@ fn a_script_written_then_run_in_one_string_is_refused() {
         os(&sandbox.target())
     );
     sandbox.assert_refused_before_it_runs(&["bash", "-c", &command]);
-    assert!(!sandbox.path("s.sh").exists(), "the string ran before it was refused");
+    assert!(
+        !sandbox.path("s.sh").exists(),
+        "the string ran before it was refused"
+    );
 }
 
 #[test]
@@ -162,9 +165,19 @@ fn node_e_deleting_the_home_directory_is_refused() {
     preload.current_dir(&sandbox.dir).env("HOME", &home);
     let out = run(&mut preload);
     assert!(!out.status.success(), "node ran: {}", describe(&out));
-    assert!(text(&out.stderr).contains("warden: denied"), "{}", describe(&out));
-    assert!(home.join("project").exists(), "the sandbox home was deleted");
-    assert!(!sandbox.marker().exists(), "node started before it was refused");
+    assert!(
+        text(&out.stderr).contains("warden: denied"),
+        "{}",
+        describe(&out)
+    );
+    assert!(
+        home.join("project").exists(),
+        "the sandbox home was deleted"
+    );
+    assert!(
+        !sandbox.marker().exists(),
+        "node started before it was refused"
+    );
 }
 
 #[test]

@@ -60,7 +60,12 @@ pub(crate) fn evaluate_shell(
 /// strings, outermost first. A shell string that cannot be parsed contributes nothing.
 pub fn unwrapped_commands(query: &Query) -> Vec<Vec<Vec<u8>>> {
     let mut commands = Vec::new();
-    collect(&root_unit(query), 0, &mut commands);
+    let mut collector = Collector {
+        content: Content::new(&content::NoFiles),
+        identity: query.identity,
+        cwd: query.cwd,
+    };
+    collector.collect(&root_unit(query), 0, &mut commands);
     commands.remove(0);
     commands
 }
@@ -82,26 +87,81 @@ fn root_unit<'q>(query: &Query<'q>) -> Unit<'q> {
     }
 }
 
-/// Appends `unit`'s argv and those of everything it runs, with the depths [`Walk::visit`]
-/// uses, so exactly the units it would judge.
-fn collect(unit: &Unit<'_>, depth: usize, commands: &mut Vec<Vec<Vec<u8>>>) {
-    if depth > MAX_DEPTH {
-        return;
-    }
-    commands.push(unit.argv.iter().map(|word| word.to_vec()).collect());
-    for run in unwrap::inner(unit) {
-        match run {
-            Inner::Command { start, end, .. } => {
-                let child = unit.child(&unit.argv[start..end], &unit.program);
-                collect(&child, depth + 1, commands);
-            }
-            Inner::Shell(text) => {
-                for parsed in shell::parse(&text, depth + 1).unwrap_or_default() {
-                    collect(&parsed, depth + 2, commands);
+/// What [`unwrapped_commands`] needs to follow what really runs, as the walk does.
+struct Collector<'q> {
+    content: Content<'q>,
+    identity: Option<&'q Identity>,
+    cwd: &'q [u8],
+}
+
+impl Collector<'_> {
+    /// Appends `unit`'s argv and those of everything it runs, with the depths
+    /// [`Walk::visit`] uses, so exactly the units it would judge.
+    fn collect(&mut self, unit: &Unit<'_>, depth: usize, commands: &mut Vec<Vec<Vec<u8>>>) {
+        if depth > MAX_DEPTH {
+            return;
+        }
+        commands.push(unit.argv.iter().map(|word| word.to_vec()).collect());
+        for run in unwrap::inner(unit) {
+            match run {
+                Inner::Command { start, end, .. } => {
+                    let child = unit.child(&unit.argv[start..end], &unit.program);
+                    self.collect(&child, depth + 1, commands);
                 }
+                Inner::Shell(text) => self.collect_shell(&text, depth + 1, commands),
+            }
+        }
+        for item in derived(&mut self.content, self.identity, unit, self.cwd, depth) {
+            match item {
+                Derived::Command(command) => {
+                    let words = content::words(&command.argv);
+                    self.collect(&derived_unit(unit, &command, &words), depth + 1, commands);
+                }
+                Derived::Shell(text) => self.collect_shell(&text, depth + 1, commands),
+                Derived::Unreadable(_) => {}
             }
         }
     }
+
+    fn collect_shell(&mut self, text: &[u8], depth: usize, commands: &mut Vec<Vec<Vec<u8>>>) {
+        for parsed in shell::parse(text, depth).unwrap_or_default() {
+            self.collect(&parsed, depth + 1, commands);
+        }
+    }
+}
+
+/// What `unit` really runs beyond its words (see `content`): for the start itself, the
+/// program its file is; for every unit, the scripts it runs and what its code does.
+fn derived(
+    content: &mut Content<'_>,
+    identity: Option<&Identity>,
+    unit: &Unit<'_>,
+    cwd: &[u8],
+    depth: usize,
+) -> Vec<Derived> {
+    let mut derived = match (depth, identity) {
+        (0, Some(identity)) => content::identity(unit, identity),
+        _ => Vec::new(),
+    };
+    derived.extend(content.derive(unit, cwd));
+    derived
+}
+
+/// The unit that runs a derived command on behalf of `parent`, with what it reads and
+/// writes.
+fn derived_unit<'u>(
+    parent: &'u Unit<'_>,
+    command: &'u content::Command,
+    words: &'u [Cow<'u, [u8]>],
+) -> Unit<'u> {
+    let mut child = parent.child(words, &parent.program);
+    child
+        .inputs
+        .extend(command.inputs.iter().map(|p| Cow::Borrowed(&p[..])));
+    child
+        .redirects
+        .extend(command.writes.iter().map(|p| Cow::Borrowed(&p[..])));
+    child
 }
 
 impl<'p> Walk<'p> {
@@ -185,26 +245,19 @@ impl<'p> Walk<'p> {
         depth: usize,
         approved: Option<&'p str>,
     ) {
-        let mut derived = match (depth, self.identity) {
-            (0, Some(identity)) => content::identity(unit, identity),
-            _ => Vec::new(),
-        };
-        derived.extend(self.content.derive(unit, ctx.cwd));
-        for item in derived {
+        for item in derived(&mut self.content, self.identity, unit, ctx.cwd, depth) {
             if self.denied() {
                 return;
             }
             match item {
                 Derived::Command(command) => {
                     let words = content::words(&command.argv);
-                    let mut child = unit.child(&words, &unit.program);
-                    child
-                        .inputs
-                        .extend(command.inputs.iter().map(|p| Cow::Borrowed(&p[..])));
-                    child
-                        .redirects
-                        .extend(command.writes.iter().map(|p| Cow::Borrowed(&p[..])));
-                    self.visit(&child, ctx, depth + 1, approved);
+                    self.visit(
+                        &derived_unit(unit, &command, &words),
+                        ctx,
+                        depth + 1,
+                        approved,
+                    );
                 }
                 Derived::Shell(text) => self.shell(&text, ctx, depth + 1, approved),
                 Derived::Unreadable(reason) => self.fail(reason),

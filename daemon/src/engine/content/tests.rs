@@ -352,3 +352,26 @@ fn shebang_lines_split_like_the_kernel() {
     );
     assert!(shebang(b"   ").is_empty());
 }
+
+#[test]
+fn an_approval_covers_what_the_code_runs() {
+    let query = Query {
+        program: b"/usr/bin/python3",
+        argv: vec![
+            b"python3",
+            b"-c",
+            b"import os; os.system('kubectl apply -f x.yaml')",
+        ],
+        cwd: CWD,
+        ..Query::default()
+    };
+    let commands = super::super::unwrapped_commands(&query);
+    let expected: [&[&str]; 2] = [
+        &["sh", "-c", "kubectl apply -f x.yaml"],
+        &["kubectl", "apply", "-f", "x.yaml"],
+    ];
+    for argv in expected {
+        let argv: Vec<Vec<u8>> = argv.iter().map(|a| a.as_bytes().to_vec()).collect();
+        assert!(commands.contains(&argv), "{commands:?}");
+    }
+}
