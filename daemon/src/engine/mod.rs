@@ -175,4 +175,6 @@ impl Policy {
 }
 
 #[cfg(test)]
+mod fuzz_regressions;
+#[cfg(test)]
 mod tests;

@@ -43,6 +43,13 @@ impl Ledger {
 
     /// Notes what `unit` writes; `cwd` is the query's working directory.
     pub fn record(&mut self, unit: &Unit<'_>, cwd: &[u8]) {
+        let copies = matches!(
+            unit.name(),
+            b"cp" | b"install" | b"ln" | b"mv" | b"dd" | b"tee"
+        );
+        if !copies && unit.redirects.is_empty() {
+            return;
+        }
         let operands: Vec<&[u8]> = unit
             .args()
             .iter()

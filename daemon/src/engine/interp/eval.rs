@@ -339,7 +339,9 @@ impl<'t> Evaluator<'t> {
             }
             (Language::Python, b"from") => {
                 let stop = self.line_end(at, end);
-                let import_at = (at..stop).find(|&i| self.is_word(i, "import"))?;
+                let Some(import_at) = (at..stop).find(|&i| self.is_word(i, "import")) else {
+                    return Some(stop);
+                };
                 let (module, _) = self.dotted_as(at + 1, import_at);
                 for clause in self.split(import_at + 1, stop, b',') {
                     let (name, alias) = self.dotted_as(clause.0, clause.1);
@@ -352,7 +354,13 @@ impl<'t> Evaluator<'t> {
                 Some(stop)
             }
             (Language::JavaScript, b"import") => {
-                let from = (at + 1..end).find(|&i| matches!(self.token(i), Some(Token::Str(_))))?;
+                // The module names the statement's end: look no further than a statement.
+                let window = end.min(at + MAX_ITEMS);
+                let Some(from) =
+                    (at + 1..window).find(|&i| matches!(self.token(i), Some(Token::Str(_))))
+                else {
+                    return Some(at + 1);
+                };
                 let module = match self.expr(from, from + 1).0 {
                     Value::Text(t) => module_name(&t),
                     _ => return Some(from + 1),
@@ -689,11 +697,6 @@ impl<'t> Evaluator<'t> {
             let named = match (self.token(s), self.token(s + 1)) {
                 (Some(Token::Word(name)), Some(Token::Punct(b'=' | b':'))) if s + 2 < e => {
                     Some(name.clone())
-                }
-                (Some(Token::Str(_)), Some(Token::Op("=>")))
-                    if self.dialect.language != Language::Perl =>
-                {
-                    None
                 }
                 _ => None,
             };
