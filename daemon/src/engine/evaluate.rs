@@ -161,6 +161,9 @@ fn derived_unit<'u>(
     child
         .redirects
         .extend(command.writes.iter().map(|p| Cow::Borrowed(&p[..])));
+    if command.stdin == content::Stdin::Unused {
+        child.stdin_text = None;
+    }
     child
 }
 

@@ -102,18 +102,41 @@ pub(crate) enum Derived {
     Unreadable(String),
 }
 
-#[derive(Debug, Default, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub(crate) struct Command {
     pub argv: Vec<Vec<u8>>,
     pub inputs: Vec<Vec<u8>>,
     pub writes: Vec<Vec<u8>>,
+    pub stdin: Stdin,
+}
+
+/// Whether a derived command reads the standard input of the command it comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Stdin {
+    /// A program the command starts (`os.system`), which shares its standard input.
+    Shared,
+    /// A file operation the code does itself (`open(P)`): it reads no here-document.
+    Unused,
 }
 
 impl Command {
+    /// A program started on the command's behalf.
     fn argv(words: impl IntoIterator<Item = impl Into<Vec<u8>>>) -> Command {
         Command {
             argv: words.into_iter().map(Into::into).collect(),
-            ..Command::default()
+            inputs: Vec::new(),
+            writes: Vec::new(),
+            stdin: Stdin::Shared,
+        }
+    }
+
+    /// A file operation, judged as the command that does the same.
+    fn file_operation(argv: Vec<Vec<u8>>, inputs: Vec<Vec<u8>>, writes: Vec<Vec<u8>>) -> Command {
+        Command {
+            argv,
+            inputs,
+            writes,
+            stdin: Stdin::Unused,
         }
     }
 }
@@ -328,36 +351,35 @@ fn equivalent(finding: Finding) -> Command {
     match finding {
         Finding::Shell(line) => Command::argv([b"sh".to_vec(), b"-c".to_vec(), line]),
         Finding::Exec(argv) => Command::argv(argv),
-        Finding::Read(path) => Command {
-            argv: vec![b"cat".to_vec(), path.clone()],
-            inputs: vec![path],
-            writes: Vec::new(),
-        },
-        Finding::Write(path) => Command {
-            argv: vec![b"tee".to_vec(), path.clone()],
-            inputs: Vec::new(),
-            writes: vec![path],
-        },
-        Finding::Copy { from, to } => Command {
-            argv: [b"cp".to_vec(), from.clone()]
+        Finding::Read(path) => {
+            Command::file_operation(vec![b"cat".to_vec(), path.clone()], vec![path], Vec::new())
+        }
+        Finding::Write(path) => {
+            Command::file_operation(vec![b"tee".to_vec(), path.clone()], Vec::new(), vec![path])
+        }
+        Finding::Copy { from, to } => Command::file_operation(
+            [b"cp".to_vec(), from.clone()]
                 .into_iter()
                 .chain(to.clone())
                 .collect(),
-            inputs: vec![from],
-            writes: to.into_iter().collect(),
-        },
-        Finding::Move { from, to } => Command {
-            argv: [b"mv".to_vec(), from.clone()]
+            vec![from],
+            to.into_iter().collect(),
+        ),
+        Finding::Move { from, to } => Command::file_operation(
+            [b"mv".to_vec(), from.clone()]
                 .into_iter()
                 .chain(to.clone())
                 .collect(),
-            inputs: vec![from],
-            writes: to.into_iter().collect(),
-        },
-        Finding::Remove { path, recursion } => match recursion {
-            Recursion::Single => Command::argv([&b"rm"[..], b"-f", &path]),
-            _ => Command::argv([&b"rm"[..], b"-r", b"-f", &path]),
-        },
+            vec![from],
+            to.into_iter().collect(),
+        ),
+        Finding::Remove { path, recursion } => {
+            let argv = match recursion {
+                Recursion::Single => vec![b"rm".to_vec(), b"-f".to_vec(), path],
+                _ => vec![b"rm".to_vec(), b"-r".to_vec(), b"-f".to_vec(), path],
+            };
+            Command::file_operation(argv, Vec::new(), Vec::new())
+        }
     }
 }
 

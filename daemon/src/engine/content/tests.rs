@@ -223,6 +223,7 @@ fn files_written_then_run_in_the_same_string_are_judged_by_what_was_written() {
         assert_refused(&shell(command), command);
     }
     for command in [
+        "python3 <<EOF\nopen('x.sh', 'w').write('ls')\nEOF\nbash x.sh",
         "echo 'make test' > s.sh && bash s.sh",
         "cp /bin/ls ./l && ./l -la",
         "echo 'print(1)' > x.py && python3 x.py",
