@@ -235,15 +235,11 @@ async fn serve(daemon: Arc<Daemon>) -> Result<(), ServeError> {
     );
     drop(current);
     // The system index, off the request path: the first request that needs it waits for
-    // this build rather than starting its own.
+    // this build rather than starting its own (and builds it, should no thread start).
     let warming = daemon.clone();
-    std::thread::Builder::new()
+    let _ = std::thread::Builder::new()
         .name("warden-index".to_string())
-        .spawn(move || warming.identities.warm())
-        .map_err(io_error(
-            "cannot start the index thread for",
-            &daemon.socket,
-        ))?;
+        .spawn(move || warming.identities.warm());
     express::start(
         daemon.clone(),
         listener,

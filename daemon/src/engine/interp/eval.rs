@@ -1318,7 +1318,7 @@ fn decode(value: &Value, encoding: Encoding) -> Value {
 }
 
 fn hex_decode(text: &[u8]) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     text.chunks(2)

@@ -302,10 +302,10 @@ impl Lexer {
             cursor.at = save;
             return false;
         };
-        let valid = !is_word_byte(open)
-            && !matches!(open, b'=' | b',' | b';' | b')' | b'}' | b' ')
-            && !(open == b'#' && spaced);
-        if !valid {
+        let invalid = is_word_byte(open)
+            || matches!(open, b'=' | b',' | b';' | b')' | b'}' | b' ')
+            || (open == b'#' && spaced);
+        if invalid {
             cursor.at = save;
             return false;
         }

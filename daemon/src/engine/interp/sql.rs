@@ -262,11 +262,13 @@ fn client_command(line: &[u8], findings: &mut Vec<Finding>) {
             .next()
             .unwrap_or(b""),
     );
+    if rest.is_empty() {
+        // Every command that matters here takes an argument.
+        return;
+    }
     match &lower[..] {
         b".shell" | b".system" | b"\\!" | b"system" | b"\\p" | b"pager" => {
-            if !rest.is_empty() {
-                findings.push(Finding::Shell(rest.to_vec()));
-            }
+            findings.push(Finding::Shell(rest.to_vec()))
         }
         b".read"
         | b".import"
@@ -278,17 +280,11 @@ fn client_command(line: &[u8], findings: &mut Vec<Finding>) {
         | b"\\include"
         | b"\\include_relative"
         | b"source"
-        | b"\\." => {
-            if !argument.is_empty() {
-                findings.push(Finding::Read(argument.to_vec()));
-            }
-        }
+        | b"\\." => findings.push(Finding::Read(argument.to_vec())),
         b".output" | b".once" | b".log" | b".backup" | b".save" | b"\\o" | b"\\out" | b"\\w"
         | b"\\write" | b"tee" | b"\\t" => match rest.strip_prefix(b"|") {
             Some(command) => findings.push(Finding::Shell(trim(command).to_vec())),
-            None if !argument.is_empty() && argument != b"stdout" => {
-                findings.push(Finding::Write(argument.to_vec()))
-            }
+            None if argument != b"stdout" => findings.push(Finding::Write(argument.to_vec())),
             None => {}
         },
         b"\\copy" => {
