@@ -84,9 +84,9 @@ impl Walker {
         if depth > MAX_DEPTH || bracket_depth(text) > MAX_DEPTH {
             return Err(ShellError::TooDeep);
         }
-        if carriage_return_delimiter(text) {
+        if control_character_delimiter(text) {
             return Err(ShellError::Syntax(
-                "here-document delimiter starts with a carriage return".to_string(),
+                "here-document delimiter starts with a carriage return or form feed".to_string(),
             ));
         }
         let text = String::from_utf8_lossy(text);
@@ -591,15 +591,16 @@ fn split_ifs(text: Vec<u8>) -> Vec<Vec<u8>> {
 }
 
 /// `<< \r…`: brush-parser 0.4's tokenizer never finishes on a here-document delimiter that
-/// starts with a carriage return (found by fuzzing), so such input is refused unparsed.
-fn carriage_return_delimiter(text: &[u8]) -> bool {
+/// starts with a carriage return or a form feed (found by fuzzing), so such input is refused
+/// unparsed.
+fn control_character_delimiter(text: &[u8]) -> bool {
     text.windows(2).enumerate().any(|(at, pair)| {
         pair == b"<<"
             && text[at + 2..]
                 .iter()
                 .skip_while(|&&b| b == b'-')
                 .find(|&&b| b != b' ' && b != b'\t')
-                == Some(&b'\r')
+                .is_some_and(|&b| b == b'\r' || b == b'\x0c')
     })
 }
 
@@ -889,6 +890,10 @@ mod tests {
         assert_eq!(parse(deep.as_bytes(), 0).err(), Some(ShellError::TooDeep));
         assert!(matches!(parse(b"echo 'x", 0), Err(ShellError::Syntax(_))));
         assert!(matches!(parse(b"a << \r ", 0), Err(ShellError::Syntax(_))));
+        assert!(matches!(
+            parse(b"a <<\x0c\t", 0),
+            Err(ShellError::Syntax(_))
+        ));
         assert!(matches!(
             parse(b"a <<-\t\r\t", 0),
             Err(ShellError::Syntax(_))
