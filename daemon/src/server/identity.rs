@@ -205,6 +205,10 @@ impl Identities {
     /// What the program at `path` (as the process `pid` named it) really is, when that adds
     /// anything to its name.
     pub fn of(&self, path: &[u8], pid: Option<i32>) -> Option<Identity> {
+        // A relative name would be looked up in the daemon's directory, not the caller's.
+        if !path.starts_with(b"/") {
+            return None;
+        }
         let seen = as_seen_by(path, pid);
         let (opened, meta) = match std::fs::metadata(&seen) {
             Ok(meta) => (seen.into_owned(), meta),
@@ -456,6 +460,7 @@ mod tests {
         let identities = Identities::default();
         assert_eq!(identities.of(b"/bin/ls", None), None);
         assert_eq!(identities.of(b"/usr/bin/ls", None), None);
+        assert_eq!(identities.of(b"ls", None), None);
     }
 
     #[test]
