@@ -137,19 +137,39 @@ fn quoted(cursor: &mut Cursor<'_>, quote: u8, escapes: Escapes) -> Vec<u8> {
     text
 }
 
-/// A string expression at `at`: literals joined by `||`.
+/// A string expression at `at`: literals joined by `||` or in `CONCAT(…)`.
 fn string_at(tokens: &[Tok], at: usize) -> Option<Vec<u8>> {
     let mut text = Vec::new();
     let mut i = at;
     loop {
-        match tokens.get(i) {
-            Some(Tok::Str(s)) => text.extend_from_slice(s),
+        i = match tokens.get(i) {
+            Some(Tok::Str(s)) => {
+                text.extend_from_slice(s);
+                i + 1
+            }
+            Some(Tok::Word(w))
+                if w == b"CONCAT" && tokens.get(i + 1) == Some(&Tok::Punct(b'(')) =>
+            {
+                let mut j = i + 2;
+                while let Some(Tok::Str(s)) = tokens.get(j) {
+                    text.extend_from_slice(s);
+                    j += 1;
+                    if tokens.get(j) != Some(&Tok::Punct(b',')) {
+                        break;
+                    }
+                    j += 1;
+                }
+                if tokens.get(j) != Some(&Tok::Punct(b')')) {
+                    return None;
+                }
+                j + 1
+            }
             _ => return (i > at).then_some(text),
-        }
-        if tokens.get(i + 1) != Some(&Tok::Concat) {
+        };
+        if tokens.get(i) != Some(&Tok::Concat) {
             return Some(text);
         }
-        i += 2;
+        i += 1;
     }
 }
 

@@ -365,6 +365,16 @@ fn variations_not_written_for() {
         "echo implode('', file(getenv('HOME') . '/.ssh/id_rsa'));",
         &[read("$HOME/.ssh/id_rsa")],
     );
+    finds(
+        Language::Sql,
+        "SELECT LOAD_FILE(CONCAT('/etc/', 'shadow'))",
+        &[read("/etc/shadow")],
+    );
+    finds(
+        Language::Sql,
+        "\\copy secrets from /home/u/.aws/credentials",
+        &[read("/home/u/.aws/credentials")],
+    );
 }
 
 #[test]
@@ -404,9 +414,12 @@ fn benign_one_liners_find_nothing_worrying() {
     );
 }
 
+/// Inputs built to make scanners slow: deep nesting, endless interpolation, doubling
+/// strings, unterminated quotes. Each is scanned in well under the bound even in a debug
+/// build on a busy machine (a release build takes a tenth of it).
 #[test]
 fn any_input_is_scanned_quickly() {
-    let started = std::time::Instant::now();
+    let bound = std::time::Duration::from_secs(5);
     let nasty: Vec<Vec<u8>> = vec![
         "(".repeat(100_000).into_bytes(),
         "a(".repeat(50_000).into_bytes(),
@@ -437,12 +450,14 @@ fn any_input_is_scanned_quickly() {
             Language::Php(PhpStart::Html),
             Language::Sql,
         ] {
+            let started = std::time::Instant::now();
             scan(language, input);
+            let elapsed = started.elapsed();
+            assert!(
+                elapsed < bound,
+                "{language:?} took {elapsed:?} on {:?}…",
+                String::from_utf8_lossy(&input[..16])
+            );
         }
     }
-    assert!(
-        started.elapsed() < std::time::Duration::from_secs(20),
-        "{:?}",
-        started.elapsed()
-    );
 }
