@@ -9,7 +9,7 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use warden_tests::probes::{describe, Guarded};
+use warden_tests::probes::{describe, probe, Guarded, REFUSED};
 use warden_tests::{run, text};
 
 /// The default policy plus one rule: `rm` of this test's target is denied.
@@ -107,6 +107,24 @@ fn a_symlink_to_rm_is_refused_as_rm() {
     // also checked by the program itself, through /proc/self/exe).
     let command = format!("{} -r -f {}", os(&link), os(&sandbox.target()));
     sandbox.assert_refused_before_it_runs(&["bash", "-c", &command]);
+}
+
+#[test]
+fn a_copy_of_rm_in_a_memfd_is_refused_as_rm() {
+    let sandbox = Sandbox::new();
+    let program = probe("memfd_exec");
+    let mut preload = sandbox
+        .guarded
+        .preload(&[program.as_os_str(), sandbox.target().as_os_str()]);
+    preload.current_dir(&sandbox.dir);
+    let out = run(&mut preload);
+    assert_eq!(out.status.code(), Some(REFUSED), "{}", describe(&out));
+    assert!(
+        text(&out.stderr).contains("warden: denied"),
+        "{}",
+        describe(&out)
+    );
+    assert!(sandbox.target().join("keep").exists(), "the memfd rm ran");
 }
 
 #[test]
