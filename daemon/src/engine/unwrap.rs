@@ -413,7 +413,8 @@ pub(crate) fn assignment_name(word: &[u8]) -> Option<&[u8]> {
     valid.then_some(name)
 }
 
-fn split_once(bytes: &[u8], sep: u8) -> (&[u8], Option<&[u8]>) {
+/// `bytes` before and after the first `sep`, if any.
+pub(crate) fn split_once(bytes: &[u8], sep: u8) -> (&[u8], Option<&[u8]>) {
     match bytes.iter().position(|&b| b == sep) {
         Some(at) => (&bytes[..at], Some(&bytes[at + 1..])),
         None => (bytes, None),

@@ -15,9 +15,9 @@
 //! lookup. The index is built once, in the background when the daemon starts (a request
 //! that needs it first waits for it), and again when a directory changes (housekeeping).
 //! A program named by one of its own system names (`/usr/bin/python3`) has no identity to
-//! add: the common start costs nothing more.
+//! add: the common start costs a set lookup and no `stat`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
 use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
@@ -94,6 +94,8 @@ impl FileKey {
 struct SystemIndex {
     /// Each directory and its modification time when indexed.
     dirs: Vec<(PathBuf, Option<SystemTime>)>,
+    /// Every indexed path: a start named by one of them is that program.
+    paths: HashSet<Vec<u8>>,
     /// Inode → its names (the file's own name first).
     names: HashMap<(u64, u64), Vec<Vec<u8>>>,
     /// Size → one path per inode of that size.
@@ -104,6 +106,7 @@ impl SystemIndex {
     fn build() -> SystemIndex {
         let mut index = SystemIndex {
             dirs: Vec::new(),
+            paths: HashSet::new(),
             names: HashMap::new(),
             sizes: HashMap::new(),
         };
@@ -132,6 +135,7 @@ impl SystemIndex {
         }
         let inode = (meta.dev(), meta.ino());
         let name = path.as_os_str().as_bytes().to_vec();
+        self.paths.insert(name.clone());
         match self.names.get_mut(&inode) {
             Some(names) => {
                 // The name that is not a symlink goes first: a multi-call binary's own name.
@@ -207,6 +211,10 @@ impl Identities {
     pub fn of(&self, path: &[u8], pid: Option<i32>) -> Option<Identity> {
         // A relative name would be looked up in the daemon's directory, not the caller's.
         if !path.starts_with(b"/") {
+            return None;
+        }
+        // The common start, a system program by its own name, costs no `stat`.
+        if self.index().paths.contains(path) {
             return None;
         }
         let seen = as_seen_by(path, pid);

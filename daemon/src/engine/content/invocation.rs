@@ -293,10 +293,7 @@ fn parse<'u>(argv: &'u [Word<'_>], spec: &Spec) -> Parsed<'u> {
             break;
         }
         if let Some(long) = arg.strip_prefix(b"--") {
-            let (name, inline) = match long.iter().position(|&b| b == b'=') {
-                Some(eq) => (&long[..eq], Some(&long[eq + 1..])),
-                None => (long, None),
-            };
+            let (name, inline) = unwrap::split_once(long, b'=');
             let named = |list: &[&str]| list.iter().any(|n| n.as_bytes() == name);
             let mut value = || match inline {
                 Some(v) => Some(v),

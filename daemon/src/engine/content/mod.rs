@@ -307,10 +307,10 @@ pub(crate) fn identity(root: &Unit<'_>, identity: &Identity) -> Vec<Derived> {
 /// A `#!` line as the kernel splits it: the interpreter, then the rest as one argument.
 fn shebang(line: &[u8]) -> Vec<Vec<u8>> {
     let line = line.split(|&b| b == b'\n').next().unwrap_or_default();
-    let line = trim(line);
+    let line = line.trim_ascii();
     match line.iter().position(|b| matches!(b, b' ' | b'\t')) {
         Some(at) => {
-            let argument = trim(&line[at..]);
+            let argument = line[at..].trim_ascii();
             let mut words = vec![line[..at].to_vec()];
             if !argument.is_empty() {
                 words.push(argument.to_vec());
@@ -320,18 +320,6 @@ fn shebang(line: &[u8]) -> Vec<Vec<u8>> {
         None if line.is_empty() => Vec::new(),
         None => vec![line.to_vec()],
     }
-}
-
-fn trim(text: &[u8]) -> &[u8] {
-    let start = text
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(text.len());
-    let end = text
-        .iter()
-        .rposition(|b| !b.is_ascii_whitespace())
-        .map_or(start, |e| e + 1);
-    &text[start..end]
 }
 
 /// A script's text judged: a shell's as a string, other code through its scanner.

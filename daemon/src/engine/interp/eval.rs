@@ -1113,12 +1113,12 @@ impl<'t> Evaluator<'t> {
     fn open(&mut self, path: &Value, mode: &Value, how: OpenMode) {
         let Some(path) = path_of(path) else { return };
         if how == OpenMode::Prefix {
-            let trimmed = trim(&path);
+            let trimmed = path.trim_ascii();
             let piped = trimmed
                 .strip_prefix(b"|")
                 .or_else(|| trimmed.strip_suffix(b"|"));
             if let Some(command) = piped {
-                self.command(&Value::Text(trim(command).to_vec()));
+                self.command(&Value::Text(command.trim_ascii().to_vec()));
                 return;
             }
             if mode.text().is_none() {
@@ -1126,10 +1126,14 @@ impl<'t> Evaluator<'t> {
                     .iter()
                     .find_map(|prefix| trimmed.strip_prefix(*prefix));
                 self.findings.push(match written {
-                    Some(target) => Finding::Write(trim(target).to_vec()),
-                    None => {
-                        Finding::Read(trim(trimmed.strip_prefix(b"<").unwrap_or(trimmed)).to_vec())
-                    }
+                    Some(target) => Finding::Write(target.trim_ascii().to_vec()),
+                    None => Finding::Read(
+                        trimmed
+                            .strip_prefix(b"<")
+                            .unwrap_or(trimmed)
+                            .trim_ascii()
+                            .to_vec(),
+                    ),
                 });
                 return;
             }
@@ -1451,18 +1455,6 @@ fn shell_quote(text: &[u8]) -> Vec<u8> {
     }
     out.push(b'\'');
     out
-}
-
-fn trim(text: &[u8]) -> &[u8] {
-    let start = text
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(text.len());
-    let end = text
-        .iter()
-        .rposition(|b| !b.is_ascii_whitespace())
-        .map_or(start, |e| e + 1);
-    &text[start..end]
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {

@@ -7,7 +7,7 @@
 
 use super::eval::{Dialect, Dot, Parens};
 use super::table::{call, Call, Effect::*, Encoding, Helper::*, OpenMode, Recursion, Span};
-use super::token::{delimited, is_word_start, unescape, Cursor, Part, Token};
+use super::token::{delimited, escaped, is_word_start, unescape, Cursor, Part, Pieces, Token};
 use super::Language;
 
 pub(crate) static DIALECT: Dialect = Dialect {
@@ -264,37 +264,29 @@ impl Lexer {
 
     /// A template literal after its opening backquote.
     fn template(&mut self, cursor: &mut Cursor<'_>, nesting: usize) -> Token {
-        let mut parts = Vec::new();
-        let mut text = Vec::new();
+        let mut pieces = Pieces::new(escaped);
         while let Some(b) = cursor.bump() {
             match b {
                 b'`' => break,
                 b'\\' => {
                     if let Some(next) = cursor.bump() {
-                        text.extend([b'\\', next]);
+                        pieces.extend(&[b'\\', next]);
                     }
                 }
                 b'$' if cursor.peek() == Some(b'{') => {
                     cursor.at += 1;
-                    if !text.is_empty() {
-                        parts.push(Part::Lit(unescape(&text, false)));
-                        text.clear();
-                    }
                     let mut inner = Lexer::default();
                     if nesting < MAX_NESTING {
                         inner.run(cursor, nesting + 1, true);
                     } else {
                         delimited(cursor, b'{');
                     }
-                    parts.push(Part::Code(inner.tokens));
+                    pieces.code(inner.tokens);
                 }
-                _ => text.push(b),
+                _ => pieces.push(b),
             }
         }
-        if !text.is_empty() || parts.is_empty() {
-            parts.push(Part::Lit(unescape(&text, false)));
-        }
-        Token::Str(parts)
+        Token::Str(pieces.finish())
     }
 }
 

@@ -8,7 +8,8 @@
 use super::eval::{Dialect, Dot, Parens};
 use super::table::{call, Call, Effect::*, Helper::*, Recursion, Span};
 use super::token::{
-    closing, delimited, find, is_word_byte, is_word_start, unescape, Cursor, Part, Token,
+    closing, delimited, escaped, find, heredoc_bodies, is_word_byte, is_word_start, Cursor,
+    Heredoc, Part, Pieces, Quote, Token,
 };
 use super::Language;
 
@@ -125,21 +126,6 @@ fn tokenize_nested(code: &[u8], nesting: usize) -> Vec<Token> {
     lexer.tokens
 }
 
-/// A here-document whose body starts on the next line.
-struct Heredoc {
-    token: usize,
-    terminator: Vec<u8>,
-    kind: Quote,
-    indented: bool,
-}
-
-#[derive(Clone, Copy, PartialEq)]
-enum Quote {
-    Literal,
-    Interpolating,
-    Command,
-}
-
 struct Lexer {
     tokens: Vec<Token>,
     heredocs: Vec<Heredoc>,
@@ -179,13 +165,13 @@ impl Lexer {
                 b'"' => {
                     cursor.at += 1;
                     let body = delimited(cursor, b'"');
-                    let parts = self.interpolate(&body);
+                    let parts = interpolate(&body, self.nesting);
                     self.tokens.push(Token::Str(parts));
                 }
                 b'`' => {
                     cursor.at += 1;
                     let body = delimited(cursor, b'`');
-                    let parts = self.interpolate(&body);
+                    let parts = interpolate(&body, self.nesting);
                     self.tokens.push(Token::Command(parts));
                 }
                 b'$' | b'@' => self.variable(cursor),
@@ -313,7 +299,7 @@ impl Lexer {
         let body = delimited(cursor, open);
         let token = match word {
             b"q" => literal(&body),
-            b"qq" => Token::Str(self.interpolate(&body)),
+            b"qq" => Token::Str(interpolate(&body, self.nesting)),
             b"qw" => Token::Words(
                 body.split(|b| b.is_ascii_whitespace())
                     .filter(|w| !w.is_empty())
@@ -321,7 +307,7 @@ impl Lexer {
                     .collect(),
             ),
             b"qx" if open == b'\'' => Token::Command(vec![Part::Lit(body)]),
-            b"qx" => Token::Command(self.interpolate(&body)),
+            b"qx" => Token::Command(interpolate(&body, self.nesting)),
             b"m" | b"qr" => {
                 flags(cursor);
                 Token::Opaque
@@ -387,7 +373,7 @@ impl Lexer {
         self.heredocs.push(Heredoc {
             token: self.tokens.len(),
             terminator,
-            kind,
+            quote: kind,
             indented,
         });
         self.tokens.push(Token::Str(Vec::new()));
@@ -395,73 +381,39 @@ impl Lexer {
     }
 
     fn heredoc_bodies(&mut self, cursor: &mut Cursor<'_>) {
-        for doc in std::mem::take(&mut self.heredocs) {
-            let mut body = Vec::new();
-            while !cursor.done() {
-                let start = cursor.at;
-                cursor.skip_line();
-                let line = &cursor.code[start..cursor.at];
-                if cursor.peek() == Some(b'\n') {
-                    cursor.at += 1;
-                }
-                let trimmed = if doc.indented {
-                    let spaces = line
-                        .iter()
-                        .take_while(|b| matches!(b, b' ' | b'\t'))
-                        .count();
-                    &line[spaces..]
-                } else {
-                    line
-                };
-                if trimmed == &doc.terminator[..] {
-                    break;
-                }
-                body.extend_from_slice(trimmed);
-                body.push(b'\n');
-            }
-            self.tokens[doc.token] = match doc.kind {
-                Quote::Literal => Token::Str(vec![Part::Lit(body)]),
-                Quote::Interpolating => Token::Str(self.interpolate(&body)),
-                Quote::Command => Token::Command(self.interpolate(&body)),
-            };
-        }
+        let heredocs = std::mem::take(&mut self.heredocs);
+        let nesting = self.nesting;
+        heredoc_bodies(cursor, heredocs, &mut self.tokens, |body| {
+            interpolate(body, nesting)
+        });
     }
+}
 
-    /// A double-quoted body: text, with `$x`, `${x}`, `$x{k}`, `$x[1]`, `$x->{k}`, `@x`
-    /// as code.
-    fn interpolate(&self, body: &[u8]) -> Vec<Part> {
-        let mut parts = Vec::new();
-        let mut text = Vec::new();
-        let mut i = 0;
-        while i < body.len() {
-            let b = body[i];
-            if b == b'\\' && i + 1 < body.len() {
-                text.extend_from_slice(&body[i..i + 2]);
-                i += 2;
-                continue;
-            }
-            let starts_variable = matches!(b, b'$' | b'@')
-                && body
-                    .get(i + 1)
-                    .is_some_and(|&c| is_word_start(c) || c == b'{' || c == b':');
-            if !starts_variable {
-                text.push(b);
-                i += 1;
-                continue;
-            }
-            let end = variable_end(body, i);
-            if !text.is_empty() {
-                parts.push(Part::Lit(unescape(&text, false)));
-                text.clear();
-            }
-            parts.push(Part::Code(tokenize_nested(&body[i..end], self.nesting)));
-            i = end;
+/// A double-quoted body: text, with `$x`, `${x}`, `$x{k}`, `$x[1]`, `$x->{k}`, `@x` as code.
+fn interpolate(body: &[u8], nesting: usize) -> Vec<Part> {
+    let mut pieces = Pieces::new(escaped);
+    let mut i = 0;
+    while i < body.len() {
+        let b = body[i];
+        if b == b'\\' && i + 1 < body.len() {
+            pieces.extend(&body[i..i + 2]);
+            i += 2;
+            continue;
         }
-        if !text.is_empty() || parts.is_empty() {
-            parts.push(Part::Lit(unescape(&text, false)));
+        let starts_variable = matches!(b, b'$' | b'@')
+            && body
+                .get(i + 1)
+                .is_some_and(|&c| is_word_start(c) || c == b'{' || c == b':');
+        if !starts_variable {
+            pieces.push(b);
+            i += 1;
+            continue;
         }
-        parts
+        let end = variable_end(body, i);
+        pieces.code(tokenize_nested(&body[i..end], nesting));
+        i = end;
     }
+    pieces.finish()
 }
 
 /// The end of an interpolated variable and its subscripts in a string body.

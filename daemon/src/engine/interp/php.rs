@@ -7,7 +7,7 @@
 use super::eval::{Dialect, Dot, Parens};
 use super::table::{call, Argv0, Call, Effect::*, Encoding, Helper::*, OpenMode, Recursion, Span};
 use super::token::{
-    closing, delimited, find, is_word_byte, is_word_start, unescape, Cursor, Part, Token,
+    closing, delimited, escaped, find, is_word_byte, is_word_start, Cursor, Part, Pieces, Token,
 };
 use super::Language;
 
@@ -263,13 +263,12 @@ impl Lexer {
 
     /// A double-quoted body: `$x`, `$x[k]`, `$x->y`, `{$…}` and `${x}` become code.
     fn interpolate(&self, body: &[u8]) -> Vec<Part> {
-        let mut parts = Vec::new();
-        let mut text = Vec::new();
+        let mut pieces = Pieces::new(escaped);
         let mut i = 0;
         while i < body.len() {
             let b = body[i];
             if b == b'\\' && i + 1 < body.len() {
-                text.extend_from_slice(&body[i..i + 2]);
+                pieces.extend(&body[i..i + 2]);
                 i += 2;
                 continue;
             }
@@ -294,26 +293,19 @@ impl Lexer {
                 _ => None,
             };
             let Some(end) = end else {
-                text.push(b);
+                pieces.push(b);
                 i += 1;
                 continue;
             };
-            if !text.is_empty() {
-                parts.push(Part::Lit(unescape(&text, false)));
-                text.clear();
-            }
             let code = match &body[i..end] {
                 [b'{', inner @ .., b'}'] => inner.to_vec(),
                 [b'$', b'{', inner @ .., b'}'] => [b"$", inner].concat(),
                 other => other.to_vec(),
             };
-            parts.push(Part::Code(tokenize_nested(&code, self.nesting + 1)));
+            pieces.code(tokenize_nested(&code, self.nesting + 1));
             i = end;
         }
-        if !text.is_empty() || parts.is_empty() {
-            parts.push(Part::Lit(unescape(&text, false)));
-        }
-        parts
+        pieces.finish()
     }
 }
 

@@ -5,7 +5,7 @@
 
 use super::eval::{Dialect, Dot, Parens};
 use super::table::{call, Argv0, Call, Effect::*, Encoding, Helper::*, OpenMode, Recursion, Span};
-use super::token::{is_word_start, unescape, Cursor, Part, Token};
+use super::token::{is_word_start, unescape, Cursor, Part, Pieces, Token};
 use super::Language;
 
 pub(crate) static DIALECT: Dialect = Dialect {
@@ -240,36 +240,35 @@ fn string(cursor: &mut Cursor<'_>, prefix: &[u8], nesting: usize) -> Token {
             c.peek() == Some(quote) || c.peek() == Some(b'\n')
         }
     };
-    let mut parts = Vec::new();
-    let mut text = Vec::new();
+    // A raw string keeps its backslashes (`\'` was read as two bytes and did not end it).
+    let mut pieces = Pieces::new(if raw { <[u8]>::to_vec } else { decoded });
     while !cursor.done() && !ends(cursor) {
         let b = cursor.bump().unwrap_or(0);
         match b {
             b'\\' => {
                 if let Some(next) = cursor.bump() {
-                    text.extend([b'\\', next]);
+                    pieces.extend(&[b'\\', next]);
                 }
             }
             b'{' if formatted => {
                 if cursor.peek() == Some(b'{') {
                     cursor.at += 1;
-                    text.push(b'{');
+                    pieces.push(b'{');
                     continue;
                 }
-                flush(&mut parts, &mut text, raw);
                 let mut field = Vec::new();
                 if nesting < MAX_NESTING {
                     tokens_until(cursor, &mut field, Stop::Field, nesting + 1);
                 }
                 // Conversion and format spec up to the field's `}`.
                 skip_field_rest(cursor);
-                parts.push(Part::Code(field));
+                pieces.code(field);
             }
             b'}' if formatted && cursor.peek() == Some(b'}') => {
                 cursor.at += 1;
-                text.push(b'}');
+                pieces.push(b'}');
             }
-            _ => text.push(b),
+            _ => pieces.push(b),
         }
     }
     if triple {
@@ -277,25 +276,12 @@ fn string(cursor: &mut Cursor<'_>, prefix: &[u8], nesting: usize) -> Token {
     } else if cursor.peek() == Some(quote) {
         cursor.at += 1;
     }
-    flush(&mut parts, &mut text, raw);
-    if parts.is_empty() {
-        parts.push(Part::Lit(Vec::new()));
-    }
-    Token::Str(parts)
+    Token::Str(pieces.finish())
 }
 
-fn flush(parts: &mut Vec<Part>, text: &mut Vec<u8>, raw: bool) {
-    if text.is_empty() {
-        return;
-    }
-    // A raw string keeps its backslashes (`\'` was read as two bytes and did not end it).
-    let bytes = if raw {
-        text.clone()
-    } else {
-        unescape(text, true)
-    };
-    parts.push(Part::Lit(bytes));
-    text.clear();
+/// Python's escapes; an unknown one keeps its backslash (`"\d"` is two characters).
+fn decoded(raw: &[u8]) -> Vec<u8> {
+    unescape(raw, true)
 }
 
 fn skip_field_rest(cursor: &mut Cursor<'_>) {

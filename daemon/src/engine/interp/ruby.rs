@@ -7,7 +7,8 @@
 use super::eval::{Dialect, Dot, Parens};
 use super::table::{call, Call, Effect::*, Encoding, Helper::*, OpenMode, Recursion, Span};
 use super::token::{
-    closing, delimited, find, is_word_byte, is_word_start, unescape, Cursor, Part, Token,
+    closing, delimited, escaped, find, heredoc_bodies, is_word_byte, is_word_start, unescape,
+    Cursor, Heredoc, Part, Pieces, Quote, Token,
 };
 use super::Language;
 
@@ -166,20 +167,6 @@ fn tokenize_nested(code: &[u8], nesting: usize) -> Vec<Token> {
     lexer.tokens
 }
 
-struct Heredoc {
-    token: usize,
-    terminator: Vec<u8>,
-    kind: Quote,
-    indented: bool,
-}
-
-#[derive(Clone, Copy, PartialEq)]
-enum Quote {
-    Literal,
-    Interpolating,
-    Command,
-}
-
 struct Lexer {
     tokens: Vec<Token>,
     heredocs: Vec<Heredoc>,
@@ -227,18 +214,18 @@ impl Lexer {
                 }
                 b'"' => {
                     cursor.at += 1;
-                    let parts = self.interpolated(cursor, b'"');
+                    let parts = interpolated(cursor, b'"', self.nesting);
                     self.tokens.push(Token::Str(parts));
                 }
                 b'`' => {
                     cursor.at += 1;
-                    let parts = self.interpolated(cursor, b'`');
+                    let parts = interpolated(cursor, b'`', self.nesting);
                     self.tokens.push(Token::Command(parts));
                 }
                 b'%' if self.percent_literal(cursor) => {}
                 b'/' if self.regex_here(cursor, spaced_before) => {
                     cursor.at += 1;
-                    self.interpolated(cursor, b'/');
+                    interpolated(cursor, b'/', self.nesting);
                     flags(cursor);
                     self.tokens.push(Token::Opaque);
                 }
@@ -342,13 +329,13 @@ impl Lexer {
                 let body = delimited(cursor, open);
                 Token::Words(words(&unescape(&body, false)))
             }
-            b'x' => Token::Command(self.interpolated(cursor, open)),
+            b'x' => Token::Command(interpolated(cursor, open, self.nesting)),
             b'r' => {
-                self.interpolated(cursor, open);
+                interpolated(cursor, open, self.nesting);
                 flags(cursor);
                 Token::Opaque
             }
-            _ => Token::Str(self.interpolated(cursor, open)),
+            _ => Token::Str(interpolated(cursor, open, self.nesting)),
         };
         self.tokens.push(token);
         true
@@ -386,7 +373,7 @@ impl Lexer {
         self.heredocs.push(Heredoc {
             token: self.tokens.len(),
             terminator,
-            kind,
+            quote: kind,
             indented,
         });
         self.tokens.push(Token::Str(Vec::new()));
@@ -394,89 +381,48 @@ impl Lexer {
     }
 
     fn heredoc_bodies(&mut self, cursor: &mut Cursor<'_>) {
-        for doc in std::mem::take(&mut self.heredocs) {
-            let mut body = Vec::new();
-            while !cursor.done() {
-                let start = cursor.at;
-                cursor.skip_line();
-                let line = &cursor.code[start..cursor.at];
-                if cursor.peek() == Some(b'\n') {
-                    cursor.at += 1;
-                }
-                let trimmed_start = line
-                    .iter()
-                    .take_while(|b| matches!(b, b' ' | b'\t'))
-                    .count();
-                let ending = if doc.indented {
-                    &line[trimmed_start..]
-                } else {
-                    line
-                };
-                if ending == &doc.terminator[..] {
-                    break;
-                }
-                body.extend_from_slice(if doc.indented {
-                    &line[trimmed_start..]
-                } else {
-                    line
-                });
-                body.push(b'\n');
-            }
-            self.tokens[doc.token] = match doc.kind {
-                Quote::Literal => Token::Str(vec![Part::Lit(body)]),
-                Quote::Interpolating => Token::Str(self.interpolate_body(&body)),
-                Quote::Command => Token::Command(self.interpolate_body(&body)),
-            };
-        }
+        let heredocs = std::mem::take(&mut self.heredocs);
+        let nesting = self.nesting;
+        heredoc_bodies(cursor, heredocs, &mut self.tokens, |body| {
+            // No closing delimiter: the body runs to its end.
+            interpolated(&mut Cursor::new(body), 0, nesting)
+        });
     }
+}
 
-    /// An interpolating literal after its opening delimiter: up to the closing one.
-    fn interpolated(&self, cursor: &mut Cursor<'_>, open: u8) -> Vec<Part> {
-        let close = closing(open);
-        let mut parts = Vec::new();
-        let mut text = Vec::new();
-        let mut depth = 0usize;
-        while let Some(b) = cursor.bump() {
-            match b {
-                b'\\' => {
-                    if let Some(next) = cursor.bump() {
-                        if next != open && next != close {
-                            text.push(b'\\');
-                        }
-                        text.push(next);
+/// An interpolating literal after its opening delimiter: up to the closing one, with the
+/// code of its `#{…}` fields.
+fn interpolated(cursor: &mut Cursor<'_>, open: u8, nesting: usize) -> Vec<Part> {
+    let close = closing(open);
+    let mut pieces = Pieces::new(escaped);
+    let mut depth = 0usize;
+    while let Some(b) = cursor.bump() {
+        match b {
+            b'\\' => {
+                if let Some(next) = cursor.bump() {
+                    if next != open && next != close {
+                        pieces.push(b'\\');
                     }
-                }
-                b'#' if cursor.peek() == Some(b'{') => {
-                    cursor.at += 1;
-                    if !text.is_empty() {
-                        parts.push(Part::Lit(unescape(&text, false)));
-                        text.clear();
-                    }
-                    let code = delimited(cursor, b'{');
-                    parts.push(Part::Code(tokenize_nested(&code, self.nesting + 1)));
-                }
-                _ if b == close && depth == 0 => break,
-                _ => {
-                    if open != close && b == open {
-                        depth += 1;
-                    } else if open != close && b == close {
-                        depth -= 1;
-                    }
-                    text.push(b);
+                    pieces.push(next);
                 }
             }
+            b'#' if cursor.peek() == Some(b'{') => {
+                cursor.at += 1;
+                let code = delimited(cursor, b'{');
+                pieces.code(tokenize_nested(&code, nesting + 1));
+            }
+            _ if b == close && depth == 0 => break,
+            _ => {
+                if open != close && b == open {
+                    depth += 1;
+                } else if open != close && b == close {
+                    depth -= 1;
+                }
+                pieces.push(b);
+            }
         }
-        if !text.is_empty() || parts.is_empty() {
-            parts.push(Part::Lit(unescape(&text, false)));
-        }
-        parts
     }
-
-    fn interpolate_body(&self, body: &[u8]) -> Vec<Part> {
-        let mut cursor = Cursor::new(body);
-        // No closing delimiter: the body runs to its end.
-        self.interpolated(&mut cursor, 0)
-    }
+    pieces.finish()
 }
 
 fn is_keyword(word: &[u8]) -> bool {

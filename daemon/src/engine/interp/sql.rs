@@ -271,9 +271,9 @@ fn copy(tokens: &[Tok], from: usize, findings: &mut Vec<Finding>) {
 
 /// A line that is a command of the client itself rather than SQL.
 fn client_command(line: &[u8], findings: &mut Vec<Finding>) {
-    let line = trim(line);
+    let line = line.trim_ascii();
     let (name, rest) = match line.iter().position(|b| b.is_ascii_whitespace()) {
-        Some(at) => (&line[..at], trim(&line[at..])),
+        Some(at) => (&line[..at], line[at..].trim_ascii()),
         None => (line, &b""[..]),
     };
     let lower = name.to_ascii_lowercase();
@@ -303,7 +303,7 @@ fn client_command(line: &[u8], findings: &mut Vec<Finding>) {
         | b"\\." => findings.push(Finding::Read(argument.to_vec())),
         b".output" | b".once" | b".log" | b".backup" | b".save" | b"\\o" | b"\\out" | b"\\w"
         | b"\\write" | b"tee" | b"\\t" => match rest.strip_prefix(b"|") {
-            Some(command) => findings.push(Finding::Shell(trim(command).to_vec())),
+            Some(command) => findings.push(Finding::Shell(command.trim_ascii().to_vec())),
             None if argument != b"stdout" => findings.push(Finding::Write(argument.to_vec())),
             None => {}
         },
@@ -332,18 +332,6 @@ fn client_command(line: &[u8], findings: &mut Vec<Finding>) {
         }
         _ => {}
     }
-}
-
-fn trim(text: &[u8]) -> &[u8] {
-    let start = text
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(text.len());
-    let end = text
-        .iter()
-        .rposition(|b| !b.is_ascii_whitespace())
-        .map_or(start, |e| e + 1);
-    &text[start..end]
 }
 
 fn unquote(word: &[u8]) -> &[u8] {

@@ -187,6 +187,119 @@ pub(crate) fn delimited(cursor: &mut Cursor<'_>, open: u8) -> Vec<u8> {
     body
 }
 
+/// A string literal's parts as a scanner reads them: text (decoded by `decode` when code or
+/// the end of the literal closes it) and the code of interpolations.
+pub(crate) struct Pieces {
+    parts: Vec<Part>,
+    text: Vec<u8>,
+    decode: fn(&[u8]) -> Vec<u8>,
+}
+
+impl Pieces {
+    pub fn new(decode: fn(&[u8]) -> Vec<u8>) -> Self {
+        Pieces {
+            parts: Vec::new(),
+            text: Vec::new(),
+            decode,
+        }
+    }
+
+    pub fn push(&mut self, b: u8) {
+        self.text.push(b);
+    }
+
+    pub fn extend(&mut self, bytes: &[u8]) {
+        self.text.extend_from_slice(bytes);
+    }
+
+    pub fn code(&mut self, tokens: Vec<Token>) {
+        self.flush();
+        self.parts.push(Part::Code(tokens));
+    }
+
+    /// The parts; a literal with nothing in it is one empty piece of text.
+    pub fn finish(mut self) -> Vec<Part> {
+        self.flush();
+        if self.parts.is_empty() {
+            self.parts.push(Part::Lit(Vec::new()));
+        }
+        self.parts
+    }
+
+    fn flush(&mut self) {
+        if !self.text.is_empty() {
+            self.parts.push(Part::Lit((self.decode)(&self.text)));
+            self.text.clear();
+        }
+    }
+}
+
+/// [`unescape`] with unknown escapes standing for their character, for [`Pieces`].
+pub(crate) fn escaped(raw: &[u8]) -> Vec<u8> {
+    unescape(raw, false)
+}
+
+/// How a here-document's text is read.
+#[derive(Clone, Copy, PartialEq)]
+pub(crate) enum Quote {
+    Literal,
+    Interpolating,
+    Command,
+}
+
+/// A here-document whose marker was read: its body starts on the next line, where
+/// [`heredoc_bodies`] fills in the placeholder token at `token`.
+pub(crate) struct Heredoc {
+    pub token: usize,
+    pub terminator: Vec<u8>,
+    pub quote: Quote,
+    /// `<<~` (and `<<-`): the terminator may be indented, and so are the lines.
+    pub indented: bool,
+}
+
+/// Reads the bodies of the here-documents whose markers were on the line just ended, in
+/// order, and puts them in their placeholders; `interpolate` reads an interpolating one.
+pub(crate) fn heredoc_bodies(
+    cursor: &mut Cursor<'_>,
+    heredocs: Vec<Heredoc>,
+    tokens: &mut [Token],
+    interpolate: impl Fn(&[u8]) -> Vec<Part>,
+) {
+    for doc in heredocs {
+        let mut body = Vec::new();
+        while !cursor.done() {
+            let start = cursor.at;
+            cursor.skip_line();
+            let line = &cursor.code[start..cursor.at];
+            if cursor.peek() == Some(b'\n') {
+                cursor.at += 1;
+            }
+            let line = if doc.indented {
+                let blanks = line
+                    .iter()
+                    .take_while(|b| matches!(b, b' ' | b'\t'))
+                    .count();
+                &line[blanks..]
+            } else {
+                line
+            };
+            if line == &doc.terminator[..] {
+                break;
+            }
+            body.extend_from_slice(line);
+            body.push(b'\n');
+        }
+        let token = match doc.quote {
+            Quote::Literal => Token::Str(vec![Part::Lit(body)]),
+            Quote::Interpolating => Token::Str(interpolate(&body)),
+            Quote::Command => Token::Command(interpolate(&body)),
+        };
+        if let Some(slot) = tokens.get_mut(doc.token) {
+            *slot = token;
+        }
+    }
+}
+
 /// Decodes the common backslash escapes of double-quoted strings (`\n`, `\t`, `\xHH`,
 /// `\u{…}`/`\uHHHH`, octal, `\\`, `\"`); an unknown escape stands for the character after
 /// the backslash, as in most of these languages. `keep_unknown` keeps the backslash
