@@ -15,7 +15,7 @@ use serde::{de::DeserializeOwned, Serialize};
 use crate::paths;
 use crate::wire::{
     Approval, ApproveRequest, AuditRecord, ErrorReply, ExecReply, ExecRequest, ReloadReply,
-    ResolveReply, SessionReply, SessionRequest, StatusReply,
+    ResolveReply, SessionReply, SessionRequest, ShutdownReply, StatusReply,
 };
 
 /// Bound on an ordinary call.
@@ -48,6 +48,10 @@ pub enum ClientError {
     Protocol { path: PathBuf, reason: String },
     #[error("cannot start the warden daemon: {0}")]
     Start(String),
+    /// What `warden serve --background` said when it could not start the daemon (it names
+    /// what failed itself).
+    #[error("{0}")]
+    StartFailed(String),
 }
 
 pub struct Client {
@@ -152,6 +156,11 @@ impl Client {
 
     pub fn reload_policy(&self) -> Result<ReloadReply, ClientError> {
         self.call::<(), _>(Method::POST, "/v1/policy/reload", None)
+    }
+
+    /// Asks the daemon to end (it replies first, then stops as on SIGTERM).
+    pub fn shutdown(&self) -> Result<ShutdownReply, ClientError> {
+        self.call::<(), _>(Method::POST, "/v1/shutdown", None)
     }
 
     /// Follows the live event stream, calling `on_record` for each new audit record until
@@ -313,10 +322,10 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
-/// Makes sure a daemon answers on `paths::socket()`: if none does, starts
+/// Makes sure a daemon answers on `paths::socket()`: if none does, runs
 /// `warden serve --background` (the current executable), which detaches the daemon into its
-/// own session outside the caller's process tree, and waits until the socket answers.
-/// Call it before setting `LD_PRELOAD` or becoming a subreaper.
+/// own session outside the caller's process tree and waits until the socket answers. Call it
+/// before setting `LD_PRELOAD` or becoming a subreaper.
 pub fn ensure_daemon() -> Result<(), ClientError> {
     let client = Client::from_env();
     if client.is_running() {
@@ -332,18 +341,47 @@ pub fn ensure_daemon() -> Result<(), ClientError> {
         .stderr(Stdio::piped())
         .output()
         .map_err(|e| ClientError::Start(format!("cannot run {}: {e}", exe.display())))?;
-    // Even when this start lost a race against another one, a daemon may now answer.
+    // A start that lost a race against another one: that daemon answers soon.
+    if output.status.success() || another_daemon_answers(&client) {
+        return Ok(());
+    }
+    // `serve --background` already said what failed; only its prefix is dropped.
+    let said: Vec<&str> = std::str::from_utf8(&output.stderr)
+        .unwrap_or_default()
+        .lines()
+        .map(|line| line.strip_prefix(ERROR_PREFIX).unwrap_or(line))
+        .filter(|line| !line.trim().is_empty())
+        .collect();
+    Err(match said.is_empty() {
+        true => ClientError::Start(format!(
+            "\"{} serve --background\" failed ({})",
+            exe.display(),
+            output.status
+        )),
+        false => ClientError::StartFailed(said.join("; ")),
+    })
+}
+
+/// How `warden` prefixes the error it exits with.
+pub const ERROR_PREFIX: &str = "warden: error: ";
+
+/// Whether a daemon answers, or starts to, in this `WARDEN_HOME`: the pid that the lock file
+/// records still runs, and its socket answers within the start timeout.
+fn another_daemon_answers(client: &Client) -> bool {
+    let recorded = std::fs::read_to_string(paths::serve_lock())
+        .ok()
+        .and_then(|text| text.trim().parse::<libc::pid_t>().ok())
+        .filter(|&pid| pid > 0);
+    let Some(pid) = recorded else {
+        return client.is_running();
+    };
     let deadline = Instant::now() + START_TIMEOUT;
-    while Instant::now() < deadline {
+    // SAFETY: kill with signal 0 only checks that the process exists.
+    while Instant::now() < deadline && unsafe { libc::kill(pid, 0) } == 0 {
         if client.is_running() {
-            return Ok(());
+            return true;
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    Err(ClientError::Start(format!(
-        "no daemon answers on {} after \"{} serve --background\": {}",
-        client.socket.display(),
-        exe.display(),
-        String::from_utf8_lossy(&output.stderr).trim()
-    )))
+    client.is_running()
 }

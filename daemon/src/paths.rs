@@ -14,10 +14,14 @@ pub mod env {
     pub const DOOR: &str = "WARDEN_DOOR";
     /// The session id handed to the preload library by `warden preload`.
     pub const SESSION: &str = "WARDEN_SESSION";
-    /// `open` (default) or `closed`: what the library does when the daemon is unreachable.
+    /// `open` or `closed`: what the library does when the daemon is unreachable (unset: closed
+    /// inside a session, open for a library loaded outside any).
     pub const FAIL: &str = "WARDEN_FAIL";
     /// Explicit path of `libwarden.so`.
     pub const LIB: &str = "WARDEN_LIB";
+    /// The proof that a program's start was judged (`preload/src/checked.rs`), which
+    /// `warden preload` hands the agent command it judged itself.
+    pub const CHECKED: &str = "WARDEN_CHECKED";
 }
 
 /// The state directory: `$WARDEN_HOME`, else `$HOME/.warden`.
@@ -53,6 +57,11 @@ pub fn user_policy() -> PathBuf {
     home().join("policy.toml")
 }
 
+/// The policy in force and whether loosening changes are held (`server/reload.rs`).
+pub fn policy_state() -> PathBuf {
+    home().join("policy-state.json")
+}
+
 /// Pending approvals, persisted across daemon restarts.
 pub fn pending() -> PathBuf {
     home().join("pending.json")
@@ -61,6 +70,11 @@ pub fn pending() -> PathBuf {
 /// The hash-chained audit log directory.
 pub fn audit_dir() -> PathBuf {
     home().join("audit")
+}
+
+/// The daemon's lock, held while it runs; it holds the daemon's pid.
+pub fn serve_lock() -> PathBuf {
+    home().join("serve.lock")
 }
 
 /// Log file of a daemon started with `--background`.

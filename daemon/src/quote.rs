@@ -1,6 +1,7 @@
 //! argv as a person would type it, for every place warden shows a command: the library's
 //! denial and waiting lines (through the daemon's reply), `warden log`, `pending` and
-//! `watch`. Shown, never matched: rules see the bytes themselves.
+//! `watch`. Shown, never matched: rules see the bytes themselves. Also counts with their
+//! noun (`1 rule`, `2 rules`).
 
 /// The words of `argv` joined by spaces, each with shell-special characters single-quoted
 /// (`bash -c 'cat ~/.ssh/id_rsa'`). Invalid UTF-8 is shown lossily.
@@ -41,9 +42,25 @@ pub fn shorten(text: &str, max: usize) -> String {
     }
 }
 
+/// `n` and its noun, singular for one: `1 rule`, `72 rules` (nouns with a plain plural `s`).
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_is_singular_and_every_other_count_plural() {
+        assert_eq!(count(1, "rule"), "1 rule");
+        assert_eq!(count(0, "test"), "0 tests");
+        assert_eq!(count(72, "rule"), "72 rules");
+    }
 
     #[test]
     fn special_words_are_single_quoted() {

@@ -13,7 +13,8 @@
 //! - `DELETE /v1/sessions/{id}`: the session's command ended.
 //! - `GET /v1/status`, `GET /v1/approvals`, `POST /v1/approvals/{id}/approve`
 //!   (body [`ApproveRequest`]), `POST /v1/approvals/{id}/deny`, `GET /v1/log?n=N`,
-//!   `GET /v1/events` (server-sent events), `POST /v1/policy/reload`.
+//!   `GET /v1/events` (server-sent events), `POST /v1/policy/reload`, `POST /v1/shutdown`
+//!   (reply [`ShutdownReply`]; the daemon then ends as on SIGTERM).
 //!
 //! Errors are a 4xx/5xx status with body [`ErrorReply`].
 
@@ -154,13 +155,29 @@ pub enum Mode {
     Monitor,
 }
 
-/// What the library does when the daemon cannot be reached.
+/// What the library does when the daemon cannot be reached: inside a session it refuses
+/// unless the operator chose `--fail-open`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FailMode {
-    #[default]
     Open,
+    #[default]
     Closed,
+}
+
+/// How a session is kept apart from the rest of the user's processes and files.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Isolation {
+    /// User, pid and mount namespaces of its own (`init_pid` is the init of the session's pid
+    /// namespace): every process in that namespace or below it is in the session, and it can
+    /// neither see the daemon's processes nor write `$WARDEN_HOME`.
+    Namespaces,
+    /// The agent runs beside the user's other processes (`--no-isolate`, or where user
+    /// namespaces are unavailable): the session is its root's process tree, and the daemon
+    /// holds policy changes that loosen the policy until an operator reloads it.
+    #[default]
+    None,
 }
 
 /// `warden preload` registers its session before starting the agent.
@@ -170,10 +187,18 @@ pub struct SessionRequest {
     pub agent: String,
     pub root_pid: i32,
     pub cwd: Bytes,
+    /// The session's own mode (`warden preload --monitor`); absent or null: the daemon's
+    /// mode when the session starts (`warden serve --monitor` then blocks nothing).
     #[serde(default)]
-    pub mode: Mode,
+    pub mode: Option<Mode>,
     #[serde(default)]
     pub fail: FailMode,
+    #[serde(default)]
+    pub isolation: Isolation,
+    /// With `Isolation::Namespaces`: the init of the session's pid namespace, a descendant
+    /// of `root_pid`; the daemon reads the namespace from it.
+    #[serde(default)]
+    pub init_pid: Option<i32>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -203,6 +228,8 @@ pub struct SessionInfo {
     pub cwd: Bytes,
     pub mode: Mode,
     pub fail: FailMode,
+    #[serde(default)]
+    pub isolation: Isolation,
     /// Unix time in milliseconds.
     pub started_ms: u64,
 }
@@ -217,6 +244,10 @@ pub struct StatusReply {
     pub rule_count: usize,
     /// Why the last policy reload failed, while the previous policy stays in force.
     pub policy_error: Option<String>,
+    /// A change of the policy files that loosens the policy, waiting for an operator's
+    /// `warden policy reload` (sessions without isolation are, or were, running).
+    #[serde(default)]
+    pub policy_held: Option<HeldPolicy>,
     /// Mode for requests outside any session (`serve --monitor`).
     pub default_mode: Mode,
     pub sessions: Vec<SessionInfo>,
@@ -224,6 +255,19 @@ pub struct StatusReply {
     pub socket: String,
     pub door: String,
     pub uptime_secs: u64,
+    /// The `warden serve` arguments that start a daemon like this one (`warden preload`
+    /// restarts its daemon with them).
+    #[serde(default)]
+    pub serve_args: Vec<Bytes>,
+}
+
+/// A policy change held back until an operator reloads.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HeldPolicy {
+    /// How the held policy is looser than the one in force, one reason each.
+    pub reasons: Vec<String>,
+    /// Unix time in milliseconds when it was first held.
+    pub since_ms: u64,
 }
 
 /// Where an approval stands.
@@ -284,6 +328,12 @@ pub struct ResolveReply {
 pub struct ReloadReply {
     pub policy_sources: Vec<String>,
     pub rule_count: usize,
+}
+
+/// Reply of `POST /v1/shutdown`: the daemon that is stopping.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ShutdownReply {
+    pub pid: u32,
 }
 
 /// One line of the audit log (`GET /v1/log`, `GET /v1/events`). `prev` is the SHA-256 of

@@ -191,7 +191,7 @@ fn policy_check_names_file_line_and_rule() {
     );
     let ok = home.warden(&["policy", "check", good.to_str().unwrap()]);
     assert_eq!(ok.status.code(), Some(0), "{}", stderr(&ok));
-    assert!(stdout(&ok).contains("ok (1 rules, 0 tests)"));
+    assert!(stdout(&ok).contains("ok (1 rule, 0 tests)"));
     let out = home.warden(&[
         "policy",
         "check",
@@ -199,7 +199,10 @@ fn policy_check_names_file_line_and_rule() {
         bad.to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(3));
-    let expected = format!("{}:6: rule \"b\": bad regex in `args_any`", bad.display());
+    let expected = format!(
+        "{}:9: rule \"b\": bad regex in `args_any`: \"(\"",
+        bad.display()
+    );
     assert!(stderr(&out).contains(&expected), "{}", stderr(&out));
     let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies/default.toml");
     let out = home.warden(&["policy", "check", shipped.to_str().unwrap()]);

@@ -83,6 +83,28 @@ impl<'a> Buf<'a> {
         self.push(&digits[at..]);
     }
 
+    /// `word` as a shell would read it back, for people: as it is when every byte is
+    /// harmless, else in single quotes (a `'` inside becomes `'\''`). The same rule as the
+    /// daemon's `quote::command_line`, so both show a command alike.
+    pub fn shell_word(&mut self, word: &[u8]) {
+        let plain = !word.is_empty()
+            && word
+                .iter()
+                .all(|&b| b.is_ascii_alphanumeric() || b"-_./=:,+@%".contains(&b));
+        if plain {
+            self.push(word);
+            return;
+        }
+        self.byte(b'\'');
+        for (i, part) in word.split(|&b| b == b'\'').enumerate() {
+            if i > 0 {
+                self.push(br"'\''");
+            }
+            self.push(part);
+        }
+        self.byte(b'\'');
+    }
+
     /// Bytes needed so far, including what did not fit.
     pub fn len(&self) -> usize {
         self.len
@@ -176,6 +198,26 @@ mod tests {
         buf.byte(b' ');
         buf.num(u64::MAX);
         assert_eq!(buf.bytes(), Some(&b"0 18446744073709551615"[..]));
+    }
+
+    #[test]
+    fn shell_words_are_quoted_like_the_daemon_quotes_them() {
+        let mut storage = [0u8; 128];
+        let mut buf = Buf::new(&mut storage);
+        for word in [
+            &b"cat"[..],
+            b"~/.ssh/id_rsa",
+            b"it's",
+            b"",
+            b"a=b:c,d@e%f+g",
+        ] {
+            buf.shell_word(word);
+            buf.byte(b' ');
+        }
+        assert_eq!(
+            buf.bytes().unwrap(),
+            br"cat '~/.ssh/id_rsa' 'it'\''s' '' a=b:c,d@e%f+g "
+        );
     }
 
     #[test]

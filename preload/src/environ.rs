@@ -87,6 +87,15 @@ impl Entry {
     }
 }
 
+/// What a hook does while the daemon cannot be reached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailMode {
+    /// Let the program run unchecked, saying so once per process.
+    Open,
+    /// Refuse the program (after a short wait for a restarting daemon).
+    Closed,
+}
+
 /// What the library keeps from load time.
 pub struct Snapshot {
     /// warden's own `LD_PRELOAD` entry (the library's path).
@@ -149,8 +158,17 @@ impl Snapshot {
             preloaded.is_some() && (socket.is_some() || door.is_some() || session.is_some());
     }
 
-    pub fn fail_closed(&self) -> bool {
-        self.fail.value() == b"closed"
+    /// What a hook does when the daemon cannot be reached. Inside a session (the session
+    /// variable was there at load) it refuses, unless the operator started the session with
+    /// `warden preload --fail-open`; a library loaded outside any session lets programs run
+    /// unless told `closed`. Any other value counts as unset.
+    pub fn fail_mode(&self) -> FailMode {
+        match self.fail.value() {
+            b"open" => FailMode::Open,
+            b"closed" => FailMode::Closed,
+            _ if self.session.is_set() => FailMode::Closed,
+            _ => FailMode::Open,
+        }
     }
 
     /// warden's variables with the entries a child gets: the load-time ones and `checked`.
@@ -376,7 +394,7 @@ mod tests {
         assert_eq!(snap.door.value(), b"/home/u/.warden/door.sock");
         assert_eq!(snap.session.value(), b"s1");
         assert!(!snap.fail.is_set());
-        assert!(!snap.fail_closed());
+        assert_eq!(snap.fail_mode(), FailMode::Closed, "inside a session");
         let entry = unsafe { CStr::from_ptr(snap.session.c_str()) };
         assert_eq!(entry.to_bytes(), b"WARDEN_SESSION=s1");
         assert!(snap.guarded);
@@ -400,6 +418,25 @@ mod tests {
         ]));
         assert!(!guarded(&["LD_PRELOAD=/other.so", "WARDEN_SESSION=s"]));
         assert!(!guarded(&["WARDEN_SESSION=s"]));
+    }
+
+    #[test]
+    fn sessions_fail_closed_unless_the_operator_chose_open() {
+        let lib = b"/lib/warden/libwarden.so";
+        let mode = |env: &[&str]| take(array(env).1.as_ptr(), lib).fail_mode();
+        let preload = "LD_PRELOAD=/lib/warden/libwarden.so";
+        assert_eq!(mode(&[preload, "WARDEN_SESSION=s"]), FailMode::Closed);
+        assert_eq!(
+            mode(&[preload, "WARDEN_SESSION=s", "WARDEN_FAIL=x"]),
+            FailMode::Closed
+        );
+        assert_eq!(
+            mode(&[preload, "WARDEN_SESSION=s", "WARDEN_FAIL=open"]),
+            FailMode::Open
+        );
+        // Outside any session (the library loaded by hand): open unless told otherwise.
+        assert_eq!(mode(&[preload, "WARDEN_SOCKET=/s"]), FailMode::Open);
+        assert_eq!(mode(&[preload, "WARDEN_FAIL=closed"]), FailMode::Closed);
     }
 
     #[test]
@@ -500,7 +537,7 @@ mod tests {
         let snap = take(load.as_ptr(), b"/l/libwarden.so");
         assert_eq!(snap.socket.value(), b"/w/warden.sock");
         assert_eq!(snap.door.value(), b"/d/door");
-        assert!(snap.fail_closed());
+        assert_eq!(snap.fail_mode(), FailMode::Closed);
         assert_eq!(snap.library.value(), b"/l/libwarden.so");
         assert!(!snap.guarded, "not loaded through LD_PRELOAD");
     }

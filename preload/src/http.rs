@@ -28,6 +28,12 @@ pub struct Endpoint<'a> {
     pub door: &'a [u8],
 }
 
+/// Something said every `every_ms` while a reply is awaited (the waiting line of an ask).
+pub struct Reminder<'a> {
+    pub every_ms: i64,
+    pub remind: &'a dyn Fn(),
+}
+
 /// `POST path` with a JSON body, or `GET path` when `body` is `None`; hands the outcome
 /// (which borrows the reply's storage) to `consume`.
 pub fn exchange<R>(
@@ -35,6 +41,36 @@ pub fn exchange<R>(
     method_and_path: &[u8],
     body: Option<&[u8]>,
     timeout_ms: i64,
+    consume: impl FnOnce(Outcome) -> R,
+) -> R {
+    exchange_with(endpoint, method_and_path, body, timeout_ms, None, consume)
+}
+
+/// `GET path`, a long poll: `reminder` speaks while the reply is awaited, on the same
+/// connection (closing it would tell the daemon that nobody waits any more).
+pub fn long_poll<R>(
+    endpoint: &Endpoint,
+    method_and_path: &[u8],
+    timeout_ms: i64,
+    reminder: &Reminder,
+    consume: impl FnOnce(Outcome) -> R,
+) -> R {
+    exchange_with(
+        endpoint,
+        method_and_path,
+        None,
+        timeout_ms,
+        Some(reminder),
+        consume,
+    )
+}
+
+fn exchange_with<R>(
+    endpoint: &Endpoint,
+    method_and_path: &[u8],
+    body: Option<&[u8]>,
+    timeout_ms: i64,
+    reminder: Option<&Reminder>,
     consume: impl FnOnce(Outcome) -> R,
 ) -> R {
     let deadline = Deadline::after(timeout_ms);
@@ -59,7 +95,7 @@ pub fn exchange<R>(
     let _ = conn.write_all(head, body.unwrap_or_default(), &deadline);
     let mut stack = buf::uninit::<REPLY_STACK>();
     let mut mapping = None;
-    let outcome = read_reply(&conn, &mut stack, &mut mapping, &deadline);
+    let outcome = read_reply(&conn, &mut stack, &mut mapping, &deadline, reminder);
     // Closed before the outcome is acted on: in a process that closed its stderr, the
     // connection may be fd 2, where a refusal's message must not go.
     drop(conn);
@@ -72,10 +108,20 @@ fn read_reply<'r>(
     stack: &'r mut [MaybeUninit<u8>],
     mapping: &'r mut Option<Mapping>,
     deadline: &Deadline,
+    reminder: Option<&Reminder>,
 ) -> Outcome<'r> {
     // Right after the request went out the daemon has not answered yet: wait first rather
     // than make a read that would only say EAGAIN.
-    if let Err(IoEnd::Timeout) = conn.wait_readable(deadline) {
+    let waited = match reminder {
+        None => conn.wait_readable(deadline),
+        Some(reminder) => loop {
+            match conn.wait_readable(&deadline.sooner(reminder.every_ms)) {
+                Err(IoEnd::Timeout) if !deadline.passed() => (reminder.remind)(),
+                waited => break waited,
+            }
+        },
+    };
+    if let Err(IoEnd::Timeout) = waited {
         return Outcome::Unreachable;
     }
     let mut reply = stack;
@@ -177,6 +223,7 @@ mod tests {
                     decision: Decision::Deny,
                     id: None,
                     message: Some(message.as_bytes()),
+                    command: None,
                 })
             )
         });

@@ -1,5 +1,5 @@
 //! libwarden.so: loaded with `LD_PRELOAD`, it intercepts every libc function that starts a
-//! program and asks the warden daemon first (see DESIGN.md, "The preload library").
+//! program and asks the warden daemon first (see docs/ARCHITECTURE.md, "The hook path").
 //!
 //! `#![no_std]` on purpose: every process of the agent loads this library, and std's
 //! relocations and start-up would be paid by each of them. The hook path never allocates,
@@ -11,6 +11,7 @@ mod ask;
 mod buf;
 mod checked;
 mod environ;
+mod fnv;
 mod hooks;
 mod http;
 mod load;

@@ -1,17 +1,19 @@
 //! Asking the daemon about one program start and turning its answer into a verdict:
 //! allow, deny (with one line on stderr saying why), wait for an approval, or — when the daemon
-//! cannot be reached — the session's fail mode. A malformed answer never allows.
+//! cannot be reached — the fail mode: closed inside a session (after a short wait for a
+//! restarting daemon), open outside one unless the operator chose otherwise. A malformed
+//! answer never allows.
 
 use core::ffi::c_int;
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use crate::args;
 use crate::buf::{self, Buf};
-use crate::environ::SNAPSHOT;
+use crate::environ::{FailMode, SNAPSHOT};
 use crate::http::{self, Endpoint, Outcome};
 use crate::reply::{push_unescaped, Answer, Decision};
 use crate::request::{self, Caller, Exec};
-use crate::sys::{self, stderr_line};
+use crate::sys::{self, now_ms, sleep_ms, stderr_line};
 use crate::syscall;
 
 /// A verdict the hook acts on.
@@ -71,20 +73,36 @@ pub fn judge(exec: &Exec, starter: Starter, cwd: &[u8]) -> Verdict {
         },
     );
     verdict.flatten().unwrap_or_else(|| {
-        refuse(exec, |b| b.push(b"the request is too large to be checked"));
+        refuse(exec, None, |b| {
+            b.push(b"the request is too large to be checked")
+        });
         Verdict::Deny
     })
 }
 
 fn consult(exec: &Exec, body: &[u8]) -> Verdict {
+    match ask_daemon(exec, body) {
+        Some(verdict) => {
+            // Read first: a store on every exec would copy a page in each fork child.
+            if DAEMON_AWAY.load(Ordering::Relaxed) {
+                DAEMON_AWAY.store(false, Ordering::Relaxed);
+            }
+            verdict
+        }
+        None => unreachable(exec, body),
+    }
+}
+
+/// One preflight exchange; `None` when the daemon could not be reached.
+fn ask_daemon(exec: &Exec, body: &[u8]) -> Option<Verdict> {
     http::exchange(
         &endpoint(),
         b"POST /v1/preflight/exec",
         Some(body),
         PREFLIGHT_TIMEOUT_MS,
         |outcome| match outcome {
-            Outcome::Unreachable => unreachable(),
-            Outcome::Answered(answer) => act(answer, exec),
+            Outcome::Unreachable => None,
+            Outcome::Answered(answer) => Some(act(answer, exec)),
         },
     )
 }
@@ -99,21 +117,23 @@ pub fn act(answer: Answer, exec: &Exec) -> Verdict {
         Answer::Decided {
             decision: Decision::Ask,
             id: Some(id),
+            command,
             ..
-        } => crate::ask::wait(id, exec),
+        } => crate::ask::wait(id, exec, command),
         Answer::Decided {
             decision: Decision::Deny,
             message,
+            command,
             ..
         } => {
-            refuse(exec, |b| match message {
+            refuse(exec, command, |b| match message {
                 Some(message) if !message.is_empty() => push_unescaped(b, message),
                 _ => b.push(b"denied by policy"),
             });
             Verdict::Deny
         }
         Answer::Refused { status, error } => {
-            refuse(exec, |b| {
+            refuse(exec, None, |b| {
                 b.push(b"the daemon refused the request (");
                 b.num(status as u64);
                 if let Some(error) = error {
@@ -125,55 +145,114 @@ pub fn act(answer: Answer, exec: &Exec) -> Verdict {
             Verdict::Deny
         }
         Answer::Decided { .. } | Answer::Malformed => {
-            refuse(exec, |b| b.push(b"the daemon's answer could not be read"));
+            refuse(exec, None, |b| {
+                b.push(b"the daemon's answer could not be read")
+            });
             Verdict::Deny
         }
     }
 }
 
-/// The fail mode, with one line per process saying so.
+/// The fail mode. Open: the program runs, with one line per process saying so. Closed: the
+/// daemon may be restarting (`warden preload` starts a new one at once when it dies), so the
+/// request is tried again for up to [`RESTART_WAIT_MS`] before the program is refused, with
+/// a line saying why.
 #[cold]
 #[inline(never)]
-fn unreachable() -> Verdict {
+fn unreachable(exec: &Exec, body: &[u8]) -> Verdict {
     let snapshot = SNAPSHOT.get();
-    let closed = snapshot.fail_closed();
-    if !UNREACHABLE_REPORTED.swap(true, Ordering::Relaxed) {
-        stderr_line(|b| {
-            b.push(b"cannot reach the daemon at ");
-            b.push(snapshot.socket.value());
-            b.push(if closed {
-                b"; denying every program (fail-closed). Start it with \"warden serve\"."
-            } else {
-                b"; running programs unchecked (fail-open). Start it with \"warden serve\"."
+    match snapshot.fail_mode() {
+        FailMode::Open => {
+            if !UNREACHABLE_REPORTED.swap(true, Ordering::Relaxed) {
+                stderr_line(|b| {
+                    b.push(b"cannot reach the daemon at ");
+                    b.push(snapshot.socket.value());
+                    b.push(
+                        b"; running programs unchecked (fail-open). Start it with \"warden serve\".",
+                    );
+                });
+            }
+            Verdict::Allow
+        }
+        FailMode::Closed => {
+            if let Some(verdict) = retry_while_restarting(exec, body) {
+                return verdict;
+            }
+            stderr_line(|b| {
+                b.push(b"the warden daemon is not answering on ");
+                b.push(snapshot.socket.value());
+                b.push(b"; refusing ");
+                push_display(b, exec);
+                b.push(b" until it is back (fail-closed)");
             });
-        });
-    }
-    if closed {
-        Verdict::Deny
-    } else {
-        Verdict::Allow
+            Verdict::Deny
+        }
     }
 }
 
-/// `warden: denied: <command> — <reason>`. Cold and out of line, so that its buffers stay
-/// out of the frames of allowed execs.
+/// How long a refused connection is retried, inside a session, before the program is refused:
+/// long enough for `warden preload` to start a new daemon (a few hundred milliseconds on a
+/// busy machine), short enough that an agent is told soon when none comes back.
+const RESTART_WAIT_MS: i64 = 2_000;
+/// Pause between two attempts: short at first (a restart is usually quick), then longer.
+const RETRY_FIRST_MS: i64 = 10;
+const RETRY_MAX_MS: i64 = 250;
+
+/// Set once this process waited the whole [`RESTART_WAIT_MS`] in vain: its later program
+/// starts ask once and do not wait again until the daemon has answered.
+static DAEMON_AWAY: AtomicBool = AtomicBool::new(false);
+
+/// The verdict once the daemon answers again within the wait, `None` if it does not.
+fn retry_while_restarting(exec: &Exec, body: &[u8]) -> Option<Verdict> {
+    if DAEMON_AWAY.load(Ordering::Relaxed) {
+        return None;
+    }
+    let give_up = now_ms() + RESTART_WAIT_MS;
+    let mut pause = RETRY_FIRST_MS;
+    loop {
+        let left = give_up - now_ms();
+        if left <= 0 {
+            DAEMON_AWAY.store(true, Ordering::Relaxed);
+            return None;
+        }
+        sleep_ms(pause.min(left));
+        pause = (pause * 2).min(RETRY_MAX_MS);
+        if let Some(verdict) = ask_daemon(exec, body) {
+            return Some(verdict);
+        }
+    }
+}
+
+/// `warden: denied: <command> — <reason>`, naming the command the daemon says decided
+/// (`command`, still JSON-escaped) or else the program start itself. Cold and out of line,
+/// so that its buffers stay out of the frames of allowed execs.
 #[cold]
 #[inline(never)]
-fn refuse(exec: &Exec, reason: impl Fn(&mut Buf)) {
+fn refuse(exec: &Exec, command: Option<&[u8]>, reason: impl Fn(&mut Buf)) {
     stderr_line(|b| {
         b.push(b"denied: ");
-        push_display(b, exec);
+        push_subject(b, exec, command);
         b.push(" — ".as_bytes());
         reason(b);
     });
 }
 
+/// The command a line is about: the daemon's deciding command (the simple command inside a
+/// long `bash -c` script) when the reply names one, else the program start as the library
+/// sees it.
+pub fn push_subject(buf: &mut Buf, exec: &Exec, command: Option<&[u8]>) {
+    match command {
+        Some(command) if !command.is_empty() => push_unescaped(buf, command),
+        _ => push_display(buf, exec),
+    }
+}
+
 /// Longest command shown in a message, so that the reason after it stays visible.
 const DISPLAY_MAX: usize = 300;
 
-/// The command as people know it (the shell string for `system`/`popen`, else the argv),
-/// shortened for display.
-pub fn push_display(buf: &mut Buf, exec: &Exec) {
+/// The command as people know it (the shell string for `system`/`popen`, else the argv
+/// shell-quoted), shortened for display.
+fn push_display(buf: &mut Buf, exec: &Exec) {
     let mut storage = [0u8; DISPLAY_MAX];
     let mut shown = Buf::new(&mut storage);
     match exec.shell {
@@ -276,6 +355,6 @@ mod tests {
             argv: argv.as_ptr(),
             shell: None,
         };
-        assert_eq!(display(&exec), "touch a b");
+        assert_eq!(display(&exec), "touch 'a b'");
     }
 }

@@ -16,7 +16,10 @@ pub enum Answer<'a> {
     Decided {
         decision: Decision,
         id: Option<u64>,
+        /// Why, for the denial and waiting lines (never read from an allow).
         message: Option<&'a [u8]>,
+        /// The command that decided, shell-quoted by the daemon (never read from an allow).
+        command: Option<&'a [u8]>,
     },
     /// A non-200 status: `{"error": …}`.
     Refused {
@@ -103,10 +106,16 @@ pub fn parse(raw: &[u8]) -> Answer<'_> {
     if decision == Decision::Ask && id.is_none() {
         return Answer::Malformed;
     }
+    // Each lookup walks the body again; an allow, the common answer, needs neither.
+    let (message, command) = match decision {
+        Decision::Allow => (None, None),
+        Decision::Deny | Decision::Ask => (fields.string(b"message"), fields.string(b"command")),
+    };
     Answer::Decided {
         decision,
         id,
-        message: fields.string(b"message"),
+        message,
+        command,
     }
 }
 
@@ -350,7 +359,7 @@ mod tests {
     fn decisions() {
         let raw = reply(
             "200 OK",
-            r#"{"decision":"deny","id":null,"rule":"no-rm","message":"no \"rm\""}"#,
+            r#"{"decision":"deny","id":null,"rule":"no-rm","message":"no \"rm\"","command":"rm -rf 'a b'"}"#,
         );
         assert_eq!(framing(&raw), Framing::Complete { total: raw.len() });
         assert_eq!(
@@ -358,7 +367,8 @@ mod tests {
             Answer::Decided {
                 decision: Decision::Deny,
                 id: None,
-                message: Some(&br#"no \"rm\""#[..])
+                message: Some(&br#"no \"rm\""#[..]),
+                command: Some(&b"rm -rf 'a b'"[..]),
             }
         );
         let ask = reply(
@@ -370,7 +380,8 @@ mod tests {
             Answer::Decided {
                 decision: Decision::Ask,
                 id: Some(7),
-                message: None
+                message: None,
+                command: None,
             }
         );
     }
@@ -417,14 +428,15 @@ mod tests {
     fn nested_values_are_skipped() {
         let raw = reply(
             "200 OK",
-            r#"{"extra":{"a":[1,2,{"b":true}],"c":-1.5e3},"decision":"allow","id":3}"#,
+            r#"{"extra":{"a":[1,2,{"b":true}],"c":-1.5e3},"decision":"allow","id":3,"command":"ls"}"#,
         );
         assert_eq!(
             parse(&raw),
             Answer::Decided {
                 decision: Decision::Allow,
                 id: Some(3),
-                message: None
+                message: None,
+                command: None,
             }
         );
     }

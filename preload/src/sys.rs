@@ -112,16 +112,7 @@ pub unsafe fn value_of(entry: *const c_char, name: &[u8]) -> Option<&'static [u8
     Some(bytes(entry.add(name.len() + 1).cast()))
 }
 
-/// FNV-1a over arguments, each followed by a NUL.
-pub fn hash_args<'a>(args: impl Iterator<Item = &'a [u8]>) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for arg in args {
-        for &b in arg.iter().chain(&[0]) {
-            hash = (hash ^ b as u64).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    hash
-}
+pub use crate::fnv::hash_args;
 
 pub fn errno() -> c_int {
     // SAFETY: the thread's errno slot is always valid.
@@ -169,14 +160,14 @@ pub fn stderr_line(write: impl Fn(&mut Buf)) {
     let _ = syscall::write(2, &storage[..end + 1]);
 }
 
-/// A command for people: argv joined with spaces.
+/// A command for people: argv shell-quoted and joined with spaces.
 pub fn push_command(buf: &mut Buf, argv: *const *const c_char) {
     // SAFETY: argv comes from the hooked call.
     for (i, arg) in unsafe { strings(argv) }.enumerate() {
         if i > 0 {
             buf.byte(b' ');
         }
-        buf.push(arg);
+        buf.shell_word(arg);
     }
 }
 

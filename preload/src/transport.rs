@@ -28,6 +28,15 @@ impl Deadline {
         }
     }
 
+    /// A deadline `ms` from now, or this one when it comes first.
+    pub fn sooner(&self, ms: i64) -> Deadline {
+        Deadline::after(self.left_ms().min(ms))
+    }
+
+    pub fn passed(&self) -> bool {
+        self.left_ms() <= 0
+    }
+
     /// Milliseconds left (0 or less once it passed).
     fn left_ms(&self) -> i64 {
         let now = now_ms();

@@ -6,6 +6,8 @@
 //! are found in `$CARGO_TARGET_DIR/debug` or `<workspace>/target/debug` (`release` instead
 //! when this harness is itself optimised, as in `cargo bench`, which measures release builds).
 
+pub mod isolation;
+pub mod model;
 pub mod probes;
 pub mod setup_support;
 
@@ -89,7 +91,9 @@ pub fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
     }
 }
 
-/// A temporary `WARDEN_HOME` (mode 0700), removed on drop.
+/// A temporary `WARDEN_HOME` (mode 0700), removed on drop, and beside it a working
+/// directory for the files a guarded command must reach ([`TempHome::work`]): an isolated
+/// session hides `WARDEN_HOME` from the agent.
 pub struct TempHome {
     path: PathBuf,
 }
@@ -119,6 +123,16 @@ impl TempHome {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// `<WARDEN_HOME>.work`, created on first use: where tests put what the agent must
+    /// reach (markers, scripts, working directories).
+    pub fn work(&self) -> PathBuf {
+        let mut name = self.path.as_os_str().to_owned();
+        name.push(".work");
+        let work = PathBuf::from(name);
+        std::fs::create_dir_all(&work).expect("create the working directory");
+        work
     }
 
     pub fn socket(&self) -> PathBuf {
@@ -168,11 +182,20 @@ impl TempHome {
 impl Drop for TempHome {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.path);
+        let mut work = self.path.as_os_str().to_owned();
+        work.push(".work");
+        let _ = std::fs::remove_dir_all(work);
     }
 }
 
 /// Runs `command` with captured output, killing it and panicking after [`DEADLINE`].
 pub fn run(command: &mut Command) -> Output {
+    run_polling(command, || {})
+}
+
+/// [`run`], calling `poll` every few milliseconds while the command runs (to answer what it
+/// asks, say).
+pub fn run_polling(command: &mut Command, mut poll: impl FnMut()) -> Output {
     let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -201,6 +224,7 @@ pub fn run(command: &mut Command) -> Output {
             let _ = child.wait();
             panic!("{command:?} did not finish within {DEADLINE:?}");
         }
+        poll();
         std::thread::sleep(Duration::from_millis(5));
     };
     Output {
@@ -231,13 +255,35 @@ impl Daemon {
     /// Starts `warden serve [--policy FILE] <extra args>`; `None` uses the default policy
     /// files (the built-in one plus `$WARDEN_HOME/policy.toml`).
     pub fn start_with(home: &TempHome, policy_text: Option<&str>, extra: &[&str]) -> Daemon {
+        Daemon::start_in(home, policy_text, extra, &[])
+    }
+
+    /// [`Daemon::start_with`] with `env` added to the daemon's environment.
+    pub fn start_in(
+        home: &TempHome,
+        policy_text: Option<&str>,
+        extra: &[&str],
+        env: &[(&str, &std::ffi::OsStr)],
+    ) -> Daemon {
         let mut command = home.warden_command(&["serve"]);
+        command.envs(env.iter().copied());
         if let Some(text) = policy_text {
             let file = home.path().join("test-policy.toml");
             std::fs::write(&file, text).expect("write the test policy");
             command.arg("--policy").arg(&file);
         }
         command.args(extra);
+        Daemon::spawn(home, command)
+    }
+
+    /// Starts `command`, a `warden serve` for `home` (perhaps run as another user), with its
+    /// output in the home's `test-serve.log`, and waits until it answers.
+    pub fn spawn(home: &TempHome, command: Command) -> Daemon {
+        Daemon::spawn_at(home, command, None)
+    }
+
+    /// [`Daemon::spawn`] for a daemon whose socket is `socket` (default: the home's).
+    pub fn spawn_at(home: &TempHome, mut command: Command, socket: Option<PathBuf>) -> Daemon {
         let log = home.path().join("test-serve.log");
         let log_file = std::fs::OpenOptions::new()
             .create(true)
@@ -252,7 +298,7 @@ impl Daemon {
             .expect("start warden serve");
         let mut daemon = Daemon {
             child,
-            socket: home.socket(),
+            socket: socket.unwrap_or_else(|| home.socket()),
             log,
         };
         let deadline = Instant::now() + DEADLINE;
@@ -509,4 +555,199 @@ pub fn decision_records(home: &TempHome) -> Vec<serde_json::Value> {
         .map(|line| serde_json::from_str::<serde_json::Value>(line).expect("a JSON record"))
         .filter(|record| record["kind"] == "decision")
         .collect()
+}
+
+impl Daemon {
+    /// The daemon's exit status once it has exited (without waiting); `None` while it runs.
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().expect("wait for the daemon")
+    }
+}
+
+/// Kills (SIGKILL) the daemon that answers on a home's socket when dropped, if one does: for
+/// tests in which `warden preload` started a daemon (at its start, or again after the
+/// test's own daemon ended), which outlives the test otherwise.
+pub struct KillsAnsweringDaemon(pub PathBuf);
+
+impl Drop for KillsAnsweringDaemon {
+    fn drop(&mut self) {
+        let Ok(stream) = UnixStream::connect(&self.0) else {
+            return;
+        };
+        // Never a panic here (this may run while a failed test unwinds).
+        let status = std::panic::catch_unwind(|| http_over(stream, "GET", "/v1/status", None));
+        if let Some(pid) = status
+            .ok()
+            .and_then(|reply| serde_json::from_str::<serde_json::Value>(&reply.body).ok())
+            .and_then(|status| status["pid"].as_i64())
+        {
+            // SAFETY: kill on the pid the answering daemon reported for itself.
+            unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+        }
+    }
+}
+
+/// A real terminal for testing a full-screen program: a private tmux server (its own
+/// socket, so tests never meet) running a plain `bash` in one pane of a fixed size. Keys go
+/// in with `send-keys`, the screen comes out with `capture-pane`. Killed on drop.
+pub struct Tmux {
+    server: String,
+}
+
+impl Tmux {
+    /// A `width`×`height` pane running `bash --norc` with `env` added to its environment.
+    pub fn start(width: u16, height: u16, env: &[(&str, &std::ffi::OsStr)]) -> Tmux {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let server = format!(
+            "warden-test-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        );
+        let tmux = Tmux { server };
+        let mut command = tmux.command();
+        command.args(["-f", "/dev/null", "new-session", "-d", "-s", "t"]);
+        command.args(["-x", &width.to_string(), "-y", &height.to_string()]);
+        for (name, value) in env {
+            let mut pair = std::ffi::OsString::from(format!("{name}="));
+            pair.push(value);
+            command.arg("-e").arg(pair);
+        }
+        command.args(["bash", "--norc", "--noprofile"]);
+        let out = run(&mut command);
+        assert!(
+            out.status.success(),
+            "tmux new-session: {}",
+            text(&out.stderr)
+        );
+        tmux.wait_for("a shell prompt", |screen| {
+            screen.contains('$') || screen.contains('#')
+        });
+        tmux
+    }
+
+    fn command(&self) -> Command {
+        let mut command = Command::new("tmux");
+        command.args(["-L", &self.server]);
+        command.env_remove("TMUX");
+        command
+    }
+
+    fn tmux(&self, args: &[&str]) -> String {
+        let out = run(self.command().args(args));
+        assert!(out.status.success(), "tmux {args:?}: {}", text(&out.stderr));
+        text(&out.stdout)
+    }
+
+    /// Types `line` and presses Enter.
+    pub fn type_line(&self, line: &str) {
+        self.tmux(&["send-keys", "-t", "t", "-l", line]);
+        self.tmux(&["send-keys", "-t", "t", "Enter"]);
+    }
+
+    /// Presses keys by tmux name (`a`, `Enter`, `Escape`, `Down`, `C-c`).
+    pub fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "t"];
+        args.extend_from_slice(keys);
+        self.tmux(&args);
+    }
+
+    /// The screen as text.
+    pub fn screen(&self) -> String {
+        self.tmux(&["capture-pane", "-p", "-t", "t"])
+    }
+
+    /// The screen with its escape sequences (colours, attributes).
+    pub fn screen_with_escapes(&self) -> String {
+        self.tmux(&["capture-pane", "-p", "-e", "-t", "t"])
+    }
+
+    /// A pane variable (`alternate_on`, `cursor_flag`, `pane_width`, …).
+    pub fn pane(&self, variable: &str) -> String {
+        self.tmux(&[
+            "display-message",
+            "-p",
+            "-t",
+            "t",
+            &format!("#{{{variable}}}"),
+        ])
+        .trim()
+        .to_string()
+    }
+
+    pub fn resize(&self, width: u16, height: u16) {
+        self.tmux(&[
+            "resize-window",
+            "-t",
+            "t",
+            "-x",
+            &width.to_string(),
+            "-y",
+            &height.to_string(),
+        ]);
+    }
+
+    /// Waits until the screen satisfies `condition`; panics with the screen after
+    /// [`DEADLINE`].
+    pub fn wait_for(&self, what: &str, mut condition: impl FnMut(&str) -> bool) -> String {
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            let screen = self.screen();
+            if condition(&screen) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; the screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Waits until the screen shows `needle`.
+    pub fn wait_for_text(&self, needle: &str) -> String {
+        self.wait_for(&format!("{needle:?} on screen"), |screen| {
+            screen.contains(needle)
+        })
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self
+            .command()
+            .args(["kill-server"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+/// The real Codex CLI, installed by `npm ci` in `tests/`.
+pub fn codex_cli() -> PathBuf {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("node_modules/.bin/codex");
+    assert!(
+        path.exists(),
+        "{} is missing: run `npm ci` in tests/ (as .ci/run does)",
+        path.display()
+    );
+    path
+}
+
+/// `codex sandbox` in its workspace-write sandbox running `bash -c SCRIPT`: the command line
+/// after `warden preload --`.
+pub fn codex_sandbox_bash(script: &str) -> Vec<std::ffi::OsString> {
+    let mut args = vec![codex_cli().into_os_string()];
+    args.extend(
+        [
+            "sandbox",
+            "-c",
+            "sandbox_mode=\"workspace-write\"",
+            "--",
+            "bash",
+            "-c",
+            script,
+        ]
+        .map(std::ffi::OsString::from),
+    );
+    args
 }

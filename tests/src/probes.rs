@@ -13,6 +13,10 @@ use std::time::{Duration, Instant};
 
 use crate::{bin_dir, http, text, Daemon, TempHome, DEADLINE};
 
+/// The library's own proof hash, compiled from its source.
+#[path = "../../preload/src/fnv.rs"]
+mod fnv;
+
 /// The policy the preload tests run against (used alone, without the default policy).
 pub const POLICY: &str = r#"
 default = "allow"
@@ -128,18 +132,26 @@ impl Guarded {
     pub fn with_policy(policy: &str) -> Guarded {
         let home = TempHome::new();
         let daemon = Daemon::start(&home, policy);
-        std::fs::create_dir_all(home.path().join("m")).expect("create the marker directory");
+        std::fs::create_dir_all(home.work().join("m")).expect("create the marker directory");
         Guarded { home, daemon }
     }
 
     /// A marker path; `name` decides the policy's answer (`ok-…`, `denied-…`, `asked-…`).
     pub fn marker(&self, name: &str) -> PathBuf {
-        self.home.path().join("m").join(name)
+        self.home.work().join("m").join(name)
     }
 
     /// `warden preload -- <command>` in this home.
     pub fn preload<S: AsRef<OsStr>>(&self, command: &[S]) -> Command {
         let mut preload = self.home.warden_command(&["preload", "--"]);
+        preload.args(command);
+        preload
+    }
+
+    /// `warden preload --no-isolate -- <command>`: the session without namespaces of its own,
+    /// for tests of what guards it then (the agent can reach the daemon and its files).
+    pub fn preload_shared<S: AsRef<OsStr>>(&self, command: &[S]) -> Command {
+        let mut preload = self.home.warden_command(&["preload", "--no-isolate", "--"]);
         preload.args(command);
         preload
     }
@@ -185,9 +197,11 @@ impl Guarded {
 
     /// The decisions in the audit log (JSON records), oldest first.
     pub fn decisions(&self) -> Vec<serde_json::Value> {
+        // The log files (not the head beside them).
         let mut files: Vec<PathBuf> = std::fs::read_dir(self.home.audit_dir())
             .expect("read the audit directory")
             .map(|entry| entry.expect("list the audit directory").path())
+            .filter(|path| path.extension().is_some_and(|e| e == "jsonl"))
             .collect();
         files.sort();
         files
@@ -214,15 +228,12 @@ impl Guarded {
 
 /// Marks `command`, which the test process starts with the library loaded directly, as
 /// already judged, as a guarded parent would (`WARDEN_CHECKED=s<parent pid>.<n>.<FNV-1a of
-/// the n arguments>`, see preload/src/checked.rs), so that what it shows is the hooks'
+/// the n arguments>`, see preload/src/checked.rs and fnv.rs), so that what it shows is the hooks'
 /// behaviour and not the load check's. Call it once the arguments are set.
 pub fn judged_start(command: &mut Command) -> &mut Command {
     use std::os::unix::ffi::OsStrExt;
     let args: Vec<&[u8]> = command.get_args().map(OsStr::as_bytes).collect();
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in args.iter().flat_map(|arg| arg.iter().chain(&[0])) {
-        hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-    }
+    let hash = fnv::hash_args(args.iter().copied());
     let proof = format!("s{}.{}.{hash}", std::process::id(), args.len());
     command.env("WARDEN_CHECKED", proof)
 }

@@ -26,7 +26,7 @@ impl Default for SetupHome {
 impl SetupHome {
     pub fn new() -> SetupHome {
         let warden_home = TempHome::new();
-        let root = warden_home.path().join("setup");
+        let root = warden_home.work().join("setup");
         let home = root.join("home");
         std::fs::create_dir_all(&home).expect("create temporary home");
         let bin = home.join(".local/bin");

@@ -219,3 +219,116 @@ fn log_follow_streams_new_decisions() {
     let _ = follower.wait();
     let _ = feeder.join();
 }
+
+/// Keeps the first `n` records of the (only) audit file.
+fn cut_log_to(home: &TempHome, n: usize) {
+    let file = home.audit_dir().join("audit-000001.jsonl");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let kept: String = text.lines().take(n).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&file, kept).unwrap();
+}
+
+#[test]
+fn a_log_cut_to_its_first_58_of_64_records_is_reported_truncated() {
+    let home = TempHome::new();
+    let daemon = Daemon::start(&home, TEST_POLICY);
+    for n in 0..64 {
+        preflight(&home.socket(), &["echo", &n.to_string()]);
+    }
+    let verify = home.warden(&["audit", "verify"]);
+    assert!(verify.status.success(), "{}", text(&verify.stdout));
+    let last = text(&home.warden(&["log", "--json", "-n", "1"]).stdout);
+    let last: serde_json::Value = serde_json::from_str(last.trim()).unwrap();
+    assert_eq!(last["seq"], 64);
+    let hash = last["hash"].as_str().unwrap();
+    daemon.kill9();
+
+    cut_log_to(&home, 58);
+    let verify = home.warden(&["audit", "verify"]);
+    let out = text(&verify.stdout);
+    assert_eq!(verify.status.code(), Some(1), "{out}");
+    assert!(out.contains("audit log TRUNCATED"), "{out}");
+    assert!(out.contains("ends at record 58"), "{out}");
+    assert!(
+        out.contains(&format!("record 64 (hash {})", &hash[..16])),
+        "the last record expected is named: {out}"
+    );
+    assert!(out.contains("records 59–64 are missing"), "{out}");
+    assert!(!out.contains("intact"), "{out}");
+}
+
+#[test]
+fn an_emptied_log_or_a_missing_directory_is_never_intact() {
+    let home = TempHome::new();
+    let daemon = Daemon::start(&home, TEST_POLICY);
+    for _ in 0..3 {
+        preflight(&home.socket(), &["ls"]);
+    }
+    daemon.kill9();
+    cut_log_to(&home, 0);
+    let verify = home.warden(&["audit", "verify"]);
+    let out = text(&verify.stdout);
+    assert_eq!(verify.status.code(), Some(1), "{out}");
+    assert!(out.contains("audit log EMPTIED"), "{out}");
+    assert!(out.contains("record 3 (hash "), "{out}");
+
+    let missing = home.path().join("no-such-audit-dir");
+    let verify = home.warden(&["audit", "verify", "--dir", missing.to_str().unwrap()]);
+    assert!(!verify.status.success(), "{}", text(&verify.stdout));
+    assert!(!text(&verify.stdout).contains("intact"));
+    assert!(
+        text(&verify.stderr).contains("no audit log in")
+            && text(&verify.stderr).contains("does not exist"),
+        "{}",
+        text(&verify.stderr)
+    );
+    std::fs::create_dir(&missing).unwrap();
+    let verify = home.warden(&["audit", "verify", "--dir", missing.to_str().unwrap()]);
+    assert!(!verify.status.success());
+    assert!(text(&verify.stderr).contains("holds no audit files"));
+}
+
+#[test]
+fn a_deleted_head_is_reported_and_a_cut_log_stays_on_record_after_a_restart() {
+    let home = TempHome::new();
+    let daemon = Daemon::start(&home, TEST_POLICY);
+    for _ in 0..5 {
+        preflight(&home.socket(), &["ls"]);
+    }
+    daemon.kill9();
+    let head = home.audit_dir().join("head");
+    std::fs::remove_file(&head).unwrap();
+    let verify = home.warden(&["audit", "verify"]);
+    assert_eq!(verify.status.code(), Some(1));
+    assert!(
+        text(&verify.stdout).contains("audit head MISSING"),
+        "{}",
+        text(&verify.stdout)
+    );
+
+    // A daemon started on the headless log records that, then a cut is found at the next start.
+    let daemon = Daemon::start(&home, TEST_POLICY);
+    for _ in 0..3 {
+        preflight(&home.socket(), &["ls"]);
+    }
+    daemon.kill9();
+    // Five decisions, the gap record, the restart record, three decisions: keep seven.
+    cut_log_to(&home, 7);
+    let _daemon = Daemon::start(&home, TEST_POLICY);
+    preflight(&home.socket(), &["ls"]);
+    let verify = home.warden(&["audit", "verify"]);
+    let out = text(&verify.stdout);
+    assert_eq!(verify.status.code(), Some(1), "{out}");
+    assert!(!out.contains("BROKEN"), "the chain itself continues: {out}");
+    let gaps: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("audit log GAP"))
+        .collect();
+    assert_eq!(gaps.len(), 2, "{out}");
+    assert!(gaps[0].contains("found the audit head MISSING"), "{out}");
+    assert!(
+        gaps[1].contains("found the audit log TRUNCATED")
+            && gaps[1].contains("records 8–10 are missing"),
+        "{out}"
+    );
+}

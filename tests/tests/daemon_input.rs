@@ -169,7 +169,9 @@ fn a_connection_flood_is_bounded_and_service_resumes() {
     let hogs: Vec<UnixStream> = (0..16)
         .map(|_| UnixStream::connect(home.socket()).unwrap())
         .collect();
-    // Beyond the cap, a new connection is closed at once rather than queued forever.
+    // Beyond the cap, a new connection is refused at once, saying why, rather than queued
+    // forever or dropped without a word (which a library outside any session would take for
+    // an absent daemon).
     let mut extra = UnixStream::connect(home.socket()).unwrap();
     extra
         .set_read_timeout(Some(Duration::from_secs(20)))
@@ -177,7 +179,9 @@ fn a_connection_flood_is_bounded_and_service_resumes() {
     let _ = extra.write_all(&exec_request(&["ls"]));
     let mut raw = Vec::new();
     let _ = extra.read_to_end(&mut raw);
-    assert!(raw.is_empty(), "served beyond the cap");
+    let refused = warden_tests::parse_reply(&raw);
+    assert_eq!(refused.status, 503, "served beyond the cap: {refused:?}");
+    assert!(refused.body.contains("its limit"), "{refused:?}");
     drop(hogs);
     warden_tests::wait_until("service to resume", || {
         let Ok(stream) = UnixStream::connect(home.socket()) else {

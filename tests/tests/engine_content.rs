@@ -33,7 +33,7 @@ struct Sandbox {
 impl Sandbox {
     fn new() -> Sandbox {
         let guarded = Guarded::with_policy(POLICY);
-        let dir = guarded.home.path().join("sandbox");
+        let dir = guarded.home.work().join("sandbox");
         std::fs::create_dir_all(dir.join("warden-cnt-target")).unwrap();
         std::fs::write(dir.join("warden-cnt-target/keep"), "precious").unwrap();
         Sandbox { guarded, dir }

@@ -4,40 +4,20 @@
 //! No model is involved: `codex sandbox` only runs the command.
 
 use std::ffi::OsStr;
-use std::path::PathBuf;
 use std::process::Output;
 
 use warden_tests::probes::{describe, policy_refusing_forbidden_echo, probe, Guarded};
-use warden_tests::run;
-
-fn codex() -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("node_modules/.bin/codex");
-    assert!(
-        path.exists(),
-        "{} is missing: run `npm ci` in tests/ (as .ci/run does)",
-        path.display()
-    );
-    path
-}
+use warden_tests::{codex_sandbox_bash, run};
 
 /// `warden preload -- codex sandbox -- bash -c SCRIPT ARGS…`, run in the markers' directory
 /// (the sandbox lets the command write to its working directory only).
 fn sandboxed_bash(guarded: &Guarded, script: &str, args: &[&OsStr]) -> Output {
-    let codex_home = guarded.home.path().join("codex-home");
+    let codex_home = guarded.home.work().join("codex-home");
     std::fs::create_dir_all(&codex_home).unwrap();
-    let mut command = guarded.preload(&[
-        codex().as_os_str(),
-        "sandbox".as_ref(),
-        "-c".as_ref(),
-        "sandbox_mode=\"workspace-write\"".as_ref(),
-        "--".as_ref(),
-        "bash".as_ref(),
-        "-c".as_ref(),
-        script.as_ref(),
-    ]);
+    let mut command = guarded.preload(&codex_sandbox_bash(script));
     command
         .args(args)
-        .current_dir(guarded.home.path().join("m"))
+        .current_dir(guarded.home.work().join("m"))
         .env("CODEX_HOME", &codex_home);
     run(&mut command)
 }
@@ -85,7 +65,7 @@ fn codex_sandbox_shell_builtins_are_judged_at_load() {
         if !allowed {
             let stderr = String::from_utf8_lossy(&out.stderr);
             assert!(
-                stderr.contains("warden: denied: bash -c echo forbidden-marker")
+                stderr.contains("warden: denied: echo forbidden-marker")
                     && stderr.contains("test policy: forbidden marker"),
                 "{}",
                 describe(&out)

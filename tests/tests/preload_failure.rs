@@ -1,28 +1,30 @@
-//! When the daemon is missing or broken: fail-open allows with one stderr line per process,
-//! fail-closed denies, and an answer that is not a valid decision never allows. An approval
-//! wait survives a daemon restart.
+//! When the daemon is missing or broken: a library loaded outside any session fails open
+//! (one stderr line per process), inside a session it fails closed unless the operator chose
+//! `--fail-open`, and an answer that is not a valid decision never allows. An approval wait
+//! survives a daemon restart.
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixListener;
 use std::path::Path;
 use std::process::{Command, Output};
+use std::time::{Duration, Instant};
 
-use warden_tests::probes::{describe, judged_start, probe, Guarded, POLICY, REFUSED};
-use warden_tests::{libwarden, run, Daemon, TempHome};
+use warden_tests::probes::{describe, judged_start, probe, Guarded, REFUSED};
+use warden_tests::{libwarden, run, KillsAnsweringDaemon, TempHome};
 
 const UNREACHABLE: &str = "warden: cannot reach the daemon at ";
+const NOT_ANSWERING: &str = "warden: the warden daemon is not answering on ";
 
-/// The execve probe with the library loaded directly against `socket` (no `warden preload`).
-fn probe_against(home: &TempHome, socket: &Path, marker: &Path, fail: Option<&str>) -> Output {
+/// The execve probe with the library loaded directly against `socket` (no `warden preload`),
+/// with these extra variables (`WARDEN_FAIL`, `WARDEN_SESSION`).
+fn probe_against(home: &TempHome, socket: &Path, marker: &Path, vars: &[(&str, &str)]) -> Output {
     let mut command: Command = home.command(probe("execve"));
     command.arg(marker);
     judged_start(&mut command)
         .env("LD_PRELOAD", libwarden())
         .env("WARDEN_SOCKET", socket)
-        .env("WARDEN_DOOR", home.path().join("no-door.sock"));
-    if let Some(fail) = fail {
-        command.env("WARDEN_FAIL", fail);
-    }
+        .env("WARDEN_DOOR", home.path().join("no-door.sock"))
+        .envs(vars.iter().copied());
     run(&mut command)
 }
 
@@ -34,7 +36,7 @@ fn count(haystack: &[u8], needle: &str) -> usize {
 fn fail_open_without_daemon_allows_with_one_line() {
     let home = TempHome::new();
     let marker = home.path().join("denied-but-no-daemon");
-    let out = probe_against(&home, &home.socket(), &marker, None);
+    let out = probe_against(&home, &home.socket(), &marker, &[]);
     assert!(out.status.success(), "{}", describe(&out));
     assert!(marker.exists(), "fail-open did not run the target");
     assert_eq!(count(&out.stderr, UNREACHABLE), 1, "{}", describe(&out));
@@ -80,12 +82,48 @@ fn real_python() -> String {
 fn fail_closed_without_daemon_denies() {
     let home = TempHome::new();
     let marker = home.path().join("ok-but-no-daemon");
-    let out = probe_against(&home, &home.socket(), &marker, Some("closed"));
-    assert_eq!(out.status.code(), Some(REFUSED), "{}", describe(&out));
+    let out = probe_against(&home, &home.socket(), &marker, &[("WARDEN_FAIL", "closed")]);
+    assert_refused_unreachable(&out, &marker);
+}
+
+#[test]
+fn inside_a_session_an_unreachable_daemon_means_deny_unless_the_operator_chose_open() {
+    let home = TempHome::new();
+    let marker = home.path().join("ok-in-a-session");
+    let session = ("WARDEN_SESSION", "0000beef");
+    let started = Instant::now();
+    let out = probe_against(&home, &home.socket(), &marker, &[session]);
+    assert_refused_unreachable(&out, &marker);
+    // It waited for a daemon that might be restarting, but only briefly.
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(1500) && waited < Duration::from_secs(10),
+        "refused after {waited:?}"
+    );
+
+    let out = probe_against(
+        &home,
+        &home.socket(),
+        &marker,
+        &[session, ("WARDEN_FAIL", "open")],
+    );
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(marker.exists(), "--fail-open did not run the target");
+    assert_eq!(count(&out.stderr, UNREACHABLE), 1, "{}", describe(&out));
+}
+
+/// The probe's exec was refused because nothing answered, with the line that says so.
+fn assert_refused_unreachable(out: &Output, marker: &Path) {
+    assert_eq!(out.status.code(), Some(REFUSED), "{}", describe(out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("execve failed errno=1"));
     assert!(!marker.exists(), "fail-closed ran the target");
-    assert_eq!(count(&out.stderr, UNREACHABLE), 1, "{}", describe(&out));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("fail-closed"));
+    assert_eq!(count(&out.stderr, NOT_ANSWERING), 1, "{}", describe(out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("; refusing ") && stderr.contains(" until it is back (fail-closed)"),
+        "{}",
+        describe(out)
+    );
 }
 
 /// A daemon that answers every request with `reply` (the one case where a fake server is the
@@ -124,7 +162,7 @@ fn garbage_answers_never_allow() {
         let socket = home.path().join("garbage.sock");
         garbage_daemon(&socket, reply);
         let marker = home.path().join(format!("ok-garbage-{i}"));
-        let out = probe_against(&home, &socket, &marker, None);
+        let out = probe_against(&home, &socket, &marker, &[]);
         assert_eq!(
             out.status.code(),
             Some(REFUSED),
@@ -168,6 +206,7 @@ fn an_argv_too_large_to_check_is_denied() {
 #[test]
 fn an_approval_wait_survives_a_daemon_restart() {
     let guarded = Guarded::start();
+    let _restarted = KillsAnsweringDaemon(guarded.home.socket());
     let marker = guarded.marker("asked-across-restart");
     let mut command = guarded.preload(&[probe("execve").as_os_str(), marker.as_os_str()]);
     let child = command
@@ -179,13 +218,20 @@ fn an_approval_wait_survives_a_daemon_restart() {
     warden_tests::wait_until("the approval", || !guarded.pending().is_empty());
     let id = guarded.pending()[0];
     let Guarded { home, daemon } = guarded;
+    let killed = daemon.pid();
     daemon.kill9();
-    let daemon = Daemon::start(&home, POLICY);
-    let guarded = Guarded { home, daemon };
+    // `warden preload` starts a new daemon, which still has the approval.
     warden_tests::wait_until("the approval after the restart", || {
-        guarded.pending().contains(&id)
+        let Ok(stream) = std::os::unix::net::UnixStream::connect(home.socket()) else {
+            return false;
+        };
+        let status = warden_tests::http_over(stream, "GET", "/v1/status", None).json();
+        status["pid"].as_u64() != Some(u64::from(killed))
+            && warden_tests::http(&home.socket(), "GET", "/v1/approvals", None)
+                .body
+                .contains(&format!("\"id\":{id},"))
     });
-    let approved = guarded.home.warden(&["approve", &id.to_string()]);
+    let approved = home.warden(&["approve", &id.to_string()]);
     assert!(approved.status.success(), "{}", describe(&approved));
     let out = child.wait_with_output().expect("the probe's output");
     assert!(out.status.success(), "{}", describe(&out));

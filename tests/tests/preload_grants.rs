@@ -39,7 +39,7 @@ fn assert_one_ask(guarded: &Guarded, granted: usize) {
 #[test]
 fn an_approved_shell_string_asks_once_for_the_commands_it_starts() {
     let guarded = Guarded::with_policy(POLICY);
-    let bin = guarded.home.path().join("bin");
+    let bin = guarded.home.work().join("bin");
     std::fs::create_dir_all(&bin).unwrap();
     let fake = bin.join("fake-deploy");
     // Creates its marker with a redirection: no further program start to judge.

@@ -158,7 +158,7 @@ fn python_path_retries_are_asked_once() {
     let guarded = Guarded::start();
     let mut path = OsString::new();
     for dir in ["bin-a", "bin-b"] {
-        let dir = guarded.home.path().join(dir);
+        let dir = guarded.home.work().join(dir);
         std::fs::create_dir_all(&dir).unwrap();
         std::os::unix::fs::symlink("/usr/bin/touch", dir.join("touch")).unwrap();
         path.push(&dir);

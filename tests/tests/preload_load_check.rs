@@ -99,7 +99,7 @@ fn a_static_parent_cannot_start_a_refused_shell_command() {
             assert!(stdout.contains("child status=126"), "{}", describe(&out));
             let stderr = String::from_utf8_lossy(&out.stderr);
             assert!(
-                stderr.contains("warden: denied: /bin/bash -c echo forbidden-marker")
+                stderr.contains("warden: denied: echo forbidden-marker")
                     && stderr.contains("test policy: forbidden marker"),
                 "{}",
                 describe(&out)
@@ -121,14 +121,15 @@ fn hooked_starts_are_not_asked_twice() {
     ]));
     assert!(file.exists(), "{}", describe(&out));
     let decisions = decisions_about(&guarded, "ok-hooked");
-    // The agent, started by `warden preload`, is judged at its own load; bash only by the
-    // execve hook of its (guarded) parent.
+    // The agent is judged by `warden preload` before it starts (and carries the proof, so
+    // not again at its load); bash only by the execve hook of its (guarded) parent.
     assert_eq!(
-        by_hook(&decisions, "load"),
+        by_hook(&decisions, "preload"),
         [(run_child.display().to_string(), "allow".to_string())],
         "{}",
         describe(&out)
     );
+    assert_eq!(by_hook(&decisions, "load"), [], "{decisions:#?}");
     assert_eq!(
         by_hook(&decisions, "execve"),
         [("/bin/bash".to_string(), "allow".to_string())]
@@ -149,13 +150,12 @@ fn spawned_children_and_shells_are_not_asked_twice() {
         let out = run(&mut guarded.preload(&[probe.as_os_str(), marker.as_os_str()]));
         assert!(marker.exists(), "{name}: {}", describe(&out));
         let decisions = decisions_about(&guarded, &format!("ok-{name}"));
-        let loads = by_hook(&decisions, "load");
         assert_eq!(
-            loads.len(),
-            1,
-            "{name}: only the agent at load: {decisions:#?}"
+            by_hook(&decisions, "preload"),
+            [(probe.display().to_string(), "allow".to_string())],
+            "{name}: the agent, by warden preload: {decisions:#?}"
         );
-        assert_eq!(loads[0].0, probe.display().to_string());
+        assert_eq!(by_hook(&decisions, "load"), [], "{name}: {decisions:#?}");
         for hook in &hooks {
             assert_eq!(by_hook(&decisions, hook).len(), 1, "{name}: {decisions:#?}");
         }
@@ -275,8 +275,12 @@ fn the_agent_command_itself_is_judged() {
         "{}",
         describe(&out)
     );
-    let loads = by_hook(&decisions_about(&guarded, "denied-agent"), "load");
-    assert_eq!(loads, [("touch".to_string(), "deny".to_string())]);
+    let decisions = decisions_about(&guarded, "denied-agent");
+    assert_eq!(
+        by_hook(&decisions, "preload"),
+        [("touch".to_string(), "deny".to_string())]
+    );
+    assert_eq!(decisions.len(), 1, "judged once: {decisions:#?}");
 }
 
 #[test]
@@ -319,7 +323,7 @@ fn a_static_program_that_execs_another_command_in_place_passes_no_proof_on() {
 #[test]
 fn a_script_started_by_a_hook_is_not_asked_again_by_its_interpreter() {
     let guarded = guarded();
-    let script = guarded.home.path().join("script-once.sh");
+    let script = guarded.home.work().join("script-once.sh");
     std::fs::write(&script, "#!/bin/bash\necho \"$1\" > \"$2\"\n").unwrap();
     std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let file = guarded.marker("ok-script");

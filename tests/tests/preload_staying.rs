@@ -14,7 +14,7 @@ use warden_tests::probes::{describe, probe, Guarded};
 use warden_tests::run;
 
 fn touch_script(guarded: &Guarded) -> PathBuf {
-    let script = guarded.home.path().join("touch-it.sh");
+    let script = guarded.home.work().join("touch-it.sh");
     std::fs::write(
         &script,
         "#!/bin/bash\necho \"session=$WARDEN_SESSION\"\n/usr/bin/touch \"$1\"\n",

@@ -337,6 +337,23 @@ fn dry_run_prints_the_wrapper_and_changes_nothing() {
 }
 
 #[test]
+fn fail_open_is_written_into_the_wrapper_only_when_asked_for() {
+    let h = SetupHome::new();
+    let tools = h.dir("tools");
+    fake_codex(&tools);
+    let path = h.path_var(&[&h.bin, &tools]);
+    h.setup(&path, &["codex"], &[]).assert_success();
+    assert!(read(&h.wrapper()).contains(" preload --agent codex -- "));
+    let out = h.setup(&path, &["codex", "--fail-open"], &[]);
+    out.assert_success();
+    assert!(out.stdout.contains("updated"), "{out:?}");
+    assert!(read(&h.wrapper()).contains(" preload --agent codex --fail-open -- "));
+    // Setup without the flag again makes the wrapper fail closed again.
+    h.setup(&path, &["codex"], &[]).assert_success();
+    assert!(read(&h.wrapper()).contains(" preload --agent codex -- "));
+}
+
+#[test]
 fn a_real_codex_earlier_on_path_triggers_a_warning_with_the_profile_line() {
     let h = SetupHome::new();
     let tools = h.dir("tools");

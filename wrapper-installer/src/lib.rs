@@ -26,3 +26,4 @@ pub use operations::{
     InstallReport, RemoveReport, WrapperState,
 };
 pub use search::PathOrder;
+pub use wrapper::FailMode;

@@ -11,7 +11,7 @@ use crate::library::{check_loadable, find_library, LibrarySearch};
 use crate::search::{
     canonical, find_real, first_on_path, is_executable_file, path_dirs, path_order, PathOrder,
 };
-use crate::wrapper::{file_marker, marker_agent, parse, read_wrapper, render};
+use crate::wrapper::{file_marker, marker_agent, parse, read_wrapper, render, FailMode};
 
 /// The environment `warden setup` runs in, read by the caller.
 #[derive(Debug, Clone)]
@@ -41,6 +41,8 @@ pub struct InstallOptions {
     pub dry_run: bool,
     /// The agent's `*_REAL` variable: the real executable, bypassing the `PATH` search.
     pub real_override: Option<PathBuf>,
+    /// What the wrapped agent's sessions do while the daemon cannot be reached.
+    pub fail: FailMode,
 }
 
 /// What installing did (or, in a dry run, would do) to the wrapper path.
@@ -87,7 +89,7 @@ pub fn install(
     })?;
     check_loadable(&library)?;
 
-    let text = render(agent, &ctx.warden_exe, &real);
+    let text = render(agent, &ctx.warden_exe, &real, opts.fail);
     let backup = backup_path(&wrapper);
     let change = match Existing::at(&wrapper)? {
         Existing::Missing => Change::Created,
@@ -379,6 +381,7 @@ mod tests {
                 force: false,
                 dry_run: false,
                 real_override: None,
+                fail: FailMode::Closed,
             }
         }
 

@@ -14,8 +14,18 @@ pub const MARKER: &str = "# warden-wrapper: ";
 /// The marker only counts within the first lines, which are read with this bound.
 const MARKER_SEARCH_BYTES: u64 = 4096;
 
-/// The wrapper for `agent` that runs `real` under `warden preload`.
-pub fn render(agent: &Agent, warden: &Path, real: &Path) -> Vec<u8> {
+/// What the wrapped agent's session does while the warden daemon cannot be reached.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FailMode {
+    /// Refuse every program (`warden preload`'s default).
+    #[default]
+    Closed,
+    /// Run them unchecked (`warden preload --fail-open`).
+    Open,
+}
+
+/// The wrapper for `agent` that runs `real` under `warden preload`, failing `fail`.
+pub fn render(agent: &Agent, warden: &Path, real: &Path, fail: FailMode) -> Vec<u8> {
     let name = agent.name;
     let real_q = quote(real.as_os_str().as_bytes());
     let warden_q = quote(warden.as_os_str().as_bytes());
@@ -41,7 +51,7 @@ pub fn render(agent: &Agent, warden: &Path, real: &Path) -> Vec<u8> {
     for part in [
         b"exec ",
         &warden_q[..],
-        &preload_args(agent),
+        &preload_args(agent, fail),
         &real_q,
         b" \"$@\"\n",
     ] {
@@ -68,8 +78,12 @@ fn push_missing_check(text: &mut Vec<u8>, path_q: &[u8], consequence: &str, fix:
 }
 
 /// What sits between the warden path and the real program on the `exec` line.
-fn preload_args(agent: &Agent) -> Vec<u8> {
-    format!(" preload --agent {} -- ", agent.name).into_bytes()
+fn preload_args(agent: &Agent, fail: FailMode) -> Vec<u8> {
+    let flag = match fail {
+        FailMode::Closed => "",
+        FailMode::Open => " --fail-open",
+    };
+    format!(" preload --agent {}{flag} -- ", agent.name).into_bytes()
 }
 
 /// What a wrapper records.
@@ -97,7 +111,9 @@ pub fn parse(text: &[u8], agent: &Agent) -> Option<Recorded> {
     let recorded_agent = marker_agent(text)?;
     let exec_at = find(text, b"\nexec ")? + b"\nexec ".len();
     let (warden, rest) = unquote_prefix(&text[exec_at..])?;
-    let (real, rest) = unquote_prefix(rest.strip_prefix(preload_args(agent).as_slice())?)?;
+    let args = [FailMode::Closed, FailMode::Open].map(|fail| preload_args(agent, fail));
+    let after_args = args.iter().find_map(|a| rest.strip_prefix(a.as_slice()))?;
+    let (real, rest) = unquote_prefix(after_args)?;
     rest.starts_with(b" \"$@\"").then(|| Recorded {
         agent: recorded_agent,
         warden: PathBuf::from(OsStr::from_bytes(&warden)),
@@ -145,6 +161,7 @@ mod tests {
             codex(),
             Path::new("/opt/w/warden"),
             Path::new("/usr/bin/codex"),
+            FailMode::Closed,
         );
         assert_eq!(marker_agent(&text).as_deref(), Some("codex"));
         let recorded = parse(&text, codex()).unwrap();
@@ -156,9 +173,30 @@ mod tests {
     }
 
     #[test]
+    fn a_fail_open_wrapper_says_so_and_parses_back() {
+        let text = render(
+            codex(),
+            Path::new("/opt/w/warden"),
+            Path::new("/usr/bin/codex"),
+            FailMode::Open,
+        );
+        assert_eq!(
+            parse(&text, codex()).unwrap().real,
+            Path::new("/usr/bin/codex")
+        );
+        let text = String::from_utf8(text).unwrap();
+        assert!(text.contains(
+            "exec '/opt/w/warden' preload --agent codex --fail-open -- '/usr/bin/codex' \"$@\"\n"
+        ));
+    }
+
+    #[test]
     fn rendering_is_deterministic() {
-        let a = render(codex(), Path::new("/w"), Path::new("/c"));
-        assert_eq!(a, render(codex(), Path::new("/w"), Path::new("/c")));
+        let a = render(codex(), Path::new("/w"), Path::new("/c"), FailMode::Closed);
+        assert_eq!(
+            a,
+            render(codex(), Path::new("/w"), Path::new("/c"), FailMode::Closed)
+        );
     }
 
     #[test]
@@ -188,7 +226,7 @@ mod tests {
         );
         write_executable(&real, "#!/bin/sh\n");
         let wrapper = scratch.0.join("codex");
-        write_executable(&wrapper, render(codex(), &warden, &real));
+        write_executable(&wrapper, render(codex(), &warden, &real, FailMode::Closed));
 
         let out = Command::new(&wrapper)
             .args(["a b", "$x", "'q'"])
@@ -209,7 +247,10 @@ mod tests {
         let scratch = Scratch::new("gone");
         let wrapper = scratch.0.join("codex");
         let real = scratch.0.join("it's gone %s/codex");
-        write_executable(&wrapper, render(codex(), Path::new("/bin/true"), &real));
+        write_executable(
+            &wrapper,
+            render(codex(), Path::new("/bin/true"), &real, FailMode::Closed),
+        );
 
         let out = Command::new(&wrapper).output().unwrap();
         assert_eq!(out.status.code(), Some(127));
@@ -226,7 +267,10 @@ mod tests {
         let scratch = Scratch::new("nowarden");
         let wrapper = scratch.0.join("codex");
         let warden = scratch.0.join("missing-warden");
-        write_executable(&wrapper, render(codex(), &warden, Path::new("/bin/true")));
+        write_executable(
+            &wrapper,
+            render(codex(), &warden, Path::new("/bin/true"), FailMode::Closed),
+        );
 
         let out = Command::new(&wrapper).output().unwrap();
         assert_eq!(out.status.code(), Some(127));
@@ -238,7 +282,11 @@ mod tests {
     fn file_marker_reads_files_and_ignores_the_rest() {
         let scratch = Scratch::new("marker");
         let ours = scratch.0.join("ours");
-        std::fs::write(&ours, render(codex(), Path::new("/w"), Path::new("/c"))).unwrap();
+        std::fs::write(
+            &ours,
+            render(codex(), Path::new("/w"), Path::new("/c"), FailMode::Closed),
+        )
+        .unwrap();
         let theirs = scratch.0.join("theirs");
         std::fs::write(&theirs, "#!/bin/sh\necho hi\n").unwrap();
         assert_eq!(file_marker(&ours).as_deref(), Some("codex"));

@@ -1,7 +1,11 @@
+//! `warden pending`, `approve` and `deny`: the approvals queue from the operator's side.
+
 use std::process::ExitCode;
 
-use crate::client::Client;
-use crate::quote::command_line;
+use super::present::{self, Listing};
+use crate::client::{Client, ClientError};
+use crate::paths;
+use crate::server::approvals::Approvals;
 use crate::server::audit::now_ms;
 use crate::wire::ApprovalState;
 
@@ -28,7 +32,11 @@ pub struct DenyArgs {
 }
 
 pub fn pending(args: PendingArgs) -> anyhow::Result<ExitCode> {
-    let approvals = Client::from_env().pending()?;
+    let approvals = match Client::from_env().pending() {
+        Ok(approvals) => approvals,
+        Err(ClientError::NotRunning(socket)) => return pending_without_daemon(&socket, &args),
+        Err(e) => return Err(e.into()),
+    };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&approvals)?);
         return Ok(ExitCode::SUCCESS);
@@ -37,28 +45,49 @@ pub fn pending(args: PendingArgs) -> anyhow::Result<ExitCode> {
         println!("no approvals pending");
         return Ok(ExitCode::SUCCESS);
     }
-    let now = now_ms();
-    for approval in approvals {
-        let who = approval
-            .agent
-            .as_deref()
-            .or(approval.session.as_deref())
-            .unwrap_or("-");
-        println!(
-            "#{:<4} {:>5}  {who}  {}  {}",
-            approval.id,
-            age(now.saturating_sub(approval.created_ms)),
-            approval.cwd.display(),
-            command_line(&approval.argv)
-        );
-        if let Some(message) = &approval.message {
-            println!("       {message}");
-        }
-        if approval.waiters == 0 {
-            println!("       (no process is waiting for this answer right now)");
-        }
+    for line in present::pending_table(&approvals, now_ms(), Listing::Live) {
+        println!("{line}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// With no daemon nothing can wait for an answer; what was pending when the daemon last
+/// stopped (its `pending.json`) comes back when it starts again. Exit status 1, as
+/// `warden status` without a daemon.
+fn pending_without_daemon(
+    socket: &std::path::Path,
+    args: &PendingArgs,
+) -> anyhow::Result<ExitCode> {
+    let file = paths::pending();
+    let saved = Approvals::load(file.clone(), usize::MAX)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?
+        .pending();
+    if args.json {
+        let value = serde_json::json!({
+            "running": false,
+            "socket": socket,
+            "pending_at_last_stop": saved,
+        });
+        println!("{}", serde_json::to_string_pretty(&value)?);
+        return Ok(ExitCode::from(1));
+    }
+    println!(
+        "no warden daemon runs (nothing answers on {}), so nothing can be pending now; \
+         start one with \"warden serve --background\".",
+        socket.display()
+    );
+    if saved.is_empty() {
+        println!("nothing was pending when it last stopped.");
+        return Ok(ExitCode::from(1));
+    }
+    println!(
+        "pending when it last stopped (they are pending again once it starts; the programs \
+         that waited may have given up since):"
+    );
+    for line in present::pending_table(&saved, now_ms(), Listing::Saved) {
+        println!("{line}");
+    }
+    Ok(ExitCode::from(1))
 }
 
 pub fn approve(args: ApproveArgs) -> anyhow::Result<ExitCode> {
@@ -79,13 +108,4 @@ pub fn deny(args: DenyArgs) -> anyhow::Result<ExitCode> {
     debug_assert_eq!(reply.state, ApprovalState::Denied);
     println!("denied #{}", reply.id);
     Ok(ExitCode::SUCCESS)
-}
-
-fn age(ms: u64) -> String {
-    let secs = ms / 1000;
-    match secs {
-        0..=59 => format!("{secs}s"),
-        60..=3599 => format!("{}m", secs / 60),
-        _ => format!("{}h", secs / 3600),
-    }
 }

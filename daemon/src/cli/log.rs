@@ -1,9 +1,15 @@
+//! `warden log`: recent decisions from the daemon, or from the audit files while no daemon
+//! runs; `-f` follows them live, across daemon restarts.
+
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
-use crate::client::Client;
-use crate::quote::command_line;
-use crate::wire::{AuditRecord, Decision};
+use super::follow::{follow, Change};
+use super::present::{self, Colour};
+use crate::client::{Client, ClientError};
+use crate::paths;
+use crate::server::audit;
+use crate::wire::AuditRecord;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -20,73 +26,64 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let client = Client::from_env();
-    let colour = !args.json && std::io::stdout().is_terminal();
+    let colour = match args.json {
+        true => Colour::Plain,
+        false => Colour::for_output(std::io::stdout().is_terminal()),
+    };
     let print = |record: &AuditRecord| -> bool {
         let line = if args.json {
             serde_json::to_string(record).expect("audit records always serialise")
         } else {
-            render(record, colour)
+            present::record_line(record, colour)
         };
         let mut out = std::io::stdout().lock();
         // A closed pipe (`warden log -f | head`) ends the command quietly.
         writeln!(out, "{line}").and_then(|()| out.flush()).is_ok()
     };
-    for record in client.log(args.lines)? {
-        if !print(&record) {
+    // One record more than shown: the newest one's sequence number is where following
+    // starts, also with `-n 0`.
+    let recent = match client.log(args.lines.max(1)) {
+        Ok(records) => records,
+        Err(ClientError::NotRunning(socket)) => {
+            let dir = paths::audit_dir();
+            eprintln!(
+                "warden: no daemon answers on {}; showing the audit files in {}",
+                socket.display(),
+                dir.display()
+            );
+            let records = audit::tail(&dir, args.lines.max(1))?;
+            if records.is_empty() {
+                eprintln!("warden: no decisions are recorded there yet");
+            }
+            records
+        }
+        Err(refused @ ClientError::Refused(_)) => return Err(refused.into()),
+        // Following retries until a daemon answers; only the history is missing.
+        Err(e) if args.follow => {
+            eprintln!("warden: cannot read the recent decisions ({e}); following new ones");
+            Vec::new()
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let last_seq = recent.last().map_or(0, |record| record.seq);
+    let skip = recent.len().saturating_sub(args.lines);
+    for record in &recent[skip..] {
+        if !print(record) {
             return Ok(ExitCode::SUCCESS);
         }
     }
     if args.follow {
-        client.follow(|record| print(&record))?;
+        follow(&client, last_seq, |change| match change {
+            Change::Record(record) => print(&record),
+            Change::Lost(reason) => {
+                eprintln!("warden: lost the daemon's event stream ({reason}); waiting for it");
+                true
+            }
+            Change::Back => {
+                eprintln!("warden: a daemon answers again; following its decisions");
+                true
+            }
+        })?;
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn render(record: &AuditRecord, colour: bool) -> String {
-    let word = match (record.kind.as_str(), record.decision) {
-        ("resolution", Decision::Allow) => "APPROVED",
-        ("resolution", _) => "REFUSED",
-        (_, Decision::Allow) => "allow",
-        (_, Decision::Deny) => "deny",
-        (_, Decision::Ask) => "ask",
-    };
-    let painted = if colour {
-        let code = match record.decision {
-            Decision::Allow => "32",
-            Decision::Deny => "31",
-            Decision::Ask => "33",
-        };
-        format!("\x1b[{code}m{word:<8}\x1b[0m")
-    } else {
-        format!("{word:<8}")
-    };
-    let mut line = format!("{}  {painted}", record.time);
-    if let Some(id) = record.approval {
-        line.push_str(&format!(" #{id}"));
-    }
-    if let Some(agent) = record.agent.as_deref().or(record.session.as_deref()) {
-        line.push_str(&format!(" [{agent}]"));
-    }
-    match &record.argv {
-        Some(argv) => line.push_str(&format!(" {}", command_line(argv))),
-        None => line.push_str(" (request not evaluated)"),
-    }
-    if let Some(would) = record.would {
-        line.push_str(&format!("  (monitor: would {})", decision_word(would)));
-    }
-    if let Some(rule) = &record.rule {
-        line.push_str(&format!("  rule {rule}"));
-    }
-    if let Some(resolver) = &record.resolver {
-        line.push_str(&format!("  by {resolver}"));
-    }
-    line
-}
-
-fn decision_word(decision: Decision) -> &'static str {
-    match decision {
-        Decision::Allow => "allow",
-        Decision::Deny => "deny",
-        Decision::Ask => "ask",
-    }
 }

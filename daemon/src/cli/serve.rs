@@ -1,17 +1,16 @@
+use std::ffi::OsString;
+use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 
-use crate::client::Client;
+use crate::client::{self, Client};
 use crate::paths;
 use crate::server;
-
-/// How long `--background` waits for the daemon to answer.
-const START_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -19,7 +18,8 @@ pub struct Args {
     /// `include_default = true`).
     #[arg(long, value_name = "FILE")]
     policy: Option<PathBuf>,
-    /// Monitor mode for requests outside a session: log every decision, block nothing.
+    /// Monitor mode: log every decision, block nothing (outside sessions and in every session
+    /// started without `warden preload --monitor` of its own).
     #[arg(long)]
     monitor: bool,
     /// Detach, log to $WARDEN_HOME/serve.log, and return once the daemon answers.
@@ -38,38 +38,66 @@ pub struct Args {
     /// Start a new audit file once the current one reaches this size.
     #[arg(long, value_name = "BYTES", default_value_t = 16 * 1024 * 1024, hide = true)]
     audit_rotate_bytes: u64,
-    /// Serve at most this many connections at once; further ones are dropped.
+    /// Serve at most this many connections at once; further ones are refused.
     #[arg(long, value_name = "N", default_value_t = 1024, hide = true)]
     max_connections: usize,
+    /// Serve at most this many connections of one session (or of one process outside
+    /// sessions) at once; further ones of it are refused.
+    #[arg(long, value_name = "N", default_value_t = 128, hide = true)]
+    max_session_connections: usize,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.background {
-        return background(&args);
+        return background(&options(&args));
     }
-    let policy = args.policy.map(|p| std::path::absolute(&p).unwrap_or(p));
-    server::run(server::Options {
-        policy,
+    server::run(options(&args))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn options(args: &Args) -> server::Options {
+    server::Options {
+        policy: args
+            .policy
+            .as_ref()
+            .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone())),
         monitor: args.monitor,
         approval_timeout: Duration::from_secs(args.approval_timeout),
         grant_lifetime: Duration::from_secs(args.grant_seconds),
         max_pending: args.max_pending,
         audit_rotate_bytes: args.audit_rotate_bytes.max(1),
         max_connections: args.max_connections.max(1),
-    })?;
-    Ok(ExitCode::SUCCESS)
+        max_session_connections: args.max_session_connections.max(1),
+    }
 }
 
 /// Starts the daemon in its own session (not a descendant of anything once we return) with
 /// its output in serve.log, and waits until its socket answers.
-fn background(args: &Args) -> anyhow::Result<ExitCode> {
+fn background(options: &server::Options) -> anyhow::Result<ExitCode> {
     let client = Client::from_env();
     if client.is_running() {
         bail!(
-            "a warden daemon already answers on {}",
+            "a warden daemon already answers on {} (\"warden stop\" ends it)",
             client.socket().display()
         );
     }
+    let pid =
+        start_detached(&client, &options.serve_args()).context("cannot start the warden daemon")?;
+    println!(
+        "warden daemon running in the background (pid {pid}), socket {}, log {}",
+        client.socket().display(),
+        paths::serve_log().display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// How long `--background` waits for the daemon to answer.
+const START_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Starts `warden serve SERVE_ARGS` (this executable) in its own session, without the preload
+/// library, its output appended to serve.log, and waits until its socket answers; returns its
+/// pid. When the daemon exits first, the error is the reason it logged.
+fn start_detached(client: &Client, serve_args: &[OsString]) -> anyhow::Result<u32> {
     let home = paths::home();
     std::fs::DirBuilder::new()
         .recursive(true)
@@ -83,26 +111,14 @@ fn background(args: &Args) -> anyhow::Result<ExitCode> {
         .mode(0o600)
         .open(&log_path)
         .with_context(|| format!("cannot open {}", log_path.display()))?;
+    let logged_from = log.metadata().map(|m| m.len()).unwrap_or(0);
     let exe = std::env::current_exe().context("cannot find the warden executable")?;
-    let mut command = Command::new(&exe);
-    command.arg("serve");
-    if let Some(policy) = &args.policy {
-        command.arg("--policy").arg(std::path::absolute(policy)?);
-    }
-    if args.monitor {
-        command.arg("--monitor");
-    }
+    // This very binary (the file at `exe` could have been replaced since it started).
+    let mut command = Command::new("/proc/self/exe");
     command
-        .arg("--approval-timeout")
-        .arg(args.approval_timeout.to_string())
-        .arg("--grant-seconds")
-        .arg(args.grant_seconds.to_string())
-        .arg("--max-pending")
-        .arg(args.max_pending.to_string())
-        .arg("--audit-rotate-bytes")
-        .arg(args.audit_rotate_bytes.to_string())
-        .arg("--max-connections")
-        .arg(args.max_connections.to_string())
+        .arg0(&exe)
+        .arg("serve")
+        .args(serve_args)
         // The daemon must never run under the preload library.
         .env_remove("LD_PRELOAD")
         .stdin(Stdio::null())
@@ -120,23 +136,17 @@ fn background(args: &Args) -> anyhow::Result<ExitCode> {
     }
     let mut child = command
         .spawn()
-        .with_context(|| format!("cannot start {}", exe.display()))?;
+        .with_context(|| format!("cannot run {}", exe.display()))?;
     let deadline = Instant::now() + START_TIMEOUT;
     while Instant::now() < deadline {
         if client.is_running() {
-            println!(
-                "warden daemon running in the background (pid {}), socket {}, log {}",
-                child.id(),
-                client.socket().display(),
-                log_path.display()
-            );
-            return Ok(ExitCode::SUCCESS);
+            return Ok(child.id());
         }
         if let Some(status) = child.try_wait()? {
-            bail!(
-                "the daemon exited at start ({status}); see {}",
-                log_path.display()
-            );
+            match logged_errors(&log_path, logged_from) {
+                Some(reason) => bail!("{reason}"),
+                None => bail!("the daemon exited ({status}); see {}", log_path.display()),
+            }
         }
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -146,4 +156,21 @@ fn background(args: &Args) -> anyhow::Result<ExitCode> {
         START_TIMEOUT.as_secs(),
         log_path.display()
     )
+}
+
+/// Most of serve.log read back for the reason a daemon did not start.
+const LOG_TAIL_LIMIT: u64 = 64 * 1024;
+
+/// The errors a daemon wrote to `log` after byte `from` (its `warden: error:` lines, without
+/// that prefix), so that the reason it did not start is shown where it was started.
+fn logged_errors(log: &Path, from: u64) -> Option<String> {
+    let mut file = std::fs::File::open(log).ok()?;
+    file.seek(SeekFrom::Start(from)).ok()?;
+    let mut text = String::new();
+    file.take(LOG_TAIL_LIMIT).read_to_string(&mut text).ok()?;
+    let errors: Vec<&str> = text
+        .lines()
+        .filter_map(|line| line.strip_prefix(client::ERROR_PREFIX))
+        .collect();
+    (!errors.is_empty()).then(|| errors.join("; "))
 }

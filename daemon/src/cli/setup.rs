@@ -8,8 +8,8 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use warden_wrapper_installer::shell::path_export_line;
 use warden_wrapper_installer::{
-    by_name, default_bin_dir, install, list, remove, AgentStatus, Change, Context, InstallOptions,
-    InstallReport, PathOrder, RemoveReport, WrapperState,
+    by_name, default_bin_dir, install, list, remove, AgentStatus, Change, Context, FailMode,
+    InstallOptions, InstallReport, PathOrder, RemoveReport, WrapperState,
 };
 
 use crate::paths;
@@ -40,6 +40,10 @@ pub struct Args {
     /// Remove warden's wrapper and restore the file a --force install replaced.
     #[arg(long)]
     remove: bool,
+    /// Make the wrapper run the agent with `warden preload --fail-open`: programs run
+    /// unchecked while the daemon cannot be reached (default: they are refused).
+    #[arg(long, conflicts_with = "remove")]
+    fail_open: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -71,6 +75,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         real_override: std::env::var_os(agent.real_override_env)
             .filter(|v| !v.is_empty())
             .map(PathBuf::from),
+        fail: if args.fail_open {
+            FailMode::Open
+        } else {
+            FailMode::Closed
+        },
     };
     let report = install(agent, &ctx, &options)
         .with_context(|| format!("cannot install the {name} wrapper; nothing was changed"))?;

@@ -1,6 +1,7 @@
 use std::process::ExitCode;
 
 use crate::client::{Client, ClientError};
+use crate::quote::count;
 use crate::wire::Mode;
 
 #[derive(clap::Args)]
@@ -50,12 +51,26 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     );
     println!("socket: {}  door: {}", status.socket, status.door);
     println!(
-        "policy: {} rules from {}",
-        status.rule_count,
+        "policy: {} from {}",
+        count(status.rule_count, "rule"),
         status.policy_sources.join(", ")
     );
     if let Some(error) = &status.policy_error {
         println!("policy reload failed (previous policy in force): {error}");
+    }
+    if let Some(held) = &status.policy_held {
+        println!(
+            "policy change HELD since {}: it loosens the policy and a session without isolation \
+             could have written it; review the policy files, then run \"warden policy reload\"",
+            crate::server::audit::rfc3339(held.since_ms)
+        );
+        const SHOWN: usize = 10;
+        for reason in held.reasons.iter().take(SHOWN) {
+            println!("  {reason}");
+        }
+        if held.reasons.len() > SHOWN {
+            println!("  … and {} more", held.reasons.len() - SHOWN);
+        }
     }
     println!("default mode: {}", mode(status.default_mode));
     println!("sessions: {}", status.sessions.len());

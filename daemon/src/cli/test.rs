@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 
-use crate::engine::{Action, Query, Verdict};
+use crate::engine::{Action, DecidedBy, Query, Verdict};
 use crate::policy_files;
 
 #[derive(clap::Args)]
@@ -26,6 +26,18 @@ pub struct Args {
     agent: Option<String>,
     /// The shell command line to judge, e.g. "rm -rf ~".
     command: OsString,
+}
+
+/// What decided a verdict, for people: the rule's name, or which of the policy's own actions.
+pub fn decider(verdict: &Verdict) -> String {
+    match (verdict.decided_by, &verdict.rule) {
+        (DecidedBy::Rule, Some(rule)) => rule.clone(),
+        (DecidedBy::Unparsable, _) => {
+            "(none: the command could not be read, so the policy's `unparsable` action decided)"
+                .to_string()
+        }
+        _ => "(none: the policy default)".to_string(),
+    }
 }
 
 /// Exit status for each decision: 0 allow/log, 1 deny, 2 ask.
@@ -70,13 +82,7 @@ fn to_json(verdict: &Verdict) -> serde_json::Value {
 
 fn print_plain(verdict: &Verdict) {
     println!("decision: {}", verdict.action);
-    println!(
-        "rule: {}",
-        verdict
-            .rule
-            .as_deref()
-            .unwrap_or("(none: the policy default)")
-    );
+    println!("rule: {}", decider(verdict));
     if let Some(message) = &verdict.message {
         println!("message: {message}");
     }

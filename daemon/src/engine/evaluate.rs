@@ -9,7 +9,7 @@ use super::matcher::{Context, Scratch};
 use super::shell::{self, ShellError, MAX_DEPTH};
 use super::unit::Unit;
 use super::unwrap::{self, Inner};
-use super::{Action, Policy, Query, Verdict};
+use super::{Action, DecidedBy, Policy, Query, Verdict};
 
 /// Who decided, for the verdict's `rule` and `message`.
 #[derive(Clone, Copy)]
@@ -286,12 +286,17 @@ impl<'p> Walk<'p> {
 
     fn verdict(self) -> Verdict {
         let (action, decider) = self.best.unwrap_or((self.policy.default, Decider::Default));
-        let (rule, message) = match decider {
-            Decider::Default => (None, None),
-            Decider::Rule(name, message) => (Some(name.to_string()), message.map(str::to_string)),
+        let (rule, message, decided_by) = match decider {
+            Decider::Default => (None, None, DecidedBy::Default),
+            Decider::Rule(name, message) => (
+                Some(name.to_string()),
+                message.map(str::to_string),
+                DecidedBy::Rule,
+            ),
             Decider::Approved(name) => (
                 Some(name.to_string()),
                 Some("approved by the operator (warden approve --always)".to_string()),
+                DecidedBy::Rule,
             ),
             Decider::Unparsable => (
                 None,
@@ -299,6 +304,7 @@ impl<'p> Walk<'p> {
                     "warden could not read this command ({}); the policy's `unparsable` action applies",
                     self.unparsable.as_deref().unwrap_or("unknown")
                 )),
+                DecidedBy::Unparsable,
             ),
         };
         Verdict {
@@ -306,6 +312,7 @@ impl<'p> Walk<'p> {
             rule,
             message,
             command: self.deciding,
+            decided_by,
         }
     }
 }

@@ -34,6 +34,8 @@ pub(crate) struct Rule {
     pub caller: Option<Regex>,
     pub env: Option<GlobSet>,
     pub fed_by: Option<GlobSet>,
+    pub feeds: Option<GlobSet>,
+    pub stdin: Option<Regex>,
     pub via: Option<GlobSet>,
 }
 
@@ -271,6 +273,7 @@ impl Rule {
             && glob_words(&self.via, &unit.via)
             && glob_words(&self.env, &unit.env)
             && glob_words(&self.fed_by, &unit.fed_by)
+            && glob_words(&self.feeds, &unit.feeds)
             && self.flags.iter().all(|f| view.flags().contains(f))
             && self.args_all.iter().all(|re| {
                 unit.args().iter().any(|a| re.is_match(a))
@@ -296,6 +299,11 @@ impl Rule {
                 .cmdline
                 .as_ref()
                 .is_none_or(|re| re.is_match(view.cmdline()))
+            && self.stdin.as_ref().is_none_or(|re| {
+                unit.stdin_text
+                    .as_deref()
+                    .is_some_and(|text| re.is_match(text))
+            })
             && self
                 .caller
                 .as_ref()

@@ -10,13 +10,15 @@
 //! - [`Policy::rule_count`], [`Policy::tests`] (the embedded `[[test]]` cases);
 //! - [`approved_entry_toml`], one `[[approved]]` entry for `warden approve --always`;
 //! - [`unwrapped_commands`], the commands a program start runs on its behalf (what an
-//!   operator's approval of it covers).
+//!   operator's approval of it covers);
+//! - [`loosenings`], how a new policy is looser than the one in force (empty when it only
+//!   tightens it).
 //!
 //! Modules: [`policy`] (TOML schema, compilation, errors), `matcher` (compiled rule sets),
 //! `unwrap` (wrappers and flag spelling), `shell` (shell strings via `brush-parser`),
 //! `evaluate` (the walk over everything a program start runs), `content` (what really
 //! runs: program identity, script files, interpreter code), `interp` (the interpreter code
-//! scanners).
+//! scanners), `tightening` (comparing two policies' definitions).
 
 mod approved;
 mod content;
@@ -25,6 +27,7 @@ mod interp;
 mod matcher;
 pub mod policy;
 mod shell;
+mod tightening;
 mod unit;
 mod unwrap;
 
@@ -32,6 +35,7 @@ pub use approved::approved_entry_toml;
 pub use content::{FileRead, FileSource, Identity, Launch, NoFiles, MAX_SCRIPT_BYTES};
 pub use evaluate::unwrapped_commands;
 pub use policy::{PolicyError, PolicyTest, TestInput, TestOutcome};
+pub use tightening::{loosenings, Loosening};
 pub(crate) use unit::basename;
 
 /// What a rule (or the policy default) decides. Ordered by precedence: the strictest wins.
@@ -97,6 +101,19 @@ pub struct Verdict {
     /// `rm -rf ~` inside `bash -c '…; rm -rf ~'`). `None` when nothing was judged (an
     /// unreadable shell string).
     pub command: Option<Vec<Vec<u8>>>,
+    /// What decided: a rule, or which of the policy's own actions.
+    pub decided_by: DecidedBy,
+}
+
+/// What decided a [`Verdict`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DecidedBy {
+    /// A rule or an `[[approved]]` entry (`rule` names it).
+    Rule,
+    /// The policy's `default` action: no rule matched.
+    Default,
+    /// The policy's `unparsable` action: a shell string could not be read.
+    Unparsable,
 }
 
 /// Origin name of the policy compiled into the binary.
@@ -111,6 +128,7 @@ pub struct Policy {
     unparsable: Action,
     aliases: unwrap::FlagAliases,
     approved: Vec<approved::Approved>,
+    definitions: tightening::Definitions,
     tests: Vec<PolicyTest>,
     origins: Vec<String>,
 }

@@ -12,6 +12,7 @@ use toml::Spanned;
 
 use super::approved::Approved;
 use super::matcher::{ProgramIndex, Rule, RuleSet};
+use super::tightening::Definitions;
 use super::unwrap::{Flag, FlagAliases};
 use super::{Action, Policy, PolicySource, Query, Verdict};
 
@@ -52,11 +53,12 @@ struct FileDef {
     approved: Vec<Spanned<ApprovedDef>>,
 }
 
-#[derive(Deserialize)]
+/// One `[[rule]]` as written; compared whole by `tightening`.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RuleDef {
+pub(crate) struct RuleDef {
     name: String,
-    action: Action,
+    pub(crate) action: Action,
     message: Option<String>,
     program: Option<Vec<String>>,
     flags: Option<Vec<String>>,
@@ -72,6 +74,8 @@ struct RuleDef {
     caller: Option<String>,
     env: Option<Vec<String>>,
     fed_by: Option<Vec<String>>,
+    feeds: Option<Vec<String>>,
+    stdin: Option<String>,
     via: Option<Vec<String>>,
 }
 
@@ -237,8 +241,10 @@ fn rule_around(text: &str, span: &Range<usize>) -> Option<String> {
 }
 
 /// Where a layer's rule is defined, for errors found after parsing.
-struct Located {
-    origin: String,
+struct Located<'s> {
+    source: &'s PolicySource,
+    /// Where the rule's table starts in its source's text.
+    offset: usize,
     line: usize,
     def: RuleDef,
 }
@@ -247,6 +253,7 @@ pub(crate) fn compile(sources: &[PolicySource]) -> Result<Policy, PolicyError> {
     let mut default = Action::Allow;
     let mut unparsable = Action::Ask;
     let mut aliases = FlagAliases::default();
+    let mut definitions = Definitions::default();
     let mut rules: Vec<Located> = Vec::new();
     let mut tests = Vec::new();
     let mut approved = Vec::new();
@@ -263,6 +270,8 @@ pub(crate) fn compile(sources: &[PolicySource]) -> Result<Policy, PolicyError> {
         unparsable = file.unparsable.unwrap_or(unparsable);
         for (program, table) in file.flag_aliases {
             let line = at(table.span());
+            let written = definitions.flag_aliases.entry(program.clone()).or_default();
+            written.extend(table.get_ref().clone());
             for (alias, canonical) in table.into_inner() {
                 let parse = |flag: &str| {
                     Flag::parse(flag).ok_or_else(|| {
@@ -279,10 +288,11 @@ pub(crate) fn compile(sources: &[PolicySource]) -> Result<Policy, PolicyError> {
             }
         }
         for rule in file.rule {
-            let line = at(rule.span());
+            let offset = rule.span().start;
             rules.push(Located {
-                origin: source.origin.clone(),
-                line,
+                source,
+                offset,
+                line: at(rule.span()),
                 def: rule.into_inner(),
             });
         }
@@ -314,17 +324,23 @@ pub(crate) fn compile(sources: &[PolicySource]) -> Result<Policy, PolicyError> {
     }
     let mut seen: HashMap<&str, (&str, usize)> = HashMap::new();
     for rule in &rules {
-        if let Some((origin, line)) = seen.insert(&rule.def.name, (&rule.origin, rule.line)) {
+        if let Some((origin, line)) = seen.insert(&rule.def.name, (&rule.source.origin, rule.line))
+        {
             return Err(PolicyError {
-                origin: rule.origin.clone(),
+                origin: rule.source.origin.clone(),
                 line: rule.line,
                 rule: Some(rule.def.name.clone()),
                 problem: format!("duplicate rule name (first defined at {origin}:{line})"),
             });
         }
     }
+    definitions.rules = rules
+        .iter()
+        .map(|rule| (rule.def.name.clone(), rule.def.clone()))
+        .collect();
     Ok(Policy {
         rules: compile_rules(rules)?,
+        definitions,
         default,
         unparsable,
         aliases,
@@ -378,10 +394,14 @@ fn compile_rules(located: Vec<Located>) -> Result<RuleSet, PolicyError> {
     let mut name_globs = GlobSetBuilder::new();
     let mut path_globs = GlobSetBuilder::new();
     let mut generic_cmdline = Vec::new();
-    for (idx, Located { origin, line, def }) in located.into_iter().enumerate() {
+    for (idx, rule) in located.into_iter().enumerate() {
         let idx = idx as u32;
+        check_patterns(&rule)?;
+        let Located {
+            source, line, def, ..
+        } = rule;
         let fail = |problem: String| PolicyError {
-            origin: origin.clone(),
+            origin: source.origin.clone(),
             line,
             rule: Some(def.name.clone()),
             problem,
@@ -400,6 +420,8 @@ fn compile_rules(located: Vec<Located>) -> Result<RuleSet, PolicyError> {
             def.caller.is_some(),
             def.env.is_some(),
             def.fed_by.is_some(),
+            def.feeds.is_some(),
+            def.stdin.is_some(),
             def.via.is_some(),
         ];
         if !conditions.contains(&true) {
@@ -491,6 +513,8 @@ fn compile_rules(located: Vec<Located>) -> Result<RuleSet, PolicyError> {
             caller: search(&def.caller, "caller")?,
             env: glob_set(&def.env, "env")?,
             fed_by: glob_set(&def.fed_by, "fed_by")?,
+            feeds: glob_set(&def.feeds, "feeds")?,
+            stdin: search(&def.stdin, "stdin")?,
             via: glob_set(&def.via, "via")?,
             name: def.name,
             action: def.action,
@@ -514,14 +538,75 @@ fn compile_rules(located: Vec<Located>) -> Result<RuleSet, PolicyError> {
     Ok(RuleSet { rules, index })
 }
 
+/// Compiles each regex of a rule on its own, as written, so that a bad one is reported at its
+/// own line and as the author wrote it (the compiled sets anchor and join the patterns).
+fn check_patterns(rule: &Located) -> Result<(), PolicyError> {
+    let def = &rule.def;
+    let lists = [
+        ("args_all", &def.args_all),
+        ("args_any", &def.args_any),
+        ("redirect", &def.redirect),
+        ("input", &def.input),
+    ];
+    let lone = [("cmdline", &def.cmdline), ("caller", &def.caller)];
+    let patterns = lists
+        .into_iter()
+        .flat_map(|(key, list)| {
+            list.iter()
+                .flatten()
+                .enumerate()
+                .map(move |(i, p)| (key, Some(i), p))
+        })
+        .chain(
+            lone.into_iter()
+                .filter_map(|(key, p)| p.as_ref().map(|p| (key, None, p))),
+        );
+    for (key, item, pattern) in patterns {
+        if let Err(error) = byte_regex(pattern) {
+            let line = value_line(&rule.source.text, rule.offset, key, item);
+            return Err(PolicyError {
+                origin: rule.source.origin.clone(),
+                line: line.unwrap_or(rule.line),
+                rule: Some(def.name.clone()),
+                problem: format!(
+                    "bad regex in `{key}`: {pattern:?}: {}",
+                    regex_problem(&error)
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The line of the value of `key` (its `item`-th element when it is a list) in the
+/// `[[rule]]` whose table starts at byte `rule_start` of `text`.
+fn value_line(text: &str, rule_start: usize, key: &str, item: Option<usize>) -> Option<usize> {
+    use toml::de::{DeTable, DeValue};
+    let file = DeTable::parse(text).ok()?.into_inner();
+    let rules = file.get("rule")?.get_ref();
+    let DeValue::Array(rules) = rules else {
+        return None;
+    };
+    let rule = rules.iter().find(|r| r.span().start == rule_start)?;
+    let value = rule.get_ref().get(key)?;
+    let value = match item {
+        Some(i) => value.get_ref().get(i)?,
+        None => value,
+    };
+    Some(line_of(text, value.span().start))
+}
+
 /// Patterns match bytes: `.` and `[^…]` match any byte (also invalid UTF-8 and newlines),
 /// so that no byte sequence can slip between the characters of a pattern.
-fn regex(pattern: &str, key: &str) -> Result<Regex, String> {
+fn byte_regex(pattern: &str) -> Result<Regex, regex::Error> {
     RegexBuilder::new(pattern)
         .unicode(false)
         .dot_matches_new_line(true)
         .build()
-        .map_err(|e| format!("bad regex in `{key}`: {e}"))
+}
+
+fn regex(pattern: &str, key: &str) -> Result<Regex, String> {
+    byte_regex(pattern).map_err(|e| format!("bad regex in `{key}`: {}", regex_problem(&e)))
 }
 
 fn regex_set(patterns: &[String], key: &str) -> Result<RegexSet, String> {
@@ -529,7 +614,21 @@ fn regex_set(patterns: &[String], key: &str) -> Result<RegexSet, String> {
         .unicode(false)
         .dot_matches_new_line(true)
         .build()
-        .map_err(|e| format!("bad regex in `{key}`: {e}"))
+        .map_err(|e| format!("bad regex in `{key}`: {}", regex_problem(&e)))
+}
+
+/// What is wrong with a pattern, in one line: the parser's message repeats the pattern over
+/// several lines, and its last line says what is wrong.
+fn regex_problem(error: &regex::Error) -> String {
+    match error {
+        regex::Error::Syntax(text) => text
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .trim_start_matches("error: ")
+            .to_string(),
+        other => other.to_string(),
+    }
 }
 
 fn glob(pattern: &str, key: &str) -> Result<globset::Glob, String> {

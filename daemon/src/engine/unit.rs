@@ -22,6 +22,9 @@ pub(crate) struct Unit<'a> {
     /// Programs whose output this command reads or runs: earlier pipeline stages,
     /// `<(…)` and `$(…)` in its words.
     pub fed_by: Vec<Word<'a>>,
+    /// Programs that read this command's output: later pipeline stages, and the command in
+    /// whose words this one runs as `$(…)`, backticks or `<(…)`.
+    pub feeds: Vec<Word<'a>>,
     /// The wrappers this command was reached through (`sudo`, `xargs`, `find`…).
     pub via: Vec<Word<'a>>,
     /// Text given on standard input by a here-document or here-string.
@@ -53,6 +56,7 @@ impl Unit<'_> {
             redirects: self.redirects.iter().map(borrow).collect(),
             inputs: self.inputs.iter().map(borrow).collect(),
             fed_by: self.fed_by.iter().map(borrow).collect(),
+            feeds: self.feeds.iter().map(borrow).collect(),
             via,
             stdin_text: self.stdin_text.as_ref().map(borrow),
             cwd: self.cwd.as_ref().map(borrow),

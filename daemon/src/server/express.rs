@@ -11,8 +11,14 @@
 //! [`ARRIVAL_WINDOW`], a pipelined, chunked or oversized one) is handed, with the bytes already
 //! read, to the HTTP server as before. So the lane changes what the common case costs, not
 //! what any request gets, and a slow client holds a lane thread for at most the window.
+//!
+//! Each connection is first counted against its caller ([`limits`](super::limits)): the
+//! session found here, once per connection, is the one the preflight is judged in. A caller
+//! over its share gets a refusal at once, without the window. Replies are sent without
+//! blocking: a peer that does not read (a socketpair whose other end is full) loses its
+//! reply, it does not hold the lane.
 
-use std::io::{ErrorKind, Read, Write};
+use std::io::{ErrorKind, Read};
 use std::os::unix::net::{UnixDatagram, UnixListener, UnixStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -20,12 +26,19 @@ use std::time::{Duration, Instant};
 use hyper::StatusCode;
 use tokio::runtime::Handle;
 
-use super::access::Peer;
+use super::access::{Channel, Peer};
+use super::limits::Caller;
+use super::sessions::SessionView;
 use super::{door, listener, routes, Daemon, ServeError};
 
 /// How long a lane thread waits for a request to arrive whole. The library sends its
 /// request in one `sendmsg` right after `connect`, so it is normally there at `accept`.
 const ARRIVAL_WINDOW: Duration = Duration::from_millis(2);
+
+/// A caller holding this many connections already gets no arrival window: what it has not
+/// sent by `accept` goes to the HTTP server at once, so a flood of idle connections costs
+/// the lane a read each, not a window each (a `make -j8` burst still has it).
+const WINDOW_BURST: usize = 8;
 
 /// Largest request the lane reads; larger ones (a huge argv) go to the HTTP server, which
 /// reads up to the body limit and denies beyond it.
@@ -67,11 +80,7 @@ fn spawn(name: &str, work: impl FnOnce() + Send + 'static) -> Result<(), ServeEr
         .name(name.into())
         .spawn(work)
         .map(drop)
-        .map_err(|source| ServeError::Io {
-            what: "cannot start a thread for",
-            path: name.into(),
-            source,
-        })
+        .map_err(super::start_error(format!("the {name} thread")))
 }
 
 struct Lane {
@@ -92,13 +101,31 @@ impl Lane {
     }
 
     fn serve(&self, mut stream: UnixStream, peer: Peer, received: &mut [u8]) {
-        // Over the connection cap the connection is dropped at once.
-        let Ok(permit) = self.daemon.connections.clone().try_acquire_owned() else {
-            return;
+        let daemon = &self.daemon;
+        let session = daemon.sessions.for_process(peer.pid);
+        let caller = match (&session, peer.pid) {
+            (Some((id, _)), _) => Caller::Session(id.clone()),
+            (None, Some(pid)) => Caller::Process(pid),
+            (None, None) => Caller::Unknown,
         };
-        match arrive(&mut stream, received) {
+        let is_operator =
+            || peer.channel == Channel::Socket && peer.check_operator(&daemon.sessions).is_ok();
+        let slot = match daemon.limits.admit(caller, is_operator) {
+            Ok(slot) => slot,
+            Err(refusal) => {
+                let refused = routes::refusal(StatusCode::SERVICE_UNAVAILABLE, refusal.to_string());
+                send_without_blocking(&stream, &http_reply(refused));
+                return;
+            }
+        };
+        let window = match slot.others() {
+            n if n >= WINDOW_BURST => Duration::ZERO,
+            _ => ARRIVAL_WINDOW,
+        };
+        match arrive(&mut stream, received, window) {
             Arrival::Preflight(body) => {
-                let _ = stream.write_all(&self.answer(&peer, &received[body]));
+                let reply = self.answer(&peer, session, &received[body]);
+                send_without_blocking(&stream, &reply);
             }
             Arrival::Other { len } => {
                 let daemon = self.daemon.clone();
@@ -111,7 +138,7 @@ impl Lane {
                         return;
                     };
                     let stream = listener::Replay::new(prefix, stream);
-                    listener::serve_connection(daemon, peer, stream, permit).await;
+                    listener::serve_connection(daemon, peer, stream, slot).await;
                 });
             }
             Arrival::Gone => {}
@@ -119,22 +146,43 @@ impl Lane {
     }
 
     /// The complete HTTP reply to a preflight, as the HTTP route would give it.
-    fn answer(&self, peer: &Peer, body: &[u8]) -> Vec<u8> {
-        let (status, json) = match peer.check_same_user() {
-            Ok(()) => routes::preflight_answer(&self.daemon, peer, body),
+    fn answer(&self, peer: &Peer, session: Option<(String, SessionView)>, body: &[u8]) -> Vec<u8> {
+        http_reply(match peer.check_same_user() {
+            Ok(()) => routes::preflight_answer(&self.daemon, peer, session, body),
             Err(reason) => routes::refusal(StatusCode::FORBIDDEN, reason),
-        };
-        let mut reply = format!(
-            "HTTP/1.1 {} {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
-             connection: close\r\n\r\n",
-            status.as_u16(),
-            status.canonical_reason().unwrap_or(""),
-            json.len()
-        )
-        .into_bytes();
-        reply.extend_from_slice(json.as_bytes());
-        reply
+        })
     }
+}
+
+/// A whole HTTP/1.1 reply with a JSON body, closing the connection.
+fn http_reply((status, json): (StatusCode, String)) -> Vec<u8> {
+    let mut reply = format!(
+        "HTTP/1.1 {} {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
+         connection: close\r\n\r\n",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or(""),
+        json.len()
+    )
+    .into_bytes();
+    reply.extend_from_slice(json.as_bytes());
+    reply
+}
+
+/// Sends `reply` in one `send` that never waits: a fresh connection has room for a reply of
+/// a few hundred bytes unless its peer filled the other end on purpose, and then the peer
+/// loses its reply rather than the lane its thread.
+fn send_without_blocking(stream: &UnixStream, reply: &[u8]) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: send on a socket we own, reading `reply.len()` bytes of a live slice;
+    // MSG_NOSIGNAL turns a closed peer into EPIPE instead of a SIGPIPE for the daemon.
+    unsafe {
+        libc::send(
+            stream.as_raw_fd(),
+            reply.as_ptr().cast(),
+            reply.len(),
+            libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+        )
+    };
 }
 
 /// What arrived on a fresh connection within the window.
@@ -148,17 +196,25 @@ enum Arrival {
     Gone,
 }
 
-/// Reads from `stream` into `received` until a request is whole, the window is over, or the
+/// Reads from `stream` into `received` until a request is whole, `window` is over, or the
 /// request turns out not to be the lane's.
-fn arrive(stream: &mut UnixStream, received: &mut [u8]) -> Arrival {
-    let deadline = Instant::now() + ARRIVAL_WINDOW;
+fn arrive(stream: &mut UnixStream, received: &mut [u8], window: Duration) -> Arrival {
+    let deadline = Instant::now() + window;
     let mut len = 0;
     loop {
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        if remaining.is_zero() || stream.set_read_timeout(Some(remaining)).is_err() {
-            return Arrival::Other { len };
-        }
-        match stream.read(&mut received[len..]) {
+        // A read that does not wait comes first: the request is usually there already, and
+        // then no timeout needs setting.
+        let read = match receive_now(stream, &mut received[len..]) {
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                let remaining = deadline.saturating_duration_since(Instant::now());
+                if remaining.is_zero() || stream.set_read_timeout(Some(remaining)).is_err() {
+                    return Arrival::Other { len };
+                }
+                stream.read(&mut received[len..])
+            }
+            read => read,
+        };
+        match read {
             Ok(0) if len == 0 => return Arrival::Gone,
             Ok(0) => return Arrival::Other { len },
             Ok(n) => len += n,
@@ -174,6 +230,24 @@ fn arrive(stream: &mut UnixStream, received: &mut [u8]) -> Arrival {
             Head::Incomplete if len < received.len() => {}
             Head::Incomplete | Head::Other => return Arrival::Other { len },
         }
+    }
+}
+
+/// One `recv` that returns at once, with what has arrived or `WouldBlock`.
+fn receive_now(stream: &UnixStream, into: &mut [u8]) -> std::io::Result<usize> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: recv on a socket we own, writing at most `into.len()` bytes into `into`.
+    let n = unsafe {
+        libc::recv(
+            stream.as_raw_fd(),
+            into.as_mut_ptr().cast(),
+            into.len(),
+            libc::MSG_DONTWAIT,
+        )
+    };
+    match n {
+        n if n >= 0 => Ok(n as usize),
+        _ => Err(std::io::Error::last_os_error()),
     }
 }
 
@@ -245,6 +319,7 @@ fn decimal(value: &[u8]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
 
     fn request(head: &str, body: &str) -> Vec<u8> {
         format!("{head}\r\n\r\n{body}").into_bytes()
@@ -335,18 +410,31 @@ mod tests {
         );
         client.write_all(&whole).unwrap();
         assert_eq!(
-            arrive(&mut server, &mut received),
+            arrive(&mut server, &mut received, ARRIVAL_WINDOW),
             Arrival::Preflight(whole.len() - 2..whole.len())
         );
         // Half a request and silence: handed over with what came, after the window.
         client.write_all(b"POST /v1/pre").unwrap();
         let started = Instant::now();
         assert_eq!(
-            arrive(&mut server, &mut received),
+            arrive(&mut server, &mut received, ARRIVAL_WINDOW),
             Arrival::Other { len: 12 }
         );
         assert!(started.elapsed() >= ARRIVAL_WINDOW);
+        // Without a window, what has not arrived is not waited for.
+        assert_eq!(
+            arrive(&mut server, &mut received, Duration::ZERO),
+            Arrival::Other { len: 0 }
+        );
+        client.write_all(&whole).unwrap();
+        assert_eq!(
+            arrive(&mut server, &mut received, Duration::ZERO),
+            Arrival::Preflight(whole.len() - 2..whole.len())
+        );
         drop(client);
-        assert_eq!(arrive(&mut server, &mut received), Arrival::Gone);
+        assert_eq!(
+            arrive(&mut server, &mut received, ARRIVAL_WINDOW),
+            Arrival::Gone
+        );
     }
 }

@@ -12,8 +12,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use super::access::{ancestry, proc_stat};
 use crate::engine::{basename, unwrapped_commands, Query};
+use crate::procfs::{ancestry, proc_stat};
 use crate::wire::Approval;
 
 /// A process, told apart from a later one reusing its pid by its start time.

@@ -9,14 +9,13 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use super::access::{Channel, Peer};
+use super::limits::Slot;
+use super::{io_error, routes, Daemon, ServeError};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::sync::OwnedSemaphorePermit;
-
-use super::access::{Channel, Peer};
-use super::{io_error, routes, Daemon, ServeError};
 
 /// A client must send its request head within this time (slowloris).
 const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
@@ -78,13 +77,10 @@ pub fn next_connection(listener: &UnixListener) -> Option<(UnixStream, Peer)> {
     }
 }
 
-/// Serves one connection (socket or door) until the client closes it.
-pub async fn serve_connection<S>(
-    daemon: Arc<Daemon>,
-    peer: Peer,
-    stream: S,
-    _permit: OwnedSemaphorePermit,
-) where
+/// Serves one connection (socket or door) until the client closes it (or sends no request
+/// head within [`HEADER_TIMEOUT`], also between requests); its slot is given back then.
+pub async fn serve_connection<S>(daemon: Arc<Daemon>, peer: Peer, stream: S, _slot: Slot)
+where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let peer = Arc::new(peer);

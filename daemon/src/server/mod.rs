@@ -4,7 +4,8 @@
 //! - [`listener`]: the stream socket, its peer credentials and the HTTP connection;
 //! - [`door`]: the datagram door that receives socketpair ends (`SCM_RIGHTS`);
 //! - [`express`]: the threads that accept on both and answer preflights on the spot,
-//!   handing everything else to the HTTP server;
+//!   handing everything else to the HTTP server; [`limits`]: how many connections each
+//!   caller may hold;
 //! - [`routes`]: HTTP routing, bounded body reading, JSON replies;
 //! - [`preflight`]: judging a program start (policy, mode, approvals, audit);
 //! - [`identity`]: what a program file really is (a system program by another name, a
@@ -14,6 +15,9 @@
 //! - [`approvals`]: pending approvals; [`grants`]: what an approval lets its process run;
 //! - [`audit`]: the hash-chained log;
 //! - [`events`]: the live event stream; [`reload`]: the policy in force and its reload;
+//! - [`lifecycle`]: what the lock file says about the previous daemon, the record of a
+//!   restart, stepping down when the sockets are taken away;
+//! - [`notify`]: desktop notifications and webhooks, subscribers of the live records;
 //! - [`policy_edit`]: rules added by `approve --always`; [`persist`]: atomic state files.
 
 pub mod access;
@@ -24,11 +28,16 @@ mod events;
 mod express;
 mod grants;
 mod identity;
+mod lifecycle;
+mod limits;
+
+pub use lifecycle::{previous_daemon, DAEMON_KIND};
 mod listener;
+mod notify;
 mod persist;
 mod policy_edit;
 mod preflight;
-mod process;
+pub mod process;
 mod reload;
 mod routes;
 mod scripts;
@@ -41,10 +50,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::Semaphore;
+use tokio::sync::Notify;
 
 use crate::paths;
 use crate::wire::{ApprovalState, AuditRecord, Decision, Mode};
+
+/// How long a stopping daemon lets replies already being written leave.
+const STOP_GRACE: Duration = Duration::from_millis(100);
 
 /// Largest request body: bigger preflights are denied, never truncated.
 pub const BODY_LIMIT: usize = 1024 * 1024;
@@ -52,7 +64,7 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 pub struct Options {
     /// Explicit policy file (`serve --policy`), else the default layering.
     pub policy: Option<PathBuf>,
-    /// Monitor mode for requests outside any session.
+    /// Monitor mode outside sessions, and for sessions that do not choose their own.
     pub monitor: bool,
     /// How long an approval may stay pending before it is denied.
     pub approval_timeout: Duration,
@@ -62,18 +74,51 @@ pub struct Options {
     pub max_pending: usize,
     /// Audit file size that starts a new file.
     pub audit_rotate_bytes: u64,
-    /// Open connections at once (socket and door together); beyond it new ones are dropped.
+    /// Open connections at once (socket and door together); beyond it new ones are refused.
     pub max_connections: usize,
+    /// Open connections of one session (or one process outside sessions).
+    pub max_session_connections: usize,
+}
+
+impl Options {
+    /// The `warden serve` arguments that start a daemon with these options (what
+    /// `serve --background` passes on, and what `warden preload` restarts a daemon with).
+    pub fn serve_args(&self) -> Vec<std::ffi::OsString> {
+        let mut args: Vec<std::ffi::OsString> = Vec::new();
+        if let Some(policy) = &self.policy {
+            args.extend(["--policy".into(), policy.into()]);
+        }
+        if self.monitor {
+            args.push("--monitor".into());
+        }
+        for (flag, value) in [
+            ("--approval-timeout", self.approval_timeout.as_secs()),
+            ("--grant-seconds", self.grant_lifetime.as_secs()),
+            ("--max-pending", self.max_pending as u64),
+            ("--audit-rotate-bytes", self.audit_rotate_bytes),
+            ("--max-connections", self.max_connections as u64),
+            (
+                "--max-session-connections",
+                self.max_session_connections as u64,
+            ),
+        ] {
+            args.extend([flag.into(), value.to_string().into()]);
+        }
+        args
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     #[error(
         "another warden daemon is already running for {home} (pid {pid}); \
-         stop it first or use another WARDEN_HOME"
+         stop it first with \"warden stop\" or use another WARDEN_HOME"
     )]
     AlreadyRunning { home: PathBuf, pid: String },
-    #[error("another warden daemon already answers on {0}")]
+    #[error(
+        "another warden daemon already answers on {0}; \
+         stop it first with \"warden stop\" or use another WARDEN_HOME"
+    )]
     SocketInUse(PathBuf),
     #[error("{what} {path}: {source}")]
     Io {
@@ -81,7 +126,16 @@ pub enum ServeError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("invalid policy, the daemon did not start: {0}")]
+    /// A part of the daemon that is not a file: its runtime, a thread, a signal handler.
+    #[error("cannot start {what}: {source}")]
+    Start {
+        what: String,
+        source: std::io::Error,
+    },
+    #[error(
+        "invalid policy: {0}; fix it and try again \
+         (\"warden policy check FILE\" checks a file without a daemon)"
+    )]
     Policy(String),
     #[error(transparent)]
     Audit(#[from] audit::AuditError),
@@ -90,6 +144,11 @@ pub enum ServeError {
 fn io_error(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> ServeError {
     let path = path.to_path_buf();
     move |source| ServeError::Io { what, path, source }
+}
+
+fn start_error(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> ServeError {
+    let what = what.into();
+    move |source| ServeError::Start { what, source }
 }
 
 /// Everything the request handlers share.
@@ -106,7 +165,9 @@ pub struct Daemon {
     started: Instant,
     /// Set before the runtime stops, so dropped waiters do not count as abandoned.
     shutting_down: AtomicBool,
-    connections: Arc<Semaphore>,
+    /// Notified by `POST /v1/shutdown` (`warden stop`): the daemon ends as on SIGTERM.
+    stop_requested: Notify,
+    limits: Arc<limits::Limits>,
 }
 
 impl Daemon {
@@ -120,6 +181,11 @@ impl Daemon {
 
     pub fn is_shutting_down(&self) -> bool {
         self.shutting_down.load(Ordering::SeqCst)
+    }
+
+    /// Ends the daemon as SIGTERM does (`warden stop`; only operators reach it).
+    pub fn request_stop(&self) {
+        self.stop_requested.notify_one();
     }
 
     /// Settles an approval and records the outcome in the audit log.
@@ -145,6 +211,7 @@ impl Daemon {
             argv: Some(approval.argv.clone()),
             rule: approval.rule.clone(),
             message: approval.message.clone(),
+            command: approval.command.clone(),
             approval: Some(id),
             resolver: approval.resolver.clone(),
             ..AuditRecord::new("resolution", Mode::Enforce, decision)
@@ -158,6 +225,19 @@ impl Daemon {
     pub fn uptime(&self) -> Duration {
         self.started.elapsed()
     }
+
+    /// Whether a policy change that loosens the policy waits for the operator from now on:
+    /// yes while a session without isolation runs.
+    pub fn changes_now(&self) -> reload::Changes {
+        changes_for(&self.sessions)
+    }
+}
+
+fn changes_for(sessions: &sessions::Sessions) -> reload::Changes {
+    match sessions.any_without_isolation() {
+        true => reload::Changes::Hold,
+        false => reload::Changes::Apply,
+    }
 }
 
 /// Runs the daemon until SIGTERM or SIGINT.
@@ -170,29 +250,38 @@ pub fn run(options: Options) -> Result<(), ServeError> {
         .map_err(io_error("cannot create the state directory", &home))?;
     std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700))
         .map_err(io_error("cannot restrict the state directory", &home))?;
-    let _lock = take_lock(&home)?;
+    let lock_path = paths::serve_lock();
+    let (mut lock, previous) = take_lock(&home, &lock_path)?;
 
     let socket = paths::socket();
     let door = paths::door();
     if std::os::unix::net::UnixStream::connect(&socket).is_ok() {
         return Err(ServeError::SocketInUse(socket));
     }
-    let policy = reload::PolicyState::load(options.policy.clone()).map_err(ServeError::Policy)?;
     let sessions_file = home.join("sessions.json");
     let sessions = sessions::Sessions::load(sessions_file.clone())
         .map_err(io_error("cannot read sessions", &sessions_file))?;
+    let policy = reload::PolicyState::load(
+        options.policy.clone(),
+        paths::policy_state(),
+        changes_for(&sessions),
+    )
+    .map_err(ServeError::Policy)?;
     let pending_file = paths::pending();
     let approvals = approvals::Approvals::load(pending_file.clone(), options.max_pending)
         .map_err(io_error("cannot read pending approvals", &pending_file))?;
     let audit = audit::AuditLog::open(&paths::audit_dir(), options.audit_rotate_bytes)?;
+    if let Some(previous) = &previous {
+        audit.append(lifecycle::start_record(previous))?;
+    }
     raise_fd_limit();
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(io_error("cannot start the runtime for", &socket))?;
-    let max_connections = options.max_connections;
+        .map_err(start_error("the daemon's runtime"))?;
+    let limits = limits::Limits::new(options.max_connections, options.max_session_connections);
     let grants = grants::Grants::new(options.grant_lifetime);
     let daemon = Arc::new(Daemon {
         options,
@@ -206,22 +295,35 @@ pub fn run(options: Options) -> Result<(), ServeError> {
         door,
         started: Instant::now(),
         shutting_down: AtomicBool::new(false),
-        connections: Arc::new(Semaphore::new(max_connections)),
+        stop_requested: Notify::new(),
+        limits: Arc::new(limits),
     });
     let result = runtime.block_on(serve(daemon.clone()));
     daemon.shutting_down.store(true, Ordering::SeqCst);
     runtime.shutdown_timeout(Duration::from_secs(1));
-    result
+    let reason = result?;
+    rewrite(
+        &mut lock,
+        &lifecycle::stopped_text(std::process::id(), &reason),
+    )
+    .map_err(io_error("cannot write", &lock_path))
 }
 
-async fn serve(daemon: Arc<Daemon>) -> Result<(), ServeError> {
+/// Serves until a stop signal, or until a socket path no longer leads to the daemon; returns
+/// why it stopped.
+async fn serve(daemon: Arc<Daemon>) -> Result<String, ServeError> {
     // Before the socket answers, so a SIGTERM right after start still cleans up.
     let stop = stop_signals()?;
     let listener = listener::bind(&daemon.socket)?;
     let door = door::bind(&daemon.door)?;
+    let bound = [
+        lifecycle::Bound::now(&daemon.socket)
+            .map_err(io_error("cannot inspect", &daemon.socket))?,
+        lifecycle::Bound::now(&daemon.door).map_err(io_error("cannot inspect", &daemon.door))?,
+    ];
     let current = daemon.policy.current();
     eprintln!(
-        "warden serve: pid {} listening on {} and door {} ({}; {} rules from {})",
+        "warden serve: pid {} listening on {} and door {} ({}; {} from {})",
         std::process::id(),
         daemon.socket.display(),
         daemon.door.display(),
@@ -230,7 +332,7 @@ async fn serve(daemon: Arc<Daemon>) -> Result<(), ServeError> {
         } else {
             "enforce mode"
         },
-        current.policy.rule_count(),
+        crate::quote::count(current.policy.rule_count(), "rule"),
         current.sources.join(", ")
     );
     drop(current);
@@ -247,25 +349,34 @@ async fn serve(daemon: Arc<Daemon>) -> Result<(), ServeError> {
         tokio::runtime::Handle::current(),
     )?;
     tokio::spawn(housekeeping(daemon.clone()));
+    notify::start(&daemon);
 
-    stop.await;
+    let reason = tokio::select! {
+        signal = stop => format!("on {signal}"),
+        _ = daemon.stop_requested.notified() => lifecycle::OPERATOR_STOP.to_string(),
+        lost = lifecycle::lost(&bound) => lost,
+    };
     daemon.shutting_down.store(true, Ordering::SeqCst);
-    let _ = std::fs::remove_file(&daemon.socket);
-    let _ = std::fs::remove_file(&daemon.door);
-    eprintln!("warden serve: stopped");
-    Ok(())
+    for path in &bound {
+        path.remove();
+    }
+    // Replies already on their way (the answer to `warden stop` among them) leave before the
+    // runtime and its connections stop.
+    tokio::time::sleep(STOP_GRACE).await;
+    eprintln!("warden serve: stopped {reason}");
+    Ok(reason)
 }
 
-/// Installs the SIGTERM/SIGINT handlers now; the returned future completes on either.
-fn stop_signals() -> Result<impl std::future::Future<Output = ()>, ServeError> {
+/// Installs the SIGTERM/SIGINT handlers now; the returned future completes on either, with
+/// its name.
+fn stop_signals() -> Result<impl std::future::Future<Output = &'static str>, ServeError> {
     use tokio::signal::unix::{signal, SignalKind};
-    let here = Path::new("signal handler");
-    let mut term = signal(SignalKind::terminate()).map_err(io_error("cannot install", here))?;
-    let mut int = signal(SignalKind::interrupt()).map_err(io_error("cannot install", here))?;
+    let mut term = signal(SignalKind::terminate()).map_err(start_error("the SIGTERM handler"))?;
+    let mut int = signal(SignalKind::interrupt()).map_err(start_error("the SIGINT handler"))?;
     Ok(async move {
         tokio::select! {
-            _ = term.recv() => {}
-            _ = int.recv() => {}
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
         }
     })
 }
@@ -288,34 +399,42 @@ async fn housekeeping(daemon: Arc<Daemon>) {
 }
 
 /// An exclusive lock on `<home>/serve.lock`, held for the daemon's lifetime: two daemons
-/// racing to start cannot both take the socket.
-fn take_lock(home: &Path) -> Result<std::fs::File, ServeError> {
-    use std::io::{Read, Seek, Write};
-    let path = home.join("serve.lock");
+/// racing to start cannot both take the socket. Returns the lock and what the file said
+/// about the daemon before this one.
+fn take_lock(
+    home: &Path,
+    path: &Path,
+) -> Result<(std::fs::File, Option<lifecycle::Previous>), ServeError> {
+    use std::io::Read;
     let mut file = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
         .mode(0o600)
-        .open(&path)
-        .map_err(io_error("cannot open", &path))?;
+        .open(path)
+        .map_err(io_error("cannot open", path))?;
+    let mut text = String::new();
     // SAFETY: flock on a descriptor we own; non-blocking, so it cannot hang.
     if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-        let mut pid = String::new();
-        let _ = file.read_to_string(&mut pid);
+        let _ = file.read_to_string(&mut text);
         return Err(ServeError::AlreadyRunning {
             home: home.to_path_buf(),
-            pid: pid.trim().to_string(),
+            pid: text.trim().to_string(),
         });
     }
-    let write_pid = |file: &mut std::fs::File| -> std::io::Result<()> {
-        file.set_len(0)?;
-        file.rewind()?;
-        writeln!(file, "{}", std::process::id())
-    };
-    write_pid(&mut file).map_err(io_error("cannot write", &path))?;
-    Ok(file)
+    let _ = file.read_to_string(&mut text);
+    rewrite(&mut file, &format!("{}\n", std::process::id()))
+        .map_err(io_error("cannot write", path))?;
+    Ok((file, lifecycle::previous(&text)))
+}
+
+/// Replaces the whole content of `file` with `text`.
+fn rewrite(file: &mut std::fs::File, text: &str) -> std::io::Result<()> {
+    use std::io::{Seek, Write};
+    file.set_len(0)?;
+    file.rewind()?;
+    file.write_all(text.as_bytes())
 }
 
 /// Long polls and many agent processes hold descriptors: use the whole hard limit.

@@ -2,6 +2,7 @@
 //! The file is replaced atomically, and restored when the new policy does not compile.
 
 use super::persist::write_atomic;
+use super::reload::Edit;
 use super::Daemon;
 use crate::engine::approved_entry_toml;
 use crate::paths;
@@ -14,6 +15,18 @@ pub enum EditError {
          there would have no effect; approve without --always or add the rule to the policy file"
     )]
     NotInForce(std::path::PathBuf),
+    /// The file holds other changes that loosen the policy, held for the operator.
+    #[error(
+        "the rule for approval #{id} was added to {file}, but that file also loosens the \
+         policy otherwise ({reasons}); every change there waits until you review it and run \
+         \"warden policy reload\"; then approve #{id} again",
+        reasons = .reasons.join("; ")
+    )]
+    Held {
+        id: u64,
+        file: std::path::PathBuf,
+        reasons: Vec<String>,
+    },
     #[error("{0}")]
     Failed(String),
 }
@@ -45,17 +58,24 @@ pub fn allow_always(daemon: &Daemon, approval: &Approval) -> Result<String, Edit
     new.push_str(&entry);
     write_atomic(&file, new.as_bytes())
         .map_err(|e| EditError::Failed(format!("cannot write {}: {e}", file.display())))?;
-    if let Err(reason) = daemon.policy.reload() {
-        let restored = match &old {
-            Some(text) => write_atomic(&file, text.as_bytes()),
-            None => std::fs::remove_file(&file),
-        };
-        let _ = restored.map(|()| daemon.policy.reload());
-        return Err(EditError::Failed(format!(
-            "the rule for approval #{} did not compile, {} is unchanged: {reason}",
-            approval.id,
-            file.display()
-        )));
+    match daemon.policy.reload_with_entry(&name) {
+        Edit::Applied => Ok(name),
+        Edit::Held(reasons) => Err(EditError::Held {
+            id: approval.id,
+            file,
+            reasons,
+        }),
+        Edit::Invalid(reason) => {
+            let restored = match &old {
+                Some(text) => write_atomic(&file, text.as_bytes()),
+                None => std::fs::remove_file(&file),
+            };
+            let _ = restored.map(|()| daemon.policy.reload_with_entry(&name));
+            Err(EditError::Failed(format!(
+                "the rule for approval #{} did not compile, {} is unchanged: {reason}",
+                approval.id,
+                file.display()
+            )))
+        }
     }
-    Ok(name)
 }

@@ -11,9 +11,14 @@ use crate::engine::{Action, Query};
 use crate::quote;
 use crate::wire::{AuditRecord, Bytes, Decision, ExecReply, ExecRequest, Mode};
 
-/// The reply a preflight gets.
-pub fn judge(daemon: &Daemon, peer: &Peer, request: &ExecRequest) -> ExecReply {
-    let session = daemon.sessions.for_process(peer.pid);
+/// The reply a preflight of `peer` gets; `session` is the peer's, found where the connection
+/// arrived (`sessions::for_process`).
+pub fn judge(
+    daemon: &Daemon,
+    peer: &Peer,
+    session: Option<(String, SessionView)>,
+    request: &ExecRequest,
+) -> ExecReply {
     let mode = mode_in(daemon, session.as_ref());
     let session_id = session.as_ref().map(|(id, _)| id.clone());
     let agent = session.map(|(_, view)| view.agent);
@@ -49,7 +54,11 @@ pub fn judge(daemon: &Daemon, peer: &Peer, request: &ExecRequest) -> ExecReply {
         id: None,
         rule: verdict.rule,
         message: verdict.message,
-        command: command.as_deref().map(quote::brief),
+        // For the library's denial and waiting lines; an allow prints nothing.
+        command: match enforced {
+            Decision::Allow => None,
+            Decision::Deny | Decision::Ask => command.as_deref().map(quote::brief),
+        },
     };
     let mut would = None;
     let mut granted_by = None;

@@ -8,8 +8,9 @@
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
-use super::access::proc_stat;
+use crate::procfs::proc_stat;
 
 /// Set once `PIDFD_GET_INFO` turned out unknown to this kernel (before Linux 6.13), so that
 /// later preflights go to `/proc` straight away instead of opening a pidfd for nothing.
@@ -29,6 +30,7 @@ pub fn parent_of(pid: i32) -> Option<i32> {
 }
 
 /// One particular process, however long ago it was seen: its pid may since name another.
+#[derive(Debug)]
 pub enum Identity {
     /// A pidfd opened while the process lived.
     Pidfd(OwnedFd),
@@ -62,9 +64,45 @@ impl Identity {
             Identity::Started(start) => proc_stat(pid).is_some_and(|(_, now)| now == *start),
         }
     }
+
+    /// Waits at most `timeout` for the process to end (exited, reaped or not); whether it did.
+    pub fn wait_ended(&self, pid: i32, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        match self {
+            Identity::Pidfd(pidfd) => loop {
+                let left = deadline.saturating_duration_since(Instant::now());
+                let mut poll = libc::pollfd {
+                    fd: pidfd.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                };
+                // SAFETY: poll on one valid pollfd that lives across the call; a pidfd
+                // becomes readable when its process ends.
+                let ready = unsafe { libc::poll(&mut poll, 1, left.as_millis() as libc::c_int) };
+                if ready > 0 {
+                    return true;
+                }
+                let interrupted = ready < 0
+                    && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted;
+                if !interrupted || Instant::now() >= deadline {
+                    return false;
+                }
+            },
+            Identity::Started(_) => {
+                while self.is(pid) {
+                    if Instant::now() >= deadline {
+                        return false;
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                true
+            }
+        }
+    }
 }
 
-fn open_pidfd(pid: i32) -> Option<OwnedFd> {
+/// A pidfd for the process `pid` names now; `None` when there is none.
+pub fn open_pidfd(pid: i32) -> Option<OwnedFd> {
     if pid <= 0 {
         return None;
     }

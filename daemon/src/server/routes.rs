@@ -13,11 +13,11 @@ use serde::{de::DeserializeOwned, Serialize};
 use super::access::Peer;
 use super::approvals::ApprovalError;
 use super::policy_edit::EditError;
-use super::sessions::SessionError;
+use super::sessions::{SessionError, SessionView};
 use super::{events, policy_edit, preflight, Daemon, BODY_LIMIT};
 use crate::wire::{
-    ApprovalState, ApproveRequest, Decision, ErrorReply, ExecReply, ExecRequest, ReloadReply,
-    ResolveReply, SessionReply, SessionRequest, StatusReply,
+    ApprovalState, ApproveRequest, Decision, ErrorReply, ExecReply, ExecRequest, Isolation,
+    ReloadReply, ResolveReply, SessionReply, SessionRequest, ShutdownReply, StatusReply,
 };
 
 pub type Body = BoxBody<Bytes, Infallible>;
@@ -43,6 +43,7 @@ enum Route {
     Log,
     Events,
     Reload,
+    Shutdown,
 }
 
 /// The endpoint for `method` and `path`, or the status and reason to refuse it with.
@@ -68,6 +69,7 @@ fn route(method: &Method, path: &str) -> Result<Route, (StatusCode, String)> {
         ["v1", "log"] => (Method::GET, Route::Log),
         ["v1", "events"] => (Method::GET, Route::Events),
         ["v1", "policy", "reload"] => (Method::POST, Route::Reload),
+        ["v1", "shutdown"] => (Method::POST, Route::Shutdown),
         _ => return Err((StatusCode::NOT_FOUND, format!("no endpoint {path}"))),
     };
     if *method != found.0 {
@@ -143,7 +145,10 @@ async fn dispatch(
         Route::Wait(id) => wait(shared.clone(), id).await,
         Route::Events => event_stream(daemon),
         Route::Preflight => match read_body(request).await {
-            Ok(body) => json_reply(preflight_answer(daemon, peer, &body)),
+            Ok(body) => {
+                let session = daemon.sessions.for_process(peer.pid);
+                json_reply(preflight_answer(daemon, peer, session, &body))
+            }
             Err(BodyError::TooLarge) => json(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 &preflight::oversized(daemon, peer),
@@ -151,9 +156,17 @@ async fn dispatch(
             Err(e) => e.reply(),
         },
         Route::RegisterSession => match read_json::<SessionRequest>(request).await {
-            Ok(session) => match daemon.sessions.register(&session, peer.pid) {
-                Ok(id) => json(StatusCode::OK, &SessionReply { id }),
-                Err(e @ SessionError::NoSuchRoot(_)) => {
+            Ok(session) => match daemon
+                .sessions
+                .register(&session, peer.pid, daemon.default_mode())
+            {
+                Ok(id) => {
+                    if session.isolation == Isolation::None {
+                        daemon.policy.hold_changes();
+                    }
+                    json(StatusCode::OK, &SessionReply { id })
+                }
+                Err(e @ (SessionError::NoSuchRoot(_) | SessionError::NoNamespace(_))) => {
                     error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string())
                 }
                 Err(e @ SessionError::OutsideCaller(_)) => {
@@ -184,7 +197,20 @@ async fn dispatch(
             let body = format!("[{}]", lines.join(","));
             json_reply((StatusCode::OK, body))
         }
-        Route::Reload => match daemon.policy.reload() {
+        Route::Shutdown => {
+            match peer.pid {
+                Some(pid) => eprintln!("warden serve: stopping (warden stop, pid {pid})"),
+                None => eprintln!("warden serve: stopping (warden stop)"),
+            }
+            daemon.request_stop();
+            json(
+                StatusCode::OK,
+                &ShutdownReply {
+                    pid: std::process::id(),
+                },
+            )
+        }
+        Route::Reload => match daemon.policy.reload(daemon.changes_now()) {
             Ok(loaded) => json(
                 StatusCode::OK,
                 &ReloadReply {
@@ -208,12 +234,19 @@ fn status(daemon: &Daemon) -> StatusReply {
         policy_sources: current.sources.clone(),
         rule_count: current.policy.rule_count(),
         policy_error: daemon.policy.error(),
+        policy_held: daemon.policy.held(),
         default_mode: daemon.default_mode(),
         sessions: daemon.sessions.list(),
         pending: daemon.approvals.pending_count(),
         socket: daemon.socket.display().to_string(),
         door: daemon.door.display().to_string(),
         uptime_secs: daemon.uptime().as_secs(),
+        serve_args: daemon
+            .options
+            .serve_args()
+            .into_iter()
+            .map(|arg| crate::wire::Bytes(arg.into_encoded_bytes()))
+            .collect(),
     }
 }
 
@@ -246,7 +279,9 @@ fn resolve(daemon: &Daemon, peer: &Peer, id: u64, always: bool) -> Reply {
     }
     match policy_edit::allow_always(daemon, &approval) {
         Ok(rule) => resolve_as(daemon, peer, id, ApprovalState::Approved, Some(rule)),
-        Err(e @ EditError::NotInForce(_)) => error(StatusCode::CONFLICT, e.to_string()),
+        Err(e @ (EditError::NotInForce(_) | EditError::Held { .. })) => {
+            error(StatusCode::CONFLICT, e.to_string())
+        }
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
 }
@@ -349,12 +384,18 @@ enum BodyError {
 }
 
 /// The status and JSON body answering a preflight whose whole body has arrived (the caller
-/// already checked the peer's uid). Shared by the HTTP route and the express lane.
-pub fn preflight_answer(daemon: &Daemon, peer: &Peer, body: &[u8]) -> (StatusCode, String) {
+/// already checked the peer's uid), from a peer in `session`. Shared by the HTTP route and
+/// the express lane.
+pub fn preflight_answer(
+    daemon: &Daemon,
+    peer: &Peer,
+    session: Option<(String, SessionView)>,
+    body: &[u8],
+) -> (StatusCode, String) {
     match parse_json::<ExecRequest>(body) {
         Ok(exec) => (
             StatusCode::OK,
-            to_json(&preflight::judge(daemon, peer, &exec)),
+            to_json(&preflight::judge(daemon, peer, session, &exec)),
         ),
         Err(e) => e.status_and_body(),
     }

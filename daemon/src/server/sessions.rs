@@ -1,16 +1,26 @@
 //! Guarded sessions registered by `warden preload`. They are persisted so that a daemon
 //! restart neither forgets a session's mode nor lets its processes call operator endpoints.
+//!
+//! Which session a process belongs to is found one of two ways, both from what the kernel
+//! says about the process, never from what it claims:
+//! - an isolated session (`Isolation::Namespaces`) has a pid namespace of its own, and every
+//!   process in it or in a namespace below it (Codex's sandbox nests one) is in the session.
+//!   A process cannot leave its pid namespace, so no double fork gets out;
+//! - any session is also its root's process tree (`warden preload` is a child subreaper, so
+//!   orphans stay in it), the only way for sessions without namespaces.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::{Deserialize, Serialize};
 
-use super::access::{ancestry, is_self_or_ancestor, proc_stat};
 use super::persist;
 use super::process::{parent_of, Identity};
-use crate::wire::{Bytes, FailMode, Mode, SessionInfo, SessionRequest};
+use crate::procfs::{
+    ancestry, is_self_or_ancestor, pid_namespace, pid_namespaces, proc_stat, Namespace,
+};
+use crate::wire::{Bytes, FailMode, Isolation, Mode, SessionInfo, SessionRequest};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct Session {
@@ -22,7 +32,55 @@ struct Session {
     cwd: Bytes,
     mode: Mode,
     fail: FailMode,
+    #[serde(default)]
+    isolation: Isolation,
     started_ms: u64,
+    /// An isolated session's own pid namespace, and its init.
+    #[serde(default)]
+    namespace: Option<SessionNamespace>,
+    /// The init while it lives. A namespace is told apart only among live ones (the kernel
+    /// reuses the inode numbers of ended namespaces), so it counts as the session's only
+    /// while its init is alive.
+    #[serde(skip)]
+    init: Option<Arc<Identity>>,
+}
+
+/// The pid namespace of an isolated session, read by the daemon from the init's `/proc`
+/// entry when the session registers.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+struct SessionNamespace {
+    pid_namespace: Namespace,
+    init_pid: i32,
+    /// Start time of the init, so a recycled pid is not taken for it after a restart.
+    init_start: u64,
+}
+
+impl SessionNamespace {
+    /// The init, if it is still the process that registered.
+    fn identify(&self) -> Option<Arc<Identity>> {
+        let (_, start) = proc_stat(self.init_pid)?;
+        (start == self.init_start)
+            .then(|| Identity::of(self.init_pid).map(Arc::new))
+            .flatten()
+    }
+}
+
+/// How a process was found to be in a session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Membership {
+    /// It runs in the session's pid namespace, or one below it.
+    PidNamespace,
+    /// It descends from the session's root.
+    ProcessTree,
+}
+
+impl std::fmt::Display for Membership {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Membership::PidNamespace => "in its pid namespace",
+            Membership::ProcessTree => "in its process tree",
+        })
+    }
 }
 
 /// What a preflight needs to know about its session.
@@ -67,6 +125,12 @@ pub enum SessionError {
     /// put unrelated processes in the session and could switch them to monitor mode.
     #[error("refused: the session root (pid {0}) must be the caller or one of its descendants")]
     OutsideCaller(i32),
+    /// An isolated session names the init of a pid namespace of its own, below its root.
+    #[error(
+        "refused: session root {0} names no init of a pid namespace of its own below it (an \
+         isolated session's init_pid)"
+    )]
+    NoNamespace(i32),
     #[error("cannot save sessions to {path}: {source}")]
     Save {
         path: PathBuf,
@@ -84,20 +148,30 @@ impl Sessions {
             parents: Mutex::default(),
         };
         sessions.prune();
+        for session in sessions.inner.lock().unwrap().values_mut() {
+            session.init = session.namespace.and_then(|n| n.identify());
+        }
         Ok(sessions)
     }
 
-    /// Registers a session for `caller` (the peer's pid), whose tree must contain the root.
+    /// Registers a session for `caller` (the peer's pid), whose tree must contain the root;
+    /// a request without a mode of its own gets `default_mode` (the daemon's).
     pub fn register(
         &self,
         request: &SessionRequest,
         caller: Option<i32>,
+        default_mode: Mode,
     ) -> Result<String, SessionError> {
         let (_, root_start) =
             proc_stat(request.root_pid).ok_or(SessionError::NoSuchRoot(request.root_pid))?;
         if !caller.is_some_and(|pid| is_self_or_ancestor(pid, request.root_pid)) {
             return Err(SessionError::OutsideCaller(request.root_pid));
         }
+        let namespace = match request.isolation {
+            Isolation::None => None,
+            Isolation::Namespaces => Some(self.namespace_of_init(request)?),
+        };
+        let init = namespace.and_then(|n| n.identify());
         let mut inner = self.inner.lock().unwrap();
         let id = fresh_id(&inner);
         inner.insert(
@@ -108,14 +182,41 @@ impl Sessions {
                 root_pid: request.root_pid,
                 root_start,
                 cwd: request.cwd.clone(),
-                mode: request.mode,
+                mode: request.mode.unwrap_or(default_mode),
                 fail: request.fail,
+                isolation: request.isolation,
                 started_ms: super::audit::now_ms(),
+                namespace,
+                init,
             },
         );
         self.parents.lock().unwrap().invalidate();
         self.save(&inner)?;
         Ok(id)
+    }
+
+    /// The pid namespace of an isolated session, from its init (a descendant of the root):
+    /// one of its own, neither the daemon's nor a live session's.
+    fn namespace_of_init(
+        &self,
+        request: &SessionRequest,
+    ) -> Result<SessionNamespace, SessionError> {
+        let refused = || SessionError::NoNamespace(request.root_pid);
+        let init_pid = request.init_pid.ok_or_else(refused)?;
+        if !is_self_or_ancestor(request.root_pid, init_pid) {
+            return Err(refused());
+        }
+        let (_, init_start) = proc_stat(init_pid).ok_or(SessionError::NoSuchRoot(init_pid))?;
+        let namespace = pid_namespace(init_pid).ok_or(SessionError::NoSuchRoot(init_pid))?;
+        let taken = self.roots().iter().any(|r| r.owns(namespace));
+        if Some(namespace) == daemon_namespace() || taken {
+            return Err(refused());
+        }
+        Ok(SessionNamespace {
+            pid_namespace: namespace,
+            init_pid,
+            init_start,
+        })
     }
 
     /// Removes a session; `false` when it did not exist.
@@ -157,8 +258,12 @@ impl Sessions {
         Some((id, view))
     }
 
-    /// The session of the parent process `ppid`, from the cache or by walking its ancestry.
-    /// `None` when `ppid` is gone; `Some(None)` when it is in no session.
+    /// The session of the parent process `ppid`, from the cache, else by its pid namespace,
+    /// else by walking its ancestry. The cache comes first even for isolated sessions: a
+    /// process's namespace costs a `stat` of `/proc/<pid>/ns/pid`, slower than the cached
+    /// answer, and every child of a parent in a session's namespace is in it too (a child
+    /// can be in a namespace below, never outside). `None` when `ppid` is gone; `Some(None)`
+    /// when it is in no session.
     fn parent_session(&self, roots: &[Root], ppid: i32, generation: u64) -> Option<Option<String>> {
         if let Some((parent, session)) = self.parents.lock().unwrap().by_parent.get(&ppid) {
             if parent.is(ppid) {
@@ -168,7 +273,7 @@ impl Sessions {
         // The identity first: the walk then describes that process or a later one, and a
         // later one fails the check below, so the entry never pairs two different processes.
         let parent = Identity::of(ppid)?;
-        let found = walk_to_root(roots, ppid);
+        let found = in_namespace(roots, ppid).or_else(|| walk_to_root(roots, ppid));
         if !parent.is(ppid) {
             return Some(found);
         }
@@ -194,6 +299,8 @@ impl Sessions {
                     agent: s.agent.clone(),
                     mode: s.mode,
                 },
+                namespace: s.namespace.map(|n| (n.pid_namespace, n.init_pid)),
+                init: s.init.clone(),
             })
             .collect()
     }
@@ -202,10 +309,15 @@ impl Sessions {
         self.inner.lock().unwrap().get(id).map(|s| s.root_pid)
     }
 
-    /// The id of a live session whose root is `pid` or one of its ancestors, always from a
-    /// fresh walk (operator checks are rare and must see re-parenting at once).
-    pub fn session_containing(&self, pid: i32) -> Option<String> {
-        walk_to_root(&self.roots(), pid)
+    /// The id of a live session that holds `pid`, and how: by its pid namespace, or with
+    /// `pid` in its root's process tree, always from a fresh walk (operator checks are rare
+    /// and must see re-parenting at once).
+    pub fn session_containing(&self, pid: i32) -> Option<(String, Membership)> {
+        let roots = self.roots();
+        if let Some(id) = in_namespace(&roots, pid) {
+            return Some((id, Membership::PidNamespace));
+        }
+        walk_to_root(&roots, pid).map(|id| (id, Membership::ProcessTree))
     }
 
     pub fn list(&self) -> Vec<SessionInfo> {
@@ -219,9 +331,16 @@ impl Sessions {
                 cwd: s.cwd.clone(),
                 mode: s.mode,
                 fail: s.fail,
+                isolation: s.isolation,
                 started_ms: s.started_ms,
             })
             .collect()
+    }
+
+    /// Whether a live session runs without isolation: its agent can write the policy file.
+    pub fn any_without_isolation(&self) -> bool {
+        let inner = self.inner.lock().unwrap();
+        inner.values().any(|s| s.isolation == Isolation::None)
     }
 
     /// Forgets sessions whose root process has exited (or whose pid was reused).
@@ -252,6 +371,48 @@ struct Root {
     start: u64,
     id: String,
     view: SessionView,
+    /// The session's pid namespace and its init's pid.
+    namespace: Option<(Namespace, i32)>,
+    init: Option<Arc<Identity>>,
+}
+
+impl Root {
+    /// Whether `namespace` is this session's, whose init still lives.
+    fn owns(&self, namespace: Namespace) -> bool {
+        match (self.namespace, &self.init) {
+            (Some((own, init_pid)), Some(init)) => own == namespace && init.is(init_pid),
+            _ => false,
+        }
+    }
+}
+
+/// The daemon's own pid namespace, read once.
+fn daemon_namespace() -> Option<Namespace> {
+    static OWN: OnceLock<Option<Namespace>> = OnceLock::new();
+    *OWN.get_or_init(|| pid_namespace(std::process::id() as i32))
+}
+
+/// The isolated session whose pid namespace holds `pid`, directly or below it. One `stat`
+/// for a process in the daemon's own namespace or directly in a session's; the walk up
+/// through nested namespaces only for the rest.
+fn in_namespace(roots: &[Root], pid: i32) -> Option<String> {
+    if roots.iter().all(|r| r.namespace.is_none()) {
+        return None;
+    }
+    let own = daemon_namespace();
+    let owner = |namespace: Namespace| roots.iter().find(|r| r.owns(namespace));
+    let first = pid_namespace(pid)?;
+    if Some(first) == own {
+        return None;
+    }
+    let found = match owner(first) {
+        Some(root) => Some(root),
+        None => pid_namespaces(pid)
+            .skip(1)
+            .take_while(|namespace| Some(*namespace) != own)
+            .find_map(owner),
+    };
+    found.map(|root| root.id.clone())
 }
 
 fn find_root(roots: &[Root], pid: i32, start: u64) -> Option<String> {
@@ -306,8 +467,10 @@ mod tests {
             agent: "test".into(),
             root_pid,
             cwd: Bytes(b"/".to_vec()),
-            mode: Mode::Monitor,
+            mode: Some(Mode::Monitor),
             fail: FailMode::Open,
+            isolation: Isolation::None,
+            init_pid: None,
         }
     }
 
@@ -326,12 +489,14 @@ mod tests {
         let child_pid = child.id() as i32;
         // A session elsewhere: the child's parent is cached as in no session...
         sessions
-            .register(&request(other.id() as i32), Some(own))
+            .register(&request(other.id() as i32), Some(own), Mode::Enforce)
             .unwrap();
         assert!(sessions.for_process(Some(child_pid)).is_none());
 
         // ...which a new session around it must not outlive.
-        let id = sessions.register(&request(own), Some(own)).unwrap();
+        let id = sessions
+            .register(&request(own), Some(own), Mode::Enforce)
+            .unwrap();
         // The first answer walks /proc, the second comes from the parent cache: both agree.
         for _ in 0..2 {
             let (found, view) = sessions
@@ -340,7 +505,10 @@ mod tests {
             assert_eq!(found, id);
             assert_eq!(view.mode, Mode::Monitor);
         }
-        assert_eq!(sessions.session_containing(child_pid), Some(id.clone()));
+        assert_eq!(
+            sessions.session_containing(child_pid),
+            Some((id.clone(), Membership::ProcessTree))
+        );
 
         assert!(sessions.end(&id).unwrap());
         assert!(sessions.for_process(Some(child_pid)).is_none());

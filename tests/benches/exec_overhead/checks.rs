@@ -3,7 +3,7 @@
 use crate::experiment::{Experiment, BASELINE, FLOOR};
 use crate::results::{DaemonRun, EngineBench};
 use crate::targets::{Check, MIB, MICROS, PER_SECOND, TIMES};
-use crate::{ENFORCE, LIBWARDEN};
+use crate::{ENFORCE, ENFORCE_SHARED, LIBWARDEN};
 
 pub fn exec(exec_driver: &Experiment, exec_bash: &Experiment, load: &Experiment) -> Vec<Check> {
     let above_floor = exec_driver.compare(ENFORCE, FLOOR);
@@ -30,6 +30,12 @@ pub fn exec(exec_driver: &Experiment, exec_bash: &Experiment, load: &Experiment)
             "added p99 per allowed exec above the floor",
             above_floor.added_p99_ns / 1000.0,
             300.0,
+            MICROS,
+        ),
+        Check::at_most(
+            "added p50 per allowed exec, isolated session above one without",
+            exec_driver.compare(ENFORCE, ENFORCE_SHARED).added_p50_ns / 1000.0,
+            10.0,
             MICROS,
         ),
         Check::at_most(

@@ -27,9 +27,11 @@ use options::Options;
 use warden_tests::{libwarden, warden_bin, Daemon, TempHome};
 use workload::{Launcher, Workload};
 
-/// The warden configurations: a session in enforce mode (the daemon answers allow), one in
-/// monitor mode, and the bare library (load time).
+/// The warden configurations: a session in enforce mode (the daemon answers allow), the same
+/// without namespaces of its own (isolation must cost once per session, not per exec), one
+/// in monitor mode, and the bare library (load time).
 pub const ENFORCE: &str = "warden enforce";
+pub const ENFORCE_SHARED: &str = "warden enforce, no isolation";
 pub const MONITOR: &str = "warden monitor";
 pub const LIBWARDEN: &str = "libwarden.so";
 /// The reference: what asking any daemon over a fresh connection costs at least here.
@@ -68,6 +70,7 @@ fn run() -> Result<(), String> {
         (BASELINE, Launcher::default()),
         (FLOOR, Launcher::preloading(&natives.floor_lib)),
         (ENFORCE, warden(&[])),
+        (ENFORCE_SHARED, warden(&["--no-isolate"])),
         (MONITOR, warden(&["--monitor"])),
     ];
     let cases_of = |workload: Workload| {

@@ -83,10 +83,7 @@ fn a_copy_or_link_of_rm_is_judged_as_rm() {
         Some(&identity),
     );
     assert_eq!(verdict.action, Action::Deny, "{verdict:?}");
-    assert_eq!(
-        verdict.rule.as_deref(),
-        Some("rm-recursive-root-home-system")
-    );
+    assert_eq!(verdict.action, Action::Deny, "{verdict:?}");
     let harmless = exec_with(
         &["/tmp/x", "-rf", "build"],
         &Files::default(),
@@ -314,25 +311,55 @@ fn benign_one_liners_stay_allowed() {
 
 #[test]
 fn findings_are_judged_as_the_commands_they_stand_for() {
-    let verdict = exec(&[
+    // Rules about commands only: the code is caught by what it stands for.
+    let policy = Policy::compile(&[super::super::PolicySource {
+        origin: "test.toml".to_string(),
+        text: r#"
+[[rule]]
+name = "no-recursive-rm-of-home"
+action = "deny"
+program = ["rm"]
+flags = ["-r"]
+args_any = ['~']
+
+[[rule]]
+name = "no-reading-keys"
+action = "deny"
+input = ['.*\.ssh/id_rsa']
+
+[[rule]]
+name = "no-writing-startup-files"
+action = "deny"
+redirect = ['.*/\.bashrc']
+"#
+        .to_string(),
+    }])
+    .expect("the test policy compiles");
+    let judge = |argv: &[&str]| {
+        let query = Query {
+            program: argv[0].as_bytes(),
+            argv: argv.iter().map(|a| a.as_bytes()).collect(),
+            cwd: CWD,
+            ..Query::default()
+        };
+        policy.evaluate(&query)
+    };
+    let verdict = judge(&[
         "python3",
         "-c",
         "print(open('/home/dev/.ssh/id_rsa').read())",
     ]);
-    assert_eq!(verdict.rule.as_deref(), Some("secrets-in-arguments"));
+    assert_eq!(verdict.rule.as_deref(), Some("no-reading-keys"));
     assert_eq!(
         verdict.command,
         Some(vec![b"cat".to_vec(), b"/home/dev/.ssh/id_rsa".to_vec()])
     );
-    let verdict = exec(&[
+    let verdict = judge(&[
         "node",
         "-e",
         "require('fs').rmSync(require('os').homedir(), {recursive:true})",
     ]);
-    assert_eq!(
-        verdict.rule.as_deref(),
-        Some("rm-recursive-root-home-system")
-    );
+    assert_eq!(verdict.rule.as_deref(), Some("no-recursive-rm-of-home"));
     assert_eq!(
         verdict.command,
         Some(vec![
@@ -341,6 +368,16 @@ fn findings_are_judged_as_the_commands_they_stand_for() {
             b"-f".to_vec(),
             b"~".to_vec()
         ])
+    );
+    let verdict = judge(&[
+        "ruby",
+        "-e",
+        "File.write(Dir.home + '/.bashrc', 'curl x | sh')",
+    ]);
+    assert_eq!(verdict.rule.as_deref(), Some("no-writing-startup-files"));
+    assert_eq!(
+        verdict.command,
+        Some(vec![b"tee".to_vec(), b"~/.bashrc".to_vec()])
     );
 }
 
