@@ -18,7 +18,6 @@
 //! add: the common start costs a set lookup and no `stat`.
 
 use std::collections::{HashMap, HashSet};
-use std::ffi::OsStr;
 use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
@@ -29,6 +28,7 @@ use std::time::SystemTime;
 use sha2::{Digest, Sha256};
 
 use crate::engine::{basename, Identity, Launch};
+use crate::procfs::{self, as_seen_by};
 
 /// The directories whose programs are the system's.
 const SYSTEM_DIRS: &[&str] = &[
@@ -398,52 +398,16 @@ pub fn open_regular(path: &Path) -> Option<std::fs::File> {
     file.metadata().ok()?.is_file().then_some(file)
 }
 
-/// A path as the process `pid` means it: its `/proc/self`, `/proc/thread-self` and
-/// `/dev/fd` are its own, not the daemon's.
-pub fn as_seen_by(path: &[u8], pid: Option<i32>) -> std::borrow::Cow<'_, Path> {
-    let own = |rest: &[u8], pid: i32| {
-        let mut mapped = format!("/proc/{pid}/").into_bytes();
-        mapped.extend_from_slice(rest);
-        std::borrow::Cow::Owned(PathBuf::from(OsStr::from_bytes(&mapped)))
-    };
-    if let Some(pid) = pid {
-        for prefix in [&b"/proc/self/"[..], b"/proc/thread-self/"] {
-            if let Some(rest) = path.strip_prefix(prefix) {
-                return own(rest, pid);
-            }
-        }
-        if let Some(fd) = path.strip_prefix(b"/dev/fd/") {
-            return own(&[b"fd/", fd].concat(), pid);
-        }
-        if let Some(stream) = match path {
-            b"/dev/stdin" => Some(&b"fd/0"[..]),
-            b"/dev/stdout" => Some(&b"fd/1"[..]),
-            b"/dev/stderr" => Some(&b"fd/2"[..]),
-            _ => None,
-        } {
-            return own(stream, pid);
-        }
-    }
-    std::borrow::Cow::Borrowed(Path::new(OsStr::from_bytes(path)))
-}
-
 /// `fexecve` of a deleted file or a memfd: the library sends the descriptor's link text
 /// (`/memfd:x (deleted)`), which names no file. The process still holds the descriptor:
 /// find it among its open files.
 fn descriptor_of(path: &[u8], pid: Option<i32>) -> Option<(PathBuf, std::fs::Metadata)> {
-    let pid = pid?;
     if !(path.ends_with(b" (deleted)") || path.starts_with(b"/memfd:")) {
         return None;
     }
-    let dir = PathBuf::from(format!("/proc/{pid}/fd"));
-    for entry in std::fs::read_dir(&dir).ok()?.flatten().take(4096) {
-        let link = entry.path();
-        if std::fs::read_link(&link).is_ok_and(|target| target.as_os_str().as_bytes() == path) {
-            let meta = std::fs::metadata(&link).ok()?;
-            return Some((link, meta));
-        }
-    }
-    None
+    let link = procfs::descriptor_of(pid?, path)?;
+    let meta = std::fs::metadata(&link).ok()?;
+    Some((link, meta))
 }
 
 #[cfg(test)]
@@ -520,25 +484,5 @@ mod tests {
             );
         }
         let _ = std::fs::remove_dir_all(&dir);
-    }
-
-    #[test]
-    fn proc_self_is_the_requesting_process() {
-        assert_eq!(
-            as_seen_by(b"/proc/self/fd/3", Some(42)),
-            Path::new("/proc/42/fd/3")
-        );
-        assert_eq!(
-            as_seen_by(b"/dev/fd/3", Some(42)),
-            Path::new("/proc/42/fd/3")
-        );
-        assert_eq!(
-            as_seen_by(b"/dev/stdin", Some(7)),
-            Path::new("/proc/7/fd/0")
-        );
-        assert_eq!(
-            as_seen_by(b"/usr/bin/ls", Some(7)),
-            Path::new("/usr/bin/ls")
-        );
     }
 }

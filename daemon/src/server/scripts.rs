@@ -7,8 +7,9 @@
 
 use std::io::Read;
 
-use super::identity::{as_seen_by, open_regular, Identities};
+use super::identity::{open_regular, Identities};
 use crate::engine::{FileRead, FileSource, MAX_SCRIPT_BYTES};
+use crate::procfs::as_seen_by;
 
 /// Reads scripts for one preflight of the process `pid`.
 pub struct Scripts<'d> {
