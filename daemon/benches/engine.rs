@@ -38,6 +38,7 @@ fn exec<'a>(program: &'a str, argv: &[&'a str]) -> Query<'a> {
         session: Some("s1"),
         caller: vec![b"/bin/bash", b"-c", b"make"],
         identity: None,
+        home: b"/home/dev",
     }
 }
 

@@ -199,6 +199,10 @@ pub struct SessionRequest {
     /// of `root_pid`; the daemon reads the namespace from it.
     #[serde(default)]
     pub init_pid: Option<i32>,
+    /// The user's real home directory (`$HOME` of `warden preload`), so that rules about `~`
+    /// also cover it where the shell already expanded `~`. Absent: the daemon's own.
+    #[serde(default)]
+    pub home: Option<Bytes>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -404,6 +408,17 @@ impl AuditRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_session_request_without_a_home_still_parses() {
+        let request: SessionRequest =
+            serde_json::from_str(r#"{"agent":"a","root_pid":1,"cwd":"/"}"#).unwrap();
+        assert_eq!(request.home, None);
+        let request: SessionRequest =
+            serde_json::from_str(r#"{"agent":"a","root_pid":1,"cwd":"/","home":"/srv/dev"}"#)
+                .unwrap();
+        assert_eq!(request.home, Some(Bytes(b"/srv/dev".to_vec())));
+    }
 
     #[test]
     fn utf8_bytes_are_plain_strings() {

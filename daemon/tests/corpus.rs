@@ -53,13 +53,11 @@ struct Case {
 }
 
 impl Case {
-    /// The verdict of the shipped policy, in the case's working directory.
-    ///
-    /// `home` is not part of the engine's query yet: rules see `~`, `$HOME` and the
-    /// `/home/*`, `/root` spellings. Cases with another home show it in the report.
+    /// The verdict of the shipped policy, in the case's working directory and home.
     fn judge(&self, policy: &Policy) -> Verdict {
         let mut query = Query {
             cwd: self.cwd.as_bytes(),
+            home: self.home.as_bytes(),
             agent: Some("codex"),
             ..Query::default()
         };

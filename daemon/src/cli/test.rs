@@ -57,9 +57,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             std::env::current_dir().context("cannot determine the current directory; pass --cwd")?
         }
     };
+    let home = std::env::var_os("HOME").unwrap_or_default();
     let query = Query {
         cwd: cwd.as_os_str().as_bytes(),
         agent: args.agent.as_deref(),
+        home: home.as_bytes(),
         ..Query::default()
     };
     let command = args.command.into_vec();

@@ -2,6 +2,7 @@
 //! (a hash lookup), program globs (one `GlobSet`) and, for rules without a program, one
 //! `RegexSet` over the command line, so that only a handful of rules are ever checked.
 
+use std::borrow::Cow;
 use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::ffi::OsStr;
@@ -11,9 +12,31 @@ use std::path::Path;
 use globset::{Candidate, GlobSet};
 use regex::bytes::{Regex, RegexSet};
 
-use super::unit::{Unit, Word};
+use super::files;
+use super::glob::{Dots, Glob, Probe};
+use super::paths::{self, Base, Kind, PathWord};
+use super::unit::{Slot, Unit, Word};
 use super::unwrap::{Flag, FlagAliases};
 use super::Action;
+
+/// Regexes over paths: each matches a whole word; the probe judges glob words by every
+/// path they could match.
+#[derive(Debug)]
+pub(crate) struct PathSet {
+    pub set: RegexSet,
+    pub probe: Probe,
+    /// Whether some pattern can match a normal form (a word starting with `/` or `~`).
+    pub paths: bool,
+}
+
+/// One regex over paths, with its probe.
+#[derive(Debug)]
+pub(crate) struct PathRegex {
+    pub regex: Regex,
+    pub probe: Probe,
+    /// Whether the pattern can match a normal form (a word starting with `/` or `~`).
+    pub paths: bool,
+}
 
 /// One compiled rule. Every condition that is present must hold.
 #[derive(Debug)]
@@ -22,11 +45,11 @@ pub(crate) struct Rule {
     pub action: Action,
     pub message: Option<String>,
     pub flags: Vec<Flag<'static>>,
-    pub args_all: Vec<Regex>,
-    pub args_any: Option<RegexSet>,
+    pub args_all: Vec<PathRegex>,
+    pub args_any: Option<PathSet>,
     pub cmdline: Option<Regex>,
-    pub redirect: Option<RegexSet>,
-    pub input: Option<RegexSet>,
+    pub redirect: Option<PathSet>,
+    pub input: Option<PathSet>,
     pub not_program: Option<GlobSet>,
     pub cwd: Option<GlobSet>,
     pub agent: Option<GlobSet>,
@@ -37,6 +60,7 @@ pub(crate) struct Rule {
     pub feeds: Option<GlobSet>,
     pub stdin: Option<Regex>,
     pub via: Option<GlobSet>,
+    pub code_from: Option<GlobSet>,
 }
 
 /// Where a rule's program condition points in the index.
@@ -66,6 +90,10 @@ pub(crate) struct RuleSet {
 /// What the query says about where the program starts; the same for every unit.
 pub(crate) struct Context<'q> {
     pub cwd: &'q [u8],
+    /// The query's working directory in normal form (none when it is not absolute).
+    pub cwds: Vec<PathWord>,
+    /// The home directory in normal form; empty when unknown.
+    pub home: Vec<u8>,
     pub agent: Option<&'q str>,
     pub session: Option<&'q str>,
     caller: &'q [&'q [u8]],
@@ -74,8 +102,14 @@ pub(crate) struct Context<'q> {
 
 impl<'q> Context<'q> {
     pub fn new(query: &'q super::Query<'q>) -> Self {
+        let cwds = match query.cwd.first() {
+            Some(b'/') => vec![PathWord::plain(&paths::join(b"/", query.cwd))],
+            _ => Vec::new(),
+        };
         Context {
             cwd: query.cwd,
+            cwds,
+            home: paths::normal_home(query.home),
             agent: query.agent,
             session: query.session,
             caller: &query.caller,
@@ -95,88 +129,196 @@ pub(crate) struct Scratch {
     glob_hits: Vec<usize>,
 }
 
-/// A unit with its lazily computed command line, canonical flags and resolved arguments.
-struct View<'u, 'w> {
+/// Path words a condition is matched against besides the words themselves: their plain
+/// texts, and the globs among them.
+#[derive(Default)]
+struct Candidates {
+    texts: Vec<Vec<u8>>,
+    globs: Vec<Glob>,
+}
+
+impl Candidates {
+    fn new(words: Vec<PathWord>, dots: Dots) -> Candidates {
+        let mut found = Candidates::default();
+        for word in words {
+            match word.kind {
+                Kind::Plain => found.texts.push(word.text),
+                Kind::Glob => {
+                    found.texts.push(paths::unescape(&word.text));
+                    found.globs.extend(Glob::parse(&word.text, dots));
+                }
+            }
+        }
+        found
+    }
+
+    fn any(&self, words: &[Word<'_>], set: &PathSet) -> bool {
+        words.iter().any(|w| set.set.is_match(w))
+            || (set.paths
+                && (self.texts.iter().any(|t| set.set.is_match(t))
+                    || self.globs.iter().any(|g| set.probe.matches(g))))
+    }
+
+    fn any_one(&self, words: &[Word<'_>], one: &PathRegex) -> bool {
+        words.iter().any(|w| one.regex.is_match(w))
+            || (one.paths
+                && (self.texts.iter().any(|t| one.regex.is_match(t))
+                    || self.globs.iter().any(|g| one.probe.matches(g))))
+    }
+}
+
+/// A unit with what rules ask of it computed once, when first asked: the command line,
+/// canonical flags, and the path words of its arguments, writes and reads in normal form.
+struct View<'u, 'w, 'c> {
     unit: &'u Unit<'w>,
+    ctx: &'u Context<'c>,
     aliases: &'u FlagAliases,
     cmdline: OnceCell<Vec<u8>>,
     flags: OnceCell<Vec<Flag<'u>>>,
-    resolved_args: OnceCell<Vec<Vec<u8>>>,
+    path_args: OnceCell<Vec<PathWord>>,
+    cwds: OnceCell<Cow<'u, [PathWord]>>,
+    args: OnceCell<Candidates>,
+    writes: OnceCell<Candidates>,
+    reads: OnceCell<Candidates>,
 }
 
-impl View<'_, '_> {
-    fn cmdline(&self) -> &[u8] {
-        self.cmdline.get_or_init(|| self.unit.argv.join(&b' '))
+impl<'u, 'w, 'c> View<'u, 'w, 'c> {
+    fn new(unit: &'u Unit<'w>, ctx: &'u Context<'c>, aliases: &'u FlagAliases) -> Self {
+        View {
+            unit,
+            ctx,
+            aliases,
+            cmdline: OnceCell::new(),
+            flags: OnceCell::new(),
+            path_args: OnceCell::new(),
+            cwds: OnceCell::new(),
+            args: OnceCell::new(),
+            writes: OnceCell::new(),
+            reads: OnceCell::new(),
+        }
     }
 
-    /// The relative arguments as absolute paths in the unit's working directory, so that
-    /// `rm -rf ..` in `/home/u/project` is also judged as `rm -rf /home/u`.
-    fn resolved_args(&self, ctx: &Context<'_>) -> &[Vec<u8>] {
-        self.resolved_args.get_or_init(|| {
-            let Some(cwd) = working_directory(self.unit, ctx) else {
-                return Vec::new();
-            };
-            self.unit
-                .args()
-                .iter()
-                .filter_map(|arg| resolve_relative(&cwd, arg))
-                .collect()
-        })
+    fn cmdline(&self) -> &[u8] {
+        self.cmdline.get_or_init(|| self.unit.argv.join(&b' '))
     }
 
     fn flags(&self) -> &[Flag<'_>] {
         self.flags
             .get_or_init(|| self.aliases.flags_of(&self.unit.program, self.unit.args()))
     }
-}
 
-/// The absolute directory a unit runs in: the query's cwd, moved by an earlier `cd` in the
-/// same shell string. `None` when it depends on an expansion (`cd ~`, `cd "$DIR"`).
-fn working_directory(unit: &Unit<'_>, ctx: &Context<'_>) -> Option<Vec<u8>> {
-    if !ctx.cwd.starts_with(b"/") {
-        return None;
+    /// The arguments as owned path words, for the few programs whose options say more.
+    fn path_args(&self) -> &[PathWord] {
+        self.path_args.get_or_init(|| self.unit.path_args())
     }
-    match unit.cwd.as_deref() {
-        None => Some(normalise(ctx.cwd, b"")),
-        Some(dir) if dir.starts_with(b"/") => Some(normalise(b"/", dir)),
-        Some(dir) if is_plain_relative(dir) => Some(normalise(ctx.cwd, dir)),
-        Some(_) => None,
+
+    fn dots(&self) -> Dots {
+        self.unit.scope.as_ref().map_or(Dots::Hidden, |s| s.dots)
     }
-}
 
-/// A relative path word (not an option, not starting with `~` or an expansion).
-fn is_plain_relative(word: &[u8]) -> bool {
-    word.first()
-        .is_some_and(|&b| !matches!(b, b'/' | b'~' | b'$' | b'-'))
-}
+    /// The directories the unit may run in.
+    fn cwds(&self) -> &[PathWord] {
+        self.cwds.get_or_init(|| {
+            self.unit
+                .working_dirs(&self.ctx.cwds, &self.ctx.home, || self.path_args())
+        })
+    }
 
-/// `arg` joined to the absolute `cwd` and normalised, when it is a plain relative path.
-fn resolve_relative(cwd: &[u8], arg: &[u8]) -> Option<Vec<u8>> {
-    is_plain_relative(arg).then(|| normalise(cwd, arg))
-}
-
-/// Lexically joins `path` to the absolute `base`, folding `.`, `..` (never above `/`) and
-/// repeated slashes. No file system access: symbolic links are not followed.
-pub(super) fn normalise(base: &[u8], path: &[u8]) -> Vec<u8> {
-    let mut parts: Vec<&[u8]> = Vec::new();
-    for part in base.split(|&b| b == b'/').chain(path.split(|&b| b == b'/')) {
-        match part {
-            b"" | b"." => {}
-            b".." => {
-                parts.pop();
-            }
-            name => parts.push(name),
+    fn base(&self) -> Base<'_> {
+        Base {
+            home: &self.ctx.home,
+            cwds: self.cwds(),
+            dots: self.dots(),
         }
     }
-    if parts.is_empty() {
-        return b"/".to_vec();
+
+    /// The paths of the arguments and inside them (`-F f=@P`, `--config=P`), in normal form.
+    fn args(&self) -> &Candidates {
+        self.args.get_or_init(|| {
+            let base = self.base();
+            let mut found = Vec::new();
+            for (i, arg) in self.unit.args().iter().enumerate() {
+                let word = self.unit.path_ref(Slot::Arg(i + 1), arg);
+                // A relative glob means nothing until joined to a directory (`*` is no `~`).
+                if word.kind == Kind::Glob && word.is_rooted() {
+                    found.push(word.to_owned());
+                }
+                paths::forms(word, &base, &mut found);
+                let mut inside = Vec::new();
+                paths::embedded(word, &mut inside);
+                for part in inside {
+                    paths::forms(part.as_ref(), &base, &mut found);
+                    if part.kind == Kind::Plain || part.is_rooted() {
+                        found.push(part);
+                    }
+                }
+            }
+            Candidates::new(found, base.dots)
+        })
     }
-    let mut joined = Vec::with_capacity(base.len() + path.len() + 1);
-    for part in parts {
-        joined.push(b'/');
-        joined.extend_from_slice(part);
+
+    /// Files the unit writes besides its redirection targets: what its arguments name
+    /// (`tee F`), and all of them in normal form.
+    fn writes(&self) -> &Candidates {
+        self.writes.get_or_init(|| {
+            let named = files::writes(self.unit.name(), || self.path_args());
+            self.files(&self.unit.redirects, Slot::Redirect, named)
+        })
     }
-    joined
+
+    /// Files the unit reads besides its redirected input: what its arguments name
+    /// (`source F`), and all of them in normal form.
+    fn reads(&self) -> &Candidates {
+        self.reads.get_or_init(|| {
+            let named = files::reads(self.unit.name(), || self.path_args());
+            self.files(&self.unit.inputs, Slot::Input, named)
+        })
+    }
+
+    fn files(
+        &self,
+        redirected: &[Word<'_>],
+        slot: fn(usize) -> Slot,
+        named: Vec<PathWord>,
+    ) -> Candidates {
+        if redirected.is_empty() && named.is_empty() {
+            return Candidates::default();
+        }
+        let base = self.base();
+        let mut found = Vec::new();
+        for (i, word) in redirected.iter().enumerate() {
+            let word = self.unit.path_ref(slot(i), word);
+            paths::forms(word, &base, &mut found);
+            if word.kind == Kind::Glob && word.is_rooted() {
+                found.push(word.to_owned());
+            }
+        }
+        for word in named {
+            paths::forms(word.as_ref(), &base, &mut found);
+            if word.kind == Kind::Plain || word.is_rooted() {
+                found.push(word);
+            }
+        }
+        Candidates::new(found, base.dots)
+    }
+
+    /// The unit's directories as rules about the working directory see them.
+    fn cwd_texts(&self) -> Vec<Vec<u8>> {
+        let base = Base {
+            home: &self.ctx.home,
+            cwds: &[],
+            dots: self.dots(),
+        };
+        let mut found = Vec::new();
+        for cwd in self.cwds() {
+            paths::forms(cwd.as_ref(), &base, &mut found);
+            found.push(cwd.clone());
+        }
+        if found.is_empty() {
+            found.push(PathWord::plain(self.ctx.cwd));
+        }
+        found.into_iter().map(|w| w.text).collect()
+    }
 }
 
 fn candidate(bytes: &[u8]) -> Candidate<'_> {
@@ -200,13 +342,7 @@ impl RuleSet {
         aliases: &FlagAliases,
         scratch: &mut Scratch,
     ) -> Option<&Rule> {
-        let view = View {
-            unit,
-            aliases,
-            cmdline: OnceCell::new(),
-            flags: OnceCell::new(),
-            resolved_args: OnceCell::new(),
-        };
+        let view = View::new(unit, ctx, aliases);
         self.collect_candidates(&view, scratch);
         let mut best: Option<&Rule> = None;
         for &idx in &scratch.candidates {
@@ -214,7 +350,7 @@ impl RuleSet {
             if best.is_some_and(|b| b.action >= rule.action) {
                 continue;
             }
-            if rule.matches(&view, ctx) {
+            if rule.matches(&view) {
                 best = Some(rule);
                 if rule.action == Action::Deny {
                     break;
@@ -224,7 +360,7 @@ impl RuleSet {
         best
     }
 
-    fn collect_candidates(&self, view: &View<'_, '_>, scratch: &mut Scratch) {
+    fn collect_candidates(&self, view: &View<'_, '_, '_>, scratch: &mut Scratch) {
         let index = &self.index;
         let found = &mut scratch.candidates;
         found.clear();
@@ -255,8 +391,8 @@ impl RuleSet {
 }
 
 impl Rule {
-    fn matches(&self, view: &View<'_, '_>, ctx: &Context<'_>) -> bool {
-        let unit = view.unit;
+    fn matches(&self, view: &View<'_, '_, '_>) -> bool {
+        let (unit, ctx) = (view.unit, view.ctx);
         let glob_str = |set: &Option<GlobSet>, value: Option<&str>| match set {
             None => true,
             Some(set) => value.is_some_and(|v| set.is_match_candidate(&candidate(v.as_bytes()))),
@@ -267,34 +403,16 @@ impl Rule {
         };
         glob_str(&self.agent, ctx.agent)
             && glob_str(&self.session, ctx.session)
-            && self.cwd.as_ref().is_none_or(|set| {
-                set.is_match_candidate(&candidate(unit.cwd.as_deref().unwrap_or(ctx.cwd)))
-            })
             && glob_words(&self.via, &unit.via)
             && glob_words(&self.env, &unit.env)
             && glob_words(&self.fed_by, &unit.fed_by)
             && glob_words(&self.feeds, &unit.feeds)
+            && glob_words(&self.code_from, &unit.code_from)
             && self.flags.iter().all(|f| view.flags().contains(f))
-            && self.args_all.iter().all(|re| {
-                unit.args().iter().any(|a| re.is_match(a))
-                    || view.resolved_args(ctx).iter().any(|a| re.is_match(a))
-            })
-            && self.args_any.as_ref().is_none_or(|set| {
-                unit.args().iter().any(|a| set.is_match(a))
-                    || view.resolved_args(ctx).iter().any(|a| set.is_match(a))
-            })
             && self
                 .not_program
                 .as_ref()
                 .is_none_or(|set| !set.is_match_candidate(&candidate(unit.name())))
-            && self
-                .redirect
-                .as_ref()
-                .is_none_or(|set| unit.redirects.iter().any(|r| set.is_match(r)))
-            && self
-                .input
-                .as_ref()
-                .is_none_or(|set| unit.inputs.iter().any(|r| set.is_match(r)))
             && self
                 .cmdline
                 .as_ref()
@@ -308,31 +426,26 @@ impl Rule {
                 .caller
                 .as_ref()
                 .is_none_or(|re| re.is_match(ctx.caller_line()))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn relative_paths_are_folded_into_the_working_directory() {
-        assert_eq!(normalise(b"/home/u/project", b".."), b"/home/u");
-        assert_eq!(normalise(b"/home/u/project", b"../.."), b"/home");
-        assert_eq!(normalise(b"/home/u", b"../../../.."), b"/");
-        assert_eq!(normalise(b"/home/u", b"./a//b/./c/"), b"/home/u/a/b/c");
-        assert_eq!(normalise(b"/srv", b"../*"), b"/*");
-        assert_eq!(normalise(b"/", b""), b"/");
-    }
-
-    #[test]
-    fn only_plain_relative_words_are_resolved() {
-        assert_eq!(
-            resolve_relative(b"/home/u", b"x"),
-            Some(b"/home/u/x".to_vec())
-        );
-        for word in [&b"/etc"[..], b"~/x", b"$HOME", b"-rf", b""] {
-            assert_eq!(resolve_relative(b"/home/u", word), None, "{word:?}");
-        }
+            && self.cwd.as_ref().is_none_or(|set| {
+                view.cwd_texts()
+                    .iter()
+                    .any(|cwd| set.is_match_candidate(&candidate(cwd)))
+            })
+            && self
+                .args_all
+                .iter()
+                .all(|one| view.args().any_one(unit.args(), one))
+            && self
+                .args_any
+                .as_ref()
+                .is_none_or(|set| view.args().any(unit.args(), set))
+            && self
+                .redirect
+                .as_ref()
+                .is_none_or(|set| view.writes().any(&unit.redirects, set))
+            && self
+                .input
+                .as_ref()
+                .is_none_or(|set| view.reads().any(&unit.inputs, set))
     }
 }

@@ -16,16 +16,22 @@
 //!
 //! Modules: [`policy`] (TOML schema, compilation, errors), `matcher` (compiled rule sets),
 //! `unwrap` (wrappers and flag spelling), `shell` (shell strings via `brush-parser`),
-//! `evaluate` (the walk over everything a program start runs), `content` (what really
-//! runs: program identity, script files, interpreter code), `interp` (the interpreter code
-//! scanners), `tightening` (comparing two policies' definitions).
+//! `paths` (paths in normal form), `files` (the files a command's arguments read, write and
+//! run), `glob`, `scope` (the shell state a command runs in), `evaluate` (the walk over
+//! everything a program start runs), `content` (what really runs: program identity, script
+//! files, interpreter code), `interp` (the interpreter code scanners), `tightening`
+//! (comparing two policies' definitions).
 
 mod approved;
 mod content;
 mod evaluate;
+mod files;
+mod glob;
 mod interp;
 mod matcher;
+mod paths;
 pub mod policy;
+mod scope;
 mod shell;
 mod tightening;
 mod unit;
@@ -87,6 +93,9 @@ pub struct Query<'a> {
     /// What the program file really is (a system program by another name, a script), when
     /// the caller looked: see [`Identity`].
     pub identity: Option<&'a Identity>,
+    /// The user's real home directory; empty when unknown. Rules about `~` also apply to
+    /// it, however it is spelled (`/srv/dev`, `/srv/dev/.`, `$HOME`, a glob).
+    pub home: &'a [u8],
 }
 
 /// The engine's answer.

@@ -11,7 +11,8 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::approved::Approved;
-use super::matcher::{ProgramIndex, Rule, RuleSet};
+use super::glob::{self, Probe};
+use super::matcher::{PathRegex, PathSet, ProgramIndex, Rule, RuleSet};
 use super::tightening::Definitions;
 use super::unwrap::{Flag, FlagAliases};
 use super::{Action, Policy, PolicySource, Query, Verdict};
@@ -77,6 +78,7 @@ pub(crate) struct RuleDef {
     feeds: Option<Vec<String>>,
     stdin: Option<String>,
     via: Option<Vec<String>>,
+    code_from: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -86,6 +88,7 @@ struct TestDef {
     argv: Option<Vec<BytesDef>>,
     program: Option<String>,
     cwd: Option<String>,
+    home: Option<String>,
     agent: Option<String>,
     expect: Action,
     rule: Option<String>,
@@ -150,6 +153,8 @@ pub struct PolicyTest {
     pub line: usize,
     pub input: TestInput,
     pub cwd: String,
+    /// The user's home directory the test runs with (default `/home/dev`).
+    pub home: String,
     pub agent: Option<String>,
     pub expect: Action,
     /// The rule expected to decide, when the test names one.
@@ -165,12 +170,15 @@ pub struct TestOutcome {
 
 /// The working directory of tests that do not name one.
 const TEST_CWD: &str = "/home/dev/project";
+/// The home directory of tests that do not name one.
+const TEST_HOME: &str = "/home/dev";
 
 impl PolicyTest {
     pub fn run(&self, policy: &Policy) -> TestOutcome {
         let mut query = Query {
             cwd: self.cwd.as_bytes(),
             agent: self.agent.as_deref(),
+            home: self.home.as_bytes(),
             ..Query::default()
         };
         let verdict = match &self.input {
@@ -381,6 +389,7 @@ fn compile_test(def: TestDef, origin: &str, line: usize) -> Result<PolicyTest, P
         line,
         input,
         cwd: def.cwd.unwrap_or_else(|| TEST_CWD.to_string()),
+        home: def.home.unwrap_or_else(|| TEST_HOME.to_string()),
         agent: def.agent,
         expect: def.expect,
         rule: def.rule,
@@ -423,6 +432,7 @@ fn compile_rules(located: Vec<Located>) -> Result<RuleSet, PolicyError> {
             def.feeds.is_some(),
             def.stdin.is_some(),
             def.via.is_some(),
+            def.code_from.is_some(),
         ];
         if !conditions.contains(&true) {
             return Err(fail(
@@ -474,15 +484,16 @@ fn compile_rules(located: Vec<Located>) -> Result<RuleSet, PolicyError> {
                 })
             })
             .collect::<Result<_, _>>()?;
-        let anchored_set = |patterns: &Option<Vec<String>>, key: &str| {
-            let whole: Option<Vec<String>> = patterns
-                .as_ref()
-                .map(|ps| ps.iter().map(|p| format!("^(?:{p})$")).collect());
-            whole
-                .as_deref()
-                .map(|ps| regex_set(ps, key))
-                .transpose()
-                .map_err(&fail)
+        let path_set = |patterns: &Option<Vec<String>>, key: &str| {
+            let Some(patterns) = patterns else {
+                return Ok(None);
+            };
+            let whole: Vec<String> = patterns.iter().map(|p| format!("^(?:{p})$")).collect();
+            Ok(Some(PathSet {
+                set: regex_set(&whole, key).map_err(&fail)?,
+                probe: Probe::new(patterns),
+                paths: patterns.iter().any(|p| glob::may_match_a_path(p)),
+            }))
         };
         let search = |pattern: &Option<String>, key: &str| {
             pattern
@@ -499,13 +510,19 @@ fn compile_rules(located: Vec<Located>) -> Result<RuleSet, PolicyError> {
                 .args_all
                 .iter()
                 .flatten()
-                .map(|p| regex(&format!("^(?:{p})$"), "args_all"))
-                .collect::<Result<_, _>>()
+                .map(|p| {
+                    Ok(PathRegex {
+                        regex: regex(&format!("^(?:{p})$"), "args_all")?,
+                        probe: Probe::new(std::slice::from_ref(p)),
+                        paths: glob::may_match_a_path(p),
+                    })
+                })
+                .collect::<Result<_, String>>()
                 .map_err(&fail)?,
-            args_any: anchored_set(&def.args_any, "args_any")?,
+            args_any: path_set(&def.args_any, "args_any")?,
             cmdline: search(&def.cmdline, "cmdline")?,
-            redirect: anchored_set(&def.redirect, "redirect")?,
-            input: anchored_set(&def.input, "input")?,
+            redirect: path_set(&def.redirect, "redirect")?,
+            input: path_set(&def.input, "input")?,
             not_program: glob_set(&def.not_program, "not_program")?,
             cwd: glob_set(&def.cwd, "cwd")?,
             agent: glob_set(&def.agent, "agent")?,
@@ -516,6 +533,7 @@ fn compile_rules(located: Vec<Located>) -> Result<RuleSet, PolicyError> {
             feeds: glob_set(&def.feeds, "feeds")?,
             stdin: search(&def.stdin, "stdin")?,
             via: glob_set(&def.via, "via")?,
+            code_from: glob_set(&def.code_from, "code_from")?,
             name: def.name,
             action: def.action,
             message: def.message,

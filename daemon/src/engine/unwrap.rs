@@ -4,19 +4,24 @@
 
 use std::borrow::Cow;
 
-use super::unit::{basename, Unit, Word};
+use super::glob;
+use super::paths::{self, Kind};
+use super::scope::Inherit;
+use super::unit::{basename, Slot, Unit, Word};
 
 /// What a unit runs on its behalf.
 #[derive(Debug)]
 pub(crate) enum Inner<'u> {
-    /// `argv[start..end]` of the unit, with `env` naming the variables the wrapper sets.
+    /// `argv[start..end]` of the unit, with `env` naming the variables the wrapper sets;
+    /// `found` is glob text for what `{}` stands for (`find ROOT -exec CMD {} ;`).
     Command {
         start: usize,
         end: usize,
         env: Vec<&'u [u8]>,
+        found: Option<Vec<u8>>,
     },
-    /// A shell command line to parse and judge.
-    Shell(Cow<'u, [u8]>),
+    /// A shell command line to parse and judge, and what it inherits from the unit.
+    Shell(Cow<'u, [u8]>, Inherit),
 }
 
 /// How a wrapper spells its options, so that the wrapped command can be found.
@@ -174,10 +179,15 @@ pub(crate) fn inner<'u>(unit: &'u Unit<'_>) -> Vec<Inner<'u>> {
         return shell(unit);
     }
     match name {
-        b"eval" => return vec![Inner::Shell(join(&argv[1.min(argv.len())..]))],
+        b"eval" => {
+            return vec![Inner::Shell(
+                join(&argv[1.min(argv.len())..]),
+                Inherit::Everything,
+            )]
+        }
         b"su" => return option_value(argv, b'c', "command").into_iter().collect(),
         b"watch" => return watch(argv),
-        b"find" => return find_exec(argv),
+        b"find" => return find_exec(unit),
         _ => {}
     }
     let Some(spec) = WRAPPERS
@@ -250,6 +260,7 @@ fn wrapped<'u>(spec: &Spec, argv: &'u [Word<'_>]) -> Vec<Inner<'u>> {
             start: i,
             end: argv.len(),
             env,
+            found: None,
         });
     } else if !env.is_empty() {
         // `env -u LD_PRELOAD` alone still changes the environment of what follows.
@@ -257,6 +268,7 @@ fn wrapped<'u>(spec: &Spec, argv: &'u [Word<'_>]) -> Vec<Inner<'u>> {
             start: argv.len(),
             end: argv.len(),
             env,
+            found: None,
         });
     }
     found
@@ -272,7 +284,7 @@ fn env_option<'u>(
     let Some(value) = value else { return };
     match name {
         b"u" | b"unset" => env.push(value),
-        b"S" | b"split-string" => found.push(Inner::Shell(Cow::Borrowed(value))),
+        b"S" | b"split-string" => found.push(Inner::Shell(Cow::Borrowed(value), Inherit::Exported)),
         _ => {}
     }
 }
@@ -281,11 +293,11 @@ fn env_option<'u>(
 fn shell<'u>(unit: &'u Unit<'_>) -> Vec<Inner<'u>> {
     let argv = &unit.argv;
     match shell_input(argv) {
-        ShellInput::Command(at) => vec![Inner::Shell(Cow::Borrowed(&*argv[at]))],
+        ShellInput::Command(at) => vec![Inner::Shell(Cow::Borrowed(&*argv[at]), Inherit::Exported)],
         ShellInput::Stdin => unit
             .stdin_text
             .as_ref()
-            .map(|text| Inner::Shell(Cow::Borrowed(&**text)))
+            .map(|text| Inner::Shell(Cow::Borrowed(&**text), Inherit::Exported))
             .into_iter()
             .collect(),
         ShellInput::Script(_) => Vec::new(),
@@ -342,13 +354,15 @@ pub(crate) fn shell_input(argv: &[Word<'_>]) -> ShellInput {
 fn option_value<'u>(argv: &'u [Word<'_>], short: u8, long: &str) -> Option<Inner<'u>> {
     for (i, arg) in argv.iter().enumerate().skip(1) {
         if arg.len() == 2 && arg[0] == b'-' && arg[1] == short {
-            return argv.get(i + 1).map(|v| Inner::Shell(Cow::Borrowed(&**v)));
+            return argv
+                .get(i + 1)
+                .map(|v| Inner::Shell(Cow::Borrowed(&**v), Inherit::Exported));
         }
         if let Some(rest) = arg.strip_prefix(b"--") {
             let (name, inline) = split_once(rest, b'=');
             if name == long.as_bytes() {
                 let value = inline.or_else(|| argv.get(i + 1).map(|v| &**v))?;
-                return Some(Inner::Shell(Cow::Borrowed(value)));
+                return Some(Inner::Shell(Cow::Borrowed(value), Inherit::Exported));
             }
         }
     }
@@ -363,35 +377,96 @@ fn watch<'u>(argv: &'u [Word<'_>]) -> Vec<Inner<'u>> {
         i += if takes_value { 2 } else { 1 };
     }
     if i < argv.len() {
-        vec![Inner::Shell(join(&argv[i..]))]
+        vec![Inner::Shell(join(&argv[i..]), Inherit::Exported)]
     } else {
         Vec::new()
     }
 }
 
-/// `find … -exec CMD {} ;` (also `-execdir`, `-ok`, `-okdir`).
-fn find_exec<'u>(argv: &'u [Word<'_>]) -> Vec<Inner<'u>> {
+/// Most starting points of one `find` whose `-exec` commands are judged one by one.
+const MAX_FIND_ROOTS: usize = 8;
+
+/// `find ROOT… -exec CMD {} ;` (also `-execdir`, `-ok`, `-okdir`): CMD once per starting
+/// point, with `{}` standing for what find yields there: the point itself or any path
+/// below it, hidden ones included, whose name matches `-name` when given.
+fn find_exec<'u>(unit: &'u Unit<'_>) -> Vec<Inner<'u>> {
+    let argv = &unit.argv;
+    let expression = argv
+        .iter()
+        .skip(1)
+        .position(|a| a.starts_with(b"-") || matches!(&**a, b"(" | b"!" | b")" | b","))
+        .map_or(argv.len(), |p| p + 1);
+    let mut roots: Vec<Vec<u8>> = (1..expression)
+        .take(MAX_FIND_ROOTS)
+        .map(|i| {
+            let word = unit.path_word(Slot::Arg(i), &argv[i]);
+            match word.kind {
+                Kind::Glob => word.text,
+                Kind::Plain => {
+                    let mut text = Vec::new();
+                    paths::escape(&word.text, &mut text);
+                    text
+                }
+            }
+        })
+        .collect();
+    if roots.is_empty() {
+        roots.push(b".".to_vec());
+    }
+    // `-maxdepth 1`: a name matches only the starting points' own entries.
+    let direct_children_only = argv
+        .windows(2)
+        .any(|pair| &*pair[0] == b"-maxdepth" && matches!(&*pair[1], b"0" | b"1"));
     let mut found = Vec::new();
     let mut i = 1;
     while i < argv.len() {
         if matches!(&*argv[i], b"-exec" | b"-execdir" | b"-ok" | b"-okdir") {
+            let name = name_for_action(&argv[expression..i]);
             let start = i + 1;
             let mut end = start;
             while end < argv.len() && !matches!(&*argv[end], b";" | b"+") {
                 end += 1;
             }
             if start < end {
-                found.push(Inner::Command {
-                    start,
-                    end,
-                    env: Vec::new(),
-                });
+                for root in &roots {
+                    let mut below = root.clone();
+                    below.push(b'/');
+                    match &name {
+                        Some(name) => {
+                            if !direct_children_only {
+                                below.extend_from_slice(glob::FOUND_DIRS);
+                            }
+                            below.extend_from_slice(name);
+                        }
+                        None => below.extend_from_slice(glob::FOUND_ANY),
+                    }
+                    found.push(Inner::Command {
+                        start,
+                        end,
+                        env: Vec::new(),
+                        found: Some(below),
+                    });
+                }
             }
             i = end;
         }
         i += 1;
     }
     found
+}
+
+/// The `-name` pattern that selects what an action of `find` gets: the last one in the
+/// action's own branch (after the last `-o`, `-or`, `,` or `(` before it), unless negated.
+/// `None` when the branch names nothing (or only `!`/`-not` names): then anything counts.
+fn name_for_action(expression: &[Word<'_>]) -> Option<Vec<u8>> {
+    let branch = expression
+        .iter()
+        .rposition(|w| matches!(&**w, b"-o" | b"-or" | b"," | b"("))
+        .map_or(0, |at| at + 1);
+    let branch = &expression[branch..];
+    let at = branch.iter().rposition(|w| &**w == b"-name")?;
+    let negated = at > 0 && matches!(&*branch[at - 1], b"!" | b"-not");
+    (!negated).then(|| branch.get(at + 1).map(|name| name.to_vec()))?
 }
 
 /// The words joined by spaces, as `eval` and `watch` do before parsing.
@@ -506,7 +581,9 @@ mod tests {
         inner(&unit)
             .into_iter()
             .map(|i| match i {
-                Inner::Command { start, end, env } => {
+                Inner::Command {
+                    start, end, env, ..
+                } => {
                     let mut shown =
                         String::from_utf8_lossy(&unit.argv[start..end].join(&b' ')).into_owned();
                     for name in env {
@@ -514,7 +591,7 @@ mod tests {
                     }
                     shown
                 }
-                Inner::Shell(text) => format!("sh:{}", String::from_utf8_lossy(&text)),
+                Inner::Shell(text, _) => format!("sh:{}", String::from_utf8_lossy(&text)),
             })
             .collect()
     }

@@ -41,7 +41,7 @@ mod signals;
 mod terminal;
 
 use std::ffi::OsString;
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -120,6 +120,7 @@ pub fn run(plan: Plan) -> anyhow::Result<ExitCode> {
             fail: plan.fail,
             isolation: start.isolation(),
             init_pid: start.init_pid(),
+            home: std::env::var_os("HOME").map(|home| wire::Bytes(home.into_vec())),
         })
         .context("cannot register a session with the warden daemon")?;
 

@@ -1,6 +1,9 @@
 //! Judging a program start: the session's mode, the policy's verdict, an approval when the
 //! policy asks, and the audit record, written before the reply leaves.
 
+use std::os::unix::ffi::OsStringExt;
+use std::sync::OnceLock;
+
 use super::access::Peer;
 use super::approvals::NewApproval;
 use super::audit::now_ms;
@@ -21,7 +24,10 @@ pub fn judge(
 ) -> ExecReply {
     let mode = mode_in(daemon, session.as_ref());
     let session_id = session.as_ref().map(|(id, _)| id.clone());
-    let agent = session.map(|(_, view)| view.agent);
+    let (agent, session_home) = match session {
+        Some((_, view)) => (Some(view.agent), view.home),
+        None => (None, None),
+    };
 
     let identity = daemon.identities.of(&request.path.0, peer.pid);
     let policy = daemon.policy.current();
@@ -33,6 +39,9 @@ pub fn judge(
         session: session_id.as_deref(),
         caller: request.caller.iter().map(|a| a.as_slice()).collect(),
         identity: identity.as_ref(),
+        home: session_home
+            .as_ref()
+            .map_or(own_home(), |home| home.as_slice()),
     };
     let scripts = Scripts {
         pid: peer.pid,
@@ -101,6 +110,17 @@ pub fn judge(
         ..AuditRecord::new("decision", mode, reply.decision)
     };
     audit_or_deny(daemon, record, reply)
+}
+
+/// The daemon's own `$HOME`, the home directory of requests outside any session (read once:
+/// the daemon's environment does not change).
+fn own_home() -> &'static [u8] {
+    static HOME: OnceLock<Vec<u8>> = OnceLock::new();
+    HOME.get_or_init(|| {
+        std::env::var_os("HOME")
+            .map(|home| home.into_vec())
+            .unwrap_or_default()
+    })
 }
 
 /// Creates the approval a person must resolve (and what approving it will grant); a full

@@ -43,6 +43,10 @@ struct Session {
     /// while its init is alive.
     #[serde(skip)]
     init: Option<Arc<Identity>>,
+    /// The user's home directory as `warden preload` saw it (`None` for sessions saved
+    /// before it was recorded, or registered without one).
+    #[serde(default)]
+    home: Option<Bytes>,
 }
 
 /// The pid namespace of an isolated session, read by the daemon from the init's `/proc`
@@ -88,6 +92,8 @@ impl std::fmt::Display for Membership {
 pub struct SessionView {
     pub agent: String,
     pub mode: Mode,
+    /// The user's real home directory, when the session recorded one.
+    pub home: Option<Bytes>,
 }
 
 pub struct Sessions {
@@ -188,6 +194,7 @@ impl Sessions {
                 started_ms: super::audit::now_ms(),
                 namespace,
                 init,
+                home: request.home.clone(),
             },
         );
         self.parents.lock().unwrap().invalidate();
@@ -298,6 +305,7 @@ impl Sessions {
                 view: SessionView {
                     agent: s.agent.clone(),
                     mode: s.mode,
+                    home: s.home.clone(),
                 },
                 namespace: s.namespace.map(|n| (n.pid_namespace, n.init_pid)),
                 init: s.init.clone(),
@@ -471,6 +479,7 @@ mod tests {
             fail: FailMode::Open,
             isolation: Isolation::None,
             init_pid: None,
+            home: Some(Bytes(b"/srv/dev".to_vec())),
         }
     }
 
@@ -504,6 +513,7 @@ mod tests {
                 .expect("in the session");
             assert_eq!(found, id);
             assert_eq!(view.mode, Mode::Monitor);
+            assert_eq!(view.home, Some(Bytes(b"/srv/dev".to_vec())));
         }
         assert_eq!(
             sessions.session_containing(child_pid),

@@ -8,8 +8,10 @@
 //! Every write counts as an append: the ledger may hold more than the file will (`>` after
 //! `>`), never less.
 
+use super::super::paths::Base;
+use super::super::shell::decode_escapes;
 use super::super::unit::{basename, Unit};
-use super::{resolve, Place};
+use super::Place;
 
 /// What the string is known to put into a file.
 #[derive(Clone, Debug, PartialEq)]
@@ -37,12 +39,12 @@ impl Ledger {
         self.files
             .iter()
             .rev()
-            .find(|(p, _)| p == place)
+            .find(|(p, _)| p.meets(place))
             .map(|(_, e)| e)
     }
 
-    /// Notes what `unit` writes; `cwd` is the query's working directory.
-    pub fn record(&mut self, unit: &Unit<'_>, cwd: &[u8]) {
+    /// Notes what `unit` writes; `base` places its relative paths.
+    pub fn record(&mut self, unit: &Unit<'_>, base: &Base<'_>) {
         let copies = matches!(
             unit.name(),
             b"cp" | b"install" | b"ln" | b"mv" | b"dd" | b"tee"
@@ -60,21 +62,21 @@ impl Ledger {
             b"cp" | b"install" | b"ln" | b"mv" => {
                 if let [source, .., target] = &operands[..] {
                     let target = into_directory(source, target);
-                    self.copy(unit, cwd, source, &target);
+                    self.copy(base, source, &target);
                 }
                 return;
             }
             b"dd" => {
                 let value = |key: &[u8]| operands.iter().find_map(|a| a.strip_prefix(key));
                 if let (Some(source), Some(target)) = (value(b"if="), value(b"of=")) {
-                    self.copy(unit, cwd, source, target);
+                    self.copy(base, source, target);
                 }
                 return;
             }
             b"tee" => {
                 if let Some(text) = &unit.stdin_text {
                     for target in &operands {
-                        self.append(resolve(target, unit, cwd), text);
+                        self.append(Place::of(target, base), text);
                     }
                 }
             }
@@ -85,23 +87,23 @@ impl Ledger {
         }
         if let (b"cat", [source]) = (unit.name(), &operands[..]) {
             for target in &unit.redirects {
-                self.copy(unit, cwd, source, target);
+                self.copy(base, source, target);
             }
             return;
         }
         let Some(text) = output(unit) else { return };
         for target in &unit.redirects {
-            self.append(resolve(target, unit, cwd), &text);
+            self.append(Place::of(target, base), &text);
         }
     }
 
-    fn copy(&mut self, unit: &Unit<'_>, cwd: &[u8], source: &[u8], target: &[u8]) {
-        let from = resolve(source, unit, cwd);
+    fn copy(&mut self, base: &Base<'_>, source: &[u8], target: &[u8]) {
+        let from = Place::of(source, base);
         let entry = match self.get(&from) {
             Some(known) => known.clone(),
             None => Entry::CopyOf(program_of(source).to_vec()),
         };
-        self.insert(resolve(target, unit, cwd), entry);
+        self.insert(Place::of(target, base), entry);
     }
 
     fn append(&mut self, place: Place, text: &[u8]) {
@@ -116,7 +118,7 @@ impl Ledger {
     }
 
     fn insert(&mut self, place: Place, entry: Entry) {
-        self.files.retain(|(p, _)| *p != place);
+        self.files.retain(|(p, _)| !p.meets(&place));
         if self.files.len() < MAX_FILES {
             self.files.push((place, entry));
         }
@@ -224,27 +226,10 @@ fn printf(format: &[u8], args: &[std::borrow::Cow<'_, [u8]>]) -> Vec<u8> {
     unescape(&out)
 }
 
+/// The text with its backslash escapes decoded (see [`decode_escapes`]).
 fn unescape(text: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(text.len());
-    let mut i = 0;
-    while i < text.len() {
-        if text[i] == b'\\' && i + 1 < text.len() {
-            let replaced = match text[i + 1] {
-                b'n' => Some(b'\n'),
-                b't' => Some(b'\t'),
-                b'\\' => Some(b'\\'),
-                b'r' => Some(b'\r'),
-                _ => None,
-            };
-            if let Some(b) = replaced {
-                out.push(b);
-                i += 2;
-                continue;
-            }
-        }
-        out.push(text[i]);
-        i += 1;
-    }
+    decode_escapes(text, &mut out);
     out
 }
 
@@ -266,5 +251,6 @@ mod tests {
             vec![b"a".as_slice().into(), b"b".as_slice().into()];
         assert_eq!(printf(b"%s\\n", &args), b"a\nb\n");
         assert_eq!(printf(b"rm -rf ~\\n", &[]), b"rm -rf ~\n");
+        assert_eq!(printf(b"\\x72m \\055rf", &[]), b"rm -rf");
     }
 }

@@ -20,10 +20,8 @@
 mod invocation;
 mod ledger;
 
-use std::borrow::Cow;
-
 use super::interp::{self, Finding, Recursion};
-use super::matcher::normalise;
+use super::paths::{self, Base, Kind, PathRef};
 use super::unit::Unit;
 use invocation::{Invocation, Script, Source};
 use ledger::{Entry, Ledger};
@@ -83,12 +81,44 @@ pub enum Launch {
     ShellText,
 }
 
-/// A file as the engine can name it.
+/// A file as the engine can name it: the normal forms of a word (see `paths`), absolute
+/// or `~…`, one for each directory the command may run in; the word as written when the
+/// engine cannot place it (`$DIR/x`), which only the string itself can write.
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) enum Place {
-    Absolute(Vec<u8>),
-    /// A path that depends on `~` or a variable: only the string itself can write it.
-    Symbolic(Vec<u8>),
+pub(crate) struct Place(Vec<Vec<u8>>);
+
+impl Place {
+    /// Where `word` points for a command working from `base`.
+    pub fn of(word: &[u8], base: &Base<'_>) -> Place {
+        let word = PathRef {
+            text: word,
+            kind: Kind::Plain,
+        };
+        let mut forms = Vec::new();
+        paths::forms(word, base, &mut forms);
+        let mut names: Vec<Vec<u8>> = forms
+            .into_iter()
+            .filter(|form| form.is_rooted())
+            .map(|form| form.text)
+            .collect();
+        if names.is_empty() || word.is_rooted() {
+            names.insert(0, word.text.to_vec());
+        }
+        Place(names)
+    }
+
+    /// Whether both may name the same file.
+    pub fn meets(&self, other: &Place) -> bool {
+        self.0.iter().any(|name| other.0.contains(name))
+    }
+
+    /// The absolute paths it may be, which the caller can read.
+    fn absolute(&self) -> impl Iterator<Item = &[u8]> {
+        self.0
+            .iter()
+            .filter(|name| name.first() == Some(&b'/'))
+            .map(|name| &name[..])
+    }
 }
 
 /// Something a command really does, to be judged like the command it stands for.
@@ -160,22 +190,22 @@ impl<'f> Content<'f> {
     }
 
     /// What `unit` really runs beyond its own argv; then notes what it writes, for the
-    /// commands after it. `cwd` is the query's working directory.
-    pub fn derive(&mut self, unit: &Unit<'_>, cwd: &[u8]) -> Vec<Derived> {
+    /// commands after it. `base` places its relative paths.
+    pub fn derive(&mut self, unit: &Unit<'_>, base: &Base<'_>) -> Vec<Derived> {
         let mut derived = Vec::new();
         if !self.ledger.is_empty() {
-            self.written_program(unit, cwd, &mut derived);
+            self.written_program(unit, base, &mut derived);
         }
         if let Some(invocation) = invocation::of(unit) {
-            self.invocation(unit, cwd, invocation, &mut derived);
+            self.invocation(unit, base, invocation, &mut derived);
         }
-        self.ledger.record(unit, cwd);
+        self.ledger.record(unit, base);
         derived
     }
 
     /// A program file this string wrote or copied: judged as what it holds.
-    fn written_program(&self, unit: &Unit<'_>, cwd: &[u8], derived: &mut Vec<Derived>) {
-        let place = resolve(&unit.program, unit, cwd);
+    fn written_program(&self, unit: &Unit<'_>, base: &Base<'_>, derived: &mut Vec<Derived>) {
+        let place = Place::of(&unit.program, base);
         let args = unit.args().iter().map(|a| a.to_vec());
         match self.ledger.get(&place) {
             Some(Entry::CopyOf(source)) => {
@@ -201,7 +231,7 @@ impl<'f> Content<'f> {
     fn invocation(
         &mut self,
         unit: &Unit<'_>,
-        cwd: &[u8],
+        base: &Base<'_>,
         invocation: Invocation<'_>,
         derived: &mut Vec<Derived>,
     ) {
@@ -213,7 +243,7 @@ impl<'f> Content<'f> {
                         judge(invocation.script, text, derived);
                     }
                 }
-                Source::File(word) => self.file(unit, cwd, word, invocation.script, derived),
+                Source::File(word) => self.file(unit, base, word, invocation.script, derived),
             }
         }
     }
@@ -222,7 +252,7 @@ impl<'f> Content<'f> {
     fn file(
         &mut self,
         unit: &Unit<'_>,
-        cwd: &[u8],
+        base: &Base<'_>,
         word: &[u8],
         script: Script,
         derived: &mut Vec<Derived>,
@@ -233,8 +263,8 @@ impl<'f> Content<'f> {
             }
             return;
         }
-        let mut place = resolve(word, unit, cwd);
-        if self.judged.contains(&place) {
+        let mut place = Place::of(word, base);
+        if self.judged.iter().any(|judged| judged.meets(&place)) {
             return;
         }
         if self.judged.len() >= MAX_FILES {
@@ -246,10 +276,16 @@ impl<'f> Content<'f> {
         self.judged.push(place.clone());
         match self.ledger.get(&place) {
             Some(Entry::Text(text)) => judge(script, text, derived),
-            Some(Entry::CopyOf(source)) => place = resolve(source, unit, cwd),
+            Some(Entry::CopyOf(source)) => place = Place::of(source, base),
             None => {}
         }
-        let Place::Absolute(path) = place else { return };
+        for path in place.absolute() {
+            self.read(path, script, derived);
+        }
+    }
+
+    /// A script file on disk, within the bounds of one evaluation.
+    fn read(&mut self, path: &[u8], script: Script, derived: &mut Vec<Derived>) {
         if self.bytes >= MAX_BYTES {
             derived.push(Derived::Unreadable(format!(
                 "a command runs more than {} KiB of scripts",
@@ -257,7 +293,7 @@ impl<'f> Content<'f> {
             )));
             return;
         }
-        match self.files.read(&path) {
+        match self.files.read(path) {
             FileRead::Content(text) => {
                 self.bytes += text.len();
                 judge(script, &text, derived);
@@ -268,7 +304,7 @@ impl<'f> Content<'f> {
                     // A shell runs it line by line: what is past the bound would run unseen.
                     Script::Shell => derived.push(Derived::Unreadable(format!(
                         "script {} is larger than the {} KiB warden reads",
-                        String::from_utf8_lossy(&path),
+                        String::from_utf8_lossy(path),
                         MAX_SCRIPT_BYTES / 1024
                     ))),
                     // Code past the bound is code not understood: judged as before.
@@ -369,42 +405,6 @@ fn equivalent(finding: Finding) -> Command {
             Command::file_operation(argv, Vec::new(), Vec::new())
         }
     }
-}
-
-/// Where `word` points for `unit`: against the directory an earlier `cd` moved to, else
-/// the query's `cwd`; folded lexically (`.`, `..`, `//`).
-pub(crate) fn resolve(word: &[u8], unit: &Unit<'_>, cwd: &[u8]) -> Place {
-    let base = match unit.cwd.as_deref() {
-        None => anchor(cwd),
-        Some(dir) => join(anchor(cwd), dir),
-    };
-    join(base, word)
-}
-
-fn anchor(path: &[u8]) -> Place {
-    if path.starts_with(b"/") {
-        Place::Absolute(normalise(b"/", path))
-    } else {
-        Place::Symbolic(normalise(b"/", path))
-    }
-}
-
-fn join(base: Place, word: &[u8]) -> Place {
-    if word.starts_with(b"/") {
-        return Place::Absolute(normalise(b"/", word));
-    }
-    if matches!(word.first(), Some(b'~' | b'$' | b'`')) {
-        return Place::Symbolic(normalise(b"/", word));
-    }
-    match base {
-        Place::Absolute(dir) => Place::Absolute(normalise(&dir, word)),
-        Place::Symbolic(dir) => Place::Symbolic(normalise(&dir, word)),
-    }
-}
-
-/// The words of a derived command, as the walk's units hold them.
-pub(crate) fn words(argv: &[Vec<u8>]) -> Vec<Cow<'_, [u8]>> {
-    argv.iter().map(|w| Cow::Borrowed(&w[..])).collect()
 }
 
 #[cfg(test)]

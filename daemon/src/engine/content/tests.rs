@@ -216,6 +216,10 @@ fn files_written_then_run_in_the_same_string_are_judged_by_what_was_written() {
         "cp \"$(which rm)\" ./t; ./t -rf /",
         "cat /bin/rm > r; chmod +x r; ./r -rf ~",
         "echo 'rm -rf ~' > a.sh; cp a.sh b.sh; bash b.sh",
+        "printf '\\x72m -rf ~' > s.sh; sh s.sh",
+        "echo 'rm -rf ~' > $HOME/s.sh && bash ~/s.sh",
+        "cd /tmp && echo 'rm -rf ~' > s.sh; bash /tmp/s.sh",
+        "cd sub && echo 'rm -rf ~' > s; cd .. && bash ./sub/s",
     ] {
         assert_refused(&shell(command), command);
     }

@@ -613,3 +613,4 @@ stdin = '(?i)drop\s+table'
         assert_eq!(decide(kept), Action::Allow, "{kept}");
     }
 }
+mod semantics;
