@@ -1,5 +1,6 @@
 //! Evaluation speed: the shipped default policy, and a generated policy of 1,000 extra rules
-//! layered over it; plain program starts and deep `bash -c` strings.
+//! layered over it; plain program starts, deep `bash -c` strings and an interpreter one-liner
+//! (whose code is scanned).
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::hint::black_box;
@@ -36,6 +37,7 @@ fn exec<'a>(program: &'a str, argv: &[&'a str]) -> Query<'a> {
         agent: Some("codex"),
         session: Some("s1"),
         caller: vec![b"/bin/bash", b"-c", b"make"],
+        identity: None,
         home: b"/home/dev",
     }
 }
@@ -52,6 +54,14 @@ fn bench(c: &mut Criterion) {
         exec("/usr/local/bin/tool500", &["tool500", "deploy-500"]),
     ];
     let deep = exec("/bin/bash", &["bash", "-c", DEEP]);
+    let one_liner = exec(
+        "/usr/bin/python3",
+        &[
+            "python3",
+            "-c",
+            "import json,sys; print(json.load(open('package.json'))['name'])",
+        ],
+    );
     for (name, policy) in [
         ("default", Policy::builtin()),
         ("generated-1000", generated_policy(1000)),
@@ -69,6 +79,9 @@ fn bench(c: &mut Criterion) {
         });
         group.bench_function("deep bash -c", |b| {
             b.iter(|| black_box(policy.evaluate(black_box(&deep))))
+        });
+        group.bench_function("python3 -c one-liner", |b| {
+            b.iter(|| black_box(policy.evaluate(black_box(&one_liner))))
         });
         group.finish();
     }

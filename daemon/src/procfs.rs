@@ -178,6 +178,50 @@ fn parent_namespace(namespace: &std::fs::File) -> Option<std::fs::File> {
     (fd >= 0).then(|| std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) }))
 }
 
+/// A path as the process `pid` means it: its `/proc/self`, `/proc/thread-self`, `/dev/fd`
+/// and `/dev/std*` are its own, not the reader's.
+pub fn as_seen_by(path: &[u8], pid: Option<i32>) -> std::borrow::Cow<'_, std::path::Path> {
+    use std::os::unix::ffi::OsStrExt;
+    let own = |rest: &[u8], pid: i32| {
+        let mut mapped = format!("/proc/{pid}/").into_bytes();
+        mapped.extend_from_slice(rest);
+        std::borrow::Cow::Owned(PathBuf::from(OsString::from_vec(mapped)))
+    };
+    if let Some(pid) = pid {
+        for prefix in [&b"/proc/self/"[..], b"/proc/thread-self/"] {
+            if let Some(rest) = path.strip_prefix(prefix) {
+                return own(rest, pid);
+            }
+        }
+        if let Some(fd) = path.strip_prefix(b"/dev/fd/") {
+            return own(&[b"fd/", fd].concat(), pid);
+        }
+        let stream: Option<&[u8]> = match path {
+            b"/dev/stdin" => Some(b"fd/0"),
+            b"/dev/stdout" => Some(b"fd/1"),
+            b"/dev/stderr" => Some(b"fd/2"),
+            _ => None,
+        };
+        if let Some(stream) = stream {
+            return own(stream, pid);
+        }
+    }
+    std::borrow::Cow::Borrowed(std::path::Path::new(std::ffi::OsStr::from_bytes(path)))
+}
+
+/// The descriptor of `pid` whose link reads `target` (`/memfd:x (deleted)`), as a path
+/// that opens the file it holds (`/proc/<pid>/fd/<n>`); the first 4,096 are looked at.
+pub fn descriptor_of(pid: i32, target: &[u8]) -> Option<PathBuf> {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?;
+    dir.flatten()
+        .take(4096)
+        .map(|entry| entry.path())
+        .find(|link| {
+            std::fs::read_link(link).is_ok_and(|found| found.as_os_str().as_bytes() == target)
+        })
+}
+
 /// Where file systems of the given types are mounted in the reader's mount namespace, from
 /// `/proc/self/mountinfo`; `None` when it cannot be read.
 pub fn mount_points(types: &[&str]) -> Option<Vec<PathBuf>> {
@@ -234,6 +278,31 @@ fn unescape_octal(field: &[u8]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn proc_self_is_the_named_process() {
+        use std::path::Path;
+        assert_eq!(
+            as_seen_by(b"/proc/self/fd/3", Some(42)),
+            Path::new("/proc/42/fd/3")
+        );
+        assert_eq!(
+            as_seen_by(b"/dev/fd/3", Some(42)),
+            Path::new("/proc/42/fd/3")
+        );
+        assert_eq!(
+            as_seen_by(b"/dev/stdin", Some(7)),
+            Path::new("/proc/7/fd/0")
+        );
+        assert_eq!(
+            as_seen_by(b"/usr/bin/ls", Some(7)),
+            Path::new("/usr/bin/ls")
+        );
+        assert_eq!(
+            as_seen_by(b"/proc/self/exe", None),
+            Path::new("/proc/self/exe")
+        );
+    }
 
     #[test]
     fn own_stat_names_the_parent() {

@@ -120,14 +120,14 @@ fn the_real_npm_codex_runs_guarded_inside_its_own_sandbox() {
         "{version:?}"
     );
 
-    // In a file, so that bash starts and `id` is judged as bash starts it: a `bash -c` string
-    // naming `id` would be refused as a whole when bash loads.
+    // `id` comes in as an argument, so that bash starts and `id` is judged as bash starts it:
+    // a script or `bash -c` string naming `id` would be refused as a whole before bash runs.
     let script = h.dir("scripts").join("probe.sh");
-    std::fs::write(&script, "uname -s; id -u; echo status=$?\n").unwrap();
+    std::fs::write(&script, "uname -s; \"$1\" -u; echo status=$?\n").unwrap();
     let codex_home = h.dir("codex-home");
     let sandboxed = run(h
         .command("sh")
-        .args(["-c", "codex sandbox -- bash \"$1\"", "sh"])
+        .args(["-c", "codex sandbox -- bash \"$1\" id", "sh"])
         .arg(&script)
         .env("PATH", &path)
         .env("CODEX_HOME", &codex_home)

@@ -4,8 +4,10 @@
 
 use std::borrow::Cow;
 
+use super::content::{self, Content, Derived, FileSource, Identity};
+use super::glob::Dots;
 use super::matcher::{Context, Scratch};
-use super::paths::PathWord;
+use super::paths::{Base, PathWord};
 use super::scope::{Inherit, Scope};
 use super::shell::{self, ShellError, Start, MAX_DEPTH};
 use super::unit::Unit;
@@ -30,7 +32,12 @@ struct Walk<'p> {
     deciding: Option<Vec<Vec<u8>>>,
     /// Counts changes of `best`, so a command knows whether its ancestor still decides.
     generation: u64,
-    unparsable: Option<ShellError>,
+    /// Why a command could not be read, when one could not.
+    unparsable: Option<String>,
+    /// What the program file of the start really is, from the caller.
+    identity: Option<&'p Identity>,
+    /// Scripts and files the walk has seen (see `content`).
+    content: Content<'p>,
 }
 
 /// Whether an ancestor of the command being visited decided, as of which change of the
@@ -39,16 +46,22 @@ struct Walk<'p> {
 /// `bash -c '…; cat ~/.ssh/id_rsa'`, whose whole string also matches).
 type Lineage = Option<u64>;
 
-pub(crate) fn evaluate(policy: &Policy, query: &Query) -> Verdict {
+pub(crate) fn evaluate(policy: &Policy, query: &Query, files: &dyn FileSource) -> Verdict {
     let ctx = Context::new(query);
-    let mut walk = Walk::new(policy);
+    let mut walk = Walk::new(policy, files);
+    walk.identity = query.identity;
     walk.visit(&root_unit(query), &ctx, 0, None, None);
     walk.verdict()
 }
 
-pub(crate) fn evaluate_shell(policy: &Policy, command: &[u8], context: &Query) -> Verdict {
+pub(crate) fn evaluate_shell(
+    policy: &Policy,
+    command: &[u8],
+    context: &Query,
+    files: &dyn FileSource,
+) -> Verdict {
     let ctx = Context::new(context);
-    let mut walk = Walk::new(policy);
+    let mut walk = Walk::new(policy, files);
     walk.shell(command, top_level(&ctx), &ctx, 0, None, None);
     walk.verdict()
 }
@@ -61,12 +74,7 @@ fn top_level(ctx: &Context<'_>) -> Scope {
 /// How a shell string that `unit` runs starts: in the unit's directories, with the
 /// variables it passes on.
 fn started_by(unit: &Unit<'_>, inherit: Inherit, ctx: &Context<'_>) -> Scope {
-    let args: std::cell::OnceCell<Vec<PathWord>> = std::cell::OnceCell::new();
-    let cwds = unit
-        .working_dirs(&ctx.cwds, &ctx.home, || {
-            args.get_or_init(|| unit.path_args())
-        })
-        .into_owned();
+    let cwds = working_dirs(unit, ctx).into_owned();
     match &unit.scope {
         Some(scope) => scope.inherited(cwds, inherit),
         None => Scope {
@@ -76,13 +84,66 @@ fn started_by(unit: &Unit<'_>, inherit: Inherit, ctx: &Context<'_>) -> Scope {
     }
 }
 
+/// The directories `unit` works in (see [`Unit::working_dirs`]).
+fn working_dirs<'u>(unit: &'u Unit<'_>, ctx: &'u Context<'_>) -> Cow<'u, [PathWord]> {
+    let args: std::cell::OnceCell<Vec<PathWord>> = std::cell::OnceCell::new();
+    unit.working_dirs(&ctx.cwds, &ctx.home, || {
+        args.get_or_init(|| unit.path_args())
+    })
+}
+
+/// What `unit` really runs beyond its words (see `content`): for the start itself, the
+/// program its file is; for every unit, the scripts it runs and what its code does.
+fn derived(
+    content: &mut Content<'_>,
+    identity: Option<&Identity>,
+    unit: &Unit<'_>,
+    ctx: &Context<'_>,
+    depth: usize,
+) -> Vec<Derived> {
+    let mut derived = match (depth, identity) {
+        (0, Some(identity)) => content::identity(unit, identity),
+        _ => Vec::new(),
+    };
+    let cwds = working_dirs(unit, ctx);
+    let base = Base {
+        home: &ctx.home,
+        cwds: &cwds,
+        dots: unit.scope.as_ref().map_or(Dots::Hidden, |s| s.dots),
+    };
+    derived.extend(content.derive(unit, &base));
+    derived
+}
+
+/// The unit that runs a derived command on behalf of `parent`, with what it reads and
+/// writes.
+fn derived_unit<'u>(parent: &'u Unit<'_>, command: &'u content::Command) -> Unit<'u> {
+    let argv = command.argv.iter().map(|w| Cow::Borrowed(&w[..])).collect();
+    let mut child = parent.running(argv, Vec::new());
+    child
+        .inputs
+        .extend(command.inputs.iter().map(|p| Cow::Borrowed(&p[..])));
+    child
+        .redirects
+        .extend(command.writes.iter().map(|p| Cow::Borrowed(&p[..])));
+    if command.stdin == content::Stdin::Unused {
+        child.stdin_text = None;
+    }
+    child
+}
+
 /// The argv of every command the program start runs on its behalf, as [`evaluate`] judges
 /// them (the exec itself excluded): what wrappers run and each simple command of its shell
 /// strings, outermost first. A shell string that cannot be parsed contributes nothing.
 pub fn unwrapped_commands(query: &Query) -> Vec<Vec<Vec<u8>>> {
     let ctx = Context::new(query);
     let mut commands = Vec::new();
-    collect(&root_unit(query), &ctx, 0, &mut commands);
+    let mut collector = Collector {
+        content: Content::new(&content::NoFiles),
+        identity: query.identity,
+        ctx: &ctx,
+    };
+    collector.collect(&root_unit(query), 0, &mut commands);
     commands.remove(0);
     commands
 }
@@ -104,36 +165,68 @@ fn root_unit<'q>(query: &Query<'q>) -> Unit<'q> {
     }
 }
 
-/// Appends `unit`'s argv and those of everything it runs, with the depths [`Walk::visit`]
-/// uses, so exactly the units it would judge.
-fn collect(unit: &Unit<'_>, ctx: &Context<'_>, depth: usize, commands: &mut Vec<Vec<Vec<u8>>>) {
-    if depth > MAX_DEPTH {
-        return;
-    }
-    commands.push(unit.argv.iter().map(|word| word.to_vec()).collect());
-    for run in unwrap::inner(unit) {
-        match run {
-            Inner::Command {
-                start, end, found, ..
-            } => {
-                let child = unit.child(start, end, found.as_deref());
-                collect(&child, ctx, depth + 1, commands);
-            }
-            Inner::Shell(text, inherit) => {
-                let start = Start {
-                    home: &ctx.home,
-                    scope: started_by(unit, inherit, ctx),
-                };
-                for parsed in shell::parse(&text, depth + 1, start).unwrap_or_default() {
-                    collect(&parsed, ctx, depth + 2, commands);
+/// What [`unwrapped_commands`] needs to follow what really runs, as the walk does.
+struct Collector<'q> {
+    content: Content<'q>,
+    identity: Option<&'q Identity>,
+    ctx: &'q Context<'q>,
+}
+
+impl Collector<'_> {
+    /// Appends `unit`'s argv and those of everything it runs, with the depths
+    /// [`Walk::visit`] uses, so exactly the units it would judge.
+    fn collect(&mut self, unit: &Unit<'_>, depth: usize, commands: &mut Vec<Vec<Vec<u8>>>) {
+        if depth > MAX_DEPTH {
+            return;
+        }
+        commands.push(unit.argv.iter().map(|word| word.to_vec()).collect());
+        for run in unwrap::inner(unit) {
+            match run {
+                Inner::Command {
+                    start, end, found, ..
+                } => {
+                    let child = unit.child(start, end, found.as_deref());
+                    self.collect(&child, depth + 1, commands);
+                }
+                Inner::Shell(text, inherit) => {
+                    let scope = started_by(unit, inherit, self.ctx);
+                    self.collect_shell(&text, scope, depth + 1, commands);
                 }
             }
+        }
+        for item in derived(&mut self.content, self.identity, unit, self.ctx, depth) {
+            match item {
+                Derived::Command(command) => {
+                    self.collect(&derived_unit(unit, &command), depth + 1, commands);
+                }
+                Derived::Shell(text) => {
+                    let scope = started_by(unit, Inherit::Exported, self.ctx);
+                    self.collect_shell(&text, scope, depth + 1, commands);
+                }
+                Derived::Unreadable(_) => {}
+            }
+        }
+    }
+
+    fn collect_shell(
+        &mut self,
+        text: &[u8],
+        scope: Scope,
+        depth: usize,
+        commands: &mut Vec<Vec<Vec<u8>>>,
+    ) {
+        let start = Start {
+            home: &self.ctx.home,
+            scope,
+        };
+        for parsed in shell::parse(text, depth, start).unwrap_or_default() {
+            self.collect(&parsed, depth + 1, commands);
         }
     }
 }
 
 impl<'p> Walk<'p> {
-    fn new(policy: &'p Policy) -> Self {
+    fn new(policy: &'p Policy, files: &'p dyn FileSource) -> Self {
         Walk {
             policy,
             scratch: Scratch::default(),
@@ -141,6 +234,8 @@ impl<'p> Walk<'p> {
             deciding: None,
             generation: 0,
             unparsable: None,
+            identity: None,
+            content: Content::new(files),
         }
     }
 
@@ -227,7 +322,34 @@ impl<'p> Walk<'p> {
                 }
             }
         }
+        self.what_really_runs(unit, ctx, depth, approved);
         own
+    }
+
+    /// Judges what `unit` runs beyond its words: the program its file really is (for the
+    /// start itself), the scripts it runs, what its interpreter code does (see `content`).
+    /// These stand for `unit` rather than run inside it, so they never refine its decision:
+    /// a rule about the code as written names it better than the command it was read as.
+    fn what_really_runs(
+        &mut self,
+        unit: &Unit<'_>,
+        ctx: &Context<'_>,
+        depth: usize,
+        approved: Option<&'p str>,
+    ) {
+        for item in derived(&mut self.content, self.identity, unit, ctx, depth) {
+            match item {
+                Derived::Command(command) => {
+                    let child = derived_unit(unit, &command);
+                    self.visit(&child, ctx, depth + 1, approved, None);
+                }
+                Derived::Shell(text) => {
+                    let scope = started_by(unit, Inherit::Exported, ctx);
+                    self.shell(&text, scope, ctx, depth + 1, approved, None);
+                }
+                Derived::Unreadable(reason) => self.fail(reason),
+            }
+        }
     }
 
     fn shell(
@@ -260,9 +382,9 @@ impl<'p> Walk<'p> {
         }
     }
 
-    fn fail(&mut self, err: ShellError) {
+    fn fail(&mut self, reason: impl std::fmt::Display) {
         self.offer(self.policy.unparsable, Decider::Unparsable, None, None);
-        self.unparsable.get_or_insert(err);
+        self.unparsable.get_or_insert_with(|| reason.to_string());
     }
 
     fn verdict(self) -> Verdict {
@@ -283,9 +405,7 @@ impl<'p> Walk<'p> {
                 None,
                 Some(format!(
                     "warden could not read this command ({}); the policy's `unparsable` action applies",
-                    self.unparsable
-                        .map(|e| e.to_string())
-                        .unwrap_or_else(|| "unknown".to_string())
+                    self.unparsable.as_deref().unwrap_or("unknown")
                 )),
                 DecidedBy::Unparsable,
             ),

@@ -4,7 +4,8 @@
 //! Public surface used by the rest of the crate (keep it stable):
 //! - [`Policy::compile`] from [`PolicySource`]s (built-in default first, then user files);
 //! - [`Policy::builtin`], the shipped default policy compiled into the binary;
-//! - [`Policy::evaluate`] of a [`Query`] into a [`Verdict`], [`Policy::evaluate_shell`] for a
+//! - [`Policy::evaluate`] of a [`Query`] into a [`Verdict`], [`Policy::evaluate_with_files`]
+//!   reading the scripts it runs through a [`FileSource`], [`Policy::evaluate_shell`] for a
 //!   shell command line (`warden test`);
 //! - [`Policy::rule_count`], [`Policy::tests`] (the embedded `[[test]]` cases);
 //! - [`approved_entry_toml`], one `[[approved]]` entry for `warden approve --always`;
@@ -15,13 +16,18 @@
 //!
 //! Modules: [`policy`] (TOML schema, compilation, errors), `matcher` (compiled rule sets),
 //! `unwrap` (wrappers and flag spelling), `shell` (shell strings via `brush-parser`),
-//! `evaluate` (the walk over everything a program start runs), `tightening` (comparing two
-//! policies' definitions).
+//! `paths` (paths in normal form), `files` (the files a command's arguments read, write and
+//! run), `glob`, `scope` (the shell state a command runs in), `evaluate` (the walk over
+//! everything a program start runs), `content` (what really runs: program identity, script
+//! files, interpreter code), `interp` (the interpreter code scanners), `tightening`
+//! (comparing two policies' definitions).
 
 mod approved;
+mod content;
 mod evaluate;
 mod files;
 mod glob;
+mod interp;
 mod matcher;
 mod paths;
 pub mod policy;
@@ -32,6 +38,7 @@ mod unit;
 mod unwrap;
 
 pub use approved::approved_entry_toml;
+pub use content::{FileRead, FileSource, Identity, Launch, NoFiles, MAX_SCRIPT_BYTES};
 pub use evaluate::unwrapped_commands;
 pub use policy::{PolicyError, PolicyTest, TestInput, TestOutcome};
 pub use tightening::{loosenings, Loosening};
@@ -83,6 +90,9 @@ pub struct Query<'a> {
     pub session: Option<&'a str>,
     /// Command line of the process that starts the program.
     pub caller: Vec<&'a [u8]>,
+    /// What the program file really is (a system program by another name, a script), when
+    /// the caller looked: see [`Identity`].
+    pub identity: Option<&'a Identity>,
     /// The user's real home directory; empty when unknown. Rules about `~` also apply to
     /// it, however it is spelled (`/srv/dev`, `/srv/dev/.`, `$HOME`, a glob).
     pub home: &'a [u8],
@@ -154,14 +164,20 @@ impl Policy {
             .unwrap_or_else(|err| panic!("the built-in policy is invalid: {err}"))
     }
 
-    /// Judges a program start: the exec itself and everything it unwraps to.
+    /// Judges a program start: the exec itself and everything it unwraps to, by its words
+    /// alone (no script files are read).
     pub fn evaluate(&self, query: &Query) -> Verdict {
-        evaluate::evaluate(self, query)
+        evaluate::evaluate(self, query, &NoFiles)
+    }
+
+    /// Judges a program start, reading the scripts it runs from `files`.
+    pub fn evaluate_with_files(&self, query: &Query, files: &dyn FileSource) -> Verdict {
+        evaluate::evaluate(self, query, files)
     }
 
     /// Judges `command` as a shell command line, in the cwd/agent/session of `context`.
     pub fn evaluate_shell(&self, command: &[u8], context: &Query) -> Verdict {
-        evaluate::evaluate_shell(self, command, context)
+        evaluate::evaluate_shell(self, command, context, &NoFiles)
     }
 
     /// Number of rules over all layers.
@@ -185,5 +201,7 @@ impl Policy {
     }
 }
 
+#[cfg(test)]
+mod fuzz_regressions;
 #[cfg(test)]
 mod tests;

@@ -135,17 +135,7 @@ impl Unit<'_> {
     /// shares this unit's redirections, feeders, scope and directory, and is reached
     /// `via` this program. `found` is glob text for what `{}` stands for (`find -exec`).
     pub fn child(&self, start: usize, end: usize, found: Option<&[u8]>) -> Unit<'_> {
-        fn borrow<'b>(w: &'b Word<'_>) -> Word<'b> {
-            Cow::Borrowed(&**w)
-        }
         let argv = &self.argv[start..end];
-        let mut via: Vec<Word<'_>> = self.via.iter().map(borrow).collect();
-        via.push(Cow::Borrowed(basename(&self.program)));
-        let mut chdir = self.chdir.clone();
-        let args = std::cell::OnceCell::new();
-        chdir.extend(files::chdir(self.name(), || {
-            args.get_or_init(|| self.path_args())
-        }));
         let mut globs: Vec<(Slot, Vec<u8>)> = self
             .globs
             .iter()
@@ -165,9 +155,23 @@ impl Unit<'_> {
                 }
             }
         }
+        self.running(argv.iter().map(borrow).collect(), globs)
+    }
+
+    /// A unit that runs `argv` (whose glob words are `globs`) on behalf of this one: it
+    /// shares this unit's redirections, feeders, scope and directory, and is reached `via`
+    /// this program.
+    pub fn running<'s>(&'s self, argv: Vec<Word<'s>>, globs: Vec<(Slot, Vec<u8>)>) -> Unit<'s> {
+        let mut via: Vec<Word<'_>> = self.via.iter().map(borrow).collect();
+        via.push(Cow::Borrowed(basename(&self.program)));
+        let mut chdir = self.chdir.clone();
+        let args = std::cell::OnceCell::new();
+        chdir.extend(files::chdir(self.name(), || {
+            args.get_or_init(|| self.path_args())
+        }));
         Unit {
-            program: argv.first().map(borrow).unwrap_or_default(),
-            argv: argv.iter().map(borrow).collect(),
+            program: argv.first().cloned().unwrap_or_default(),
+            argv,
             env: self.env.iter().map(borrow).collect(),
             redirects: self.redirects.iter().map(borrow).collect(),
             inputs: self.inputs.iter().map(borrow).collect(),
@@ -182,6 +186,10 @@ impl Unit<'_> {
             host: None,
         }
     }
+}
+
+fn borrow<'b>(w: &'b Word<'_>) -> Word<'b> {
+    Cow::Borrowed(&**w)
 }
 
 /// Glob text for a word with `{}` in it: `{}` as `found`, the rest literal.

@@ -292,6 +292,31 @@ fn env_option<'u>(
 /// `sh|bash|zsh … -c STRING`, or a shell reading a here-document as its script.
 fn shell<'u>(unit: &'u Unit<'_>) -> Vec<Inner<'u>> {
     let argv = &unit.argv;
+    match shell_input(argv) {
+        ShellInput::Command(at) => vec![Inner::Shell(Cow::Borrowed(&*argv[at]), Inherit::Exported)],
+        ShellInput::Stdin => unit
+            .stdin_text
+            .as_ref()
+            .map(|text| Inner::Shell(Cow::Borrowed(&**text), Inherit::Exported))
+            .into_iter()
+            .collect(),
+        ShellInput::Script(_) => Vec::new(),
+    }
+}
+
+/// Where a shell takes its commands from.
+#[derive(Debug, PartialEq)]
+pub(crate) enum ShellInput {
+    /// `-c STRING`: the argument at this index.
+    Command(usize),
+    /// A script file: the argument at this index (judged by `content`).
+    Script(usize),
+    /// No operand: standard input.
+    Stdin,
+}
+
+/// Reads a shell's options: `-c` makes the first operand a command string.
+pub(crate) fn shell_input(argv: &[Word<'_>]) -> ShellInput {
     let mut has_c = false;
     let mut i = 1;
     while i < argv.len() {
@@ -318,15 +343,10 @@ fn shell<'u>(unit: &'u Unit<'_>) -> Vec<Inner<'u>> {
         }
         break;
     }
-    match (argv.get(i), has_c) {
-        (Some(script), true) => vec![Inner::Shell(Cow::Borrowed(&**script), Inherit::Exported)],
-        (None, _) => unit
-            .stdin_text
-            .as_ref()
-            .map(|text| Inner::Shell(Cow::Borrowed(&**text), Inherit::Exported))
-            .into_iter()
-            .collect(),
-        (Some(_), false) => Vec::new(),
+    match (i < argv.len(), has_c) {
+        (true, true) => ShellInput::Command(i),
+        (false, _) => ShellInput::Stdin,
+        (true, false) => ShellInput::Script(i),
     }
 }
 
@@ -468,7 +488,8 @@ pub(crate) fn assignment_name(word: &[u8]) -> Option<&[u8]> {
     valid.then_some(name)
 }
 
-fn split_once(bytes: &[u8], sep: u8) -> (&[u8], Option<&[u8]>) {
+/// `bytes` before and after the first `sep`, if any.
+pub(crate) fn split_once(bytes: &[u8], sep: u8) -> (&[u8], Option<&[u8]>) {
     match bytes.iter().position(|&b| b == sep) {
         Some(at) => (&bytes[..at], Some(&bytes[at + 1..])),
         None => (bytes, None),

@@ -10,6 +10,8 @@
 //! - [`preflight`]: judging a program start (policy, mode, approvals, audit);
 //!   [`subject`]: which process a preflight is about (the caller, or a strict supervisor's
 //!   tracee); [`decided`]: starts decided a moment ago, so each is judged once;
+//! - [`identity`]: what a program file really is (a system program by another name, a
+//!   copy, a script); [`scripts`]: the bounded reader of the scripts commands run;
 //! - [`access`]: who may call what; [`sessions`]: guarded sessions; [`process`]: telling
 //!   processes apart (pidfds, `/proc`);
 //! - [`approvals`]: pending approvals; [`grants`]: what an approval lets its process run;
@@ -28,6 +30,7 @@ mod door;
 mod events;
 mod express;
 mod grants;
+mod identity;
 mod lifecycle;
 mod limits;
 
@@ -40,6 +43,7 @@ mod preflight;
 pub mod process;
 mod reload;
 mod routes;
+mod scripts;
 pub mod sessions;
 mod subject;
 
@@ -160,6 +164,7 @@ pub struct Daemon {
     grants: grants::Grants,
     decided: decided::Decided,
     pub audit: audit::AuditLog,
+    identities: identity::Identities,
     pub socket: PathBuf,
     pub door: PathBuf,
     started: Instant,
@@ -292,6 +297,7 @@ pub fn run(options: Options) -> Result<(), ServeError> {
         grants,
         decided: decided::Decided::default(),
         audit,
+        identities: identity::Identities::default(),
         socket,
         door,
         started: Instant::now(),
@@ -337,6 +343,12 @@ async fn serve(daemon: Arc<Daemon>) -> Result<String, ServeError> {
         current.sources.join(", ")
     );
     drop(current);
+    // The system index, off the request path: the first request that needs it waits for
+    // this build rather than starting its own (and builds it, should no thread start).
+    let warming = daemon.clone();
+    let _ = std::thread::Builder::new()
+        .name("warden-index".to_string())
+        .spawn(move || warming.identities.warm());
     express::start(
         daemon.clone(),
         listener,
@@ -377,7 +389,7 @@ fn stop_signals() -> Result<impl std::future::Future<Output = &'static str>, Ser
 }
 
 /// Once a second: reload a changed policy, expire overdue approvals and grants, forget dead
-/// sessions.
+/// sessions, re-index changed system directories.
 async fn housekeeping(daemon: Arc<Daemon>) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
@@ -388,6 +400,8 @@ async fn housekeeping(daemon: Arc<Daemon>) {
         }
         daemon.grants.prune();
         daemon.sessions.prune();
+        let indexing = daemon.clone();
+        let _ = tokio::task::spawn_blocking(move || indexing.identities.refresh_if_changed()).await;
     }
 }
 

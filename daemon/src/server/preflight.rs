@@ -8,6 +8,7 @@ use super::access::Peer;
 use super::approvals::{ApprovalError, NewApproval};
 use super::audit::now_ms;
 use super::decided::{Decided, PreparedStart};
+use super::scripts::Scripts;
 use super::sessions::SessionView;
 use super::subject::Subject;
 use super::Daemon;
@@ -64,6 +65,7 @@ fn judge(
         None => (None, None),
     };
 
+    let identity = daemon.identities.of(&request.path.0, pid);
     let policy = daemon.policy.current();
     let query = Query {
         program: request.path.as_slice(),
@@ -72,11 +74,16 @@ fn judge(
         agent: agent.as_deref(),
         session: session_id.as_deref(),
         caller: request.caller.iter().map(|a| a.as_slice()).collect(),
+        identity: identity.as_ref(),
         home: session_home
             .as_ref()
             .map_or(own_home(), |home| home.as_slice()),
     };
-    let verdict = policy.policy.evaluate(&query);
+    let scripts = Scripts {
+        pid,
+        identities: &daemon.identities,
+    };
+    let verdict = policy.policy.evaluate_with_files(&query, &scripts);
     drop(policy);
 
     let enforced = match verdict.action {

@@ -16,9 +16,9 @@ pub(super) fn check_text(text: &[u8]) -> Result<(), ShellError> {
     if bracket_depth(text) > MAX_DEPTH {
         return Err(ShellError::TooDeep);
     }
-    if carriage_return_delimiter(text) {
+    if control_character_delimiter(text) {
         return Err(ShellError::Syntax(
-            "here-document delimiter starts with a carriage return".to_string(),
+            "here-document delimiter starts with a carriage return or form feed".to_string(),
         ));
     }
     Ok(())
@@ -34,15 +34,16 @@ pub(super) fn check_tokens(tokens: &[Token]) -> Result<(), ShellError> {
 }
 
 /// `<< \r…`: brush-parser 0.4's tokenizer never finishes on a here-document delimiter that
-/// starts with a carriage return (found by fuzzing), so such input is refused unparsed.
-fn carriage_return_delimiter(text: &[u8]) -> bool {
+/// starts with a carriage return or a form feed (found by fuzzing), so such input is refused
+/// unparsed.
+fn control_character_delimiter(text: &[u8]) -> bool {
     text.windows(2).enumerate().any(|(at, pair)| {
         pair == b"<<"
             && text[at + 2..]
                 .iter()
                 .skip_while(|&&b| b == b'-')
                 .find(|&&b| b != b' ' && b != b'\t')
-                == Some(&b'\r')
+                .is_some_and(|&b| b == b'\r' || b == b'\x0c')
     })
 }
 

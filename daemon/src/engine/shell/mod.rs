@@ -31,6 +31,7 @@ use super::paths::{self, Base, PathWord};
 use super::scope::{Scope, Value, Written};
 use super::unit::{basename, Slot, Unit};
 use super::unwrap::{self, Inner};
+pub(crate) use words::decode_escapes;
 use words::{Field, Fields, Quoting};
 
 /// Longest shell string the engine parses.

@@ -107,6 +107,10 @@ fn limits_are_errors() {
         Err(ShellError::Syntax(_))
     ));
     assert!(matches!(
+        parse(b"a <<\x0c\t", 0, start()),
+        Err(ShellError::Syntax(_))
+    ));
+    assert!(matches!(
         parse(b"a <<-\t\r\t", 0, start()),
         Err(ShellError::Syntax(_))
     ));

@@ -641,6 +641,15 @@ pub(super) fn backquote_unescape(text: &str) -> String {
 /// `id_rsa$'\0.pub'` is `id_rsa`.
 pub(super) fn ansi_c_unescape(text: &[u8], out: &mut Vec<u8>) {
     let start = out.len();
+    decode_escapes(text, out);
+    if let Some(nul) = out[start..].iter().position(|&b| b == 0) {
+        out.truncate(start + nul);
+    }
+}
+
+/// Decodes C-style backslash escapes (`\n`, `\x72`, `\101`, `\u…`, `\cX`) as `$'…'`,
+/// `printf` and `echo -e` do; an unknown escape stays as written.
+pub(crate) fn decode_escapes(text: &[u8], out: &mut Vec<u8>) {
     let mut i = 0;
     while i < text.len() {
         if text[i] != b'\\' || i + 1 >= text.len() {
@@ -704,9 +713,6 @@ pub(super) fn ansi_c_unescape(text: &[u8], out: &mut Vec<u8>) {
             (Some(v), _) => out.push(v as u8),
             (None, _) => out.extend([b'\\', c]),
         }
-    }
-    if let Some(nul) = out[start..].iter().position(|&b| b == 0) {
-        out.truncate(start + nul);
     }
 }
 
