@@ -2,7 +2,9 @@
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
+use std::process::{Command, Stdio};
 
+use warden_tests::probes::POLICY;
 use warden_tests::{
     ask, preflight, text, wait_for_answer, wait_until, Daemon, TempHome, TEST_POLICY,
 };
@@ -132,6 +134,62 @@ fn asks_beyond_the_pending_cap_are_denied_with_a_reason() {
     assert_eq!(
         preflight(&home.socket(), &["kubectl", "x"])["decision"],
         "ask"
+    );
+}
+
+/// One session asking without end fills only its own share (half of `--max-pending`): its
+/// next ask is denied at once with the reason, while another session can still ask.
+#[test]
+fn a_session_fills_only_its_share_of_the_pending_cap() {
+    let home = TempHome::new();
+    let _daemon = Daemon::start_with(&home, Some(POLICY), &["--max-pending", "4"]);
+    let markers = home.work().join("m");
+    std::fs::create_dir_all(&markers).unwrap();
+    let go = markers.join("go");
+    let made = Command::new("mkfifo").arg(&go).status().unwrap();
+    assert!(made.success());
+    let session = |script: &str| {
+        let mut preload = home.warden_command(&["preload", "--", "bash", "-c", script]);
+        preload
+            .current_dir(home.work())
+            .env("M", &markers)
+            .env("ASK", "asked")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start warden preload")
+    };
+    // Two asks wait in the background; once they are pending, a third.
+    let flooding = session(
+        r#"touch "$M/$ASK-1" & touch "$M/$ASK-2" & read go < "$M/go"
+touch "$M/$ASK-3"; echo "third=$?"; wait"#,
+    );
+    wait_until("two approvals pending", || pending_ids(&home).len() == 2);
+    std::fs::write(&go, "go\n").unwrap();
+    let other = session(r#"touch "$M/$ASK-other""#);
+    wait_until("the other session's approval pending", || {
+        pending_ids(&home).len() == 3
+    });
+    for id in pending_ids(&home) {
+        home.warden(&["deny", &id.to_string()]);
+    }
+    let flooded = flooding.wait_with_output().unwrap();
+    assert!(
+        text(&flooded.stdout).contains("third=126"),
+        "{}",
+        text(&flooded.stderr)
+    );
+    assert!(
+        text(&flooded.stderr).contains("too many approvals pending in session"),
+        "{}",
+        text(&flooded.stderr)
+    );
+    let other = other.wait_with_output().unwrap();
+    assert!(
+        !text(&other.stderr).contains("too many"),
+        "{}",
+        text(&other.stderr)
     );
 }
 

@@ -16,7 +16,8 @@ fn codex_sandbox_works_unchanged_in_an_isolated_session() {
         std::fs::create_dir_all(&codex_home).unwrap();
         give(&codex_home, who);
         // In the sandbox: connect() is forbidden (the door carries the questions), the
-        // state directory shows the two sockets and the library only, one marker is allowed, one denied.
+        // state directory shows the two sockets and the library only, one marker is
+        // allowed, one denied.
         let script = r#"
 "$CONNECT"
 ls -A "$WARDEN_HOME" | grep -v '^\.[0-9]' | tr '\n' ' '; echo

@@ -1,7 +1,8 @@
-//! What an isolated session shows of warden: in `$WARDEN_HOME` only the two sockets,
-//! read-only, with mounts that cannot be undone from inside, not even from a user and mount
-//! namespace the agent makes itself; warden's binary and library read-only; sockets kept
-//! elsewhere shown under the state directory all the same. As root and as the test user.
+//! What an isolated session shows of warden: in `$WARDEN_HOME` only the two sockets and
+//! the library its programs load (`LD_PRELOAD` names it there), read-only, with mounts that
+//! cannot be undone from inside, not even from a user and mount namespace the agent makes
+//! itself; warden's binary and library read-only; sockets kept elsewhere shown under the
+//! state directory all the same. As root and as the test user.
 
 use std::ffi::OsString;
 use std::os::unix::fs::PermissionsExt;
@@ -11,7 +12,7 @@ use warden_tests::probes::{describe, POLICY};
 use warden_tests::{libwarden, run, text, warden_bin};
 
 #[test]
-fn the_agent_sees_only_the_two_sockets_in_warden_home() {
+fn the_agent_sees_only_the_two_sockets_and_the_library_in_warden_home() {
     for who in Who::BOTH {
         let iso = Isolated::start(who);
         // What the session must not see is there, outside.
@@ -29,6 +30,7 @@ for name in test-policy.toml serve.lock sessions.json audit test-serve.log; do
 done
 touch "$WARDEN_HOME/new" 2>/dev/null && echo "WRITABLE"
 echo "socket=$WARDEN_SOCKET door=$WARDEN_DOOR"
+echo "preload=$LD_PRELOAD"
 touch "$M/$NO-inside"; echo "denied-touch=$?"
 "#,
         ));
@@ -37,11 +39,12 @@ touch "$M/$NO-inside"; echo "denied-touch=$?"
         assert_output(
             who,
             &out,
-            &["names: door.sock warden.sock \n"],
+            &["names: door.sock libwarden.so warden.sock \n"],
             &["visible:", "WRITABLE"],
         );
         assert!(
-            stdout.contains(&format!("socket={home}/warden.sock door={home}/door.sock")),
+            stdout.contains(&format!("socket={home}/warden.sock door={home}/door.sock"))
+                && stdout.contains(&format!("preload={home}/libwarden.so\n")),
             "{who:?}: {}",
             describe(&out)
         );

@@ -188,8 +188,9 @@ impl Collector<'_> {
                     let child = unit.child(start, end, found.as_deref());
                     self.collect(&child, depth + 1, commands);
                 }
-                Inner::Shell(text, inherit) => {
-                    let scope = started_by(unit, inherit, self.ctx);
+                Inner::Shell(text, inherit, positional) => {
+                    let mut scope = started_by(unit, inherit, self.ctx);
+                    scope.set_positional(positional);
                     self.collect_shell(&text, scope, depth + 1, commands);
                 }
             }
@@ -316,8 +317,9 @@ impl<'p> Walk<'p> {
                     child.env.extend(env.into_iter().map(Cow::Borrowed));
                     self.visit(&child, ctx, depth + 1, approved, lineage);
                 }
-                Inner::Shell(text, inherit) => {
-                    let scope = started_by(unit, inherit, ctx);
+                Inner::Shell(text, inherit, positional) => {
+                    let mut scope = started_by(unit, inherit, ctx);
+                    scope.set_positional(positional);
                     self.shell(&text, scope, ctx, depth + 1, approved, lineage)
                 }
             }

@@ -33,6 +33,9 @@ pub(crate) struct Scope {
     /// Files written so far in the string, in normal form, and by whom.
     pub written: Vec<Written>,
     pub dots: Dots,
+    /// The positional parameters, `$0` first, when the shell was given them as words
+    /// (`sh -c STRING NAME ARGS…`); empty when unknown.
+    pub positional: Vec<Vec<u8>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -104,6 +107,17 @@ impl Scope {
                 Inherit::Everything => self.dots,
                 Inherit::Exported => Dots::Hidden,
             },
+            positional: match inherit {
+                Inherit::Everything => self.positional.clone(),
+                Inherit::Exported => Vec::new(),
+            },
+        }
+    }
+
+    /// Gives a shell its positional parameters (none leaves those it has).
+    pub fn set_positional(&mut self, positional: Vec<Vec<u8>>) {
+        if !positional.is_empty() {
+            self.positional = positional;
         }
     }
 
@@ -155,6 +169,10 @@ impl Scope {
             dots: match (self.dots, other.dots) {
                 (Dots::Hidden, Dots::Hidden) => Dots::Hidden,
                 _ => Dots::Matched,
+            },
+            positional: match self.positional == other.positional {
+                true => self.positional.clone(),
+                false => Vec::new(),
             },
         }
     }

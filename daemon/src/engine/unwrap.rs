@@ -20,8 +20,9 @@ pub(crate) enum Inner<'u> {
         env: Vec<&'u [u8]>,
         found: Option<Vec<u8>>,
     },
-    /// A shell command line to parse and judge, and what it inherits from the unit.
-    Shell(Cow<'u, [u8]>, Inherit),
+    /// A shell command line to parse and judge, what it inherits from the unit, and its
+    /// positional parameters (`sh -c STRING NAME ARGS…`: `$0`, `$1`, …).
+    Shell(Cow<'u, [u8]>, Inherit, Vec<Vec<u8>>),
 }
 
 /// How a wrapper spells its options, so that the wrapped command can be found.
@@ -183,6 +184,7 @@ pub(crate) fn inner<'u>(unit: &'u Unit<'_>) -> Vec<Inner<'u>> {
             return vec![Inner::Shell(
                 join(&argv[1.min(argv.len())..]),
                 Inherit::Everything,
+                Vec::new(),
             )]
         }
         b"su" => return option_value(argv, b'c', "command").into_iter().collect(),
@@ -284,7 +286,11 @@ fn env_option<'u>(
     let Some(value) = value else { return };
     match name {
         b"u" | b"unset" => env.push(value),
-        b"S" | b"split-string" => found.push(Inner::Shell(Cow::Borrowed(value), Inherit::Exported)),
+        b"S" | b"split-string" => found.push(Inner::Shell(
+            Cow::Borrowed(value),
+            Inherit::Exported,
+            Vec::new(),
+        )),
         _ => {}
     }
 }
@@ -293,11 +299,15 @@ fn env_option<'u>(
 fn shell<'u>(unit: &'u Unit<'_>) -> Vec<Inner<'u>> {
     let argv = &unit.argv;
     match shell_input(argv) {
-        ShellInput::Command(at) => vec![Inner::Shell(Cow::Borrowed(&*argv[at]), Inherit::Exported)],
+        ShellInput::Command(at) => vec![Inner::Shell(
+            Cow::Borrowed(&*argv[at]),
+            Inherit::Exported,
+            argv[at + 1..].iter().map(|word| word.to_vec()).collect(),
+        )],
         ShellInput::Stdin => unit
             .stdin_text
             .as_ref()
-            .map(|text| Inner::Shell(Cow::Borrowed(&**text), Inherit::Exported))
+            .map(|text| Inner::Shell(Cow::Borrowed(&**text), Inherit::Exported, Vec::new()))
             .into_iter()
             .collect(),
         ShellInput::Script(_) => Vec::new(),
@@ -356,13 +366,17 @@ fn option_value<'u>(argv: &'u [Word<'_>], short: u8, long: &str) -> Option<Inner
         if arg.len() == 2 && arg[0] == b'-' && arg[1] == short {
             return argv
                 .get(i + 1)
-                .map(|v| Inner::Shell(Cow::Borrowed(&**v), Inherit::Exported));
+                .map(|v| Inner::Shell(Cow::Borrowed(&**v), Inherit::Exported, Vec::new()));
         }
         if let Some(rest) = arg.strip_prefix(b"--") {
             let (name, inline) = split_once(rest, b'=');
             if name == long.as_bytes() {
                 let value = inline.or_else(|| argv.get(i + 1).map(|v| &**v))?;
-                return Some(Inner::Shell(Cow::Borrowed(value), Inherit::Exported));
+                return Some(Inner::Shell(
+                    Cow::Borrowed(value),
+                    Inherit::Exported,
+                    Vec::new(),
+                ));
             }
         }
     }
@@ -377,7 +391,11 @@ fn watch<'u>(argv: &'u [Word<'_>]) -> Vec<Inner<'u>> {
         i += if takes_value { 2 } else { 1 };
     }
     if i < argv.len() {
-        vec![Inner::Shell(join(&argv[i..]), Inherit::Exported)]
+        vec![Inner::Shell(
+            join(&argv[i..]),
+            Inherit::Exported,
+            Vec::new(),
+        )]
     } else {
         Vec::new()
     }
@@ -591,7 +609,7 @@ mod tests {
                     }
                     shown
                 }
-                Inner::Shell(text, _) => format!("sh:{}", String::from_utf8_lossy(&text)),
+                Inner::Shell(text, ..) => format!("sh:{}", String::from_utf8_lossy(&text)),
             })
             .collect()
     }

@@ -20,6 +20,13 @@ const KEEP_RESOLVED_MS: u64 = 15 * 60 * 1000;
 pub enum ApprovalError {
     #[error("too many approvals pending ({0}); resolve some with \"warden pending\" first")]
     Full(usize),
+    /// One session may hold half of the approvals that can wait, so that an agent asking
+    /// without end cannot keep every other session from asking.
+    #[error(
+        "too many approvals pending in session {session} ({pending}, its share of \
+         --max-pending); resolve some with \"warden pending\" first"
+    )]
+    SessionFull { session: String, pending: usize },
     #[error("no approval #{0}")]
     NotFound(u64),
     #[error("approval #{0} is already {1}")]
@@ -101,6 +108,15 @@ impl Approvals {
         if pending >= self.cap {
             return Err(ApprovalError::Full(pending));
         }
+        if let Some(session) = &new.session {
+            let own = count_pending_in(&inner, session);
+            if own >= self.session_share() {
+                return Err(ApprovalError::SessionFull {
+                    session: session.clone(),
+                    pending: own,
+                });
+            }
+        }
         let id = inner.next_id;
         inner.next_id += 1;
         let approval = Approval {
@@ -126,6 +142,11 @@ impl Approvals {
         Ok(approval)
     }
 
+    /// How many approvals one session may have pending: half the cap (at least one).
+    fn session_share(&self) -> usize {
+        (self.cap / 2).max(1)
+    }
+
     pub fn get(&self, id: u64) -> Option<Approval> {
         let inner = self.inner.lock().unwrap();
         inner.entries.get(&id).map(|e| e.approval.clone())
@@ -133,10 +154,7 @@ impl Approvals {
 
     pub fn pending(&self) -> Vec<Approval> {
         let inner = self.inner.lock().unwrap();
-        inner
-            .entries
-            .values()
-            .filter(|e| e.approval.state == ApprovalState::Pending)
+        pending_entries(&inner)
             .map(|e| Approval {
                 waiters: e.waiters,
                 ..e.approval.clone()
@@ -224,9 +242,18 @@ impl Approvals {
 }
 
 fn count_pending(inner: &Inner) -> usize {
+    pending_entries(inner).count()
+}
+
+fn count_pending_in(inner: &Inner, session: &str) -> usize {
+    pending_entries(inner)
+        .filter(|e| e.approval.session.as_deref() == Some(session))
+        .count()
+}
+
+fn pending_entries(inner: &Inner) -> impl Iterator<Item = &Entry> {
     inner
         .entries
         .values()
         .filter(|e| e.approval.state == ApprovalState::Pending)
-        .count()
 }

@@ -310,7 +310,9 @@ fn approval_error(e: ApprovalError) -> Reply {
     let status = match e {
         ApprovalError::NotFound(_) => StatusCode::NOT_FOUND,
         ApprovalError::AlreadyResolved(..) => StatusCode::CONFLICT,
-        ApprovalError::Full(_) | ApprovalError::Save { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+        ApprovalError::Full(_) | ApprovalError::SessionFull { .. } | ApprovalError::Save { .. } => {
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
     };
     error(status, e.to_string())
 }

@@ -8,7 +8,7 @@ use std::rc::Rc;
 use super::super::glob::Dots;
 use super::super::paths::{self, PathWord};
 use super::super::scope::{Export, Scope, Value, Var};
-use super::super::unit::Unit;
+use super::super::unit::{Unit, Word};
 use super::Walker;
 
 /// A variable set (`Some`) or made unknown (`None`). `export` keeps the variable's earlier
@@ -78,6 +78,8 @@ pub(super) fn apply(
             | b"source"
             | b"."
             | b"shopt"
+            | b"shift"
+            | b"set"
     );
     if !changes_state {
         return before;
@@ -185,8 +187,35 @@ pub(super) fn apply(
             forget(walker, &named);
         }
         // They may set anything.
-        b"eval" | b"source" | b"." if !walker.scope.vars.is_empty() => {
-            Rc::make_mut(&mut walker.scope).vars.clear();
+        b"eval" | b"source" | b"." => {
+            if !walker.scope.vars.is_empty() || !walker.scope.positional.is_empty() {
+                let scope = Rc::make_mut(&mut walker.scope);
+                scope.vars.clear();
+                scope.positional.clear();
+            }
+        }
+        b"shift" => {
+            let scope = Rc::make_mut(&mut walker.scope);
+            let count = match unit.argv.get(1) {
+                None => Some(1),
+                Some(n) => std::str::from_utf8(n).ok().and_then(|n| n.parse().ok()),
+            };
+            match count {
+                Some(count) if count < scope.positional.len() => {
+                    scope.positional.drain(1..=count);
+                }
+                _ => scope.positional.clear(),
+            }
+        }
+        b"set" => {
+            if let Some(given) = new_positional(&unit.argv) {
+                let scope = Rc::make_mut(&mut walker.scope);
+                let zero = match scope.positional.first() {
+                    Some(zero) => zero.clone(),
+                    None => b"$0".to_vec(),
+                };
+                scope.positional = std::iter::once(zero).chain(given).collect();
+            }
         }
         b"shopt" => {
             let set = args.iter().any(|a| a.text == b"-s");
@@ -199,6 +228,27 @@ pub(super) fn apply(
         _ => {}
     }
     walker.scope.clone()
+}
+
+/// The positional parameters `set …` gives: the words after `--`, or from its first operand
+/// that is not an option (`set -e`, `set -o pipefail` give none).
+fn new_positional(argv: &[Word<'_>]) -> Option<Vec<Vec<u8>>> {
+    let mut at = 1;
+    let mut ended = false;
+    while let Some(word) = argv.get(at) {
+        match &word[..] {
+            b"--" | b"-" => {
+                at += 1;
+                ended = true;
+                break;
+            }
+            b"-o" | b"+o" => at += 2,
+            option if option.starts_with(b"-") || option.starts_with(b"+") => at += 1,
+            _ => break,
+        }
+    }
+    let given = argv.get(at..).unwrap_or_default();
+    (ended || !given.is_empty()).then(|| given.iter().map(|word| word.to_vec()).collect())
 }
 
 /// Arguments that are not options (a `--` ends the options).

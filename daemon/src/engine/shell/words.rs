@@ -10,8 +10,8 @@
 use std::borrow::Cow;
 
 use brush_parser::word::{
-    self, Parameter, ParameterExpr, ParameterTestType, SubstringMatchKind, TildeExpr, WordPiece,
-    WordPieceWithSource,
+    self, Parameter, ParameterExpr, ParameterTestType, SpecialParameter, SubstringMatchKind,
+    TildeExpr, WordPiece, WordPieceWithSource,
 };
 use brush_parser::ParserOptions;
 
@@ -323,6 +323,14 @@ fn parameter_name(expr: &ParameterExpr) -> &str {
     }
 }
 
+/// A positional parameter, when the shell was given it as a word.
+fn positional(scope: &Scope, n: usize) -> Option<Value> {
+    scope.positional.get(n).map(|text| Value {
+        text: text.clone(),
+        glob: None,
+    })
+}
+
 /// The value of a parameter expression when the scope makes it known.
 fn known(
     expr: &ParameterExpr,
@@ -339,6 +347,14 @@ fn known(
                 }),
                 None => None,
             },
+            (Parameter::Positional(n), false) => positional(scope, *n as usize),
+            (Parameter::Special(SpecialParameter::ShellName), false) => positional(scope, 0),
+            // `"$@"` and `$*` are one word when there is one parameter.
+            (Parameter::Special(SpecialParameter::AllPositionalParameters { .. }), false)
+                if scope.positional.len() == 2 =>
+            {
+                positional(scope, 1)
+            }
             _ => None,
         }
     };

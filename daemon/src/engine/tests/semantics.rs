@@ -293,6 +293,29 @@ fn literal_shell_variables_are_substituted() {
 }
 
 #[test]
+fn a_shells_positional_parameters_are_the_words_it_was_given() {
+    // `sh -c STRING NAME ARGS…`: the string names its arguments `$0`, `$1`, `"$@"`.
+    denied_by(
+        "rm-recursive-root-home-system",
+        &[
+            r#"bash -c 'rm -rf "$1"' x ~"#,
+            r#"sh -c 'rm -rf $0' /home/dev"#,
+            r#"bash -c 'rm -rf "$@"' x ~"#,
+            r#"bash -c 'set -e; rm -rf "${1}"' x ~"#,
+            // `shift` moves them, `set --` replaces them.
+            r#"bash -c 'shift; rm -rf "$1"' x safe ~"#,
+            r#"bash -c 'set -- ~; rm -rf "$1"' x safe"#,
+        ],
+    );
+    denied_as_secrets(&[r#"sh -c 'cat "$1"' sh ~/.ssh/id_ed25519"#]);
+    allowed(&[
+        r#"bash -c 'rm -rf "$1"' x build"#,
+        r#"bash -c 'shift 2; rm -rf "$1"' x safe ~"#,
+        r#"bash -c 'set -- dist; rm -rf "$1"' x ~"#,
+    ]);
+}
+
+#[test]
 fn the_real_home_directory_is_home_however_it_is_spelled() {
     let home = "/srv/dev";
     for argv in [
