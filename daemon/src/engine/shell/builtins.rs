@@ -187,12 +187,12 @@ pub(super) fn apply(
             forget(walker, &named);
         }
         // They may set anything.
-        b"eval" | b"source" | b"." => {
-            if !walker.scope.vars.is_empty() || !walker.scope.positional.is_empty() {
-                let scope = Rc::make_mut(&mut walker.scope);
-                scope.vars.clear();
-                scope.positional.clear();
-            }
+        b"eval" | b"source" | b"."
+            if !walker.scope.vars.is_empty() || !walker.scope.positional.is_empty() =>
+        {
+            let scope = Rc::make_mut(&mut walker.scope);
+            scope.vars.clear();
+            scope.positional.clear();
         }
         b"shift" => {
             let scope = Rc::make_mut(&mut walker.scope);
