@@ -32,6 +32,8 @@ pub(crate) enum Source<'u> {
 pub(crate) struct Invocation<'u> {
     pub script: Script,
     pub sources: Vec<Source<'u>>,
+    /// The arguments the code is given (`python -c CODE ARGS…`, `node F ARGS…`).
+    pub arguments: Vec<Vec<u8>>,
 }
 
 /// The programs that take code, by base name without a version (`python3.11` is `python`).
@@ -384,57 +386,85 @@ pub(crate) fn of<'u>(unit: &'u Unit<'_>) -> Option<Invocation<'u>> {
     let kind = kind(unit.name())?;
     let argv = &unit.argv;
     let language = |language| Script::Code(language);
-    let (script, sources) = match kind {
+    let code = |language, (sources, arguments)| (Script::Code(language), sources, arguments);
+    let (script, sources, arguments) = match kind {
         Kind::Shell => match unwrap::shell_input(argv) {
-            ShellInput::Script(at) => (Script::Shell, vec![Source::File(&argv[at])]),
+            ShellInput::Script(at) => (Script::Shell, vec![Source::File(&argv[at])], Vec::new()),
             // `bash < script.sh`: the shell reads its commands from the redirected file.
             ShellInput::Stdin if unit.stdin_text.is_none() => {
                 let input = unit.inputs.last()?;
-                (Script::Shell, vec![Source::File(input)])
+                (Script::Shell, vec![Source::File(input)], Vec::new())
             }
             _ => return None,
         },
-        Kind::Source => (Script::Shell, vec![Source::File(argv.get(1)?)]),
-        Kind::Python => (language(Language::Python), interpreter(argv, &PYTHON)?),
-        Kind::Node => (language(Language::JavaScript), interpreter(argv, &NODE)?),
-        Kind::Perl => (language(Language::Perl), interpreter(argv, &PERL)?),
-        Kind::Ruby => (language(Language::Ruby), interpreter(argv, &RUBY)?),
+        Kind::Source => (Script::Shell, vec![Source::File(argv.get(1)?)], Vec::new()),
+        Kind::Python => code(Language::Python, interpreter(argv, &PYTHON)?),
+        Kind::Node => code(Language::JavaScript, interpreter(argv, &NODE)?),
+        Kind::Perl => code(Language::Perl, interpreter(argv, &PERL)?),
+        Kind::Ruby => code(Language::Ruby, interpreter(argv, &RUBY)?),
         Kind::Php => {
             let parsed = parse(argv, &PHP);
-            let sources = if !parsed.code.is_empty() {
+            if !parsed.code.is_empty() {
                 return Some(Invocation {
                     script: language(Language::Php(PhpStart::Code)),
+                    arguments: words(argv.get(parsed.operands..)),
                     sources: parsed.code.into_iter().map(Source::Inline).collect(),
                 });
-            } else {
-                operand_sources(argv, parsed)
-            };
-            (language(Language::Php(PhpStart::Html)), sources)
+            }
+            code(Language::Php(PhpStart::Html), operands(argv, parsed))
         }
-        Kind::Bun => (language(Language::JavaScript), bun(argv)?),
-        Kind::Deno => (language(Language::JavaScript), deno(argv)?),
-        Kind::Psql => (language(Language::Sql), client(argv, &PSQL)),
-        Kind::Mysql => (language(Language::Sql), client(argv, &MYSQL)),
-        Kind::Sqlite | Kind::Duckdb => (language(Language::Sql), sqlite(argv)),
+        Kind::Bun => (language(Language::JavaScript), bun(argv)?, Vec::new()),
+        Kind::Deno => (language(Language::JavaScript), deno(argv)?, Vec::new()),
+        Kind::Psql => (language(Language::Sql), client(argv, &PSQL), Vec::new()),
+        Kind::Mysql => (language(Language::Sql), client(argv, &MYSQL), Vec::new()),
+        Kind::Sqlite | Kind::Duckdb => (language(Language::Sql), sqlite(argv), Vec::new()),
     };
-    Some(Invocation { script, sources })
+    Some(Invocation {
+        script,
+        sources,
+        arguments,
+    })
 }
 
-/// An interpreter's code: inline, else its script operand, else standard input.
-fn interpreter<'u>(argv: &'u [Word<'_>], spec: &Spec) -> Option<Vec<Source<'u>>> {
+/// Code's sources and the arguments it is given.
+type Code<'u> = (Vec<Source<'u>>, Vec<Vec<u8>>);
+
+/// An interpreter's code: inline, else its script operand, else standard input; and the
+/// arguments after it.
+fn interpreter<'u>(argv: &'u [Word<'_>], spec: &Spec) -> Option<Code<'u>> {
     let parsed = parse(argv, spec);
     if parsed.stopped {
         return None;
     }
     if !parsed.code.is_empty() {
+        let arguments = words(argv.get(parsed.operands..));
         // Several `-e` are lines of one program.
         let code = match parsed.code.len() {
             1 => parsed.code.into_iter().next()?,
             _ => Cow::Owned(parsed.code.join(&b'\n')),
         };
-        return Some(vec![Source::Inline(code)]);
+        return Some((vec![Source::Inline(code)], arguments));
     }
-    Some(operand_sources(argv, parsed))
+    Some(operands(argv, parsed))
+}
+
+/// The code named by operands (a script file, `-` for standard input) and the arguments
+/// after it; a file given by an option (`php -f F`) leaves every operand an argument.
+fn operands<'u>(argv: &'u [Word<'_>], parsed: Parsed<'u>) -> Code<'u> {
+    let first = match parsed.files.is_empty() {
+        true => parsed.operands + 1,
+        false => parsed.operands,
+    };
+    let arguments = words(argv.get(first..));
+    (operand_sources(argv, parsed), arguments)
+}
+
+fn words(words: Option<&[Word<'_>]>) -> Vec<Vec<u8>> {
+    words
+        .unwrap_or_default()
+        .iter()
+        .map(|word| word.to_vec())
+        .collect()
 }
 
 fn operand_sources<'u>(argv: &'u [Word<'_>], parsed: Parsed<'u>) -> Vec<Source<'u>> {

@@ -20,7 +20,7 @@
 mod invocation;
 mod ledger;
 
-use super::interp::{self, Finding, Recursion};
+use super::interp::{self, Arguments, Finding, Origin, Recursion};
 use super::paths::{self, Base, Kind, PathRef};
 use super::unit::Unit;
 use invocation::{Invocation, Script, Source};
@@ -235,15 +235,28 @@ impl<'f> Content<'f> {
         invocation: Invocation<'_>,
         derived: &mut Vec<Derived>,
     ) {
-        for source in invocation.sources {
+        let arguments = |origin| Arguments {
+            given: &invocation.arguments,
+            origin,
+        };
+        for source in &invocation.sources {
             match source {
-                Source::Inline(code) => judge(invocation.script, &code, derived),
+                Source::Inline(code) => {
+                    judge(invocation.script, code, &arguments(Origin::Inline), derived)
+                }
                 Source::Stdin => {
                     if let Some(text) = &unit.stdin_text {
-                        judge(invocation.script, text, derived);
+                        judge(invocation.script, text, &arguments(Origin::Inline), derived);
                     }
                 }
-                Source::File(word) => self.file(unit, base, word, invocation.script, derived),
+                Source::File(word) => self.file(
+                    unit,
+                    base,
+                    word,
+                    invocation.script,
+                    &arguments(Origin::File),
+                    derived,
+                ),
             }
         }
     }
@@ -255,11 +268,12 @@ impl<'f> Content<'f> {
         base: &Base<'_>,
         word: &[u8],
         script: Script,
+        arguments: &Arguments<'_>,
         derived: &mut Vec<Derived>,
     ) {
         if matches!(word, b"/dev/stdin" | b"/dev/fd/0" | b"/proc/self/fd/0") {
             if let Some(text) = &unit.stdin_text {
-                judge(script, text, derived);
+                judge(script, text, arguments, derived);
             }
             return;
         }
@@ -275,17 +289,23 @@ impl<'f> Content<'f> {
         }
         self.judged.push(place.clone());
         match self.ledger.get(&place) {
-            Some(Entry::Text(text)) => judge(script, text, derived),
+            Some(Entry::Text(text)) => judge(script, text, arguments, derived),
             Some(Entry::CopyOf(source)) => place = Place::of(source, base),
             None => {}
         }
         for path in place.absolute() {
-            self.read(path, script, derived);
+            self.read(path, script, arguments, derived);
         }
     }
 
     /// A script file on disk, within the bounds of one evaluation.
-    fn read(&mut self, path: &[u8], script: Script, derived: &mut Vec<Derived>) {
+    fn read(
+        &mut self,
+        path: &[u8],
+        script: Script,
+        arguments: &Arguments<'_>,
+        derived: &mut Vec<Derived>,
+    ) {
         if self.bytes >= MAX_BYTES {
             derived.push(Derived::Unreadable(format!(
                 "a command runs more than {} KiB of scripts",
@@ -296,7 +316,7 @@ impl<'f> Content<'f> {
         match self.files.read(path) {
             FileRead::Content(text) => {
                 self.bytes += text.len();
-                judge(script, &text, derived);
+                judge(script, &text, arguments, derived);
             }
             FileRead::Truncated(prefix) => {
                 self.bytes += prefix.len();
@@ -308,7 +328,7 @@ impl<'f> Content<'f> {
                         MAX_SCRIPT_BYTES / 1024
                     ))),
                     // Code past the bound is code not understood: judged as before.
-                    Script::Code(_) => judge(script, &prefix, derived),
+                    Script::Code(_) => judge(script, &prefix, arguments, derived),
                 }
             }
             FileRead::System | FileRead::Unavailable => {}
@@ -358,12 +378,13 @@ fn shebang(line: &[u8]) -> Vec<Vec<u8>> {
     }
 }
 
-/// A script's text judged: a shell's as a string, other code through its scanner.
-fn judge(script: Script, text: &[u8], derived: &mut Vec<Derived>) {
+/// A script's text judged: a shell's as a string, other code through its scanner, which
+/// knows the `arguments` the code reads.
+fn judge(script: Script, text: &[u8], arguments: &Arguments<'_>, derived: &mut Vec<Derived>) {
     match script {
         Script::Shell => derived.push(Derived::Shell(text.to_vec())),
         Script::Code(language) => derived.extend(
-            interp::scan(language, text)
+            interp::scan(language, text, arguments)
                 .into_iter()
                 .map(|finding| Derived::Command(equivalent(finding))),
         ),

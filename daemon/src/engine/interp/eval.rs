@@ -12,7 +12,7 @@ use base64::Engine as _;
 
 use super::table::{Argv0, Call, Effect, Encoding, Helper, OpenMode, Recursion, Span};
 use super::token::{Part, Token};
-use super::{Finding, Language};
+use super::{Arguments, Finding, Language, Origin};
 
 /// What stands for a value the evaluator cannot know inside a string it otherwise knows
 /// (`f"rm -rf {path}"` is `rm -rf $unknown`): to the rules, an unexpanded variable.
@@ -118,15 +118,32 @@ pub(crate) struct Dialect {
     pub prefixes: &'static [&'static str],
     /// Names of the environment (`os.environ`, `process.env`, `ENV`).
     pub environment: &'static [&'static str],
+    /// Where the code finds the arguments it was started with.
+    pub arguments: ArgumentList,
     /// Words that end an argument list without parentheses (`or`, `if`, `unless`).
     pub stops: &'static [&'static str],
     /// The keywords for true.
     pub truth: &'static [&'static str],
 }
 
-/// Scans `tokens` and returns what the calls they make do.
-pub(crate) fn scan(dialect: &'static Dialect, tokens: &[Token]) -> Vec<Finding> {
+/// The list a language gives code of the arguments it was started with (`sys.argv`,
+/// `process.argv`, `@ARGV`): its names, and how many entries come before the arguments, as
+/// inline code (`python -c CODE ARGS…`: `['-c', ARGS…]`) and as a script file (`node F
+/// ARGS…`: `[node, F, ARGS…]`).
+pub(crate) struct ArgumentList {
+    pub names: &'static [&'static str],
+    pub before_inline: usize,
+    pub before_file: usize,
+}
+
+/// Scans `tokens` and returns what the calls they make do; `arguments` are the code's own.
+pub(crate) fn scan(
+    dialect: &'static Dialect,
+    tokens: &[Token],
+    arguments: &Arguments<'_>,
+) -> Vec<Finding> {
     let mut evaluator = Evaluator::new(dialect, tokens);
+    evaluator.arguments = argument_list(&dialect.arguments, arguments);
     evaluator.region(0, tokens.len());
     evaluator.finish()
 }
@@ -137,6 +154,8 @@ struct Evaluator<'t> {
     /// For each opening bracket, the index of its closing one (or the end).
     closer: Vec<usize>,
     bindings: HashMap<Vec<u8>, Value>,
+    /// The code's arguments as the language lists them ([`ArgumentList`]).
+    arguments: Value,
     findings: Vec<Finding>,
     /// Directories the code walks (`os.walk(d)`), and whether it deletes paths it cannot
     /// name: together, a recursive delete of the walked directory.
@@ -153,6 +172,7 @@ impl<'t> Evaluator<'t> {
             tokens,
             closer: closers(tokens),
             bindings: HashMap::new(),
+            arguments: Value::Unknown,
             findings: Vec::new(),
             walked: Vec::new(),
             deletes_unnamed: false,
@@ -176,6 +196,7 @@ impl<'t> Evaluator<'t> {
             tokens,
             closer: closers(tokens),
             bindings: std::mem::take(&mut self.bindings),
+            arguments: self.arguments.clone(),
             findings: std::mem::take(&mut self.findings),
             walked: std::mem::take(&mut self.walked),
             deletes_unnamed: self.deletes_unnamed,
@@ -803,10 +824,14 @@ impl<'t> Evaluator<'t> {
         }
     }
 
-    /// A name: a remembered value, the environment, truth, or a name to call.
+    /// A name: a remembered value, the environment, the arguments, truth, or a name to call.
     fn name(&self, word: &[u8]) -> Value {
         if let Some(value) = self.bindings.get(word) {
-            return value.clone();
+            // `from sys import argv` remembered `argv` as `sys.argv`.
+            return match value {
+                Value::Name(name) if self.names_arguments(name) => self.arguments.clone(),
+                value => value.clone(),
+            };
         }
         if self.dialect.truth.iter().any(|t| t.as_bytes() == word) {
             return Value::Bool(true);
@@ -820,7 +845,18 @@ impl<'t> Evaluator<'t> {
         {
             return Value::Env;
         }
+        if self.names_arguments(&name) {
+            return self.arguments.clone();
+        }
         Value::Name(name)
+    }
+
+    fn names_arguments(&self, name: &[u8]) -> bool {
+        self.dialect
+            .arguments
+            .names
+            .iter()
+            .any(|n| n.as_bytes() == name)
     }
 
     /// `value.name` (also `->name`, `::name`).
@@ -836,6 +872,8 @@ impl<'t> Evaluator<'t> {
                     .any(|e| e.as_bytes() == &dotted[..])
                 {
                     Value::Env
+                } else if self.names_arguments(&dotted) {
+                    self.arguments.clone()
                 } else {
                     Value::Name(dotted)
                 }
@@ -1371,6 +1409,11 @@ fn brace_format(template: &[u8], values: &[&Value]) -> Value {
 fn subscript(value: Value, key: &Value) -> Value {
     match (value, key) {
         (Value::Env, Value::Text(name)) => env_var(name),
+        (Value::List(items), Value::Text(index)) => std::str::from_utf8(index)
+            .ok()
+            .and_then(|index| index.parse::<usize>().ok())
+            .and_then(|index| items.into_iter().nth(index))
+            .unwrap_or(Value::Unknown),
         (Value::Object(entries), Value::Text(name)) => entries
             .into_iter()
             .find(|(k, _)| k == name)
@@ -1378,6 +1421,24 @@ fn subscript(value: Value, key: &Value) -> Value {
             .unwrap_or(Value::Unknown),
         _ => Value::Unknown,
     }
+}
+
+/// The code's arguments as `spec` lists them: unknown entries first, then the arguments.
+fn argument_list(spec: &ArgumentList, arguments: &Arguments<'_>) -> Value {
+    let before = match arguments.origin {
+        Origin::Inline => spec.before_inline,
+        Origin::File => spec.before_file,
+    };
+    let given = arguments
+        .given
+        .iter()
+        .take(MAX_ITEMS)
+        .map(|argument| Value::Text(argument.to_vec()));
+    Value::List(
+        std::iter::repeat_n(Value::Unknown, before)
+            .chain(given)
+            .collect(),
+    )
 }
 
 /// An environment variable's value, as the rules see one: `$NAME`.

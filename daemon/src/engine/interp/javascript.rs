@@ -5,7 +5,7 @@
 //! closing a block mean a regular expression). Also the calls of `child_process`, `fs`
 //! and the common shell libraries (shelljs, zx, fs-extra, rimraf).
 
-use super::eval::{Dialect, Dot, Parens};
+use super::eval::{ArgumentList, Dialect, Dot, Parens};
 use super::table::{call, Call, Effect::*, Encoding, Helper::*, OpenMode, Recursion, Span};
 use super::token::{delimited, escaped, is_word_start, unescape, Cursor, Part, Pieces, Token};
 use super::Language;
@@ -21,6 +21,11 @@ pub(crate) static DIALECT: Dialect = Dialect {
         "new", "await", "typeof", "void", "return", "yield", "delete", "throw",
     ],
     environment: &["process.env", "Deno.env", "Bun.env"],
+    arguments: ArgumentList {
+        names: &["process.argv"],
+        before_inline: 1,
+        before_file: 2,
+    },
     stops: &[],
     truth: &["true"],
 };
@@ -194,8 +199,8 @@ impl Lexer {
                     self.tokens.push(token);
                 }
                 b'0'..=b'9' => {
-                    cursor.number();
-                    self.tokens.push(Token::Opaque);
+                    let number = cursor.number();
+                    self.tokens.push(number);
                 }
                 _ if is_word_start(b) || b == b'$' => {
                     let start = cursor.at;
@@ -362,8 +367,12 @@ mod tests {
     fn regular_expressions_are_not_code_and_division_is() {
         // A regex holding a quote must not start a string.
         assert_eq!(strings(r#"if (x) /'/.test(s); f('y') //'"#), ["y"]);
-        assert_eq!(strings(r#"x = a / 2; f('y') / 3"#), ["y"]);
+        // (A decimal integer is a string of its digits.)
+        assert_eq!(strings(r#"x = a / 2; f('y') / 3"#), ["2", "y", "3"]);
         assert_eq!(strings(r#"return /"/; g('z')"#), ["z"]);
-        assert_eq!(strings(r#"x = {a: 1} / 2; f('w') /1"#), ["w"]);
+        assert_eq!(
+            strings(r#"x = {a: 1} / 2; f('w') /1"#),
+            ["1", "2", "w", "1"]
+        );
     }
 }

@@ -67,15 +67,42 @@ pub(crate) const MAX_CODE: usize = 256 * 1024;
 /// Most findings kept from one piece of code.
 pub(crate) const MAX_FINDINGS: usize = 256;
 
+/// The arguments code was started with (`python -c CODE ARGS…`, `node F ARGS…`), which it
+/// reads through `sys.argv`, `process.argv` and the like.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Arguments<'a> {
+    pub given: &'a [Vec<u8>],
+    pub origin: Origin,
+}
+
+/// Whether the code was given inline or as a script file (the languages list their
+/// arguments after different entries).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Origin {
+    Inline,
+    File,
+}
+
+#[cfg(test)]
+impl Arguments<'_> {
+    /// Code whose arguments are not known.
+    pub const NONE: Arguments<'static> = Arguments {
+        given: &[],
+        origin: Origin::Inline,
+    };
+}
+
 /// What `code` in `language` does. Only its first [`MAX_CODE`] bytes are read.
-pub(crate) fn scan(language: Language, code: &[u8]) -> Vec<Finding> {
+pub(crate) fn scan(language: Language, code: &[u8], arguments: &Arguments<'_>) -> Vec<Finding> {
     let code = &code[..code.len().min(MAX_CODE)];
     let findings = match language {
-        Language::Python => eval::scan(&python::DIALECT, &python::tokenize(code)),
-        Language::JavaScript => eval::scan(&javascript::DIALECT, &javascript::tokenize(code)),
-        Language::Perl => eval::scan(&perl::DIALECT, &perl::tokenize(code)),
-        Language::Ruby => eval::scan(&ruby::DIALECT, &ruby::tokenize(code)),
-        Language::Php(start) => eval::scan(&php::DIALECT, &php::tokenize(code, start)),
+        Language::Python => eval::scan(&python::DIALECT, &python::tokenize(code), arguments),
+        Language::JavaScript => {
+            eval::scan(&javascript::DIALECT, &javascript::tokenize(code), arguments)
+        }
+        Language::Perl => eval::scan(&perl::DIALECT, &perl::tokenize(code), arguments),
+        Language::Ruby => eval::scan(&ruby::DIALECT, &ruby::tokenize(code), arguments),
+        Language::Php(start) => eval::scan(&php::DIALECT, &php::tokenize(code, start), arguments),
         Language::Sql => sql::scan(code),
     };
     let mut unique: Vec<Finding> = Vec::new();

@@ -5,7 +5,7 @@
 //! where an operator cannot stand). Comments, POD and `__END__` are skipped. Also the calls
 //! that run commands, read, copy or delete files.
 
-use super::eval::{Dialect, Dot, Parens};
+use super::eval::{ArgumentList, Dialect, Dot, Parens};
 use super::table::{call, Call, Effect::*, Helper::*, Recursion, Span};
 use super::token::{
     closing, delimited, escaped, find, heredoc_bodies, is_word_byte, is_word_start, Cursor,
@@ -24,6 +24,11 @@ pub(crate) static DIALECT: Dialect = Dialect {
         "my", "our", "local", "return", "not", "defined", "scalar", "lc", "uc",
     ],
     environment: &["$ENV", "%ENV", "ENV"],
+    arguments: ArgumentList {
+        names: &["@ARGV", "$ARGV"],
+        before_inline: 0,
+        before_file: 0,
+    },
     stops: &[
         "or", "and", "if", "unless", "while", "until", "for", "foreach", "xor",
     ],
@@ -190,8 +195,8 @@ impl Lexer {
                 }
                 b'<' if cursor.starts_with(b"<<") && self.heredoc(cursor) => {}
                 b'0'..=b'9' => {
-                    cursor.number();
-                    self.tokens.push(Token::Opaque);
+                    let number = cursor.number();
+                    self.tokens.push(number);
                 }
                 _ if is_word_start(b) => {
                     let word = cursor.word();

@@ -4,7 +4,7 @@
 //! are lowercased (variables excepted). Also the calls that run commands, read, copy or
 //! delete files.
 
-use super::eval::{Dialect, Dot, Parens};
+use super::eval::{ArgumentList, Dialect, Dot, Parens};
 use super::table::{call, Argv0, Call, Effect::*, Encoding, Helper::*, OpenMode, Recursion, Span};
 use super::token::{
     closing, delimited, escaped, find, is_word_byte, is_word_start, Cursor, Part, Pieces, Token,
@@ -20,6 +20,11 @@ pub(crate) static DIALECT: Dialect = Dialect {
     methods: &[],
     prefixes: &["new", "return", "echo", "print", "clone", "yield"],
     environment: &["$_SERVER", "$_ENV"],
+    arguments: ArgumentList {
+        names: &["$argv"],
+        before_inline: 1,
+        before_file: 1,
+    },
     stops: &[],
     truth: &["true"],
 };
@@ -174,8 +179,8 @@ impl Lexer {
                         .push(Token::Word(cursor.code[start..cursor.at].to_vec()));
                 }
                 b'0'..=b'9' => {
-                    cursor.number();
-                    self.tokens.push(Token::Opaque);
+                    let number = cursor.number();
+                    self.tokens.push(number);
                 }
                 b'\\' if cursor.peek_at(1).is_some_and(is_word_start) => cursor.at += 1,
                 _ if is_word_start(b) => {

@@ -3,7 +3,7 @@
 //! statements (not inside brackets, not after a backslash); and the calls that run
 //! commands, read, copy or delete files.
 
-use super::eval::{Dialect, Dot, Parens};
+use super::eval::{ArgumentList, Dialect, Dot, Parens};
 use super::table::{call, Argv0, Call, Effect::*, Encoding, Helper::*, OpenMode, Recursion, Span};
 use super::token::{is_word_start, unescape, Cursor, Part, Pieces, Token};
 use super::Language;
@@ -17,6 +17,11 @@ pub(crate) static DIALECT: Dialect = Dialect {
     methods: METHODS,
     prefixes: &["not", "await", "return", "yield", "print", "lambda"],
     environment: &["os.environ", "environ", "os.environb"],
+    arguments: ArgumentList {
+        names: &["sys.argv", "argv"],
+        before_inline: 1,
+        before_file: 1,
+    },
     stops: &[],
     truth: &["True"],
 };
@@ -183,8 +188,8 @@ fn tokens_until(cursor: &mut Cursor<'_>, tokens: &mut Vec<Token>, stop: Stop, ne
             b' ' | b'\t' | b'\r' | b'\x0c' => cursor.at += 1,
             b'\'' | b'"' => tokens.push(string(cursor, b"", nesting)),
             b'0'..=b'9' => {
-                cursor.number();
-                tokens.push(Token::Opaque);
+                let number = cursor.number();
+                tokens.push(number);
             }
             _ if is_word_start(b) => {
                 let word = cursor.word();

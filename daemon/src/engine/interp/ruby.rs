@@ -4,7 +4,7 @@
 //! told apart from division by what comes before them. Newlines end statements outside
 //! brackets. Also the calls that run commands, read, copy or delete files.
 
-use super::eval::{Dialect, Dot, Parens};
+use super::eval::{ArgumentList, Dialect, Dot, Parens};
 use super::table::{call, Call, Effect::*, Encoding, Helper::*, OpenMode, Recursion, Span};
 use super::token::{
     closing, delimited, escaped, find, heredoc_bodies, is_word_byte, is_word_start, unescape,
@@ -23,6 +23,11 @@ pub(crate) static DIALECT: Dialect = Dialect {
         "not", "return", "defined?", "puts", "print", "p", "pp", "warn",
     ],
     environment: &["ENV"],
+    arguments: ArgumentList {
+        names: &["ARGV", "$*"],
+        before_inline: 0,
+        before_file: 0,
+    },
     stops: &[
         "or", "and", "if", "unless", "while", "until", "do", "then", "rescue",
     ],
@@ -237,8 +242,8 @@ impl Lexer {
                     self.tokens.push(Token::Str(vec![Part::Lit(name)]));
                 }
                 b'0'..=b'9' => {
-                    cursor.number();
-                    self.tokens.push(Token::Opaque);
+                    let number = cursor.number();
+                    self.tokens.push(number);
                 }
                 b'$' | b'@' => {
                     let start = cursor.at;

@@ -27,13 +27,86 @@ fn rmtree(p: &str) -> Finding {
 }
 
 fn finds(language: Language, code: &str, expected: &[Finding]) {
-    let found = scan(language, code.as_bytes());
+    let found = scan(language, code.as_bytes(), &Arguments::NONE);
     for want in expected {
         assert!(
             found.contains(want),
             "{code}\n  wanted {want:?}\n  found {found:?}"
         );
     }
+}
+
+/// What `code` finds when given `given` as its arguments, inline or as a script file.
+fn finds_given(language: Language, code: &str, given: &[&str], origin: Origin) -> Vec<Finding> {
+    let given: Vec<Vec<u8>> = given.iter().map(|a| a.as_bytes().to_vec()).collect();
+    let arguments = Arguments {
+        given: &given,
+        origin,
+    };
+    scan(language, code.as_bytes(), &arguments)
+}
+
+#[test]
+fn code_reads_the_arguments_it_was_given() {
+    use Origin::{File, Inline};
+    let home = &["/home/u"];
+    for (language, code, origin) in [
+        (
+            Language::Python,
+            "import shutil, sys; shutil.rmtree(sys.argv[1])",
+            Inline,
+        ),
+        (
+            Language::Python,
+            "from sys import argv\nimport shutil\nshutil.rmtree(argv[1])",
+            File,
+        ),
+        (
+            Language::JavaScript,
+            "require('fs').rmSync(process.argv[1], {recursive: true})",
+            Inline,
+        ),
+        // A script file is `process.argv[1]` itself.
+        (
+            Language::JavaScript,
+            "require('fs').rmSync(process.argv[2], {recursive: true})",
+            File,
+        ),
+        (Language::Perl, "use File::Path; rmtree($ARGV[0]);", Inline),
+        (
+            Language::Ruby,
+            "require 'fileutils'; FileUtils.rm_rf(ARGV[0])",
+            Inline,
+        ),
+        (
+            Language::Php(PhpStart::Code),
+            "system('rm -rf ' . $argv[1]);",
+            Inline,
+        ),
+    ] {
+        let found = finds_given(language, code, home, origin);
+        let deletes_home = found.iter().any(|finding| match finding {
+            Finding::Remove { path, .. } => path == b"/home/u",
+            Finding::Shell(line) => line == b"rm -rf /home/u",
+            _ => false,
+        });
+        assert!(deletes_home, "{code}: {found:?}");
+    }
+    // An argument that is not there is not known; nor is one before the arguments.
+    assert!(!finds_given(
+        Language::Python,
+        "import shutil, sys; shutil.rmtree(sys.argv[2])",
+        home,
+        Inline
+    )
+    .contains(&rmtree("/home/u")));
+    assert!(!finds_given(
+        Language::JavaScript,
+        "require('fs').rmSync(process.argv[1], {recursive: true})",
+        home,
+        File
+    )
+    .contains(&rmtree("/home/u")));
 }
 
 #[test]
@@ -380,7 +453,7 @@ fn variations_not_written_for() {
 #[test]
 fn benign_one_liners_find_nothing_worrying() {
     let quiet = |language: Language, code: &str| {
-        let found = scan(language, code.as_bytes());
+        let found = scan(language, code.as_bytes(), &Arguments::NONE);
         let worrying = found.iter().any(|f| {
             matches!(f, Finding::Shell(_) | Finding::Exec(_) | Finding::Write(_) | Finding::Move { .. })
                 || matches!(f, Finding::Remove { path, .. } if path != b"build")
@@ -451,7 +524,7 @@ fn any_input_is_scanned_quickly() {
             Language::Sql,
         ] {
             let started = std::time::Instant::now();
-            scan(language, input);
+            scan(language, input, &Arguments::NONE);
             let elapsed = started.elapsed();
             assert!(
                 elapsed < bound,

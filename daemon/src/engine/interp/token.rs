@@ -26,7 +26,8 @@ pub(crate) enum Token {
     /// An operator of more than one character that the evaluator tells apart.
     Op(&'static str),
     Punct(u8),
-    /// An operand whose value never matters: a number or a regular expression.
+    /// An operand whose value never matters: a regular expression, a number other than a
+    /// decimal integer.
     Opaque,
     /// The end of a line where a language ends statements with it (Python, Ruby).
     Newline,
@@ -103,7 +104,11 @@ impl<'c> Cursor<'c> {
         self.code[start..self.at].to_vec()
     }
 
-    pub fn number(&mut self) {
+    /// A number literal: a decimal integer is a string of its digits (the evaluator's values
+    /// are text, and an index such as `sys.argv[1]` needs its value); any other number is
+    /// [`Token::Opaque`].
+    pub fn number(&mut self) -> Token {
+        let start = self.at;
         while self
             .peek()
             .is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.')
@@ -113,6 +118,11 @@ impl<'c> Cursor<'c> {
                 break;
             }
             self.at += 1;
+        }
+        let text = &self.code[start..self.at];
+        match text.iter().all(u8::is_ascii_digit) {
+            true => Token::Str(vec![Part::Lit(text.to_vec())]),
+            false => Token::Opaque,
         }
     }
 
