@@ -1,6 +1,7 @@
 //! Any bytes as interpreter code, SQL, or a script file, judged through the engine's public
-//! surface: the literal scanners, the evaluator and the script reading must return a verdict
-//! without panicking, hanging or growing without bound. The first byte picks the form.
+//! surface, with arguments after it: the literal scanners, the evaluator and the script
+//! reading must return a verdict without panicking, hanging or growing without bound. The
+//! first byte picks the form.
 #![no_main]
 
 use std::sync::OnceLock;
@@ -49,6 +50,8 @@ fuzz_target!(|data: &[u8]| {
     if inline {
         argv.push(code);
     }
+    // Arguments the code can read (`sys.argv[1]`, `process.argv[2]`, `$1`).
+    argv.extend([&b"/home/dev"[..], b"-rf"]);
     let identity = Identity {
         known_as: Vec::new(),
         launch: Launch::Interpreter(code.split(|&b| b == b'\n').next().unwrap_or_default().to_vec()),

@@ -3,7 +3,7 @@
 use crate::experiment::{Experiment, BASELINE, FLOOR};
 use crate::results::{DaemonRun, EngineBench};
 use crate::targets::{Check, MIB, MICROS, PER_SECOND, TIMES};
-use crate::{ENFORCE, ENFORCE_SHARED, LIBWARDEN, STRICT};
+use crate::{DENIED, DENIED_HANGING_WEBHOOK, ENFORCE, ENFORCE_SHARED, LIBWARDEN, STRICT};
 
 pub fn exec(exec_driver: &Experiment, exec_bash: &Experiment, load: &Experiment) -> Vec<Check> {
     let above_floor = exec_driver.compare(ENFORCE, FLOOR);
@@ -66,6 +66,16 @@ pub fn strict(exec_driver: &Experiment) -> Vec<Check> {
             TIMES,
         ),
     ]
+}
+
+/// Notifications (issue 13): a webhook that never answers does not slow a denied exec.
+pub fn notifications(denials: &Experiment) -> Vec<Check> {
+    vec![Check::at_most(
+        "denied bash loop with a hanging webhook / without",
+        denials.compare(DENIED_HANGING_WEBHOOK, DENIED).ratio,
+        1.10,
+        TIMES,
+    )]
 }
 
 const DECISIONS_TARGET: f64 = 20_000.0;

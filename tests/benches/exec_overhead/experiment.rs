@@ -17,8 +17,8 @@ pub struct Case {
 pub struct Experiment {
     pub title: &'static str,
     cases: Vec<Case>,
-    /// The daemon, whose CPU time during a run counts toward the run's CPU per exec.
-    daemon_pid: u32,
+    /// The daemons, whose CPU time during a run counts toward the run's CPU per exec.
+    daemon_pids: Vec<u32>,
     /// `results[case][round]`.
     results: Vec<Vec<RunResult>>,
 }
@@ -41,14 +41,21 @@ pub struct Comparison {
 }
 
 impl Experiment {
-    pub fn new(title: &'static str, cases: Vec<Case>, daemon_pid: u32) -> Experiment {
+    pub fn new(title: &'static str, cases: Vec<Case>, daemon_pids: &[u32]) -> Experiment {
         let results = cases.iter().map(|_| Vec::new()).collect();
         Experiment {
             title,
             cases,
-            daemon_pid,
+            daemon_pids: daemon_pids.to_vec(),
             results,
         }
+    }
+
+    fn daemons_cpu_ns(&self) -> f64 {
+        self.daemon_pids
+            .iter()
+            .map(|&pid| process_cpu_ns(pid))
+            .sum()
     }
 
     /// Runs every case once, starting at a different case each round so that no
@@ -58,12 +65,12 @@ impl Experiment {
         for offset in 0..count {
             let index = (round + offset) % count;
             let case = &self.cases[index];
-            let daemon_before = process_cpu_ns(self.daemon_pid);
+            let daemon_before = self.daemons_cpu_ns();
             let mut result = case
                 .workload
                 .run(&case.launcher)
                 .map_err(|err| format!("{} / {}: {err}", self.title, case.name))?;
-            let daemon_cpu_ns = process_cpu_ns(self.daemon_pid) - daemon_before;
+            let daemon_cpu_ns = self.daemons_cpu_ns() - daemon_before;
             result.cpu_ns_per_exec += daemon_cpu_ns / case.workload.iterations() as f64;
             if record {
                 self.results[index].push(result);

@@ -8,7 +8,9 @@
 //! that start no program (what the ptrace stops of a new process or thread cost).
 //! Configurations are interleaved round by round so the machine's drift hits them alike.
 //! A reference row measures one socket round trip to a C server that does no work: the least
-//! any design pays that asks a daemon per exec.
+//! any design pays that asks a daemon per exec. A bash loop whose every exec is denied runs
+//! against a daemon without notifications and one whose webhook never answers: a hanging
+//! endpoint must not slow the agent.
 //! Ends with the table of issue 7's targets, including the daemon's and engine's results.
 
 mod checks;
@@ -41,6 +43,21 @@ pub const LIBWARDEN: &str = "libwarden.so";
 pub const STRICT: &str = "warden strict";
 /// The reference: what asking any daemon over a fresh connection costs at least here.
 pub const ROUND_TRIP: &str = "C client ↔ C server";
+/// Sessions whose every exec is denied, with a daemon that posts denials to a webhook that
+/// accepts the connection and never answers, and with one that has no webhook.
+pub const DENIED: &str = "warden deny";
+pub const DENIED_HANGING_WEBHOOK: &str = "warden deny, hanging webhook";
+
+/// Allows everything but `true`, which the denial experiment runs.
+const DENY_TRUE: &str = r#"
+default = "allow"
+
+[[rule]]
+name = "bench-deny-true"
+action = "deny"
+message = "the benchmark's denied start"
+program = ["true"]
+"#;
 
 fn main() -> ExitCode {
     match run() {
@@ -60,7 +77,7 @@ fn run() -> Result<(), String> {
     let home = TempHome::new();
     let daemon = Daemon::start_with(&home, None, &[]);
     let library = libwarden();
-    let warden = |flags: &[&str]| Launcher {
+    let warden_in = |home: &TempHome, flags: &[&str]| Launcher {
         prefix: [warden_bin().into_os_string(), "preload".into()]
             .into_iter()
             .chain(flags.iter().map(OsString::from))
@@ -71,6 +88,7 @@ fn run() -> Result<(), String> {
             ("WARDEN_LIB".into(), library.clone().into()),
         ],
     };
+    let warden = |flags: &[&str]| warden_in(&home, flags);
     let launchers = [
         (BASELINE, Launcher::default()),
         (FLOOR, Launcher::preloading(&natives.floor_lib)),
@@ -97,7 +115,7 @@ fn run() -> Result<(), String> {
     let mut exec_driver = Experiment::new(
         "per exec: C fork+execve loop",
         cases_of(driver(None)),
-        daemon.pid(),
+        &[daemon.pid()],
     );
     let unpreloaded = |workload: Workload| {
         [BASELINE, ENFORCE, STRICT]
@@ -120,7 +138,7 @@ fn run() -> Result<(), String> {
             iterations: options.iterations,
             child_preload: None,
         }),
-        daemon.pid(),
+        &[daemon.pid()],
     );
     let fork_loop = |spawns| Workload::ForkLoop {
         program: natives.fork_loop.clone(),
@@ -130,19 +148,20 @@ fn run() -> Result<(), String> {
     let mut forks = Experiment::new(
         "per fork: fork + _exit, no program started",
         unpreloaded(fork_loop(Spawns::Process)),
-        daemon.pid(),
+        &[daemon.pid()],
     );
     let mut threads = Experiment::new(
         "per thread: pthread_create + join",
         unpreloaded(fork_loop(Spawns::Thread)),
-        daemon.pid(),
+        &[daemon.pid()],
     );
     let mut exec_bash = Experiment::new(
         "per exec: bash loop",
         cases_of(Workload::BashLoop {
             iterations: options.iterations,
+            program: "/bin/true",
         }),
-        daemon.pid(),
+        &[daemon.pid()],
     );
     // The library sees the environment a guarded process has; only the child loads it.
     let session_env = Launcher {
@@ -167,7 +186,7 @@ fn run() -> Result<(), String> {
     let mut load = Experiment::new(
         "load time: /bin/true that execs nothing",
         load_cases,
-        daemon.pid(),
+        &[daemon.pid()],
     );
 
     let mut reference = Experiment::new(
@@ -181,7 +200,39 @@ fn run() -> Result<(), String> {
                 socket: scratch.path().join("round_trip.sock"),
             },
         }],
-        daemon.pid(),
+        &[daemon.pid()],
+    );
+
+    let (denying_home, hooked_home) = (TempHome::new(), TempHome::new());
+    let endpoint = hanging_endpoint()?;
+    std::fs::write(
+        hooked_home.path().join("notify.toml"),
+        format!("[notify]\ndesktop = \"off\"\nurl = \"http://{endpoint}/hook\"\non = [\"deny\"]\n"),
+    )
+    .map_err(|err| format!("cannot write notify.toml: {err}"))?;
+    let denying = Daemon::start_with(&denying_home, Some(DENY_TRUE), &[]);
+    let hooked = Daemon::start_with(&hooked_home, Some(DENY_TRUE), &[]);
+    let denied_case = |name, home: &TempHome| {
+        let mut launcher = warden_in(home, &[]);
+        launcher.env.push(("DENIED".into(), "/bin/true".into()));
+        Case {
+            name,
+            launcher,
+            // Named through a variable: the string as a whole is allowed to start, and each
+            // exec of `true` in it is judged, and denied, on its own.
+            workload: Workload::BashLoop {
+                iterations: options.iterations,
+                program: "\"$DENIED\" 2>/dev/null",
+            },
+        }
+    };
+    let mut denials = Experiment::new(
+        "per denied exec: bash loop, denials posted to a webhook that never answers",
+        vec![
+            denied_case(DENIED, &denying_home),
+            denied_case(DENIED_HANGING_WEBHOOK, &hooked_home),
+        ],
+        &[denying.pid(), hooked.pid()],
     );
 
     print_machine(&options);
@@ -193,6 +244,7 @@ fn run() -> Result<(), String> {
         &mut threads,
         &mut load,
         &mut reference,
+        &mut denials,
     ];
     for round in 0..=options.rounds {
         eprint!("\rround {round}/{}", options.rounds);
@@ -210,10 +262,26 @@ fn run() -> Result<(), String> {
     results::print_engine(&engine_benches);
     let mut all = checks::exec(&exec_driver, &exec_bash, &load);
     all.extend(checks::strict(&exec_driver));
+    all.extend(checks::notifications(&denials));
     all.extend(checks::daemon(&daemon_runs));
     all.extend(checks::engine(&engine_benches));
     targets::print(&all);
     Ok(())
+}
+
+/// A webhook endpoint on loopback that accepts every connection and never answers; returns
+/// its address.
+fn hanging_endpoint() -> Result<std::net::SocketAddr, String> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")
+        .map_err(|err| format!("cannot listen on loopback: {err}"))?;
+    let address = listener
+        .local_addr()
+        .map_err(|err| format!("cannot read the endpoint's address: {err}"))?;
+    std::thread::spawn(move || {
+        let held: Vec<_> = listener.incoming().map_while(Result::ok).collect();
+        drop(held);
+    });
+    Ok(address)
 }
 
 fn print_machine(options: &Options) {

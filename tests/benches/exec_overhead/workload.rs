@@ -65,8 +65,13 @@ pub enum Workload {
         iterations: usize,
         child_preload: Option<PathBuf>,
     },
-    /// `bash -c 'for i in $(seq N); do /bin/true; done'`, timed by bash itself around the loop.
-    BashLoop { iterations: usize },
+    /// `bash -c 'for i in $(seq N); do PROGRAM; done'`, timed by bash itself around the loop;
+    /// `program` is shell text (`/bin/true`, or `"$VAR"` to hide the program from the
+    /// judgement of the whole string).
+    BashLoop {
+        iterations: usize,
+        program: &'static str,
+    },
     /// N round trips to a C server that answers at once, on a fresh connection each, over a
     /// socket at `socket`; timed like the driver.
     RoundTrip {
@@ -93,7 +98,7 @@ impl Workload {
     pub fn iterations(&self) -> usize {
         match self {
             Workload::Driver { iterations, .. }
-            | Workload::BashLoop { iterations }
+            | Workload::BashLoop { iterations, .. }
             | Workload::RoundTrip { iterations, .. }
             | Workload::ForkLoop { iterations, .. } => *iterations,
         }
@@ -110,9 +115,12 @@ impl Workload {
                 args.extend(child_preload.iter().map(OsString::from));
                 launcher.command(exec_loop, &args)
             }
-            Workload::BashLoop { iterations } => {
+            Workload::BashLoop {
+                iterations,
+                program,
+            } => {
                 let script = format!(
-                    "start=$EPOCHREALTIME; for i in $(seq {iterations}); do /bin/true; done; \
+                    "start=$EPOCHREALTIME; for i in $(seq {iterations}); do {program}; done; \
                      end=$EPOCHREALTIME; echo \"$start $end\""
                 );
                 launcher.command(Path::new("/bin/bash"), &["-c".into(), script.into()])
