@@ -26,8 +26,9 @@ fn sandboxed_bash(guarded: &Guarded, script: &str, args: &[&OsStr]) -> Output {
 fn codex_sandbox_commands_are_judged_through_the_door() {
     let guarded = Guarded::start();
     let connect = probe("connect_socket");
-    // First show that the sandbox forbids connect(), then touch the marker ($0).
-    let script = format!("{} ; touch \"$0\"", connect.display());
+    // First show that the sandbox forbids connect(), then touch the marker ($0, through a
+    // substitution: named outright, the whole string would be refused before it ran).
+    let script = format!("{} ; touch \"$(printf %s \"$0\")\"", connect.display());
     for (name, allowed) in [("ok-in-sandbox", true), ("denied-in-sandbox", false)] {
         let marker = guarded.marker(name);
         let out = sandboxed_bash(&guarded, &script, &[marker.as_os_str()]);

@@ -166,16 +166,16 @@ fn python_path_retries_are_asked_once() {
     }
     path.push(std::env::var_os("PATH").unwrap_or_default());
     let launcher = |marker: &Path| {
+        // The marker comes from the environment: named in the command line, the code would
+        // be refused as a whole before it runs, and no exec would be retried.
         let mut command = guarded.preload(&[
-            "python3".as_ref(),
-            "-c".as_ref(),
-            "import subprocess, sys\n\
-             try:\n    subprocess.run(['touch', sys.argv[1]])\n\
-             except PermissionError:\n    print('refused')"
-                .as_ref(),
-            marker.as_os_str(),
+            "python3",
+            "-c",
+            "import os, subprocess\n\
+             try:\n    subprocess.run(['touch', os.environ['MARKER']])\n\
+             except PermissionError:\n    print('refused')",
         ]);
-        command.env("PATH", &path);
+        command.env("PATH", &path).env("MARKER", marker);
         command
     };
 
