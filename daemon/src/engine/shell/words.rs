@@ -367,27 +367,19 @@ fn known(
             parameter,
             indirect,
         } => value_of(parameter, *indirect),
-        ParameterExpr::UseDefaultValues {
-            parameter,
-            indirect,
-            test_type,
-            default_value,
-        } => match value_of(parameter, *indirect) {
-            Some(value)
-                if !(value.text.is_empty()
-                    && matches!(test_type, ParameterTestType::UnsetOrNull)) =>
-            {
-                Some(value)
-            }
-            Some(_) => literal_word(default_value.as_deref().unwrap_or(""), scope, out)?,
-            None => None,
-        },
         ParameterExpr::IndicateErrorIfNullOrUnset {
             parameter,
             indirect,
             ..
         } => value_of(parameter, *indirect),
-        ParameterExpr::AssignDefaultValues {
+        // Known when set: its value; set but null (`:-`, `:=`): the default.
+        ParameterExpr::UseDefaultValues {
+            parameter,
+            indirect,
+            test_type,
+            default_value,
+        }
+        | ParameterExpr::AssignDefaultValues {
             parameter,
             indirect,
             test_type,
