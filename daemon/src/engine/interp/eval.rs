@@ -142,8 +142,8 @@ pub(crate) fn scan(
     tokens: &[Token],
     arguments: &Arguments<'_>,
 ) -> Vec<Finding> {
-    let mut evaluator = Evaluator::new(dialect, tokens);
-    evaluator.arguments = argument_list(&dialect.arguments, arguments);
+    let arguments = argument_list(&dialect.arguments, arguments);
+    let mut evaluator = Evaluator::new(dialect, tokens, arguments);
     evaluator.region(0, tokens.len());
     evaluator.finish()
 }
@@ -166,13 +166,13 @@ struct Evaluator<'t> {
 }
 
 impl<'t> Evaluator<'t> {
-    fn new(dialect: &'static Dialect, tokens: &'t [Token]) -> Self {
+    fn new(dialect: &'static Dialect, tokens: &'t [Token], arguments: Value) -> Self {
         Evaluator {
             dialect,
             tokens,
             closer: closers(tokens),
             bindings: HashMap::new(),
-            arguments: Value::Unknown,
+            arguments,
             findings: Vec::new(),
             walked: Vec::new(),
             deletes_unnamed: false,
@@ -196,7 +196,7 @@ impl<'t> Evaluator<'t> {
             tokens,
             closer: closers(tokens),
             bindings: std::mem::take(&mut self.bindings),
-            arguments: self.arguments.clone(),
+            arguments: std::mem::replace(&mut self.arguments, Value::Unknown),
             findings: std::mem::take(&mut self.findings),
             walked: std::mem::take(&mut self.walked),
             deletes_unnamed: self.deletes_unnamed,
@@ -205,6 +205,7 @@ impl<'t> Evaluator<'t> {
         };
         let result = work(&mut inner);
         self.bindings = inner.bindings;
+        self.arguments = inner.arguments;
         self.findings = inner.findings;
         self.walked = inner.walked;
         self.deletes_unnamed = inner.deletes_unnamed;
@@ -569,11 +570,7 @@ impl<'t> Evaluator<'t> {
             match self.token(i) {
                 Some(Token::Punct(b'!' | b'-' | b'~' | b'*' | b'\\' | b'&' | b'@'))
                 | Some(Token::Op("**" | "...")) => i += 1,
-                Some(Token::Word(w))
-                    if self.dialect.prefixes.iter().any(|p| p.as_bytes() == &w[..]) =>
-                {
-                    i += 1
-                }
+                Some(Token::Word(w)) if listed(self.dialect.prefixes, w) => i += 1,
                 _ => break,
             }
         }
@@ -683,7 +680,7 @@ impl<'t> Evaluator<'t> {
         }
         match self.token(at) {
             Some(Token::Str(_) | Token::Command(_) | Token::Words(_) | Token::Opaque) => true,
-            Some(Token::Word(w)) => !self.dialect.stops.iter().any(|s| s.as_bytes() == &w[..]),
+            Some(Token::Word(w)) => !listed(self.dialect.stops, w),
             Some(Token::Punct(b'[')) => true,
             _ => false,
         }
@@ -696,11 +693,7 @@ impl<'t> Evaluator<'t> {
             match self.token(i) {
                 Some(Token::Newline | Token::Punct(b';' | b')' | b']' | b'}')) => return i,
                 Some(Token::Punct(b'(' | b'[' | b'{')) => i = self.after_bracket(i),
-                Some(Token::Word(w))
-                    if self.dialect.stops.iter().any(|s| s.as_bytes() == &w[..]) =>
-                {
-                    return i
-                }
+                Some(Token::Word(w)) if listed(self.dialect.stops, w) => return i,
                 _ => i += 1,
             }
         }
@@ -833,30 +826,25 @@ impl<'t> Evaluator<'t> {
                 value => value.clone(),
             };
         }
-        if self.dialect.truth.iter().any(|t| t.as_bytes() == word) {
+        if listed(self.dialect.truth, word) {
             return Value::Bool(true);
         }
-        let name = canonical(word);
-        if self
-            .dialect
-            .environment
-            .iter()
-            .any(|e| e.as_bytes() == &name[..])
-        {
-            return Value::Env;
+        self.named(canonical(word))
+    }
+
+    /// What a dotted name stands for: the environment, the arguments, or itself.
+    fn named(&self, name: Vec<u8>) -> Value {
+        if listed(self.dialect.environment, &name) {
+            Value::Env
+        } else if self.names_arguments(&name) {
+            self.arguments.clone()
+        } else {
+            Value::Name(name)
         }
-        if self.names_arguments(&name) {
-            return self.arguments.clone();
-        }
-        Value::Name(name)
     }
 
     fn names_arguments(&self, name: &[u8]) -> bool {
-        self.dialect
-            .arguments
-            .names
-            .iter()
-            .any(|n| n.as_bytes() == name)
+        listed(self.dialect.arguments.names, name)
     }
 
     /// `value.name` (also `->name`, `::name`).
@@ -865,18 +853,7 @@ impl<'t> Evaluator<'t> {
             Value::Name(mut dotted) => {
                 dotted.push(b'.');
                 dotted.extend_from_slice(name);
-                if self
-                    .dialect
-                    .environment
-                    .iter()
-                    .any(|e| e.as_bytes() == &dotted[..])
-                {
-                    Value::Env
-                } else if self.names_arguments(&dotted) {
-                    self.arguments.clone()
-                } else {
-                    Value::Name(dotted)
-                }
+                self.named(dotted)
             }
             Value::Env => env_var(name),
             Value::Object(entries) => entries
@@ -1421,6 +1398,11 @@ fn subscript(value: Value, key: &Value) -> Value {
             .unwrap_or(Value::Unknown),
         _ => Value::Unknown,
     }
+}
+
+/// Whether `name` is one of `names`.
+fn listed(names: &[&str], name: &[u8]) -> bool {
+    names.iter().any(|n| n.as_bytes() == name)
 }
 
 /// The code's arguments as `spec` lists them: unknown entries first, then the arguments.
