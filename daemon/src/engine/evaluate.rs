@@ -10,7 +10,7 @@ use super::matcher::{Context, Scratch};
 use super::paths::{Base, PathWord};
 use super::scope::{Inherit, Scope};
 use super::shell::{self, ShellError, Start, MAX_DEPTH};
-use super::unit::Unit;
+use super::unit::{owned, Unit};
 use super::unwrap::{self, Inner};
 use super::{Action, DecidedBy, Policy, Query, Verdict};
 
@@ -179,7 +179,7 @@ impl Collector<'_> {
         if depth > MAX_DEPTH {
             return;
         }
-        commands.push(unit.argv.iter().map(|word| word.to_vec()).collect());
+        commands.push(owned(&unit.argv));
         for run in unwrap::inner(unit) {
             match run {
                 Inner::Command {
@@ -258,7 +258,7 @@ impl<'p> Walk<'p> {
         };
         if decides {
             self.best = Some((action, decider));
-            self.deciding = unit.map(|u| u.argv.iter().map(|w| w.to_vec()).collect());
+            self.deciding = unit.map(|u| owned(&u.argv));
             self.generation += 1;
         }
         decides

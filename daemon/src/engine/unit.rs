@@ -205,6 +205,11 @@ fn placeholder(word: &[u8], found: &[u8]) -> Option<Vec<u8>> {
     Some(text)
 }
 
+/// The words' bytes, owned (an argv to keep, or to hand on).
+pub(crate) fn owned(words: &[Word<'_>]) -> Vec<Vec<u8>> {
+    words.iter().map(|word| word.to_vec()).collect()
+}
+
 /// The part after the last `/`.
 pub(crate) fn basename(path: &[u8]) -> &[u8] {
     match path.iter().rposition(|&b| b == b'/') {

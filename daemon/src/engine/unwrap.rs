@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use super::glob;
 use super::paths::{self, Kind};
 use super::scope::Inherit;
-use super::unit::{basename, Slot, Unit, Word};
+use super::unit::{basename, owned, Slot, Unit, Word};
 
 /// What a unit runs on its behalf.
 #[derive(Debug)]
@@ -302,7 +302,7 @@ fn shell<'u>(unit: &'u Unit<'_>) -> Vec<Inner<'u>> {
         ShellInput::Command(at) => vec![Inner::Shell(
             Cow::Borrowed(&*argv[at]),
             Inherit::Exported,
-            argv[at + 1..].iter().map(|word| word.to_vec()).collect(),
+            owned(&argv[at + 1..]),
         )],
         ShellInput::Stdin => unit
             .stdin_text

@@ -8,7 +8,7 @@
 use std::borrow::Cow;
 
 use super::super::interp::{Language, PhpStart};
-use super::super::unit::{Unit, Word};
+use super::super::unit::{self, Unit, Word};
 use super::super::unwrap::{self, ShellInput};
 
 /// How a script's text is judged.
@@ -407,7 +407,7 @@ pub(crate) fn of<'u>(unit: &'u Unit<'_>) -> Option<Invocation<'u>> {
             if !parsed.code.is_empty() {
                 return Some(Invocation {
                     script: language(Language::Php(PhpStart::Code)),
-                    arguments: words(argv.get(parsed.operands..)),
+                    arguments: words_from(argv, parsed.operands),
                     sources: parsed.code.into_iter().map(Source::Inline).collect(),
                 });
             }
@@ -437,7 +437,7 @@ fn interpreter<'u>(argv: &'u [Word<'_>], spec: &Spec) -> Option<Code<'u>> {
         return None;
     }
     if !parsed.code.is_empty() {
-        let arguments = words(argv.get(parsed.operands..));
+        let arguments = words_from(argv, parsed.operands);
         // Several `-e` are lines of one program.
         let code = match parsed.code.len() {
             1 => parsed.code.into_iter().next()?,
@@ -455,16 +455,13 @@ fn operands<'u>(argv: &'u [Word<'_>], parsed: Parsed<'u>) -> Code<'u> {
         true => parsed.operands + 1,
         false => parsed.operands,
     };
-    let arguments = words(argv.get(first..));
+    let arguments = words_from(argv, first);
     (operand_sources(argv, parsed), arguments)
 }
 
-fn words(words: Option<&[Word<'_>]>) -> Vec<Vec<u8>> {
-    words
-        .unwrap_or_default()
-        .iter()
-        .map(|word| word.to_vec())
-        .collect()
+/// The words from `at` on (none when `at` is past the end).
+fn words_from(argv: &[Word<'_>], at: usize) -> Vec<Vec<u8>> {
+    unit::owned(argv.get(at..).unwrap_or_default())
 }
 
 fn operand_sources<'u>(argv: &'u [Word<'_>], parsed: Parsed<'u>) -> Vec<Source<'u>> {

@@ -8,7 +8,7 @@ use std::rc::Rc;
 use super::super::glob::Dots;
 use super::super::paths::{self, PathWord};
 use super::super::scope::{Export, Scope, Value, Var};
-use super::super::unit::{Unit, Word};
+use super::super::unit::{self, Unit, Word};
 use super::Walker;
 
 /// A variable set (`Some`) or made unknown (`None`). `export` keeps the variable's earlier
@@ -194,7 +194,7 @@ pub(super) fn apply(
             scope.vars.clear();
             scope.positional.clear();
         }
-        b"shift" => {
+        b"shift" if !walker.scope.positional.is_empty() => {
             let scope = Rc::make_mut(&mut walker.scope);
             let count = match unit.argv.get(1) {
                 None => Some(1),
@@ -248,7 +248,7 @@ fn new_positional(argv: &[Word<'_>]) -> Option<Vec<Vec<u8>>> {
         }
     }
     let given = argv.get(at..).unwrap_or_default();
-    (ended || !given.is_empty()).then(|| given.iter().map(|word| word.to_vec()).collect())
+    (ended || !given.is_empty()).then(|| unit::owned(given))
 }
 
 /// Arguments that are not options (a `--` ends the options).
