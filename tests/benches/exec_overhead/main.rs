@@ -278,8 +278,11 @@ fn hanging_endpoint() -> Result<std::net::SocketAddr, String> {
         .local_addr()
         .map_err(|err| format!("cannot read the endpoint's address: {err}"))?;
     std::thread::spawn(move || {
-        let held: Vec<_> = listener.incoming().map_while(Result::ok).collect();
-        drop(held);
+        // Every connection is kept open, never read nor answered.
+        let mut held = Vec::new();
+        for stream in listener.incoming().map_while(Result::ok) {
+            held.push(stream);
+        }
     });
     Ok(address)
 }
